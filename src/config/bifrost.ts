@@ -1,0 +1,621 @@
+// Bifrost's config.json (https://www.getbifrost.ai/schema), read as Bifrost reads it: same key names, same
+// units, same defaults. What Switchyard does not implement yet is named in a warning, never dropped silently.
+
+import { CUSTOM_PROVIDER, catalogEntry, PROVIDER_CATALOG } from "../providers/catalog.js";
+import {
+  DEFAULT_CLIENT,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_MAX_REQUEST_BODY_MB,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  DEFAULT_RETRY_BACKOFF_INITIAL_MS,
+  DEFAULT_RETRY_BACKOFF_MAX_MS,
+  MIB,
+} from "./defaults.js";
+import { ConfigError } from "./errors.js";
+import { deepFreeze } from "./freeze.js";
+import type {
+  ClientConfig,
+  ConcurrencyConfig,
+  GatewayConfig,
+  NetworkConfig,
+  ProviderConfig,
+  ProviderKey,
+} from "./types.js";
+import { normalizeBaseUrl, normalizeOrigin } from "./url.js";
+
+export { ConfigError } from "./errors.js";
+
+type Obj = Record<string, unknown>;
+
+const NOT_SUPPORTED = "not supported yet; ignored";
+
+// Top-level sections of Bifrost's schema that Switchyard does not read yet (plus `cache_config` from older
+// Bifrost releases). Each produces one warning naming the section.
+const UNSUPPORTED_SECTIONS = new Set([
+  "server",
+  "source_of_truth",
+  "encryption_key",
+  "env_label",
+  "auth_config",
+  "framework",
+  "governance",
+  "alerting",
+  "webhooks",
+  "mcp",
+  "vector_store",
+  "config_store",
+  "logs_store",
+  "skills_registry",
+  "plugins",
+  "websocket",
+  "guardrails_config",
+  "audit_logs",
+  "cluster_config",
+  "load_balancer_config",
+  "large_payload_optimization",
+  "scim_config",
+  "access_profiles",
+  "feature_flags",
+  "circuit_breaker_config",
+  "cache_config",
+]);
+
+const UNSUPPORTED_CLIENT_KEYS = new Set([
+  "initial_pool_size",
+  "prometheus_labels",
+  "enable_logging",
+  "enable_governance",
+  "disable_content_logging",
+  "allow_per_request_content_storage_override",
+  "allow_per_request_raw_override",
+  "disable_db_pings_in_health",
+  "dump_errors_in_console_logs",
+  "webhook_config",
+  "log_retention_days",
+  "enforce_governance_header",
+  "enforce_auth_on_inference",
+  "dual_credential_conflict_behavior",
+  "enforce_scim_auth",
+  "compat",
+  "header_filter_config",
+  "async_job_result_ttl",
+  "required_headers",
+  "logging_headers",
+  "whitelisted_routes",
+  "hide_deleted_virtual_keys_in_filters",
+  "allowed_headers",
+  "allow_direct_keys",
+  "mcp_agent_depth",
+  "mcp_tool_execution_timeout",
+  "mcp_code_mode_binding_level",
+  "mcp_tool_sync_interval",
+  "mcp_disable_auto_tool_inject",
+  "mcp_enable_temp_token_auth",
+  "routing_chain_max_depth",
+  "mcp_external_client_url",
+  "mcp_server_auth_mode",
+  "oauth2_server_config",
+  "retain_content_in_object_storage",
+]);
+
+const UNSUPPORTED_PROVIDER_KEYS = new Set([
+  "proxy_config",
+  "send_back_raw_request",
+  "send_back_raw_response",
+  "store_raw_request_response",
+  "openai_config",
+]);
+
+const UNSUPPORTED_NETWORK_KEYS = new Set([
+  "enforce_http2",
+  "insecure_skip_verify",
+  "ca_cert_pem",
+  "stream_idle_timeout_in_seconds",
+  "keep_alive_timeout_in_seconds",
+  "max_conns_per_host",
+  "beta_header_overrides",
+  "allow_private_network",
+]);
+
+const ADAPTER_KEY_CONFIGS = new Set([
+  "azure_key_config",
+  "vertex_key_config",
+  "bedrock_key_config",
+  "bedrock_mantle_key_config",
+  "vllm_key_config",
+  "ollama_key_config",
+  "sgl_key_config",
+  "replicate_key_config",
+]);
+
+const UNSUPPORTED_KEY_FIELDS = new Set(["id", "aliases", "use_for_batch_api", "enabled", "description"]);
+
+const CATALOG_NAMES = new Set(PROVIDER_CATALOG.map((e) => e.name));
+const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+class Collector {
+  readonly problems: string[] = [];
+  readonly warnings: string[] = [];
+
+  problem(path: string, what: string): void {
+    this.problems.push(`${path}: ${what}`);
+  }
+
+  warn(path: string, what: string): void {
+    this.warnings.push(`${path}: ${what}`);
+  }
+
+  /** Warns about a Bifrost setting Switchyard does not honour yet, unless the value asks for nothing. */
+  unsupported(path: string, value: unknown, what = NOT_SUPPORTED): void {
+    if (!isInert(value)) this.warn(path, what);
+  }
+}
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** A value that turns a feature off or configures nothing, so ignoring it changes nothing. */
+function isInert(v: unknown): boolean {
+  if (v === null || v === undefined || v === false) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (isObject(v)) {
+    const keys = Object.keys(v);
+    return keys.length === 0 || v.enabled === false || (keys.length === 1 && v.type === "none");
+  }
+  return false;
+}
+
+function childPath(path: string, key: string): string {
+  return path === "" ? key : `${path}.${key}`;
+}
+
+function readInteger(
+  c: Collector,
+  obj: Obj,
+  key: string,
+  path: string,
+  min: number,
+  fallback: number,
+): number {
+  const v = obj[key];
+  const p = childPath(path, key);
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    c.problem(p, "must be a number");
+    return fallback;
+  }
+  if (!Number.isInteger(v)) {
+    c.problem(p, "must be a whole number");
+    return fallback;
+  }
+  if (v < min) {
+    c.problem(p, `must be at least ${min}`);
+    return fallback;
+  }
+  return v;
+}
+
+function readBoolean(c: Collector, obj: Obj, key: string, path: string, fallback: boolean): boolean {
+  const v = obj[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== "boolean") {
+    c.problem(childPath(path, key), "must be true or false");
+    return fallback;
+  }
+  return v;
+}
+
+function readObject(c: Collector, obj: Obj, key: string, path: string): Obj | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) {
+    c.problem(childPath(path, key), "must be an object");
+    return undefined;
+  }
+  return v;
+}
+
+/** Resolves a literal or an "env.VAR" reference. Problems name the variable, never a value. */
+function resolveSecret(c: Collector, raw: string, path: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (!raw.startsWith("env.")) return raw;
+  const name = raw.slice(4);
+  if (!ENV_VAR_NAME.test(name)) {
+    c.problem(path, 'must be a literal value or "env.VAR_NAME" with a valid variable name');
+    return undefined;
+  }
+  const value = env[name];
+  if (value === undefined) {
+    c.problem(path, `environment variable ${name} is not set`);
+    return undefined;
+  }
+  if (value === "") {
+    c.problem(path, `environment variable ${name} is empty`);
+    return undefined;
+  }
+  return value;
+}
+
+interface KeyContext {
+  readonly provider: string;
+  readonly index: number;
+  readonly path: string;
+  /** Bifrost config `version`: 2 (default) reads models: [] as "no model", 1 as "any model". */
+  readonly version: 1 | 2;
+  readonly keyless: boolean;
+}
+
+function parseKey(
+  c: Collector,
+  raw: unknown,
+  k: KeyContext,
+  env: NodeJS.ProcessEnv,
+): ProviderKey | undefined {
+  if (!isObject(raw)) {
+    c.problem(k.path, "must be an object");
+    return undefined;
+  }
+  const before = c.problems.length;
+
+  let name = `${k.provider}-${k.index}`;
+  if (raw.name !== undefined && raw.name !== null) {
+    if (typeof raw.name !== "string" || raw.name.trim() === "")
+      c.problem(`${k.path}.name`, "must be a non-empty string");
+    else name = raw.name;
+  }
+
+  let value = "";
+  const valuePath = `${k.path}.value`;
+  if (raw.value === undefined || raw.value === null || raw.value === "") {
+    if (!k.keyless) c.problem(valuePath, "is required");
+  } else if (typeof raw.value !== "string") {
+    c.problem(valuePath, 'must be a string (a literal key or "env.VAR_NAME")');
+  } else {
+    value = resolveSecret(c, raw.value, valuePath, env) ?? "";
+  }
+
+  let models: string[] = [];
+  let servesNothing = false;
+  const modelsPath = `${k.path}.models`;
+  if (raw.models !== undefined && raw.models !== null) {
+    if (!Array.isArray(raw.models) || raw.models.some((m) => typeof m !== "string" || m.trim() === "")) {
+      c.problem(modelsPath, "must be an array of model names");
+    } else {
+      const list = raw.models as string[];
+      if (list.includes("*")) models = [];
+      else if (list.length === 0 && k.version === 2) servesNothing = true;
+      else models = [...new Set(list)];
+    }
+  }
+
+  let weight = 1;
+  const weightPath = `${k.path}.weight`;
+  if (raw.weight !== undefined && raw.weight !== null) {
+    if (typeof raw.weight !== "number" || !Number.isFinite(raw.weight))
+      c.problem(weightPath, "must be a number");
+    else if (raw.weight < 0) c.problem(weightPath, "must be at least 0");
+    else weight = raw.weight;
+  }
+
+  for (const key of Object.keys(raw)) {
+    if (key === "name" || key === "value" || key === "models" || key === "weight") continue;
+    const p = `${k.path}.${key}`;
+    if (ADAPTER_KEY_CONFIGS.has(key)) c.warn(p, "takes effect with a later provider adapter; ignored");
+    else if (UNSUPPORTED_KEY_FIELDS.has(key)) c.unsupported(p, raw[key]);
+    else c.warn(p, "unknown key; ignored");
+  }
+
+  if (c.problems.length > before) return undefined;
+  if (servesNothing) {
+    c.warn(
+      modelsPath,
+      'an empty list serves no model (Bifrost config version 2); use ["*"] for all models; key unused',
+    );
+    return undefined;
+  }
+  return { name, value, models, weight };
+}
+
+function parseNetwork(
+  c: Collector,
+  raw: Obj | undefined,
+  path: string,
+): Omit<NetworkConfig, "baseUrl"> & { baseUrl: string | undefined; baseUrlGiven: boolean } {
+  const net = raw ?? {};
+  let baseUrl: string | undefined;
+  const baseUrlGiven = net.base_url !== undefined && net.base_url !== null && net.base_url !== "";
+  if (baseUrlGiven) {
+    if (typeof net.base_url !== "string") c.problem(`${path}.base_url`, "must be a string");
+    else {
+      baseUrl = normalizeBaseUrl(net.base_url);
+      if (baseUrl === undefined)
+        c.problem(
+          `${path}.base_url`,
+          "must be an absolute http:// or https:// URL without query or fragment",
+        );
+    }
+  }
+
+  const extraHeaders: Record<string, string> = {};
+  const headers = readObject(c, net, "extra_headers", path);
+  if (headers) {
+    for (const [name, value] of Object.entries(headers)) {
+      if (typeof value !== "string") c.problem(`${path}.extra_headers.${name}`, "must be a string");
+      else extraHeaders[name] = value;
+    }
+  }
+
+  const timeoutSeconds = readInteger(
+    c,
+    net,
+    "default_request_timeout_in_seconds",
+    path,
+    1,
+    DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  );
+  const maxRetries = readInteger(c, net, "max_retries", path, 0, DEFAULT_MAX_RETRIES);
+  // Bifrost's schema sets 100 ms as the floor for both backoffs.
+  const backoffInitial = readInteger(
+    c,
+    net,
+    "retry_backoff_initial",
+    path,
+    100,
+    DEFAULT_RETRY_BACKOFF_INITIAL_MS,
+  );
+  const backoffMax = readInteger(c, net, "retry_backoff_max", path, 100, DEFAULT_RETRY_BACKOFF_MAX_MS);
+  if (backoffInitial > backoffMax)
+    c.problem(`${path}.retry_backoff_initial`, "must not exceed retry_backoff_max");
+
+  for (const key of Object.keys(net)) {
+    if (
+      key === "base_url" ||
+      key === "extra_headers" ||
+      key === "default_request_timeout_in_seconds" ||
+      key === "max_retries" ||
+      key === "retry_backoff_initial" ||
+      key === "retry_backoff_max"
+    )
+      continue;
+    if (UNSUPPORTED_NETWORK_KEYS.has(key)) c.unsupported(`${path}.${key}`, net[key]);
+    else c.warn(`${path}.${key}`, "unknown key; ignored");
+  }
+
+  return {
+    baseUrl,
+    baseUrlGiven,
+    extraHeaders,
+    requestTimeoutMs: timeoutSeconds * 1000,
+    maxRetries,
+    retryBackoffInitialMs: backoffInitial,
+    retryBackoffMaxMs: backoffMax,
+  };
+}
+
+function parseConcurrency(c: Collector, raw: Obj | undefined, path: string): ConcurrencyConfig {
+  if (!raw) return DEFAULT_CONCURRENCY;
+  for (const key of Object.keys(raw)) {
+    if (key !== "concurrency" && key !== "buffer_size") c.warn(`${path}.${key}`, "unknown key; ignored");
+  }
+  return {
+    concurrency: readInteger(c, raw, "concurrency", path, 1, DEFAULT_CONCURRENCY.concurrency),
+    bufferSize: readInteger(c, raw, "buffer_size", path, 1, DEFAULT_CONCURRENCY.bufferSize),
+  };
+}
+
+interface CustomSettings {
+  readonly baseType: string | undefined;
+  readonly keyless: boolean;
+}
+
+function parseCustom(c: Collector, raw: Obj | undefined, path: string): CustomSettings {
+  if (!raw) return { baseType: undefined, keyless: false };
+  let baseType: string | undefined;
+  if (raw.base_provider_type !== undefined && raw.base_provider_type !== null) {
+    if (typeof raw.base_provider_type !== "string" || raw.base_provider_type === "")
+      c.problem(`${path}.base_provider_type`, "must be a non-empty string");
+    else baseType = raw.base_provider_type;
+  }
+  const keyless = readBoolean(c, raw, "is_key_less", path, false);
+  for (const key of Object.keys(raw)) {
+    if (key === "base_provider_type" || key === "is_key_less") continue;
+    if (key === "allowed_requests" || key === "request_path_overrides")
+      c.unsupported(`${path}.${key}`, raw[key]);
+    else c.warn(`${path}.${key}`, "unknown key; ignored");
+  }
+  return { baseType, keyless };
+}
+
+function parseProvider(
+  c: Collector,
+  name: string,
+  raw: unknown,
+  version: 1 | 2,
+  env: NodeJS.ProcessEnv,
+): ProviderConfig | undefined {
+  const path = `providers.${name}`;
+  if (name.trim() === "" || /[/\s]/.test(name)) {
+    c.problem(path, 'provider name must be non-empty, without "/" or spaces (clients write provider/model)');
+    return undefined;
+  }
+  if (!isObject(raw)) {
+    c.problem(path, "must be an object");
+    return undefined;
+  }
+  const before = c.problems.length;
+
+  const custom = parseCustom(
+    c,
+    readObject(c, raw, "custom_provider_config", path),
+    `${path}.custom_provider_config`,
+  );
+  const inCatalog = CATALOG_NAMES.has(name);
+  let kind = inCatalog ? name : CUSTOM_PROVIDER.name;
+  if (custom.baseType !== undefined) {
+    if (CATALOG_NAMES.has(custom.baseType)) kind = custom.baseType;
+    else {
+      kind = CUSTOM_PROVIDER.name;
+      c.warn(
+        `${path}.custom_provider_config.base_provider_type`,
+        `"${custom.baseType}" has no adapter yet; treated as an OpenAI-compatible custom provider`,
+      );
+    }
+  }
+  const entry = catalogEntry(kind);
+
+  const netPath = `${path}.network_config`;
+  const network = parseNetwork(c, readObject(c, raw, "network_config", path), netPath);
+  const { baseUrlGiven, ...networkConfig } = network;
+  const baseUrl = baseUrlGiven ? network.baseUrl : entry.defaultBaseUrl || undefined;
+  if (!baseUrlGiven && baseUrl === undefined) {
+    c.problem(
+      `${netPath}.base_url`,
+      `is required: "${name}" is not a known provider, so it has no default URL`,
+    );
+  }
+
+  const concurrency = parseConcurrency(
+    c,
+    readObject(c, raw, "concurrency_and_buffer_size", path),
+    `${path}.concurrency_and_buffer_size`,
+  );
+
+  // A key is required where the provider authenticates and the URL is its public endpoint: every catalog
+  // name, and a custom name that falls back to its base type's default URL. A custom name pointed at its own
+  // base_url (a local vLLM, a proxy) may run without keys, as may anything marked is_key_less.
+  const needsKey =
+    entry.auth === "bearer" && !custom.keyless && (inCatalog || (!baseUrlGiven && kind !== "custom"));
+  const keyless = !needsKey;
+
+  const keys: ProviderKey[] = [];
+  const keysPath = `${path}.keys`;
+  const beforeKeys = c.problems.length;
+  if (raw.keys !== undefined && raw.keys !== null) {
+    if (!Array.isArray(raw.keys)) {
+      c.problem(keysPath, "must be an array");
+    } else {
+      const seen = new Set<string>();
+      raw.keys.forEach((rawKey, index) => {
+        const key = parseKey(
+          c,
+          rawKey,
+          { provider: name, index, path: `${keysPath}[${index}]`, version, keyless },
+          env,
+        );
+        if (!key) return;
+        if (seen.has(key.name)) c.problem(`${keysPath}[${index}].name`, `duplicate key name "${key.name}"`);
+        seen.add(key.name);
+        keys.push(key);
+      });
+    }
+  }
+  if (needsKey && keys.length === 0 && c.problems.length === beforeKeys) {
+    c.problem(keysPath, `at least one usable key is required for ${name}`);
+  }
+
+  for (const key of Object.keys(raw)) {
+    if (
+      key === "keys" ||
+      key === "network_config" ||
+      key === "concurrency_and_buffer_size" ||
+      key === "custom_provider_config"
+    )
+      continue;
+    if (UNSUPPORTED_PROVIDER_KEYS.has(key)) c.unsupported(`${path}.${key}`, raw[key]);
+    else c.warn(`${path}.${key}`, "unknown key; ignored");
+  }
+
+  if (c.problems.length > before || baseUrl === undefined) return undefined;
+  return {
+    name,
+    kind,
+    keys,
+    network: { ...networkConfig, baseUrl },
+    concurrency,
+  };
+}
+
+function parseClient(c: Collector, raw: Obj | undefined): ClientConfig {
+  if (!raw) return DEFAULT_CLIENT;
+  const path = "client";
+  const bodyMb = readInteger(c, raw, "max_request_body_size_mb", path, 1, DEFAULT_MAX_REQUEST_BODY_MB);
+  const dropExcessRequests = readBoolean(
+    c,
+    raw,
+    "drop_excess_requests",
+    path,
+    DEFAULT_CLIENT.dropExcessRequests,
+  );
+
+  let allowedOrigins: string[] = [];
+  const origins = raw.allowed_origins;
+  if (origins !== undefined && origins !== null) {
+    if (!Array.isArray(origins)) c.problem(`${path}.allowed_origins`, "must be an array");
+    else {
+      origins.forEach((o, i) => {
+        const normalized = typeof o === "string" ? normalizeOrigin(o) : undefined;
+        if (normalized === undefined)
+          c.problem(
+            `${path}.allowed_origins[${i}]`,
+            'must be "*" or an origin such as https://app.example.com',
+          );
+        else if (!allowedOrigins.includes(normalized)) allowedOrigins.push(normalized);
+      });
+      if (allowedOrigins.includes("*")) allowedOrigins = ["*"];
+    }
+  }
+
+  for (const key of Object.keys(raw)) {
+    if (key === "max_request_body_size_mb" || key === "drop_excess_requests" || key === "allowed_origins")
+      continue;
+    if (UNSUPPORTED_CLIENT_KEYS.has(key)) c.unsupported(`${path}.${key}`, raw[key]);
+    else c.warn(`${path}.${key}`, "unknown key; ignored");
+  }
+  return { maxRequestBodyBytes: bodyMb * MIB, allowedOrigins, dropExcessRequests };
+}
+
+/**
+ * Reads a parsed Bifrost config.json. Resolves "env.VAR" key values from `env`, applies Bifrost's defaults,
+ * and throws ConfigError listing every problem. The warnings name settings that are accepted but have no
+ * effect yet, and unknown keys, each with its full path.
+ */
+export function parseBifrostConfig(
+  json: unknown,
+  env: NodeJS.ProcessEnv,
+  source: string,
+): { config: GatewayConfig; warnings: string[] } {
+  const c = new Collector();
+  if (!isObject(json)) throw new ConfigError(source, ["(root): must be a JSON object"]);
+
+  let version: 1 | 2 = 2;
+  if (json.version !== undefined && json.version !== null) {
+    if (json.version === 1 || json.version === 2) version = json.version;
+    else c.problem("version", "must be 1 or 2");
+  }
+
+  const providers: Record<string, ProviderConfig> = {};
+  const rawProviders = readObject(c, json, "providers", "");
+  if (rawProviders) {
+    for (const [name, raw] of Object.entries(rawProviders)) {
+      const provider = parseProvider(c, name, raw, version, env);
+      if (provider) providers[name] = provider;
+    }
+  }
+  if (rawProviders === undefined || Object.keys(rawProviders).length === 0) {
+    c.warn("providers", "none configured; every model request will fail until one is added");
+  }
+
+  const client = parseClient(c, readObject(c, json, "client", ""));
+
+  for (const key of Object.keys(json)) {
+    if (key === "providers" || key === "client" || key === "version") continue;
+    // An editor hint only; it changes nothing.
+    if (key === "$schema") continue;
+    if (UNSUPPORTED_SECTIONS.has(key)) c.unsupported(key, json[key]);
+    else c.warn(key, "unknown key; ignored");
+  }
+
+  if (c.problems.length > 0) throw new ConfigError(source, c.problems);
+  return { config: deepFreeze({ providers, client, source }), warnings: c.warnings };
+}

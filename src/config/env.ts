@@ -1,0 +1,115 @@
+// Zero-config mode: with no config file, every catalog provider whose API key is in the environment is
+// configured with Bifrost's defaults. Client settings come from three optional variables:
+//   SWITCHYARD_MAX_BODY_MB            request body limit in MiB (default 100, as Bifrost)
+//   SWITCHYARD_ALLOWED_ORIGINS        comma-separated CORS origins, or "*" (default none: no CORS headers)
+//   SWITCHYARD_DROP_EXCESS_REQUESTS   "true" sheds load with 429 when a provider's queue is full (default false)
+
+import { PROVIDER_CATALOG } from "../providers/catalog.js";
+import { DEFAULT_CLIENT, DEFAULT_CONCURRENCY, defaultNetwork, MIB } from "./defaults.js";
+import { ConfigError } from "./errors.js";
+import { deepFreeze } from "./freeze.js";
+import type { ClientConfig, GatewayConfig, ProviderConfig } from "./types.js";
+import { normalizeBaseUrl, normalizeOrigin } from "./url.js";
+
+export const ENVIRONMENT_SOURCE = "environment";
+
+function firstSet(
+  env: NodeJS.ProcessEnv,
+  names: readonly string[],
+): { name: string; value: string } | undefined {
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== "") return { name, value: value.trim() };
+  }
+  return undefined;
+}
+
+function clientFromEnvironment(env: NodeJS.ProcessEnv, problems: string[]): ClientConfig {
+  let maxRequestBodyBytes = DEFAULT_CLIENT.maxRequestBodyBytes;
+  const body = env.SWITCHYARD_MAX_BODY_MB?.trim();
+  if (body) {
+    const mb = Number(body);
+    if (!/^\d+$/.test(body) || mb < 1)
+      problems.push("SWITCHYARD_MAX_BODY_MB: must be a whole number of MiB, at least 1");
+    else maxRequestBodyBytes = mb * MIB;
+  }
+
+  let allowedOrigins: string[] = [];
+  const origins = env.SWITCHYARD_ALLOWED_ORIGINS?.trim();
+  if (origins) {
+    for (const raw of origins.split(",")) {
+      if (raw.trim() === "") continue;
+      const origin = normalizeOrigin(raw);
+      if (origin === undefined)
+        problems.push(
+          `SWITCHYARD_ALLOWED_ORIGINS: "${raw.trim()}" must be "*" or an origin such as https://app.example.com`,
+        );
+      else if (!allowedOrigins.includes(origin)) allowedOrigins.push(origin);
+    }
+    if (allowedOrigins.includes("*")) allowedOrigins = ["*"];
+  }
+
+  let dropExcessRequests = DEFAULT_CLIENT.dropExcessRequests;
+  const drop = env.SWITCHYARD_DROP_EXCESS_REQUESTS?.trim().toLowerCase();
+  if (drop) {
+    if (drop === "true" || drop === "1") dropExcessRequests = true;
+    else if (drop === "false" || drop === "0") dropExcessRequests = false;
+    else problems.push("SWITCHYARD_DROP_EXCESS_REQUESTS: must be true or false");
+  }
+
+  return { maxRequestBodyBytes, allowedOrigins, dropExcessRequests };
+}
+
+/**
+ * Builds the configuration from environment variables alone. A provider is present when one of its key
+ * variables is set (ollama, which needs no key, when OLLAMA_BASE_URL is set). Throws ConfigError for values
+ * that are set but unusable, such as a malformed *_BASE_URL, rather than sending traffic somewhere else.
+ */
+export function configFromEnvironment(env: NodeJS.ProcessEnv): { config: GatewayConfig; warnings: string[] } {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const providers: Record<string, ProviderConfig> = {};
+
+  for (const entry of PROVIDER_CATALOG) {
+    const key = firstSet(env, entry.keyEnv);
+    const rawBaseUrl = entry.baseUrlEnv === "" ? undefined : env[entry.baseUrlEnv]?.trim() || undefined;
+    const present = entry.auth === "none" ? rawBaseUrl !== undefined : key !== undefined;
+    if (!present) {
+      if (rawBaseUrl !== undefined)
+        warnings.push(
+          `${entry.baseUrlEnv}: set, but ${entry.keyEnv.join(" / ")} is not; ${entry.name} is not configured`,
+        );
+      continue;
+    }
+
+    let baseUrl = entry.defaultBaseUrl;
+    if (rawBaseUrl !== undefined) {
+      const normalized = normalizeBaseUrl(rawBaseUrl);
+      if (normalized === undefined) {
+        problems.push(
+          `${entry.baseUrlEnv}: must be an absolute http:// or https:// URL without query or fragment`,
+        );
+        continue;
+      }
+      baseUrl = normalized;
+    }
+
+    providers[entry.name] = {
+      name: entry.name,
+      kind: entry.name,
+      // The key's name is the variable it came from: useful in logs, never the secret itself.
+      keys: key ? [{ name: key.name, value: key.value, models: [], weight: 1 }] : [],
+      network: defaultNetwork(baseUrl),
+      concurrency: DEFAULT_CONCURRENCY,
+    };
+  }
+
+  const client = clientFromEnvironment(env, problems);
+  if (problems.length > 0) throw new ConfigError(ENVIRONMENT_SOURCE, problems);
+
+  if (Object.keys(providers).length === 0) {
+    const vars = PROVIDER_CATALOG.flatMap((e) => (e.auth === "none" ? [e.baseUrlEnv] : e.keyEnv));
+    warnings.push(`environment: no provider configured; set one of ${vars.join(", ")} or pass --config FILE`);
+  }
+  return { config: deepFreeze({ providers, client, source: ENVIRONMENT_SOURCE }), warnings };
+}
