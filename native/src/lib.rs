@@ -1,0 +1,103 @@
+//! Switchyard's native hot path: request scanning and patching, token counting.
+//! Every export has a TypeScript twin in `src/native/` with identical results.
+
+mod rewrite;
+mod scan;
+mod tokens;
+
+use napi::bindgen_prelude::{Buffer, Either, Env, Int32ArraySlice, Object, Utf16String};
+use napi::{Error, Result, Status};
+use napi_derive::napi;
+
+use scan::{Model, ModelType, Scan};
+
+fn model_value(body: &[u8], m: Model) -> Either<String, Utf16String> {
+  match m {
+    // SAFETY: the scanner validated these bytes as UTF-8.
+    Model::Raw(s, e) => Either::A(unsafe { String::from_utf8_unchecked(body[s..e].to_vec()) }),
+    Model::Decoded(units) => Either::B(Utf16String::from(units)),
+  }
+}
+
+fn type_name(t: ModelType) -> &'static str {
+  match t {
+    ModelType::Missing => "missing",
+    ModelType::String => "string",
+    ModelType::Other => "other",
+  }
+}
+
+/// Validates the body and locates the top-level `model` and `stream` members; returns a plain object.
+#[napi(ts_return_type = "ScanResult")]
+pub fn scan_request(env: Env, body: &[u8]) -> Result<Object<'_>> {
+  let mut obj = Object::new(&env)?;
+  match scan::scan(body) {
+    Ok(Scan { model_type, model_start, model_end, stream, model }) => {
+      obj.set("ok", true)?;
+      obj.set("modelType", type_name(model_type))?;
+      match model {
+        Some(m) => obj.set("model", model_value(body, m))?,
+        None => obj.set("model", ())?,
+      }
+      obj.set("modelStart", model_start)?;
+      obj.set("modelEnd", model_end)?;
+      match stream {
+        1 => obj.set("stream", true)?,
+        2 => obj.set("stream", false)?,
+        _ => obj.set("stream", ())?,
+      }
+    }
+    Err(e) => {
+      obj.set("ok", false)?;
+      obj.set("error", e.message)?;
+      obj.set("offset", e.offset as f64)?;
+    }
+  }
+  Ok(obj)
+}
+
+/// Allocation-light form used by the loader: fills `out` (Int32Array, length >= 6) with
+/// [ok, modelType 0 missing|1 string|2 other, modelStart, modelEnd, stream 0 none|1 true|2 false, errorOffset]
+/// and returns the decoded model (ok) or the error message (not ok).
+#[napi]
+pub fn scan_request_into(body: &[u8], mut out: Int32ArraySlice) -> Result<Option<Either<String, Utf16String>>> {
+  // SAFETY: the call is synchronous on the JS thread, so nothing else touches `out` meanwhile.
+  let out = unsafe { out.as_mut() };
+  if out.len() < 6 {
+    return Err(Error::new(Status::InvalidArg, "out must hold at least 6 slots"));
+  }
+  match scan::scan(body) {
+    Ok(Scan { model_type, model_start, model_end, stream, model }) => {
+      out[0] = 1;
+      out[1] = model_type as i32;
+      out[2] = model_start;
+      out[3] = model_end;
+      out[4] = stream as i32;
+      out[5] = -1;
+      Ok(model.map(|m| model_value(body, m)))
+    }
+    Err(e) => {
+      out[0] = 0;
+      out[5] = e.offset as i32;
+      Ok(Some(Either::A(e.message)))
+    }
+  }
+}
+
+/// Replaces the model string token at [modelStart, modelEnd) with the JSON encoding of `newModel`.
+#[napi]
+pub fn rewrite_model(body: &[u8], model_start: f64, model_end: f64, new_model: Utf16String) -> Result<Buffer> {
+  rewrite::rewrite(body, model_start, model_end, &new_model)
+    .map(Buffer::from)
+    .map_err(|m| Error::new(Status::InvalidArg, m))
+}
+
+/// Exact tiktoken token count of `text` encoded as ordinary text (special-token text is not special).
+#[napi]
+pub fn count_tokens(text: String, encoding: String) -> Result<u32> {
+  tokens::count(&text, &encoding).map_err(|m| Error::new(Status::InvalidArg, m))
+}
+
+/// The nesting limit the scanner enforces.
+#[napi]
+pub const MAX_DEPTH: u32 = scan::MAX_DEPTH as u32;
