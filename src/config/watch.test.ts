@@ -1,4 +1,4 @@
-import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -99,6 +99,22 @@ describe("watchConfig", () => {
     renameSync(tmp, file);
     await until(() => changes.length === 2, "the second reload");
     expect(changes[1]?.providers.openai?.network.requestTimeoutMs).toBe(60_000);
+  });
+
+  it("follows a Kubernetes ConfigMap update (the ..data symlink is swapped)", async () => {
+    rmSync(file);
+    mkdirSync(join(dir, "..v1"));
+    writeFileSync(join(dir, "..v1", "config.json"), withProvider("groq"));
+    symlinkSync("..v1", join(dir, "..data"));
+    symlinkSync(join("..data", "config.json"), file);
+    start();
+
+    mkdirSync(join(dir, "..v2"));
+    writeFileSync(join(dir, "..v2", "config.json"), withProvider("openai"));
+    symlinkSync("..v2", join(dir, "..data_tmp"));
+    renameSync(join(dir, "..data_tmp"), join(dir, "..data"));
+    await until(() => changes.length === 1, "the reload after the symlink swap");
+    expect(Object.keys(changes[0]?.providers ?? {})).toEqual(["openai"]);
   });
 
   it("reloads a burst of writes once, with the last content", async () => {

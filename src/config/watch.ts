@@ -57,8 +57,9 @@ export function watchConfig(
   // `persistent: false`: watching the file never keeps the process alive on its own.
   const watcher: FSWatcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
     if (closed) return;
-    // Some platforms report no file name; reloading then costs one read and a comparison.
-    if (changed !== null && changed.toString() !== name) return;
+    // Some platforms report no file name; reloading then costs one read and a comparison. Kubernetes
+    // ConfigMap volumes swap a "..data" symlink and never touch the file's own name.
+    if (changed !== null && changed.toString() !== name && !changed.toString().startsWith("..")) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(reload, RELOAD_DEBOUNCE_MS);
   });
