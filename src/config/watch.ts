@@ -45,13 +45,16 @@ export function watchConfig(
       return;
     }
     if (text === lastText) return;
+    let loaded: ReturnType<typeof parseConfigText>;
     try {
-      const { config, warnings } = parseConfigText(text, file, env);
-      lastText = text;
-      onChange(config, warnings);
+      loaded = parseConfigText(text, file, env);
     } catch (err) {
       onError(err as Error);
+      return;
     }
+    lastText = text;
+    // Outside the try: a failure inside the caller's handler is not a rejected configuration.
+    onChange(loaded.config, loaded.warnings);
   };
 
   // `persistent: false`: watching the file never keeps the process alive on its own.
