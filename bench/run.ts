@@ -1,0 +1,432 @@
+/**
+ * `npm run bench`: the mock, Switchyard and Portkey each run as a separate process; every scenario is
+ * measured for every target in the same run, so the added latency (target minus direct) and the RPS ratio
+ * compare like with like on a noisy shared machine.
+ *   --smoke            every scenario for a second or two at tiny rates (CI), writes results/smoke.json
+ *   --only a,b         scenarios: overhead, throughput, inflight, streaming
+ *   --targets a,b      direct, switchyard, portkey (direct is always measured: it is the baseline)
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { request } from "undici";
+import { runThroughput, type ThroughputResult } from "./load/closed-loop.js";
+import { type LoadResult, runOpenLoop, runSequential } from "./load/open-loop.js";
+import { cpuMicros, RssWatcher } from "./load/proc.js";
+import { type Buckets, diffBuckets, parseHistogram, quantile } from "./load/prom.js";
+import { markdown, type Percentiles, type Ratio, type Row } from "./report.js";
+import {
+  type Child,
+  chatBody,
+  configureMock,
+  directTarget,
+  startMock,
+  startPortkey,
+  startSwitchyard,
+  type Target,
+} from "./targets.js";
+
+const SCENARIOS = ["overhead", "throughput", "inflight", "streaming"] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const TARGETS = ["direct", "switchyard", "portkey"] as const;
+const OVERHEAD_METRIC = "switchyard_gateway_overhead_seconds";
+
+interface Args {
+  smoke: boolean;
+  only: Set<Scenario>;
+  targets: Set<string>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { smoke: false, only: new Set(SCENARIOS), targets: new Set(TARGETS) };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const [flag, inline] = a.includes("=") ? (a.split("=", 2) as [string, string]) : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === "--smoke") args.smoke = true;
+    else if (flag === "--only") {
+      const list = value().split(",");
+      for (const s of list) if (!SCENARIOS.includes(s as Scenario)) throw new Error(`unknown scenario ${s}`);
+      args.only = new Set(list as Scenario[]);
+    } else if (flag === "--targets") {
+      const list = value().split(",");
+      for (const t of list) if (!TARGETS.includes(t as never)) throw new Error(`unknown target ${t}`);
+      args.targets = new Set(["direct", ...list]);
+    } else throw new Error(`unknown flag ${a} (known: --smoke, --only, --targets)`);
+  }
+  return args;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const S = args.smoke;
+const plan = {
+  warmup: S ? 20 : 500,
+  sequential: S ? 50 : 2000,
+  overheadRate: S ? 50 : 1000,
+  overheadMs: S ? 1000 : 10_000,
+  responseSizes: [1400, 10_000],
+  throughputSteps: S ? [10] : [10, 25, 50, 100, 200],
+  throughputStepSeconds: S ? 1 : 5,
+  inflightRate: S ? 100 : 5000,
+  inflightMs: S ? 2000 : 20_000,
+  inflightLatencyMs: S ? 500 : 1500,
+  streamRate: S ? 20 : 100,
+  streamMs: S ? 1000 : 10_000,
+  streamChunks: 100,
+  streamIntervalMs: 1,
+};
+
+const log = (msg: string): void => {
+  process.stderr.write(`[bench] ${msg}\n`);
+};
+
+const children: Child[] = [];
+async function stopAll(): Promise<void> {
+  await Promise.allSettled(children.map((c) => c.stop()));
+}
+process.once("SIGINT", () => {
+  void stopAll().then(() => process.exit(130));
+});
+
+async function scrapeOverhead(t: Target): Promise<Buckets | undefined> {
+  if (t.metricsUrl === undefined) return undefined;
+  try {
+    const res = await request(t.metricsUrl, { headersTimeout: 5000, bodyTimeout: 5000 });
+    const text = await res.body.text();
+    return res.statusCode === 200 ? parseHistogram(text, OVERHEAD_METRIC) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Measured {
+  result: LoadResult;
+  cpuUsPerRequest: number;
+  mockCpuUsPerRequest: number;
+  peakRssMb: number;
+  internalUs: { p50: number; p99: number } | null;
+}
+
+async function measure(t: Target, mockPid: number, run: () => Promise<LoadResult>): Promise<Measured> {
+  const before = await scrapeOverhead(t);
+  const rss = new RssWatcher(t.pid);
+  rss.start();
+  const cpu0 = cpuMicros(t.pid);
+  const mock0 = cpuMicros(mockPid);
+  const result = await run();
+  const cpu1 = cpuMicros(t.pid);
+  const mock1 = cpuMicros(mockPid);
+  const peakKb = rss.stop();
+  const after = await scrapeOverhead(t);
+  let internalUs: Measured["internalUs"] = null;
+  if (after !== undefined) {
+    const d = diffBuckets(after, before);
+    const p50 = quantile(d, 0.5);
+    const p99 = quantile(d, 0.99);
+    if (p50 !== undefined && p99 !== undefined) internalUs = { p50: p50 * 1e6, p99: p99 * 1e6 };
+  }
+  const n = Math.max(1, result.sent);
+  return {
+    result,
+    cpuUsPerRequest: (cpu1 - cpu0) / n,
+    mockCpuUsPerRequest: (mock1 - mock0) / n,
+    peakRssMb: peakKb / 1024,
+    internalUs,
+  };
+}
+
+function added(a: Percentiles | undefined, base: Percentiles | undefined): Percentiles | undefined {
+  if (a === undefined || base === undefined) return undefined;
+  return { p50: a.p50 - base.p50, p90: a.p90 - base.p90, p99: a.p99 - base.p99 };
+}
+
+function failureNote(r: LoadResult): string | undefined {
+  const bad = [
+    ...Object.entries(r.statuses).filter(([s]) => !s.startsWith("2")),
+    ...Object.entries(r.errors),
+  ];
+  if (r.timeouts > 0) bad.push(["timeouts", r.timeouts]);
+  return bad.length === 0 ? undefined : `failures: ${bad.map(([k, n]) => `${k}×${n}`).join(", ")}`;
+}
+
+function toRow(scenario: string, variant: string, t: Target, m: Measured, extra?: string): Row {
+  const r = m.result;
+  const note = [extra, failureNote(r)].filter((x) => x !== undefined).join("; ");
+  return {
+    scenario,
+    variant,
+    target: t.name,
+    status: "ok",
+    requests: r.sent,
+    successRate: r.successRate,
+    rps: r.achievedRps,
+    latencyUs: r.latencyUs,
+    ...(r.ttfbUs ? { ttfbUs: r.ttfbUs } : {}),
+    internalUs: t.name === "switchyard" ? m.internalUs : undefined,
+    cpuUsPerRequest: m.cpuUsPerRequest,
+    mockCpuUsPerRequest: m.mockCpuUsPerRequest,
+    peakRssMb: m.peakRssMb,
+    peakInFlight: r.peakInFlight,
+    errors: {
+      ...r.errors,
+      ...Object.fromEntries(Object.entries(r.statuses).filter(([s]) => !s.startsWith("2"))),
+    },
+    ...(note ? { note } : {}),
+  };
+}
+
+/** Fills in the added latency of every row of one (scenario, variant) against its direct row. */
+function addBaseline(rows: Row[]): void {
+  const base = rows.find((r) => r.target === "direct" && r.status === "ok" && (r.latencyUs?.count ?? 0) > 0);
+  for (const r of rows) {
+    if (r.status !== "ok" || r.target === "direct" || (r.latencyUs?.count ?? 0) === 0) continue;
+    const a = added(r.latencyUs, base?.latencyUs);
+    if (a) r.addedUs = a;
+    const b = added(r.ttfbUs, base?.ttfbUs);
+    if (b) r.addedTtfbUs = b;
+  }
+}
+
+function spec(t: Target, stream: boolean, timeoutMs = 30_000) {
+  return {
+    origin: t.origin,
+    path: t.path,
+    method: "POST" as const,
+    headers: t.headers,
+    body: chatBody(t.model, stream),
+    stream,
+    timeoutMs,
+  };
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const rows: Row[] = [];
+  const ratios: Ratio[] = [];
+  const targetStatus: Record<string, string> = {};
+
+  const mock = await startMock();
+  children.push(mock.child);
+  log(`mock at ${mock.url} (pid ${mock.child.pid})`);
+  const targets: Target[] = [directTarget(mock.url, mock.child.pid)];
+  targetStatus.direct = "ok";
+
+  const starters = { switchyard: startSwitchyard, portkey: startPortkey } as const;
+  for (const name of ["switchyard", "portkey"] as const) {
+    if (!args.targets.has(name)) {
+      targetStatus[name] = "not selected";
+      continue;
+    }
+    try {
+      const started = await starters[name](mock.url);
+      children.push(started.child);
+      targets.push(started.target);
+      targetStatus[name] = "ok";
+      log(`${name} at ${started.target.origin} (pid ${started.target.pid}, model ${started.target.model})`);
+    } catch (err) {
+      const msg = (err as Error).message.replace(/\s+/g, " ").slice(0, 400);
+      targetStatus[name] = msg.startsWith("skipped:") ? msg : `failed to start: ${msg}`;
+      log(`${name}: ${targetStatus[name]}`);
+      for (const scenario of args.only) {
+        rows.push({ scenario, variant: "", target: name, status: "skipped", note: targetStatus[name] });
+      }
+    }
+  }
+
+  const throughputByTarget = new Map<string, ThroughputResult>();
+
+  if (args.only.has("overhead")) {
+    for (const size of plan.responseSizes) {
+      await configureMock(mock.url, {
+        latencyMs: 0,
+        responseBytes: size,
+        streamChunks: 20,
+        chunkIntervalMs: 0,
+      });
+      const label = `${(size / 1000).toFixed(1)}KB`;
+      const seqRows: Row[] = [];
+      const rateRows: Row[] = [];
+      for (const t of targets) {
+        log(`overhead ${label}: ${t.name} warm-up + ${plan.sequential} sequential`);
+        await runSequential({ ...spec(t, false), requests: plan.warmup });
+        const seq = await measure(t, mock.child.pid, () =>
+          runSequential({ ...spec(t, false), requests: plan.sequential }),
+        );
+        seqRows.push(toRow("overhead", `sequential ${label}`, t, seq));
+        log(`overhead ${label}: ${t.name} ${plan.overheadRate} RPS for ${plan.overheadMs} ms`);
+        const fixed = await measure(t, mock.child.pid, () =>
+          runOpenLoop({ ...spec(t, false, 10_000), rate: plan.overheadRate, durationMs: plan.overheadMs }),
+        );
+        rateRows.push(toRow("overhead", `${plan.overheadRate} RPS ${label}`, t, fixed));
+      }
+      addBaseline(seqRows);
+      addBaseline(rateRows);
+      rows.push(...seqRows, ...rateRows);
+    }
+  }
+
+  if (args.only.has("throughput")) {
+    await configureMock(mock.url, {
+      latencyMs: 0,
+      responseBytes: 1400,
+      streamChunks: 20,
+      chunkIntervalMs: 0,
+    });
+    const tpRows: Row[] = [];
+    for (const t of targets) {
+      log(`throughput: ${t.name} connections ${plan.throughputSteps.join(",")}`);
+      let tp: ThroughputResult | undefined;
+      const m = await measure(t, mock.child.pid, async () => {
+        tp = await runThroughput({
+          url: `${t.origin}${t.path}`,
+          headers: t.headers,
+          body: chatBody(t.model, false),
+          connectionSteps: plan.throughputSteps,
+          stepSeconds: plan.throughputStepSeconds,
+        });
+        const total = tp.steps.reduce((n, s) => n + s.requests, 0);
+        const bad = tp.steps.reduce((n, s) => n + s.errors + s.timeouts + s.non2xx, 0);
+        return {
+          sent: total + bad,
+          ok: total - 0,
+          failed: bad,
+          timeouts: 0,
+          statuses: {},
+          errors: {},
+          successRate: total + bad === 0 ? 0 : total / (total + bad),
+          durationMs: 0,
+          achievedRps: tp.maxRps,
+          latencyUs: { count: 0, p50: NaN, p90: NaN, p99: NaN, p999: NaN, max: NaN, mean: NaN },
+          peakInFlight: 0,
+        };
+      });
+      const result = tp as ThroughputResult;
+      throughputByTarget.set(t.name, result);
+      const best = result.steps.find((s) => s.connections === result.connections);
+      const row = toRow(
+        "throughput",
+        "max RPS at 100% success",
+        t,
+        m,
+        `${result.connections} conns; steps ${result.steps.map((s) => `${s.connections}:${Math.round(s.rps)}${s.errors + s.non2xx + s.timeouts > 0 ? "✗" : ""}`).join(" ")}`,
+      );
+      row.latencyUs = best
+        ? { count: best.requests, p50: best.p50Us, p90: NaN, p99: best.p99Us, p999: NaN, max: NaN, mean: NaN }
+        : undefined;
+      row.successRate = result.maxRps > 0 ? 1 : 0;
+      tpRows.push(row);
+    }
+    rows.push(...tpRows);
+    const sy = throughputByTarget.get("switchyard")?.maxRps;
+    const pk = throughputByTarget.get("portkey")?.maxRps;
+    ratios.push({
+      name: "switchyard ÷ portkey max RPS",
+      value: sy && pk ? sy / pk : null,
+      ...(sy && pk ? {} : { note: "needs both targets measured" }),
+    });
+    const direct = throughputByTarget.get("direct")?.maxRps;
+    if (sy && direct) ratios.push({ name: "switchyard ÷ direct max RPS", value: sy / direct });
+  }
+
+  if (args.only.has("inflight")) {
+    await configureMock(mock.url, {
+      latencyMs: plan.inflightLatencyMs,
+      responseBytes: 1400,
+      streamChunks: 20,
+      chunkIntervalMs: 0,
+    });
+    const ifRows: Row[] = [];
+    const variant = `${plan.inflightRate} RPS, ${plan.inflightLatencyMs} ms mock latency`;
+    for (const t of targets) {
+      const known = throughputByTarget.get(t.name)?.maxRps;
+      if (t.name === "portkey" && known !== undefined && known < plan.inflightRate) {
+        ifRows.push({
+          scenario: "inflight",
+          variant,
+          target: t.name,
+          status: "skipped",
+          note: `closed-loop max ${Math.round(known)} RPS < ${plan.inflightRate} RPS asked: it cannot keep up`,
+        });
+        log(`inflight: portkey skipped (max ${Math.round(known)} RPS)`);
+        continue;
+      }
+      log(`inflight: ${t.name} ${variant} for ${plan.inflightMs} ms`);
+      const m = await measure(t, mock.child.pid, () =>
+        runOpenLoop({
+          ...spec(t, false, 10_000),
+          rate: plan.inflightRate,
+          durationMs: plan.inflightMs,
+          expectedLatencyMs: plan.inflightLatencyMs,
+          drainMs: 10_000,
+        }),
+      );
+      ifRows.push(toRow("inflight", variant, t, m, `peak in flight ${m.result.peakInFlight}`));
+      // Let sockets of the previous target close before the next one opens thousands more.
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    addBaseline(ifRows);
+    rows.push(...ifRows);
+  }
+
+  if (args.only.has("streaming")) {
+    await configureMock(mock.url, {
+      latencyMs: 0,
+      responseBytes: 1400,
+      streamChunks: plan.streamChunks,
+      chunkIntervalMs: plan.streamIntervalMs,
+    });
+    const stRows: Row[] = [];
+    const variant = `${plan.streamChunks} chunks, ${plan.streamRate} RPS`;
+    for (const t of targets) {
+      log(`streaming: ${t.name} ${variant} for ${plan.streamMs} ms`);
+      await runSequential({ ...spec(t, true), requests: Math.min(plan.warmup, 50) });
+      const m = await measure(t, mock.child.pid, () =>
+        runOpenLoop({
+          ...spec(t, true, 10_000),
+          rate: plan.streamRate,
+          durationMs: plan.streamMs,
+          expectedLatencyMs: plan.streamChunks * plan.streamIntervalMs * 2,
+        }),
+      );
+      stRows.push(toRow("streaming", variant, t, m));
+    }
+    addBaseline(stRows);
+    rows.push(...stRows);
+  }
+
+  await stopAll();
+
+  const header = `## Switchyard bench ${S ? "(smoke) " : ""}${startedAt.toISOString()}\n\n${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Node ${process.version}, load average at start ${loadavg()
+    .map((n) => n.toFixed(2))
+    .join(" ")}. Targets: ${Object.entries(targetStatus)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("; ")}.`;
+  const table = markdown(rows, ratios, header);
+  const resultsDir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
+  mkdirSync(resultsDir, { recursive: true });
+  const json = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    smoke: S,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavg: loadavg() },
+    plan,
+    targets: targetStatus,
+    rows,
+    ratios,
+  };
+  const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+  const jsonPath = `${resultsDir}${S ? "smoke.json" : `${stamp}.json`}`;
+  writeFileSync(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(`${resultsDir}${S ? "smoke.md" : "latest.md"}`, table);
+  process.stdout.write(`${table}\nwrote ${jsonPath}\n`);
+}
+
+main().catch(async (err) => {
+  log(`failed: ${(err as Error).stack ?? err}`);
+  await stopAll();
+  process.exit(1);
+});

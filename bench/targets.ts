@@ -1,0 +1,214 @@
+/** Child processes under test: the mock provider, Switchyard and the Portkey gateway. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { request } from "undici";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+export const paths = {
+  mock: `${root}dist/bench/mock/openai-mock.js`,
+  // scripts/write-entry.mjs writes dist/server.js even before src/server.ts exists; the real entry is this one.
+  switchyardImpl: `${root}dist/src/server.js`,
+  switchyard: `${root}dist/server.js`,
+  portkey: `${root}node_modules/@portkey-ai/gateway/build/start-server.js`,
+};
+
+export const MOCK_KEY = "mock-key";
+
+export interface Child {
+  name: string;
+  pid: number;
+  proc: ChildProcess;
+  /** Last lines of stdout and stderr, for diagnostics. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export interface Target {
+  name: "direct" | "switchyard" | "portkey";
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  model: string;
+  /** Process whose CPU and RSS are reported. */
+  pid: number;
+  metricsUrl?: string;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function startChild(name: string, args: string[], env: Record<string, string> = {}): Child {
+  const proc = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let tail = "";
+  const keep = (chunk: Buffer): void => {
+    tail = (tail + chunk.toString("utf8")).slice(-4000);
+  };
+  proc.stdout?.on("data", keep);
+  proc.stderr?.on("data", keep);
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  return {
+    name,
+    pid: proc.pid as number,
+    proc,
+    log: () => tail,
+    stop: async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function waitFor(what: string, child: Child, probe: () => Promise<boolean>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.proc.exitCode !== null)
+      throw new Error(`${what} exited (${child.proc.exitCode}): ${child.log()}`);
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms: ${child.log()}`);
+}
+
+export async function startMock(): Promise<{ child: Child; url: string }> {
+  const child = startChild("mock", [paths.mock, "--port", "0", "--latency", "0", "--response-bytes", "1400"]);
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`mock did not start: ${child.log()}`)), 15_000);
+    child.proc.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString("utf8");
+      const line = /^(http:\/\/\S+)\s*$/m.exec(out);
+      if (line?.[1]) {
+        clearTimeout(timer);
+        resolve(line[1]);
+      }
+    });
+    child.proc.once("exit", (code) => reject(new Error(`mock exited (${code}): ${child.log()}`)));
+  });
+  return { child, url };
+}
+
+export async function configureMock(mockUrl: string, config: Record<string, number>): Promise<void> {
+  const res = await request(`${mockUrl}/__mock/config`, { method: "POST", body: JSON.stringify(config) });
+  await res.body.dump();
+  if (res.statusCode !== 200) throw new Error(`mock config failed: ${res.statusCode}`);
+}
+
+export function chatBody(model: string, stream: boolean): string {
+  // Bifrost's benchmark request is about 0.13 KB; pad the prompt so every target gets the same size.
+  const base = { model, messages: [{ role: "user", content: "" }] } as Record<string, unknown>;
+  if (stream) {
+    base.stream = true;
+    base.stream_options = { include_usage: true };
+  }
+  const empty = JSON.stringify(base).length;
+  const pad = "Hello, how are you today? Please answer briefly. "
+    .repeat(4)
+    .slice(0, Math.max(8, 130 - empty));
+  (base.messages as { content: string }[])[0] = { role: "user", content: pad } as never;
+  return JSON.stringify(base);
+}
+
+async function probeChat(t: Omit<Target, "pid">): Promise<{ status: number; body: string }> {
+  const res = await request(`${t.origin}${t.path}`, {
+    method: "POST",
+    headers: t.headers,
+    body: chatBody(t.model, false),
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  return { status: res.statusCode, body: (await res.body.text()).slice(0, 300) };
+}
+
+export function directTarget(mockUrl: string, mockPid: number): Target {
+  return {
+    name: "direct",
+    origin: mockUrl,
+    path: "/v1/chat/completions",
+    headers: { "content-type": "application/json", authorization: `Bearer ${MOCK_KEY}` },
+    model: "gpt-4o-mini",
+    pid: mockPid,
+  };
+}
+
+export async function startSwitchyard(mockUrl: string): Promise<{ child: Child; target: Target }> {
+  if (!existsSync(paths.switchyardImpl)) {
+    throw new Error(
+      `skipped: ${paths.switchyardImpl} does not exist (run npm run build once src/server.ts exists)`,
+    );
+  }
+  const port = await freePort();
+  const child = startChild("switchyard", [paths.switchyard, "--port", String(port)], {
+    OPENAI_API_KEY: MOCK_KEY,
+    OPENAI_BASE_URL: `${mockUrl}/v1`,
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor("switchyard", child, async () => {
+      const res = await request(`${origin}/health`);
+      await res.body.dump();
+      return res.statusCode === 200;
+    });
+    const base = {
+      name: "switchyard" as const,
+      origin,
+      path: "/v1/chat/completions",
+      headers: { "content-type": "application/json", authorization: `Bearer ${MOCK_KEY}` },
+    };
+    let last = { status: 0, body: "" };
+    for (const model of ["gpt-4o-mini", "openai/gpt-4o-mini"]) {
+      last = await probeChat({ ...base, model });
+      if (last.status === 200) {
+        return { child, target: { ...base, model, pid: child.pid, metricsUrl: `${origin}/metrics` } };
+      }
+    }
+    throw new Error(`switchyard answered ${last.status} to a chat request: ${last.body}`);
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+}
+
+export async function startPortkey(mockUrl: string): Promise<{ child: Child; target: Target }> {
+  if (!existsSync(paths.portkey)) throw new Error(`skipped: ${paths.portkey} does not exist`);
+  const port = await freePort();
+  // Portkey binds every interface and has no host flag; the bench only ever talks to it on loopback.
+  const child = startChild("portkey", [paths.portkey, `--port=${port}`, "--headless"]);
+  const target: Target = {
+    name: "portkey",
+    origin: `http://127.0.0.1:${port}`,
+    path: "/v1/chat/completions",
+    headers: {
+      "content-type": "application/json",
+      authorization: `Bearer ${MOCK_KEY}`,
+      "x-portkey-provider": "openai",
+      "x-portkey-custom-host": `${mockUrl}/v1`,
+    },
+    model: "gpt-4o-mini",
+    pid: child.pid,
+  };
+  try {
+    await waitFor("portkey", child, async () => (await probeChat(target)).status === 200);
+    return { child, target };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+}
