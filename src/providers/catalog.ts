@@ -65,7 +65,12 @@ export const PROVIDER_CATALOG: readonly CatalogEntry[] = [
     auth: "bearer",
     keyEnv: ["GROQ_API_KEY"],
     baseUrlEnv: "GROQ_BASE_URL",
-    modelFamilies: [/^llama-3\.\d+-\d+b-(versatile|instant)$/, /^llama3-/, /^gemma2-/, /^mixtral-8x7b-32768$/],
+    modelFamilies: [
+      /^llama-3\.\d+-\d+b-(versatile|instant)$/,
+      /^llama3-/,
+      /^gemma2-/,
+      /^mixtral-8x7b-32768$/,
+    ],
   }),
   entry({
     name: "mistral",

@@ -1,0 +1,166 @@
+import { createServer } from "node:net";
+import { Worker } from "node:worker_threads";
+import type { GatewayConfig } from "../config/types.js";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "../observability/aggregate.js";
+import type { MetricJson } from "../observability/lane-metrics.js";
+import type { FromLane, LaneData, ToLane } from "./messages.js";
+
+// The control plane's view of the lanes: starts them on one port, publishes configuration, gathers
+// metrics for whichever lane was asked for /metrics, restarts a lane that dies, and drains on shutdown.
+
+const LANE_ENTRY = new URL("../../workers/lane.js", import.meta.url);
+const SNAPSHOT_TIMEOUT_MS = 2_000;
+
+export interface LanesOptions {
+  readonly count: number;
+  readonly host: string;
+  readonly port: number;
+  readonly backend: "uws" | "node";
+  readonly config: GatewayConfig;
+  readonly log: (line: string) => void;
+}
+
+export class Lanes {
+  private readonly workers: (Worker | undefined)[] = [];
+  private config: GatewayConfig;
+  private port: number;
+  private stopping = false;
+  private nextSnapshot = 0;
+  private readonly snapshotWaiters = new Map<number, (metrics: MetricJson[]) => void>();
+  private readonly startedAt = Date.now();
+
+  private constructor(private readonly options: LanesOptions) {
+    this.config = options.config;
+    this.port = options.port;
+  }
+
+  /** Starts every lane; resolves with the bound port once all of them listen. */
+  static async start(options: LanesOptions): Promise<Lanes> {
+    const lanes = new Lanes(options);
+    // Linux does not let SO_REUSEPORT sockets join a port the kernel chose, so "any free port" is
+    // resolved here first and every lane binds the same number.
+    if (lanes.port === 0 && options.count > 1) lanes.port = await freePort(options.host);
+    lanes.port = await lanes.spawn(0);
+    await Promise.all(Array.from({ length: options.count - 1 }, (_, i) => lanes.spawn(i + 1)));
+    return lanes;
+  }
+
+  get boundPort(): number {
+    return this.port;
+  }
+
+  publish(config: GatewayConfig): void {
+    this.config = config;
+    this.broadcast({ type: "config", config });
+  }
+
+  /** Stops accepting, lets requests under way finish until the deadline, then ends the lanes. */
+  async drain(deadlineMs: number): Promise<number> {
+    this.stopping = true;
+    const results = await Promise.all(
+      this.workers.map(
+        (worker) =>
+          new Promise<number>((resolve) => {
+            if (worker === undefined) return resolve(0);
+            worker.on("message", (message: FromLane) => {
+              if (message.type === "drained") resolve(message.unfinished);
+            });
+            worker.on("exit", () => resolve(0));
+            worker.postMessage({ type: "drain", deadlineMs } satisfies ToLane);
+          }),
+      ),
+    );
+    await Promise.all(this.workers.map((worker) => worker?.terminate()));
+    return results.reduce((a, b) => a + b, 0);
+  }
+
+  private spawn(index: number): Promise<number> {
+    const data: LaneData = {
+      lane: index,
+      lanes: this.options.count,
+      host: this.options.host,
+      port: this.port,
+      backend: this.options.backend,
+      config: this.config,
+      startedAt: this.startedAt,
+    };
+    const worker = new Worker(LANE_ENTRY, { workerData: data });
+    this.workers[index] = worker;
+    return new Promise((resolve, reject) => {
+      let listening = false;
+      worker.on("message", (message: FromLane) => {
+        if (message.type === "listening") {
+          listening = true;
+          resolve(message.port);
+        } else this.onLaneMessage(worker, message);
+      });
+      worker.on("error", (error) => {
+        this.options.log(`lane ${index} failed: ${error.stack ?? error.message}`);
+        if (!listening) reject(error);
+      });
+      worker.on("exit", (code) => {
+        if (this.workers[index] === worker) this.workers[index] = undefined;
+        if (!listening || this.stopping) return;
+        this.options.log(`lane ${index} exited with code ${code}; starting a new one`);
+        this.spawn(index).catch((error: Error) =>
+          this.options.log(`lane ${index} restart failed: ${error.message}`),
+        );
+      });
+    });
+  }
+
+  private onLaneMessage(worker: Worker, message: FromLane): void {
+    if (message.type === "snapshot") {
+      this.snapshotWaiters.get(message.id)?.(message.metrics);
+      this.snapshotWaiters.delete(message.id);
+    } else if (message.type === "metrics-request") {
+      this.metricsText().then(
+        (body) =>
+          worker.postMessage({
+            type: "metrics-text",
+            id: message.id,
+            contentType: METRICS_CONTENT_TYPE,
+            body,
+          } satisfies ToLane),
+        (error: Error) => this.options.log(`metrics aggregation failed: ${error.message}`),
+      );
+    }
+  }
+
+  async metricsText(): Promise<string> {
+    const snapshots = await Promise.all(
+      this.workers.map((worker) => (worker === undefined ? Promise.resolve([]) : this.snapshotOf(worker))),
+    );
+    return renderMetrics(snapshots);
+  }
+
+  private snapshotOf(worker: Worker): Promise<MetricJson[]> {
+    const id = this.nextSnapshot++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.snapshotWaiters.delete(id);
+        resolve([]);
+      }, SNAPSHOT_TIMEOUT_MS);
+      this.snapshotWaiters.set(id, (metrics) => {
+        clearTimeout(timer);
+        resolve(metrics);
+      });
+      worker.postMessage({ type: "snapshot", id } satisfies ToLane);
+    });
+  }
+
+  private broadcast(message: ToLane): void {
+    for (const worker of this.workers) worker?.postMessage(message);
+  }
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
+}

@@ -1,0 +1,45 @@
+// The contract between an HTTP backend (uWS or node:http) and the pipeline. Both fronts capture the
+// request head up front because uWS only lets handlers read the request synchronously.
+
+export interface RequestHead {
+  readonly method: string;
+  readonly path: string;
+  /** Raw query string without the leading "?" ("" when absent). */
+  readonly query: string;
+  /** -1 when the client sent no Content-Length (chunked or no body). */
+  readonly contentLength: number;
+  readonly requestId: string;
+  readonly origin: string;
+  readonly authorization: string;
+  readonly corsRequestHeaders: string;
+}
+
+export type ResponseHeaders = ReadonlyArray<readonly [string, string]>;
+
+/** The response side of one exchange. Methods are no-ops once the client has gone away. */
+export interface Reply {
+  readonly aborted: boolean;
+  /** Set by the pipeline when the request's Origin is allowed; `start` then adds the CORS headers. */
+  corsOrigin: string;
+  /** Called at most once, when the client disconnects before the reply has ended. */
+  onAborted(callback: () => void): void;
+  /** Buffers the whole request body, refusing it past `limit` bytes. */
+  readBody(limit: number, callback: (body: Buffer | null, tooLarge: boolean) => void): void;
+  /** Writes status and headers; the front adds `x-request-id` and, when `corsOrigin` is set, CORS headers. */
+  start(status: number, headers: ResponseHeaders): void;
+  /** Writes a chunk; false means the client is not keeping up: wait for `onWritable`. */
+  write(chunk: Uint8Array | string): boolean;
+  onWritable(callback: () => void): void;
+  end(body?: Uint8Array | string): void;
+  /** Closes the connection at once, e.g. when an upstream dies mid-response. */
+  destroy(): void;
+}
+
+export type ExchangeHandler = (head: RequestHead, reply: Reply) => void;
+
+export interface HttpFront {
+  /** The port actually bound (useful when 0 was asked for). */
+  readonly port: number;
+  /** Stops accepting connections; exchanges already under way go on. */
+  stopListening(): void;
+}

@@ -1,0 +1,123 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { ExchangeHandler, HttpFront, Reply, RequestHead, ResponseHeaders } from "./exchange.js";
+
+// The portable front for platforms where the uWS binary does not load. Node 20 cannot share a port
+// between worker threads, so this front serves from a single lane.
+
+class NodeReply implements Reply {
+  aborted = false;
+  corsOrigin = "";
+  private abortCallback: (() => void) | undefined;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly requestId: string,
+  ) {
+    res.on("close", () => {
+      if (!res.writableFinished) {
+        this.aborted = true;
+        this.abortCallback?.();
+      }
+    });
+  }
+
+  onAborted(callback: () => void): void {
+    this.abortCallback = callback;
+  }
+
+  readBody(limit: number, callback: (body: Buffer | null, tooLarge: boolean) => void): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    this.req.on("data", (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > limit) {
+        refused = true;
+        this.req.pause();
+        callback(null, true);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    this.req.on("end", () => {
+      if (!refused)
+        callback(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size), false);
+    });
+    this.req.on("error", () => {
+      this.aborted = true;
+    });
+  }
+
+  start(status: number, headers: ResponseHeaders): void {
+    if (this.aborted) return;
+    const res = this.res;
+    res.statusCode = status;
+    res.setHeader("x-request-id", this.requestId);
+    if (this.corsOrigin !== "") {
+      res.setHeader("access-control-allow-origin", this.corsOrigin);
+      res.setHeader("vary", "Origin");
+    }
+    for (const [name, value] of headers) res.setHeader(name, value);
+  }
+
+  write(chunk: Uint8Array | string): boolean {
+    if (this.aborted) return true;
+    return this.res.write(chunk);
+  }
+
+  onWritable(callback: () => void): void {
+    this.res.once("drain", callback);
+  }
+
+  end(body?: Uint8Array | string): void {
+    if (this.aborted || this.res.writableEnded) return;
+    if (body === undefined) this.res.end();
+    else this.res.end(body);
+  }
+
+  destroy(): void {
+    this.aborted = true;
+    this.res.destroy();
+  }
+}
+
+function header(req: IncomingMessage, name: string): string {
+  const value = req.headers[name];
+  return typeof value === "string" ? value : "";
+}
+
+function readHead(req: IncomingMessage): RequestHead {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  const contentLength = header(req, "content-length");
+  return {
+    method: req.method ?? "GET",
+    path: q === -1 ? url : url.slice(0, q),
+    query: q === -1 ? "" : url.slice(q + 1),
+    contentLength: contentLength === "" ? -1 : Number(contentLength),
+    requestId: header(req, "x-request-id") || randomUUID(),
+    origin: header(req, "origin"),
+    authorization: header(req, "authorization"),
+    corsRequestHeaders: header(req, "access-control-request-headers"),
+  };
+}
+
+export function startNodeFront(host: string, port: number, handler: ExchangeHandler): Promise<HttpFront> {
+  const server = createServer({ keepAliveTimeout: 10_000, requestTimeout: 60_000 }, (req, res) => {
+    const head = readHead(req);
+    handler(head, new NodeReply(req, res, head.requestId));
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolve({
+        port: typeof address === "object" && address !== null ? address.port : port,
+        stopListening: () => server.close(),
+      });
+    });
+  });
+}

@@ -1,0 +1,163 @@
+import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import type {
+  HttpRequest,
+  HttpResponse,
+  TemplatedApp,
+  us_listen_socket,
+} from "@trufflesuite/uws-js-unofficial";
+import type { ExchangeHandler, HttpFront, Reply, RequestHead, ResponseHeaders } from "./exchange.js";
+import { statusLine } from "./status.js";
+
+type UwsModule = {
+  App(): TemplatedApp;
+  us_listen_socket_close(socket: us_listen_socket): void;
+  us_socket_local_port(socket: us_listen_socket): number;
+};
+
+export type UwsLoad = { ok: true; uws: UwsModule; path: string } | { ok: false; reason: string };
+
+/**
+ * Loads the uWebSockets.js binary itself. The package's own entry silently swaps in a slow node:http
+ * emulation when the binary does not load; we want to know, say so, and use our own node:http front.
+ */
+export function loadUws(env: NodeJS.ProcessEnv = process.env): UwsLoad {
+  if (env.SWITCHYARD_HTTP === "node") return { ok: false, reason: "SWITCHYARD_HTTP=node" };
+  const require = createRequire(import.meta.url);
+  const path = `@trufflesuite/uws-js-unofficial/binaries/uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
+  try {
+    const uws = require(path) as UwsModule;
+    if (typeof uws.App !== "function") return { ok: false, reason: `${path} has no App()` };
+    return { ok: true, uws, path };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message.split("\n")[0] ?? "load failed" };
+  }
+}
+
+class UwsReply implements Reply {
+  aborted = false;
+  corsOrigin = "";
+  private ended = false;
+  private abortCallback: (() => void) | undefined;
+
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly requestId: string,
+  ) {
+    res.onAborted(() => {
+      this.aborted = true;
+      if (!this.ended) this.abortCallback?.();
+    });
+  }
+
+  onAborted(callback: () => void): void {
+    this.abortCallback = callback;
+  }
+
+  readBody(limit: number, callback: (body: Buffer | null, tooLarge: boolean) => void): void {
+    let chunks: Buffer[] | undefined;
+    let size = 0;
+    let refused = false;
+    this.res.onData((chunk, isLast) => {
+      if (refused) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        refused = true;
+        callback(null, true);
+        return;
+      }
+      // uWS reuses the ArrayBuffer after this callback returns, so every chunk is copied.
+      const copy = Buffer.from(new Uint8Array(chunk));
+      if (isLast) {
+        callback(chunks === undefined ? copy : Buffer.concat([...chunks, copy], size), false);
+      } else {
+        if (chunks === undefined) chunks = [copy];
+        else chunks.push(copy);
+      }
+    });
+  }
+
+  start(status: number, headers: ResponseHeaders): void {
+    if (this.aborted) return;
+    this.res.cork(() => {
+      const res = this.res;
+      res.writeStatus(statusLine(status));
+      res.writeHeader("x-request-id", this.requestId);
+      if (this.corsOrigin !== "") {
+        res.writeHeader("access-control-allow-origin", this.corsOrigin);
+        res.writeHeader("vary", "Origin");
+      }
+      for (const [name, value] of headers) res.writeHeader(name, value);
+    });
+  }
+
+  write(chunk: Uint8Array | string): boolean {
+    if (this.aborted) return true;
+    let ok = true;
+    this.res.cork(() => {
+      ok = this.res.write(chunk);
+    });
+    return ok;
+  }
+
+  onWritable(callback: () => void): void {
+    this.res.onWritable(() => {
+      callback();
+      return true;
+    });
+  }
+
+  end(body?: Uint8Array | string): void {
+    if (this.aborted || this.ended) return;
+    this.ended = true;
+    this.res.cork(() => {
+      this.res.end(body);
+    });
+  }
+
+  destroy(): void {
+    if (this.aborted || this.ended) return;
+    this.ended = true;
+    this.aborted = true;
+    this.res.close();
+  }
+}
+
+function readHead(req: HttpRequest): RequestHead {
+  const contentLength = req.getHeader("content-length");
+  return {
+    method: req.getMethod().toUpperCase(),
+    path: req.getUrl(),
+    query: req.getQuery() ?? "",
+    contentLength: contentLength === "" ? -1 : Number(contentLength),
+    requestId: req.getHeader("x-request-id") || randomUUID(),
+    origin: req.getHeader("origin"),
+    authorization: req.getHeader("authorization"),
+    corsRequestHeaders: req.getHeader("access-control-request-headers"),
+  };
+}
+
+export function startUwsFront(
+  uws: UwsModule,
+  host: string,
+  port: number,
+  handler: ExchangeHandler,
+): Promise<HttpFront> {
+  const app = uws.App();
+  app.any("/*", (res, req) => {
+    const head = readHead(req);
+    handler(head, new UwsReply(res, head.requestId));
+  });
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (socket) => {
+      if (socket === false) {
+        reject(new Error(`uWS could not listen on ${host}:${port}`));
+        return;
+      }
+      resolve({
+        port: uws.us_socket_local_port(socket),
+        stopListening: () => uws.us_listen_socket_close(socket),
+      });
+    });
+  });
+}

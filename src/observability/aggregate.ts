@@ -1,0 +1,17 @@
+import { AggregatorRegistry, collectDefaultMetrics, Registry } from "prom-client";
+import type { MetricJson } from "./lane-metrics.js";
+
+// The control plane's registry holds process-wide metrics (memory, CPU, event loop of the main thread);
+// lanes contribute their request metrics at scrape time.
+const processRegistry = new Registry();
+collectDefaultMetrics({ register: processRegistry });
+
+export const METRICS_CONTENT_TYPE = processRegistry.contentType;
+
+export async function renderMetrics(laneSnapshots: MetricJson[][]): Promise<string> {
+  const own = (await processRegistry.getMetricsAsJSON()) as unknown as MetricJson[];
+  const merged = AggregatorRegistry.aggregate([own, ...laneSnapshots] as unknown as Parameters<
+    typeof AggregatorRegistry.aggregate
+  >[0]);
+  return merged.metrics();
+}

@@ -1,0 +1,156 @@
+// Per-lane metric state kept as plain numbers so that recording costs a map lookup and a few adds on the
+// hot path. The control plane collects every lane's snapshot in prom-client's JSON form and lets
+// prom-client sum and render them (see aggregate.ts).
+
+export const UPSTREAM_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
+] as const;
+export const OVERHEAD_BUCKETS = [
+  0.000005, 0.00001, 0.00002, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+] as const;
+
+/** Distinct provider/model/status series a lane keeps before folding new models into "other". */
+const MAX_SERIES = 2000;
+
+class Histogram {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = new Float64Array(bounds.length);
+  }
+  observe(value: number): void {
+    this.sum += value;
+    this.count++;
+    const bounds = this.bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (value <= (bounds[i] as number)) {
+        this.counts[i] = (this.counts[i] as number) + 1;
+        return;
+      }
+    }
+  }
+}
+
+interface RequestSeries {
+  readonly provider: string;
+  readonly model: string;
+  readonly status: string;
+  count: number;
+  tokensIn: number;
+  tokensOut: number;
+}
+
+export interface MetricJson {
+  name: string;
+  help: string;
+  type: "counter" | "gauge" | "histogram";
+  aggregator: "sum";
+  values: { value: number; labels: Record<string, string | number>; metricName?: string }[];
+}
+
+export class LaneMetrics {
+  inFlight = 0;
+  private readonly requests = new Map<string, RequestSeries>();
+  private readonly upstream = new Map<string, Histogram>();
+  private readonly overhead = new Histogram(OVERHEAD_BUCKETS);
+
+  /** One finished request. `provider` and `model` are "" when the request never reached routing. */
+  record(
+    provider: string,
+    model: string,
+    status: number,
+    upstreamSeconds: number,
+    overheadSeconds: number,
+    tokensIn: number,
+    tokensOut: number,
+  ): void {
+    let key = `${provider}\u0000${model}\u0000${status}`;
+    let series = this.requests.get(key);
+    if (series === undefined) {
+      if (this.requests.size >= MAX_SERIES) {
+        model = "other";
+        key = `${provider}\u0000other\u0000${status}`;
+        series = this.requests.get(key);
+      }
+      if (series === undefined) {
+        series = { provider, model, status: String(status), count: 0, tokensIn: 0, tokensOut: 0 };
+        this.requests.set(key, series);
+      }
+    }
+    series.count++;
+    series.tokensIn += tokensIn;
+    series.tokensOut += tokensOut;
+    if (overheadSeconds >= 0) this.overhead.observe(overheadSeconds);
+    if (upstreamSeconds >= 0 && provider !== "") {
+      let histogram = this.upstream.get(provider);
+      if (histogram === undefined) {
+        histogram = new Histogram(UPSTREAM_BUCKETS);
+        this.upstream.set(provider, histogram);
+      }
+      histogram.observe(upstreamSeconds);
+    }
+  }
+
+  snapshot(): MetricJson[] {
+    const requests: MetricJson = counter(
+      "switchyard_requests_total",
+      "Requests by provider, model and status",
+    );
+    const tokensIn = counter("switchyard_tokens_input_total", "Prompt tokens reported by providers");
+    const tokensOut = counter("switchyard_tokens_output_total", "Completion tokens reported by providers");
+    for (const s of this.requests.values()) {
+      const labels = { provider: s.provider, model: s.model, status: s.status };
+      requests.values.push({ value: s.count, labels });
+      if (s.tokensIn > 0)
+        tokensIn.values.push({ value: s.tokensIn, labels: { provider: s.provider, model: s.model } });
+      if (s.tokensOut > 0)
+        tokensOut.values.push({ value: s.tokensOut, labels: { provider: s.provider, model: s.model } });
+    }
+    const upstream = histogram(
+      "switchyard_upstream_latency_seconds",
+      "Time from dispatch to the provider's last byte",
+    );
+    for (const [provider, h] of this.upstream) pushHistogram(upstream, h, { provider });
+    const overhead = histogram(
+      "switchyard_gateway_overhead_seconds",
+      "Time spent in gateway code per request, excluding the wait for the provider",
+    );
+    pushHistogram(overhead, this.overhead, {});
+    const inFlight: MetricJson = {
+      name: "switchyard_requests_in_flight",
+      help: "Requests being served",
+      type: "gauge",
+      aggregator: "sum",
+      values: [{ value: this.inFlight, labels: {} }],
+    };
+    return [requests, tokensIn, tokensOut, upstream, overhead, inFlight];
+  }
+}
+
+function counter(name: string, help: string): MetricJson {
+  return { name, help, type: "counter", aggregator: "sum", values: [] };
+}
+
+function histogram(name: string, help: string): MetricJson {
+  return { name, help, type: "histogram", aggregator: "sum", values: [] };
+}
+
+function pushHistogram(metric: MetricJson, h: Histogram, labels: Record<string, string>): void {
+  let cumulative = 0;
+  for (let i = 0; i < h.bounds.length; i++) {
+    cumulative += h.counts[i] as number;
+    metric.values.push({
+      value: cumulative,
+      labels: { ...labels, le: h.bounds[i] as number },
+      metricName: `${metric.name}_bucket`,
+    });
+  }
+  metric.values.push({
+    value: h.count,
+    labels: { ...labels, le: "+Inf" },
+    metricName: `${metric.name}_bucket`,
+  });
+  metric.values.push({ value: h.sum, labels, metricName: `${metric.name}_sum` });
+  metric.values.push({ value: h.count, labels, metricName: `${metric.name}_count` });
+}

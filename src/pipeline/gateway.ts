@@ -1,0 +1,140 @@
+import type { GatewayConfig } from "../config/types.js";
+import { type GatewayError, sendError } from "../http/errors.js";
+import type { Reply, RequestHead } from "../http/exchange.js";
+import { LaneMetrics } from "../observability/lane-metrics.js";
+import { compileRoutingTable, type RoutingTable } from "../routing/table.js";
+import { retainPools } from "../upstream/pools.js";
+import { listModels } from "./models.js";
+import { proxy, refuse } from "./proxy.js";
+import { findRoute } from "./routes.js";
+
+export interface LaneInfo {
+  readonly lane: number;
+  readonly lanes: number;
+  readonly backend: string;
+  readonly native: boolean;
+  readonly startedAt: number;
+}
+
+/** What a lane asks of the control plane. */
+export interface ControlChannel {
+  /** Prometheus text aggregated over every lane. */
+  metricsText(): Promise<{ contentType: string; body: string }>;
+}
+
+const JSON_TYPE: [string, string][] = [["content-type", "application/json"]];
+const CORS_METHODS = "GET, POST, OPTIONS";
+
+/**
+ * A lane's request handler. It holds the current routing table and swaps it between requests when the
+ * control plane publishes a new configuration; requests under way keep the table they started with.
+ */
+export class Gateway {
+  readonly metrics = new LaneMetrics();
+  private table: RoutingTable;
+
+  constructor(
+    config: GatewayConfig,
+    private readonly info: LaneInfo,
+    private readonly control: ControlChannel,
+  ) {
+    this.table = compileRoutingTable(config);
+  }
+
+  setConfig(config: GatewayConfig): void {
+    this.table = compileRoutingTable(config);
+    retainPools(new Set([...this.table.providers.values()].map((provider) => provider.origin)));
+  }
+
+  readonly handle = (head: RequestHead, reply: Reply): void => {
+    const table = this.table;
+    if (head.origin !== "") reply.corsOrigin = allowedOrigin(table, head.origin);
+    const route = findRoute(head.path);
+    if (route === undefined) {
+      refuse(reply, this.metrics, notFound(head));
+      return;
+    }
+    if (head.method !== route.method) {
+      if (head.method === "OPTIONS" && reply.corsOrigin !== "") {
+        reply.start(204, [
+          ["access-control-allow-methods", CORS_METHODS],
+          ["access-control-allow-headers", head.corsRequestHeaders || "authorization, content-type"],
+          ["access-control-max-age", "600"],
+        ]);
+        reply.end();
+        return;
+      }
+      refuse(reply, this.metrics, {
+        status: 405,
+        message: `${head.method} is not allowed on ${head.path}; use ${route.method}.`,
+        type: "invalid_request_error",
+        code: "method_not_allowed",
+        headers: [["allow", route.method]],
+      });
+      return;
+    }
+    switch (route.kind) {
+      case "proxy":
+        proxy(table, this.metrics, route, head, reply);
+        return;
+      case "models":
+        listModels(table).then(
+          (body) => sendJson(reply, 200, body),
+          (error: Error) => sendError(reply, internalError(error)),
+        );
+        return;
+      case "health":
+        sendJson(
+          reply,
+          200,
+          JSON.stringify({
+            status: "ok",
+            backend: this.info.backend,
+            lanes: this.info.lanes,
+            lane: this.info.lane,
+            native: this.info.native,
+            uptime_seconds: Math.round((Date.now() - this.info.startedAt) / 1000),
+          }),
+        );
+        return;
+      case "metrics":
+        this.control.metricsText().then(
+          ({ contentType, body }) => {
+            reply.start(200, [["content-type", contentType]]);
+            reply.end(body);
+          },
+          (error: Error) => sendError(reply, internalError(error)),
+        );
+        return;
+    }
+  };
+}
+
+function allowedOrigin(table: RoutingTable, origin: string): string {
+  const allowed = table.config.client.allowedOrigins;
+  if (allowed.includes("*")) return "*";
+  return allowed.includes(origin) ? origin : "";
+}
+
+function sendJson(reply: Reply, status: number, body: string): void {
+  reply.start(status, JSON_TYPE);
+  reply.end(body);
+}
+
+function notFound(head: RequestHead): GatewayError {
+  return {
+    status: 404,
+    message: `No route for ${head.method} ${head.path}. OpenAI-compatible routes live under /v1 (or /openai).`,
+    type: "invalid_request_error",
+    code: "unknown_route",
+  };
+}
+
+function internalError(error: Error): GatewayError {
+  return {
+    status: 500,
+    message: `Internal gateway error: ${error.message}`,
+    type: "api_error",
+    code: "internal_error",
+  };
+}

@@ -1,0 +1,65 @@
+import type { ProviderRoute, RoutingTable } from "../routing/table.js";
+import { poolFor } from "../upstream/pools.js";
+
+// GET /v1/models: what the configured providers actually serve, asked of each provider and cached per
+// lane; a provider that cannot be asked is represented by the models its keys list.
+
+const CACHE_MS = 60_000;
+const ASK_TIMEOUT_MS = 5_000;
+const MAX_LIST_BYTES = 4 << 20;
+
+interface ModelEntry {
+  id: string;
+  object: "model";
+  created: number;
+  owned_by: string;
+}
+
+let cached: { table: RoutingTable; at: number; body: string } | undefined;
+
+export async function listModels(table: RoutingTable): Promise<string> {
+  const now = Date.now();
+  if (cached !== undefined && cached.table === table && now - cached.at < CACHE_MS) return cached.body;
+  const lists = await Promise.all([...table.providers.values()].map(modelsOf));
+  const body = JSON.stringify({ object: "list", data: lists.flat() });
+  cached = { table, at: now, body };
+  return body;
+}
+
+async function modelsOf(provider: ProviderRoute): Promise<ModelEntry[]> {
+  const listed = new Set(provider.keys.flatMap((key) => key.models));
+  // When every key names its models, those are all this gateway will route to the provider.
+  if (!provider.keys.every((key) => key.models.length > 0)) await askProvider(provider, listed);
+  const created = Math.floor(Date.now() / 1000);
+  return [...listed].map((id) => ({
+    id: `${provider.name}/${id}`,
+    object: "model",
+    created,
+    owned_by: provider.name,
+  }));
+}
+
+async function askProvider(provider: ProviderRoute, into: Set<string>): Promise<void> {
+  try {
+    const response = await poolFor(provider.origin).request({
+      path: `${provider.apiPath}/models`,
+      method: "GET",
+      headers: provider.keyHeaders[0] as string[],
+      headersTimeout: ASK_TIMEOUT_MS,
+      bodyTimeout: ASK_TIMEOUT_MS,
+      signal: AbortSignal.timeout(ASK_TIMEOUT_MS),
+    });
+    const text = await response.body.text();
+    if (response.statusCode === 200 && text.length <= MAX_LIST_BYTES) {
+      const data = (JSON.parse(text) as { data?: unknown }).data;
+      if (Array.isArray(data)) {
+        for (const item of data) {
+          const id = (item as { id?: unknown }).id;
+          if (typeof id === "string") into.add(id);
+        }
+      }
+    }
+  } catch {
+    // Unreachable or malformed: the configured names still tell the client what it can ask for.
+  }
+}

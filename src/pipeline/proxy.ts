@@ -1,0 +1,103 @@
+import { type GatewayError, invalidRequest, sendError } from "../http/errors.js";
+import type { Reply, RequestHead } from "../http/exchange.js";
+import { rewriteModel, scanRequest } from "../native/index.js";
+import type { LaneMetrics } from "../observability/lane-metrics.js";
+import { pickKey, resolveModel } from "../routing/resolve.js";
+import type { RoutingTable } from "../routing/table.js";
+import { poolFor } from "../upstream/pools.js";
+import { RelayHandler } from "../upstream/relay.js";
+import type { Route } from "./routes.js";
+
+// One OpenAI-compatible request, end to end. Reads top to bottom like the request's way in DESIGN.md:
+// body → routing fields → model resolution → key → rewrite → upstream → relay and account.
+
+export function proxy(
+  table: RoutingTable,
+  metrics: LaneMetrics,
+  route: Route,
+  head: RequestHead,
+  reply: Reply,
+): void {
+  const limit = table.config.client.maxRequestBodyBytes;
+  if (head.contentLength > limit) {
+    refuse(reply, metrics, tooLarge(limit));
+    return;
+  }
+  reply.readBody(limit, (body, overLimit) => {
+    if (body === null) {
+      if (overLimit) refuse(reply, metrics, tooLarge(limit));
+      return;
+    }
+    const startedAt = performance.now();
+
+    const scan = scanRequest(body);
+    if (!scan.ok) {
+      refuse(
+        reply,
+        metrics,
+        invalidRequest(`The request body is not valid JSON: ${scan.error}`, "invalid_json"),
+      );
+      return;
+    }
+    if (scan.modelType !== "string" || scan.model === undefined || scan.model === "") {
+      const problem =
+        scan.modelType === "missing" ? "you must provide a model parameter" : "'model' must be a string";
+      refuse(
+        reply,
+        metrics,
+        invalidRequest(problem, scan.modelType === "missing" ? "missing_model" : "invalid_type", "model"),
+      );
+      return;
+    }
+
+    const resolved = resolveModel(table, scan.model);
+    if ("status" in resolved) {
+      refuse(reply, metrics, resolved);
+      return;
+    }
+    const { provider, model } = resolved;
+    const keyIndex = pickKey(provider, model);
+    if (keyIndex < 0) {
+      refuse(reply, metrics, {
+        status: 404,
+        message: `No key of provider '${provider.name}' is configured for model '${model}'.`,
+        type: "invalid_request_error",
+        code: "model_not_found",
+        param: "model",
+      });
+      return;
+    }
+
+    const upstreamBody =
+      model === scan.model ? body : rewriteModel(body, scan.modelStart, scan.modelEnd, model);
+    const relay = new RelayHandler(reply, provider.name, model, metrics, startedAt);
+    const timeout = provider.config.network.requestTimeoutMs;
+    poolFor(provider.origin).dispatch(
+      {
+        path: provider.apiPath + route.upstreamPath,
+        method: "POST",
+        headers: [...(provider.keyHeaders[keyIndex] as readonly string[]), "x-request-id", head.requestId],
+        body: upstreamBody,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      },
+      relay,
+    );
+    relay.dispatched();
+  });
+}
+
+function tooLarge(limit: number): GatewayError {
+  return {
+    status: 413,
+    message: `The request body is larger than the gateway's limit of ${limit} bytes.`,
+    type: "invalid_request_error",
+    code: "request_too_large",
+  };
+}
+
+/** Answers a request the gateway turns away before any provider is involved. */
+export function refuse(reply: Reply, metrics: LaneMetrics, error: GatewayError): void {
+  sendError(reply, error);
+  metrics.record("", "", error.status, -1, -1, 0, 0);
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import { describeConfig } from "./config/describe.js";
+import { loadConfig } from "./config/load.js";
+import { watchConfig } from "./config/watch.js";
+import { Lanes } from "./control/lanes.js";
+import { loadUws } from "./http/uws.js";
+import { nativeStatus } from "./native/index.js";
+
+// Entry point: read flags and environment, load the configuration, start the lanes, watch the file,
+// and drain on SIGTERM.
+
+const DRAIN_DEADLINE_MS = 30_000;
+
+const log = (line: string) => process.stdout.write(`[switchyard] ${line}\n`);
+
+const { values: flags } = parseArgs({
+  options: {
+    port: { type: "string" },
+    host: { type: "string" },
+    config: { type: "string" },
+    "app-dir": { type: "string" },
+    lanes: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+
+if (flags.help) {
+  process.stdout.write(`Usage: switchyard [--port 8080] [--host 0.0.0.0] [--config FILE] [--app-dir DIR] [--lanes N]
+
+Environment: PORT, HOST, SWITCHYARD_LANES, provider keys (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...),
+SWITCHYARD_HTTP=node (force the node:http front), SWITCHYARD_NATIVE=0 (force the TypeScript fallbacks).
+`);
+  process.exit(0);
+}
+
+function positiveInt(text: string | undefined, name: string, fallback: number): number {
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 65_535) {
+    log(`${name} must be a whole number, got "${text}"`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const env = process.env;
+const port = positiveInt(flags.port ?? env.PORT, "--port", 8080);
+const host = flags.host ?? env.HOST ?? "0.0.0.0";
+const configPath = flags.config ?? env.SWITCHYARD_CONFIG;
+const appDir = flags["app-dir"] ?? env.SWITCHYARD_APP_DIR;
+
+let loaded: ReturnType<typeof loadConfig>;
+try {
+  loaded = loadConfig({ configPath, appDir, env });
+} catch (error) {
+  log((error as Error).message);
+  process.exit(2);
+}
+
+const uws = loadUws(env);
+const backend = uws.ok ? "uws" : "node";
+const requestedLanes =
+  positiveInt(flags.lanes ?? env.SWITCHYARD_LANES, "--lanes", availableParallelism()) || 1;
+// node:http cannot share one port between threads on Node 20, so its front runs a single lane.
+const laneCount = backend === "uws" ? requestedLanes : 1;
+
+const lanes = await Lanes.start({ count: laneCount, host, port, backend, config: loaded.config, log }).catch(
+  (error: Error) => {
+    log(`could not start: ${error.message}`);
+    process.exit(1);
+  },
+);
+
+log(`listening on http://${host}:${lanes.boundPort}`);
+log(
+  uws.ok
+    ? `http backend: uWebSockets.js (${uws.path.split("/").pop()})`
+    : `http backend: node:http (uWebSockets.js unavailable: ${uws.reason})`,
+);
+log(
+  `lanes: ${laneCount}${laneCount !== requestedLanes ? ` (asked for ${requestedLanes}; node:http serves one)` : ""}`,
+);
+log(
+  `native module: ${nativeStatus.loaded ? "loaded" : "not loaded, TypeScript fallback"} (${nativeStatus.detail})`,
+);
+log(`config: ${loaded.path ?? "environment"}`);
+if (Object.keys(loaded.config.providers).length === 0) {
+  log("providers: none found; set OPENAI_API_KEY (or another provider key) or pass --config");
+} else {
+  for (const line of describeConfig(loaded.config)) log(`provider ${line}`);
+}
+for (const warning of loaded.warnings) log(`warning: ${warning}`);
+
+const watcher =
+  loaded.path === undefined
+    ? undefined
+    : watchConfig(
+        loaded.path,
+        env,
+        (config, warnings) => {
+          lanes.publish(config);
+          log(`config reloaded from ${loaded.path}`);
+          for (const warning of warnings) log(`warning: ${warning}`);
+        },
+        (error) => log(`config change rejected, keeping the previous one: ${error.message}`),
+      );
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log(`${signal}: draining (up to ${DRAIN_DEADLINE_MS / 1000} s)`);
+  watcher?.close();
+  const unfinished = await lanes.drain(DRAIN_DEADLINE_MS);
+  log(unfinished === 0 ? "drained; bye" : `deadline reached with ${unfinished} requests unfinished`);
+  process.exit(0);
+}
+process.on("SIGTERM", () => void stop("SIGTERM"));
+process.on("SIGINT", () => void stop("SIGINT"));

@@ -1,0 +1,187 @@
+import type { Dispatcher } from "undici";
+import { errorBody, sendError } from "../http/errors.js";
+import type { Reply } from "../http/exchange.js";
+import type { LaneMetrics } from "../observability/lane-metrics.js";
+import { readUsage, type Usage } from "../observability/usage.js";
+import { providerErrorBody, transportError } from "./provider-error.js";
+
+type Controller = Dispatcher.DispatchController;
+type Headers = Record<string, string | string[] | undefined>;
+
+/** Replies up to this size are gathered and sent in one write; larger ones stream through. */
+const GATHER_LIMIT = 1 << 20;
+/** Error bodies from providers are kept only up to this size. */
+const ERROR_BODY_LIMIT = 64 << 10;
+
+const FORWARDED_PREFIXES = ["x-ratelimit-", "openai-", "anthropic-ratelimit-"];
+
+function forwardedHeaders(headers: Headers, status: number): [string, string][] {
+  const out: [string, string][] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (typeof value !== "string") continue;
+    if (name === "content-type" || (name === "retry-after" && status >= 400)) out.push([name, value]);
+    else if (name === "cache-control" && value.includes("no-cache")) out.push([name, value]);
+    else {
+      for (const prefix of FORWARDED_PREFIXES) {
+        if (name.startsWith(prefix)) {
+          out.push([name, value]);
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+enum Mode {
+  Waiting,
+  Gather,
+  Stream,
+  ProviderError,
+  Done,
+}
+
+/**
+ * Relays one upstream response to the client: status and selected headers, then the body, gathered when
+ * small and streamed with backpressure otherwise; provider errors are normalised to OpenAI's shape and
+ * transport failures become 502/504. It also does the accounting once the exchange is over.
+ */
+export class RelayHandler implements Dispatcher.DispatchHandler {
+  private controller: Controller | undefined;
+  private mode = Mode.Waiting;
+  private status = 0;
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private sse = false;
+  private readonly usage: Usage = { prompt: 0, completion: 0 };
+  private dispatchedAt = 0;
+  private upstreamEndAt = -1;
+
+  constructor(
+    private readonly reply: Reply,
+    private readonly provider: string,
+    private readonly model: string,
+    private readonly metrics: LaneMetrics,
+    /** performance.now() when the request body was complete: gateway time starts here. */
+    private readonly startedAt: number,
+  ) {
+    metrics.inFlight++;
+    reply.onAborted(() => this.controller?.abort(new ClientGone()));
+  }
+
+  /** Called right after `dispatch` returns, closing the first slice of gateway time. */
+  dispatched(): void {
+    this.dispatchedAt = performance.now();
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.reply.aborted) controller.abort(new ClientGone());
+  }
+
+  onResponseStart(_controller: Controller, status: number, headers: Headers): void {
+    if (status < 200) return;
+    this.status = status;
+    if (status >= 400) {
+      this.mode = Mode.ProviderError;
+      const forwarded = forwardedHeaders(headers, status).filter(([name]) => name !== "content-type");
+      forwarded.push(["content-type", "application/json"]);
+      this.reply.start(status, forwarded);
+      return;
+    }
+    const contentType = headers["content-type"];
+    this.sse = typeof contentType === "string" && contentType.startsWith("text/event-stream");
+    const length = Number(headers["content-length"] ?? -1);
+    this.mode = !this.sse && length >= 0 && length <= GATHER_LIMIT ? Mode.Gather : Mode.Stream;
+    this.reply.start(status, forwardedHeaders(headers, status));
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    switch (this.mode) {
+      case Mode.Gather:
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+        return;
+      case Mode.ProviderError:
+        if (this.size < ERROR_BODY_LIMIT) {
+          this.chunks.push(chunk);
+          this.size += chunk.length;
+        }
+        return;
+      case Mode.Stream:
+        if (this.sse) readUsage(chunk, this.usage);
+        if (!this.reply.write(chunk)) {
+          controller.pause();
+          this.reply.onWritable(() => controller.resume());
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  onResponseEnd(): void {
+    this.upstreamEndAt = performance.now();
+    const reply = this.reply;
+    if (this.mode === Mode.Gather) {
+      const body =
+        this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
+      readUsage(body, this.usage);
+      reply.end(body);
+    } else if (this.mode === Mode.ProviderError) {
+      reply.end(providerErrorBody(this.status, this.provider, Buffer.concat(this.chunks)));
+    } else {
+      reply.end();
+    }
+    this.finish(this.status);
+  }
+
+  onResponseError(_controller: Controller, error: Error): void {
+    if (this.mode === Mode.Done) return;
+    if (error instanceof ClientGone || this.reply.aborted) {
+      // 499: the client closed the request, as nginx names it.
+      this.finish(499);
+      return;
+    }
+    const failure = transportError(this.provider, error, this.mode !== Mode.Waiting);
+    if (this.mode === Mode.Waiting) {
+      sendError(this.reply, failure);
+      this.finish(failure.status);
+    } else if (this.sse) {
+      // Headers are out; an SSE error event is what OpenAI's SDKs turn into an exception mid-stream.
+      this.reply.write(`data: ${errorBody(failure)}\n\n`);
+      this.reply.end();
+      this.finish(failure.status);
+    } else {
+      // A half-sent JSON body must not look complete to the client.
+      this.reply.destroy();
+      this.finish(failure.status);
+    }
+  }
+
+  private finish(status: number): void {
+    this.mode = Mode.Done;
+    this.chunks = [];
+    const now = performance.now();
+    const upstreamEnd = this.upstreamEndAt < 0 ? now : this.upstreamEndAt;
+    const overhead = this.dispatchedAt - this.startedAt + (now - upstreamEnd);
+    const metrics = this.metrics;
+    metrics.inFlight--;
+    metrics.record(
+      this.provider,
+      this.model,
+      status,
+      (upstreamEnd - this.dispatchedAt) / 1000,
+      overhead / 1000,
+      this.usage.prompt,
+      this.usage.completion,
+    );
+  }
+}
+
+class ClientGone extends Error {
+  constructor() {
+    super("client disconnected");
+  }
+}
