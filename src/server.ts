@@ -107,6 +107,8 @@ const watcher =
         (error) => log(`config change rejected, keeping the previous one: ${error.message}`),
       );
 
+log("ready");
+
 let stopping = false;
 async function stop(signal: string): Promise<void> {
   if (stopping) return;

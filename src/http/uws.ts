@@ -38,6 +38,9 @@ class UwsReply implements Reply {
   aborted = false;
   corsOrigin = "";
   private ended = false;
+  /** Status and headers given to `start` and not yet written; 0 when written or not started. */
+  private status = 0;
+  private headers: ResponseHeaders | undefined;
   private abortCallback: (() => void) | undefined;
 
   constructor(
@@ -78,23 +81,30 @@ class UwsReply implements Reply {
   }
 
   start(status: number, headers: ResponseHeaders): void {
-    if (this.aborted) return;
-    this.res.cork(() => {
-      const res = this.res;
-      res.writeStatus(statusLine(status));
-      res.writeHeader("x-request-id", this.requestId);
-      if (this.corsOrigin !== "") {
-        res.writeHeader("access-control-allow-origin", this.corsOrigin);
-        res.writeHeader("vary", "Origin");
-      }
-      for (const [name, value] of headers) res.writeHeader(name, value);
-    });
+    // Held until the first write or end, so a whole small reply leaves in one corked write.
+    this.status = status;
+    this.headers = headers;
+  }
+
+  private writeHead(): void {
+    const res = this.res;
+    res.writeStatus(statusLine(this.status));
+    res.writeHeader("x-request-id", this.requestId);
+    if (this.corsOrigin !== "") {
+      res.writeHeader("access-control-allow-origin", this.corsOrigin);
+      res.writeHeader("vary", "Origin");
+    }
+    const headers = this.headers;
+    if (headers !== undefined) for (const [name, value] of headers) res.writeHeader(name, value);
+    this.headers = undefined;
+    this.status = 0;
   }
 
   write(chunk: Uint8Array | string): boolean {
     if (this.aborted) return true;
     let ok = true;
     this.res.cork(() => {
+      if (this.status !== 0) this.writeHead();
       ok = this.res.write(chunk);
     });
     return ok;
@@ -111,6 +121,7 @@ class UwsReply implements Reply {
     if (this.aborted || this.ended) return;
     this.ended = true;
     this.res.cork(() => {
+      if (this.status !== 0) this.writeHead();
       this.res.end(body);
     });
   }

@@ -60,7 +60,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
 
   const exited = once(child, "exit");
   await Promise.race([
-    waitForOutput(/native module: .*\n/),
+    waitForOutput(/\[switchyard\] ready\n/),
     exited.then(() => {
       throw new Error(`gateway exited during start-up:\n${output}`);
     }),
