@@ -1,0 +1,130 @@
+// The one import the gateway uses for the native hot path. Loads the Rust addon built by
+// scripts/build-native.mjs unless SWITCHYARD_NATIVE=0, else runs the TypeScript twins.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { rewriteModel as rewriteModelTs } from "./rewrite.js";
+import { scanRequest as scanRequestTs } from "./scan.js";
+import { countTokens as countTokensTs } from "./tokens.js";
+import { type Encoding, MAX_DEPTH, type ScanResult } from "./types.js";
+
+export type { Encoding, ScanFail, ScanOk, ScanResult } from "./types.js";
+export { MAX_BODY, MAX_DEPTH } from "./types.js";
+
+export interface NativeBinding {
+  scanRequest(body: Uint8Array): ScanResult;
+  scanRequestInto(body: Uint8Array, out: Int32Array): string | null;
+  rewriteModel(body: Uint8Array, modelStart: number, modelEnd: number, newModel: string): Buffer;
+  countTokens(text: string, encoding: string): number;
+  MAX_DEPTH: number;
+}
+
+export interface Implementation {
+  scanRequest(body: Buffer): ScanResult;
+  rewriteModel(body: Buffer, modelStart: number, modelEnd: number, newModel: string): Buffer;
+  countTokens(text: string, encoding: Encoding): number;
+}
+
+export const fallback: Implementation = {
+  scanRequest: scanRequestTs,
+  rewriteModel: rewriteModelTs,
+  countTokens: countTokensTs,
+};
+
+/** Where the addon lands: `native/switchyard.<platform>-<arch>[-<abi>].node` in the package root. */
+function candidates(): string[] {
+  const override = process.env.SWITCHYARD_NATIVE_PATH;
+  if (override) return [override];
+  let dir = dirname(fileURLToPath(import.meta.url));
+  // From src/native/ or dist/src/native/ up to the directory holding native/package.json.
+  for (let i = 0; i < 5 && !existsSync(join(dir, "native", "package.json")); i++) dir = dirname(dir);
+  const base = `switchyard.${process.platform}-${process.arch}`;
+  const abis =
+    process.platform === "linux"
+      ? ["-gnu", "-musl"]
+      : process.platform === "win32"
+        ? ["-msvc", "-gnu"]
+        : [""];
+  return abis.map((abi) => join(dir, "native", `${base}${abi}.node`));
+}
+
+function load(): { binding: NativeBinding | undefined; detail: string } {
+  if (process.env.SWITCHYARD_NATIVE === "0") return { binding: undefined, detail: "SWITCHYARD_NATIVE=0" };
+  const require = createRequire(import.meta.url);
+  const errors: string[] = [];
+  for (const path of candidates()) {
+    if (!existsSync(path)) {
+      errors.push(`${path} not found`);
+      continue;
+    }
+    try {
+      const binding = require(path) as NativeBinding;
+      // A stale build from another revision could disagree with the fallback; refuse it.
+      if (binding.MAX_DEPTH !== MAX_DEPTH || typeof binding.scanRequestInto !== "function") {
+        errors.push(`${path} is from another revision; rebuild with node scripts/build-native.mjs`);
+        continue;
+      }
+      return { binding, detail: path };
+    } catch (e) {
+      errors.push(`${path}: ${(e as Error).message}`);
+    }
+  }
+  return { binding: undefined, detail: errors.join("; ") };
+}
+
+const { binding, detail } = load();
+
+export const nativeStatus: { readonly loaded: boolean; readonly detail: string } = Object.freeze({
+  loaded: binding !== undefined,
+  detail,
+});
+
+function wrap(b: NativeBinding): Implementation {
+  // Results come back through this array so the addon creates at most one JS value per call.
+  const out = new Int32Array(6);
+  return {
+    scanRequest(body: Buffer): ScanResult {
+      const s = b.scanRequestInto(body, out);
+      if (out[0] !== 1) return { ok: false, error: s as string, offset: out[5] as number };
+      const t = out[1];
+      const st = out[4];
+      return {
+        ok: true,
+        modelType: t === 1 ? "string" : t === 2 ? "other" : "missing",
+        model: t === 1 ? (s as string) : undefined,
+        modelStart: out[2] as number,
+        modelEnd: out[3] as number,
+        stream: st === 1 ? true : st === 2 ? false : undefined,
+      };
+    },
+    rewriteModel: (body, modelStart, modelEnd, newModel) =>
+      b.rewriteModel(body, modelStart, modelEnd, newModel),
+    countTokens: (text, encoding) => b.countTokens(text, encoding),
+  };
+}
+
+/** The addon behind the same interface as `fallback`; undefined when it is not loaded. */
+export const native: Implementation | undefined = binding === undefined ? undefined : wrap(binding);
+
+const impl: Implementation = native ?? fallback;
+
+/** Validates the whole body as JSON (object at the top) and locates the top-level model and stream. */
+export const scanRequest: (body: Buffer) => ScanResult = impl.scanRequest;
+
+/** Returns a new body with the model string token replaced by the JSON encoding of `newModel`. */
+export const rewriteModel: (body: Buffer, modelStart: number, modelEnd: number, newModel: string) => Buffer =
+  impl.rewriteModel;
+
+/** Exact tiktoken count of `text` as ordinary text. */
+export const countTokens: (text: string, encoding: Encoding) => number = impl.countTokens;
+
+/** Bodies at least this long go to the addon in scanRequestBest; see native/README.md for the figures. */
+export const SCAN_NATIVE_MIN_BYTES = 0;
+
+/** scanRequest on whichever path the micro-benchmark found faster for this body size. */
+export function scanRequestBest(body: Buffer): ScanResult {
+  return native !== undefined && body.length >= SCAN_NATIVE_MIN_BYTES
+    ? native.scanRequest(body)
+    : fallback.scanRequest(body);
+}

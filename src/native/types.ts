@@ -1,0 +1,23 @@
+export type ScanOk = {
+  ok: true;
+  modelType: "string" | "missing" | "other";
+  /** Decoded value with escapes resolved; undefined unless modelType is "string". */
+  model: string | undefined;
+  /** Byte offsets of the model string token including its quotes; -1 when it is not a string. */
+  modelStart: number;
+  modelEnd: number;
+  /** Undefined when absent or not a boolean. */
+  stream: boolean | undefined;
+};
+
+export type ScanFail = { ok: false; error: string; offset: number };
+
+export type ScanResult = ScanOk | ScanFail;
+
+export type Encoding = "o200k_base" | "cl100k_base";
+
+/** Containers nested deeper than this are rejected; the top-level object counts as depth 1. */
+export const MAX_DEPTH = 512;
+
+/** Offsets are carried as int32 on the native path, so both paths refuse larger bodies. */
+export const MAX_BODY = 0x7fffffff;
