@@ -1,9 +1,9 @@
 /**
- * Fixed-rate (open-loop) load: requests leave on a schedule that does not wait for responses, and each
- * latency is taken from the request's scheduled start, so a stalled server shows up in the tail instead
- * of slowing the load down (no coordinated omission).
+ * Fixed-rate (open-loop) load: requests leave on a schedule that does not wait for responses, so a
+ * stalled server shows up in the tail (requests queue in the pool, and latency counts from the dispatch
+ * call) instead of slowing the load down. The driver's own lateness against the schedule is reported
+ * as `scheduleLagUs`, so a driver that could not keep up is visible rather than hidden.
  */
-import { setMaxListeners } from "node:events";
 import { Client, Pool } from "undici";
 import { type LatencySummary, MicroHistogram } from "./histogram.js";
 
@@ -38,10 +38,12 @@ export interface LoadResult {
   ttfbUs?: LatencySummary;
   /** Most requests outstanding at once. */
   peakInFlight: number;
+  /** How late the driver dispatched against the fixed schedule (open loop only). */
+  scheduleLagUs?: LatencySummary;
 }
 
 interface Dispatcher {
-  request: Pool["request"];
+  dispatch: Pool["dispatch"];
   close(): Promise<void>;
   destroy(): Promise<void>;
 }
@@ -49,12 +51,15 @@ interface Dispatcher {
 class Recorder {
   readonly latency = new MicroHistogram();
   readonly ttfb = new MicroHistogram();
+  readonly lag = new MicroHistogram();
   sent = 0;
   ok = 0;
   failed = 0;
   timeouts = 0;
   inFlight = 0;
   peakInFlight = 0;
+  /** Past the drain deadline: requests the pool drops now count as timeouts. */
+  draining = false;
   readonly statuses: Record<string, number> = {};
   readonly errors: Record<string, number> = {};
 
@@ -72,66 +77,80 @@ class Recorder {
       latencyUs: this.latency.summary(),
       ...(stream ? { ttfbUs: this.ttfb.summary() } : {}),
       peakInFlight: this.peakInFlight,
+      ...(this.lag.count > 0 ? { scheduleLagUs: this.lag.summary() } : {}),
     };
   }
 }
 
 const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT"]);
 
-async function exchange(
-  dispatcher: Dispatcher,
-  spec: RequestSpec,
-  rec: Recorder,
-  startMs: number,
-  signal: AbortSignal,
-): Promise<void> {
+/**
+ * One request through dispatch() with a bare handler: no body stream per response, which the request()
+ * API would allocate and which costs the driver more CPU than the mock spends answering.
+ */
+function exchange(dispatcher: Dispatcher, spec: RequestSpec, rec: Recorder, startMs: number): Promise<void> {
   rec.sent++;
   rec.inFlight++;
   if (rec.inFlight > rec.peakInFlight) rec.peakInFlight = rec.inFlight;
   const timeout = spec.timeoutMs ?? 30_000;
-  try {
-    const res = await dispatcher.request({
-      path: spec.path,
-      method: spec.method ?? "POST",
-      headers: spec.headers,
-      body: spec.body,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-      signal,
-    });
-    const key = String(res.statusCode);
-    rec.statuses[key] = (rec.statuses[key] ?? 0) + 1;
-    let complete = true;
-    if (spec.stream) {
-      let firstMs = 0;
-      let tail = "";
-      for await (const chunk of res.body) {
-        if (firstMs === 0) firstMs = performance.now();
-        tail = (tail + (chunk as Buffer).toString("latin1")).slice(-32);
-      }
-      complete = tail.includes("[DONE]");
-      if (complete && res.statusCode >= 200 && res.statusCode < 300)
-        rec.ttfb.recordUs((firstMs - startMs) * 1000);
-    } else {
-      await res.body.dump({ limit: Number.MAX_SAFE_INTEGER });
-    }
-    if (res.statusCode >= 200 && res.statusCode < 300 && complete) {
-      rec.latency.recordSince(startMs);
-      rec.ok++;
-    } else {
-      if (!complete) rec.errors.incomplete_stream = (rec.errors.incomplete_stream ?? 0) + 1;
-      rec.failed++;
-    }
-  } catch (err) {
-    // DOMException AbortError carries a numeric code; prefer undici's string codes, else the name.
-    const raw = (err as { code?: unknown }).code;
-    const code = typeof raw === "string" ? raw : ((err as Error).name ?? "error");
-    rec.errors[code] = (rec.errors[code] ?? 0) + 1;
-    if (TIMEOUT_CODES.has(code) || code === "AbortError" || code === "UND_ERR_ABORTED") rec.timeouts++;
-    else rec.failed++;
-  } finally {
-    rec.inFlight--;
-  }
+  const stream = spec.stream === true;
+  return new Promise<void>((resolve) => {
+    let status = 0;
+    let firstMs = 0;
+    let tail = "";
+    const finish = (): void => {
+      rec.inFlight--;
+      resolve();
+    };
+    dispatcher.dispatch(
+      {
+        path: spec.path,
+        method: spec.method ?? "POST",
+        headers: spec.headers,
+        body: spec.body,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      },
+      {
+        // undici's core Client still asserts the classic handler shape, so these are the classic hooks.
+        onConnect() {},
+        onHeaders(statusCode) {
+          status = statusCode;
+          return true;
+        },
+        onData(chunk) {
+          if (stream) {
+            if (firstMs === 0) firstMs = performance.now();
+            tail = (tail + chunk.toString("latin1")).slice(-32);
+          }
+          return true;
+        },
+        onComplete() {
+          const key = String(status);
+          rec.statuses[key] = (rec.statuses[key] ?? 0) + 1;
+          const complete = !stream || tail.includes("[DONE]");
+          if (status >= 200 && status < 300 && complete) {
+            rec.latency.recordSince(startMs);
+            if (stream) rec.ttfb.recordUs((firstMs - startMs) * 1000);
+            rec.ok++;
+          } else {
+            if (!complete && status >= 200 && status < 300)
+              rec.errors.incomplete_stream = (rec.errors.incomplete_stream ?? 0) + 1;
+            rec.failed++;
+          }
+          finish();
+        },
+        onError(err) {
+          const raw = (err as { code?: unknown }).code;
+          const code = typeof raw === "string" ? raw : (err.name ?? "error");
+          rec.errors[code] = (rec.errors[code] ?? 0) + 1;
+          if (TIMEOUT_CODES.has(code) || (rec.draining && code === "UND_ERR_DESTROYED")) rec.timeouts++;
+          else rec.failed++;
+          finish();
+        },
+      },
+    );
+  });
 }
 
 export interface OpenLoopOptions extends RequestSpec {
@@ -144,6 +163,12 @@ export interface OpenLoopOptions extends RequestSpec {
   expectedLatencyMs?: number;
   /** After the schedule ends, how long to wait for stragglers before counting them as timeouts. */
   drainMs?: number;
+  /**
+   * Unrecorded run at the same rate first, on the same pool, so that thousands of connections (ours and
+   * the gateway's upstream ones) are open before measuring. `onMeasureStart` runs between the two.
+   */
+  warmupMs?: number;
+  onMeasureStart?: () => Promise<void> | void;
 }
 
 export async function runOpenLoop(opts: OpenLoopOptions): Promise<LoadResult> {
@@ -156,52 +181,60 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<LoadResult> {
     keepAliveTimeout: 60_000,
     connect: { timeout: opts.timeoutMs ?? 30_000 },
   });
-  const rec = new Recorder();
-  const abort = new AbortController();
-  // One signal serves every request of the run.
-  setMaxListeners(0, abort.signal);
-  const pending = new Set<Promise<void>>();
   const intervalMs = 1000 / opts.rate;
-  const total = Math.max(1, Math.round((opts.rate * opts.durationMs) / 1000));
-  const started = performance.now();
-  let issued = 0;
-
-  await new Promise<void>((resolve) => {
-    const tick = (): void => {
-      const now = performance.now();
-      // Catch up on every slot that is due: the schedule, not the event loop, sets the rate.
-      while (issued < total && started + issued * intervalMs <= now) {
-        const slot = started + issued * intervalMs;
-        issued++;
-        const p = exchange(pool, opts, rec, slot, abort.signal);
-        pending.add(p);
-        void p.finally(() => pending.delete(p));
-      }
-      if (issued >= total) {
-        resolve();
-        return;
-      }
-      const wait = started + issued * intervalMs - performance.now();
-      if (wait > 1) setTimeout(tick, Math.floor(wait));
-      else setImmediate(tick);
-    };
-    tick();
-  });
-  const scheduleMs = performance.now() - started;
-
   const drainMs = opts.drainMs ?? opts.timeoutMs ?? 30_000;
-  let drainTimer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.allSettled([...pending]),
-    new Promise<void>((resolve) => {
-      drainTimer = setTimeout(resolve, drainMs);
-    }),
-  ]);
-  clearTimeout(drainTimer);
-  abort.abort();
-  await Promise.allSettled([...pending]);
+
+  const phase = async (rec: Recorder, durationMs: number): Promise<number> => {
+    const pending = new Set<Promise<void>>();
+    const total = Math.max(1, Math.round((opts.rate * durationMs) / 1000));
+    const started = performance.now();
+    let issued = 0;
+    await new Promise<void>((resolve) => {
+      const tick = (): void => {
+        const now = performance.now();
+        // Catch up on every slot that is due: the schedule, not the responses, sets the rate.
+        while (issued < total && started + issued * intervalMs <= now) {
+          rec.lag.recordUs((now - (started + issued * intervalMs)) * 1000);
+          issued++;
+          const p = exchange(pool, opts, rec, now);
+          pending.add(p);
+          void p.finally(() => pending.delete(p));
+        }
+        if (issued >= total) {
+          resolve();
+          return;
+        }
+        // A 1 ms timer batches slots at high rates; setImmediate would spin a core that the targets need.
+        const wait = started + issued * intervalMs - performance.now();
+        setTimeout(tick, Math.max(1, Math.floor(wait)));
+      };
+      tick();
+    });
+    const scheduleMs = performance.now() - started;
+    let drainTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...pending]),
+      new Promise<void>((resolve) => {
+        drainTimer = setTimeout(resolve, drainMs);
+      }),
+    ]);
+    clearTimeout(drainTimer);
+    if (pending.size > 0) {
+      // No per-request AbortSignal: thousands of listeners on one signal cost O(n) per removal.
+      rec.draining = true;
+      await pool.destroy();
+      await Promise.allSettled([...pending]);
+    }
+    return scheduleMs;
+  };
+
+  if (opts.warmupMs !== undefined && opts.warmupMs > 0) await phase(new Recorder(), opts.warmupMs);
+  await opts.onMeasureStart?.();
+  const rec = new Recorder();
+  const started = performance.now();
+  const scheduleMs = pool.destroyed ? 0 : await phase(rec, opts.durationMs);
   const durationMs = performance.now() - started;
-  await pool.destroy();
+  if (!pool.destroyed) await pool.destroy();
   return rec.result(durationMs, opts.stream === true, scheduleMs);
 }
 
@@ -209,10 +242,9 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<LoadResult> {
 export async function runSequential(opts: RequestSpec & { requests: number }): Promise<LoadResult> {
   const client = new Client(opts.origin, { pipelining: 1, keepAliveTimeout: 60_000 });
   const rec = new Recorder();
-  const abort = new AbortController();
   const started = performance.now();
   for (let i = 0; i < opts.requests; i++) {
-    await exchange(client, opts, rec, performance.now(), abort.signal);
+    await exchange(client, opts, rec, performance.now());
   }
   const durationMs = performance.now() - started;
   await client.destroy();
