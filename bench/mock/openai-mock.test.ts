@@ -187,11 +187,10 @@ describe("openai mock", () => {
     expect(got).toBe(2);
     const hang = new AbortController();
     const pending = client.chat.completions.create({ model: "mock-hang", messages }, { signal: hang.signal });
-    await new Promise((r) => setTimeout(r, 100));
-    expect(mock.stats.inFlight).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => mock.stats.inFlight, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
     hang.abort();
     expect(await pending.catch((e) => e)).toBeInstanceOf(OpenAI.APIUserAbortError);
-    await expect.poll(() => mock.stats.aborted, { timeout: 2000 }).toBe(before + 2);
+    await expect.poll(() => mock.stats.aborted, { timeout: 5000 }).toBe(before + 2);
     expect(mock.stats.inFlight).toBe(0);
   });
 
