@@ -70,6 +70,8 @@ async function drain(deadlineMs: number): Promise<void> {
   while (gateway.metrics.inFlight > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  send({ type: "drained", unfinished: gateway.metrics.inFlight });
+  // Open uWS handles at thread exit abort the whole process, so every connection is closed first.
+  front.closeConnections();
   await closeAllPools();
+  send({ type: "drained", unfinished: gateway.metrics.inFlight });
 }

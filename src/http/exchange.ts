@@ -42,4 +42,6 @@ export interface HttpFront {
   readonly port: number;
   /** Stops accepting connections; exchanges already under way go on. */
   stopListening(): void;
+  /** Closes every connection, idle keep-alive ones included; the last step of a drain. */
+  closeConnections(): void;
 }

@@ -117,6 +117,7 @@ export function startNodeFront(host: string, port: number, handler: ExchangeHand
       resolve({
         port: typeof address === "object" && address !== null ? address.port : port,
         stopListening: () => server.close(),
+        closeConnections: () => server.closeAllConnections(),
       });
     });
   });

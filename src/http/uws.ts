@@ -168,6 +168,8 @@ export function startUwsFront(
       resolve({
         port: uws.us_socket_local_port(socket),
         stopListening: () => uws.us_listen_socket_close(socket),
+        // Present in the binary, missing from the package's typings.
+        closeConnections: () => (app as TemplatedApp & { close(): void }).close(),
       });
     });
   });
