@@ -24,7 +24,7 @@ it("drains requests under way on SIGTERM and exits with 0", async () => {
   const exit = gateway.stop("SIGTERM");
   const response = await underWay;
   expect(response.status).toBe(200);
-  expect((await response.json()).object).toBe("chat.completion");
+  expect(((await response.json()) as { object: string }).object).toBe("chat.completion");
   expect(await exit).toBe(0);
   expect(gateway.output()).toContain("drained; bye");
 });
