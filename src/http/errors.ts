@@ -1,11 +1,8 @@
+import type { CanonicalError } from "../formats/canonical.js";
 import type { Reply, ResponseHeaders } from "./exchange.js";
 
-// OpenAI's error shape, which the OpenAI SDKs turn into typed exceptions by status code.
-export interface GatewayError {
-  readonly status: number;
-  readonly message: string;
-  readonly type: string;
-  readonly code: string | null;
+/** An error the gateway answers with; OpenAI routes send it in OpenAI's error shape. */
+export interface GatewayError extends Readonly<Omit<CanonicalError, "param">> {
   readonly param?: string | null;
   readonly headers?: ResponseHeaders;
 }

@@ -5,7 +5,7 @@ import { LaneMetrics } from "../observability/lane-metrics.js";
 import { compileRoutingTable, type RoutingTable } from "../routing/table.js";
 import { retainPools } from "../upstream/pools.js";
 import { listModels } from "./models.js";
-import { proxy, refuse } from "./proxy.js";
+import { convert, proxy, refuse } from "./proxy.js";
 import { findRoute } from "./routes.js";
 
 export interface LaneInfo {
@@ -76,6 +76,9 @@ export class Gateway {
     switch (route.kind) {
       case "proxy":
         proxy(table, this.metrics, route, head, reply);
+        return;
+      case "transcode":
+        convert(table, this.metrics, route, head, reply);
         return;
       case "models":
         listModels(table).then(

@@ -1,12 +1,17 @@
+import { openAIFormat } from "../formats/openai/format.js";
+import { formatFor } from "../formats/registry.js";
 import { type GatewayError, invalidRequest, sendError } from "../http/errors.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
 import { rewriteModel, scanRequest } from "../native/index.js";
+import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
+import { speaksOpenAI } from "../providers/registry.js";
 import { pickKey, resolveModel } from "../routing/resolve.js";
 import type { RoutingTable } from "../routing/table.js";
 import { poolFor } from "../upstream/pools.js";
 import { RelayHandler } from "../upstream/relay.js";
 import type { Route } from "./routes.js";
+import { sendFormatError, transcode } from "./transcode.js";
 
 // One OpenAI-compatible request, end to end. Reads top to bottom like the request's way in DESIGN.md:
 // body → routing fields → model resolution → key → rewrite → upstream → relay and account.
@@ -56,6 +61,33 @@ export function proxy(
       return;
     }
     const { provider, model } = resolved;
+    if (!speaksOpenAI(provider.config.kind)) {
+      // The provider has its own wire format: the body is parsed and converted.
+      if (route.upstreamPath === "/completions") {
+        refuse(
+          reply,
+          metrics,
+          invalidRequest(
+            `Provider '${provider.name}' does not offer legacy completions; use /v1/chat/completions.`,
+            "unsupported_endpoint",
+            "model",
+          ),
+        );
+        return;
+      }
+      const operation = route.upstreamPath === "/embeddings" ? "embeddings" : "chat";
+      transcode({
+        table,
+        metrics,
+        format: openAIFormat,
+        operation,
+        reply,
+        body,
+        requestId: head.requestId,
+        startedAt,
+      });
+      return;
+    }
     const keyIndex = pickKey(provider, model);
     if (keyIndex < 0) {
       refuse(reply, metrics, {
@@ -70,7 +102,8 @@ export function proxy(
 
     const upstreamBody =
       model === scan.model ? body : rewriteModel(body, scan.modelStart, scan.modelEnd, model);
-    const relay = new RelayHandler(reply, provider.name, model, metrics, startedAt);
+    const account = new ExchangeAccount(metrics, provider.name, model, startedAt);
+    const relay = new RelayHandler(reply, provider.name, account);
     const timeout = provider.config.network.requestTimeoutMs;
     poolFor(provider.origin).dispatch(
       {
@@ -83,7 +116,47 @@ export function proxy(
       },
       relay,
     );
-    relay.dispatched();
+    account.dispatched();
+  });
+}
+
+/** A route whose client format is not OpenAI's: the body is always parsed and converted. */
+export function convert(
+  table: RoutingTable,
+  metrics: LaneMetrics,
+  route: Route,
+  head: RequestHead,
+  reply: Reply,
+  pathModel?: string,
+  pathStream?: boolean,
+): void {
+  const format = formatFor(route.format ?? "openai");
+  const limit = table.config.client.maxRequestBodyBytes;
+  const refuseTooLarge = () => {
+    sendFormatError(reply, format, { ...tooLarge(limit), param: null });
+    metrics.record("", "", 413, -1, -1, 0, 0);
+  };
+  if (head.contentLength > limit) {
+    refuseTooLarge();
+    return;
+  }
+  reply.readBody(limit, (body, overLimit) => {
+    if (body === null) {
+      if (overLimit) refuseTooLarge();
+      return;
+    }
+    transcode({
+      table,
+      metrics,
+      format,
+      operation: route.operation ?? "chat",
+      reply,
+      body,
+      requestId: head.requestId,
+      startedAt: performance.now(),
+      pathModel,
+      pathStream,
+    });
   });
 }
 

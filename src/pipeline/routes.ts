@@ -1,13 +1,16 @@
 // The gateway's HTTP surface. Every OpenAI-compatible route is served under /v1 and under the drop-in
 // prefixes (/openai and /openai/v1), so an app changes only its base URL.
 
-export type RouteKind = "proxy" | "models" | "health" | "metrics";
+export type RouteKind = "proxy" | "transcode" | "models" | "health" | "metrics";
 
 export interface Route {
   readonly kind: RouteKind;
   readonly method: "GET" | "POST";
   /** For proxy routes: the path under the provider's OpenAI-compatible API. */
   readonly upstreamPath: string;
+  /** For transcode routes: the client's wire format (a name in src/formats/registry.ts). */
+  readonly format?: string;
+  readonly operation?: "chat" | "embeddings";
 }
 
 const OPENAI_PREFIXES = ["/v1", "/openai", "/openai/v1"];

@@ -1,3 +1,4 @@
+import type { CanonicalError } from "../formats/canonical.js";
 import type { GatewayError } from "../http/errors.js";
 
 // Providers that speak the OpenAI API mostly answer errors in OpenAI's shape already; the rest (an HTML
@@ -5,6 +6,12 @@ import type { GatewayError } from "../http/errors.js";
 // get `{"error": {"message", "type", "code", "param"}}` with the provider's status.
 
 export function providerErrorBody(status: number, provider: string, body: Buffer): string {
+  const { message, type, param, code } = providerError(status, provider, body);
+  return JSON.stringify({ error: { message, type, param, code } });
+}
+
+/** A provider's error reply, whatever its shape, as a canonical error with the provider's status. */
+export function providerError(status: number, provider: string, body: Buffer): CanonicalError {
   const text = body.toString("utf8");
   let parsed: unknown;
   try {
@@ -15,14 +22,13 @@ export function providerErrorBody(status: number, provider: string, body: Buffer
   if (Array.isArray(parsed)) parsed = parsed[0];
   const error = isObject(parsed) ? parsed.error : undefined;
   if (isObject(error) && typeof error.message === "string") {
-    return JSON.stringify({
-      error: {
-        message: error.message,
-        type: typeof error.type === "string" ? error.type : typeForStatus(status),
-        param: typeof error.param === "string" ? error.param : null,
-        code: typeof error.code === "string" || typeof error.code === "number" ? error.code : null,
-      },
-    });
+    return {
+      status,
+      message: error.message,
+      type: typeof error.type === "string" ? error.type : typeForStatus(status),
+      param: typeof error.param === "string" ? error.param : null,
+      code: typeof error.code === "string" || typeof error.code === "number" ? error.code : null,
+    };
   }
   const message =
     typeof error === "string"
@@ -32,12 +38,10 @@ export function providerErrorBody(status: number, provider: string, body: Buffer
         : isObject(parsed) && typeof parsed.detail === "string"
           ? parsed.detail
           : text.trim().slice(0, 500) || `HTTP ${status}`;
-  return JSON.stringify({
-    error: { message: `${provider}: ${message}`, type: typeForStatus(status), param: null, code: null },
-  });
+  return { status, message: `${provider}: ${message}`, type: typeForStatus(status), param: null, code: null };
 }
 
-function typeForStatus(status: number): string {
+export function typeForStatus(status: number): string {
   if (status === 401) return "authentication_error";
   if (status === 403) return "permission_error";
   if (status === 404) return "not_found_error";

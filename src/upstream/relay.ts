@@ -1,8 +1,8 @@
 import type { Dispatcher } from "undici";
 import { errorBody, sendError } from "../http/errors.js";
 import type { Reply } from "../http/exchange.js";
-import type { LaneMetrics } from "../observability/lane-metrics.js";
-import { readUsage, type Usage } from "../observability/usage.js";
+import type { ExchangeAccount } from "../observability/account.js";
+import { readUsage } from "../observability/usage.js";
 import { providerErrorBody, transportError } from "./provider-error.js";
 
 type Controller = Dispatcher.DispatchController;
@@ -15,7 +15,7 @@ const ERROR_BODY_LIMIT = 64 << 10;
 
 const FORWARDED_PREFIXES = ["x-ratelimit-", "openai-", "anthropic-ratelimit-"];
 
-function forwardedHeaders(headers: Headers, status: number): [string, string][] {
+export function forwardedHeaders(headers: Headers, status: number): [string, string][] {
   const out: [string, string][] = [];
   for (const name in headers) {
     const value = headers[name];
@@ -54,25 +54,13 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   private chunks: Buffer[] = [];
   private size = 0;
   private sse = false;
-  private readonly usage: Usage = { prompt: 0, completion: 0 };
-  private dispatchedAt = 0;
-  private upstreamEndAt = -1;
 
   constructor(
     private readonly reply: Reply,
     private readonly provider: string,
-    private readonly model: string,
-    private readonly metrics: LaneMetrics,
-    /** performance.now() when the request body was complete: gateway time starts here. */
-    private readonly startedAt: number,
+    private readonly account: ExchangeAccount,
   ) {
-    metrics.inFlight++;
     reply.onAborted(() => this.controller?.abort(new ClientGone()));
-  }
-
-  /** Called right after `dispatch` returns, closing the first slice of gateway time. */
-  dispatched(): void {
-    this.dispatchedAt = performance.now();
   }
 
   onRequestStart(controller: Controller): void {
@@ -110,7 +98,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
         }
         return;
       case Mode.Stream:
-        if (this.sse) readUsage(chunk, this.usage);
+        if (this.sse) readUsage(chunk, this.account.usage);
         if (!this.reply.write(chunk)) {
           controller.pause();
           this.reply.onWritable(() => controller.resume());
@@ -122,12 +110,12 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.upstreamEndAt = performance.now();
+    this.account.upstreamEnded();
     const reply = this.reply;
     if (this.mode === Mode.Gather) {
       const body =
         this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
-      readUsage(body, this.usage);
+      readUsage(body, this.account.usage);
       reply.end(body);
     } else if (this.mode === Mode.ProviderError) {
       reply.end(providerErrorBody(this.status, this.provider, Buffer.concat(this.chunks)));
@@ -163,24 +151,12 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   private finish(status: number): void {
     this.mode = Mode.Done;
     this.chunks = [];
-    const now = performance.now();
-    const upstreamEnd = this.upstreamEndAt < 0 ? now : this.upstreamEndAt;
-    const overhead = this.dispatchedAt - this.startedAt + (now - upstreamEnd);
-    const metrics = this.metrics;
-    metrics.inFlight--;
-    metrics.record(
-      this.provider,
-      this.model,
-      status,
-      (upstreamEnd - this.dispatchedAt) / 1000,
-      overhead / 1000,
-      this.usage.prompt,
-      this.usage.completion,
-    );
+    this.account.finish(status);
   }
 }
 
-class ClientGone extends Error {
+/** The reason given to undici when the client went away, so the upstream request is aborted. */
+export class ClientGone extends Error {
   constructor() {
     super("client disconnected");
   }

@@ -1,0 +1,12 @@
+import type { InboundFormat } from "./format.js";
+import { openAIFormat } from "./openai/format.js";
+
+// Inbound wire formats by the name routes give them (see src/pipeline/routes.ts).
+
+const formats = new Map<string, InboundFormat>([[openAIFormat.name, openAIFormat]]);
+
+export function formatFor(name: string): InboundFormat {
+  const format = formats.get(name);
+  if (format === undefined) throw new Error(`no inbound format named '${name}'`);
+  return format;
+}

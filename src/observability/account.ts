@@ -1,0 +1,55 @@
+import type { LaneMetrics } from "./lane-metrics.js";
+import type { Usage } from "./usage.js";
+
+/**
+ * The accounting of one upstream exchange: in-flight count, the split of its time between gateway code and
+ * the wait for the provider, usage, and the record once it is over (exactly once, whatever ends it).
+ */
+export class ExchangeAccount {
+  readonly usage: Usage = { prompt: 0, completion: 0 };
+  private dispatchedAt = 0;
+  private upstreamEndAt = -1;
+  private finished = false;
+
+  constructor(
+    private readonly metrics: LaneMetrics,
+    private readonly provider: string,
+    private readonly model: string,
+    /** performance.now() when the request body was complete: gateway time starts here. */
+    private readonly startedAt: number,
+  ) {
+    metrics.inFlight++;
+  }
+
+  /** Right after the request was handed to the upstream pool: the first slice of gateway time ends. */
+  dispatched(): void {
+    this.dispatchedAt = performance.now();
+  }
+
+  /** The provider's last byte arrived: gateway time resumes. */
+  upstreamEnded(): void {
+    this.upstreamEndAt = performance.now();
+  }
+
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  finish(status: number): void {
+    if (this.finished) return;
+    this.finished = true;
+    const now = performance.now();
+    const upstreamEnd = this.upstreamEndAt < 0 ? now : this.upstreamEndAt;
+    const dispatchedAt = this.dispatchedAt === 0 ? now : this.dispatchedAt;
+    this.metrics.inFlight--;
+    this.metrics.record(
+      this.provider,
+      this.model,
+      status,
+      (upstreamEnd - dispatchedAt) / 1000,
+      (dispatchedAt - this.startedAt + (now - upstreamEnd)) / 1000,
+      this.usage.prompt,
+      this.usage.completion,
+    );
+  }
+}

@@ -1,0 +1,66 @@
+import type { ProviderKey } from "../config/types.js";
+import type {
+  CanonicalError,
+  ChatChunk,
+  ChatRequest,
+  ChatResponse,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+} from "../formats/canonical.js";
+import type { ProviderRoute } from "../routing/table.js";
+
+// What a provider folder (src/providers/<name>/) exports: converters between the canonical shape and the
+// provider's wire format, for requests, full responses, stream events and errors, plus its auth.
+
+/** The deployment a request was routed to. */
+export interface Target {
+  readonly provider: ProviderRoute;
+  readonly key: ProviderKey;
+  readonly keyIndex: number;
+  /** The model as the provider knows it (prefix removed, aliases resolved). */
+  readonly model: string;
+  readonly stream: boolean;
+}
+
+export interface UpstreamRequest {
+  /** scheme://host[:port]; usually the provider's origin, but region- or deployment-specific for some. */
+  readonly origin: string;
+  readonly path: string;
+  readonly method: "POST" | "GET";
+  /** Flat [name, value, name, value, ...] as undici takes them. */
+  readonly headers: string[];
+  readonly body: string | Buffer;
+}
+
+/** Turns a provider's streamed bytes into canonical chunks as they arrive. */
+export interface StreamDecoder {
+  /** Bytes as they came off the wire (any split); returns the chunks they completed. */
+  push(bytes: Buffer): ChatChunk[];
+  /** The provider ended its body; returns whatever was still pending. */
+  end(): ChatChunk[];
+}
+
+export interface ProviderAdapter {
+  /** Catalog kinds this adapter serves, e.g. ["anthropic"]. */
+  readonly kinds: readonly string[];
+  chatRequest(request: ChatRequest, target: Target): UpstreamRequest | Promise<UpstreamRequest>;
+  chatResponse(body: Buffer, target: Target): ChatResponse;
+  chatStream(target: Target): StreamDecoder;
+  embeddingsRequest?(request: EmbeddingsRequest, target: Target): UpstreamRequest | Promise<UpstreamRequest>;
+  embeddingsResponse?(body: Buffer, target: Target): EmbeddingsResponse;
+  /** The provider's error reply (status >= 400) in the canonical shape. */
+  error(status: number, body: Buffer, target: Target): CanonicalError;
+}
+
+/**
+ * A request the provider cannot take as it is: a parameter with no equivalent and `drop_params` off, a
+ * content type it does not accept. The client gets a 400 naming the parameter.
+ */
+export class UnsupportedRequest extends Error {
+  constructor(
+    message: string,
+    readonly param: string | null = null,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,21 @@
+import type { ProviderAdapter } from "./adapter.js";
+import { openAICompatibleAdapter } from "./openai/adapter.js";
+
+// Which adapter serves a provider kind. Kinds without an adapter of their own speak the OpenAI API.
+
+const adapters = new Map<string, ProviderAdapter>();
+
+function register(adapter: ProviderAdapter): void {
+  for (const kind of adapter.kinds) adapters.set(kind, adapter);
+}
+
+register(openAICompatibleAdapter);
+
+export function adapterFor(kind: string): ProviderAdapter {
+  return adapters.get(kind) ?? openAICompatibleAdapter;
+}
+
+/** True when requests in OpenAI's format reach this kind of provider as bytes, without conversion. */
+export function speaksOpenAI(kind: string): boolean {
+  return adapterFor(kind) === openAICompatibleAdapter;
+}

@@ -1,0 +1,196 @@
+import type { Dispatcher } from "undici";
+import type { CanonicalError, ChatChunk } from "../formats/canonical.js";
+import type { InboundFormat, StreamEncoder } from "../formats/format.js";
+import type { Reply } from "../http/exchange.js";
+import type { ExchangeAccount } from "../observability/account.js";
+import type { ProviderAdapter, StreamDecoder, Target } from "../providers/adapter.js";
+import { transportError } from "./provider-error.js";
+import { ClientGone, forwardedHeaders } from "./relay.js";
+
+type Controller = Dispatcher.DispatchController;
+type Headers = Record<string, string | string[] | undefined>;
+
+/** Provider replies (full bodies and error bodies) are converted whole; this bounds their size. */
+const BODY_LIMIT = 64 << 20;
+
+export type Operation = "chat" | "embeddings";
+
+enum Mode {
+  Waiting,
+  Gather,
+  Stream,
+  ProviderError,
+  Done,
+}
+
+/**
+ * Relays a provider's response in another wire format than the client's: the adapter decodes the
+ * provider's body or stream events into canonical form and the client's format encodes them again.
+ */
+export class TranscodeHandler implements Dispatcher.DispatchHandler {
+  private controller: Controller | undefined;
+  private mode = Mode.Waiting;
+  private status = 0;
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private decoder: StreamDecoder | undefined;
+  private encoder: StreamEncoder | undefined;
+  private gatheredHeaders: [string, string][] = [];
+
+  constructor(
+    private readonly reply: Reply,
+    private readonly format: InboundFormat,
+    private readonly adapter: ProviderAdapter,
+    private readonly target: Target,
+    private readonly operation: Operation,
+    /** The model name the client asked for, echoed in responses. */
+    private readonly requestedModel: string,
+    private readonly account: ExchangeAccount,
+  ) {
+    reply.onAborted(() => this.controller?.abort(new ClientGone()));
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.reply.aborted) controller.abort(new ClientGone());
+  }
+
+  onResponseStart(_controller: Controller, status: number, headers: Headers): void {
+    if (status < 200) return;
+    this.status = status;
+    if (status >= 400) {
+      this.mode = Mode.ProviderError;
+      return;
+    }
+    const forwarded = forwardedHeaders(headers, status).filter(([name]) => name !== "content-type");
+    if (this.target.stream && this.operation === "chat") {
+      this.mode = Mode.Stream;
+      this.decoder = this.adapter.chatStream(this.target);
+      this.encoder = this.format.streamEncoder(this.requestedModel);
+      this.reply.start(200, [...this.encoder.headers, ...forwarded]);
+    } else {
+      // The status goes out with the converted body, so a reply that fails to convert can still be a 502.
+      this.mode = Mode.Gather;
+      forwarded.push(["content-type", "application/json"]);
+      this.gatheredHeaders = forwarded;
+    }
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.mode === Mode.Stream) {
+      let text: string;
+      try {
+        text = this.encode((this.decoder as StreamDecoder).push(chunk));
+      } catch (error) {
+        controller.abort(error as Error);
+        return;
+      }
+      if (text !== "" && !this.reply.write(text)) {
+        controller.pause();
+        this.reply.onWritable(() => controller.resume());
+      }
+      return;
+    }
+    if (this.mode !== Mode.Gather && this.mode !== Mode.ProviderError) return;
+    this.size += chunk.length;
+    if (this.size > BODY_LIMIT) {
+      controller.abort(new Error(`the provider's reply is larger than ${BODY_LIMIT} bytes`));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.account.upstreamEnded();
+    const body = Buffer.concat(this.chunks, this.size);
+    this.chunks = [];
+    try {
+      if (this.mode === Mode.ProviderError) {
+        this.sendError(this.adapter.error(this.status, body, this.target));
+        return;
+      }
+      if (this.mode === Mode.Stream) {
+        const tail = this.encode((this.decoder as StreamDecoder).end());
+        this.reply.end(tail + (this.encoder as StreamEncoder).end());
+      } else if (this.operation === "chat") {
+        const response = this.adapter.chatResponse(body, this.target);
+        if (response.usage !== undefined) {
+          this.account.usage.prompt = response.usage.prompt_tokens;
+          this.account.usage.completion = response.usage.completion_tokens;
+        }
+        const text = this.format.fromCanonical(response, this.requestedModel);
+        this.reply.start(200, this.gatheredHeaders);
+        this.reply.end(text);
+      } else {
+        const embeddings = (
+          this.adapter.embeddingsResponse as NonNullable<ProviderAdapter["embeddingsResponse"]>
+        )(body, this.target);
+        this.account.usage.prompt = embeddings.usage.prompt_tokens;
+        const text = JSON.stringify({ ...embeddings, model: this.requestedModel });
+        this.reply.start(200, this.gatheredHeaders);
+        this.reply.end(text);
+      }
+      this.finish(this.status);
+    } catch (error) {
+      this.fail(malformed(this.target, error as Error));
+    }
+  }
+
+  onResponseError(_controller: Controller, error: Error): void {
+    if (this.mode === Mode.Done) return;
+    if (error instanceof ClientGone || this.reply.aborted) {
+      this.finish(499);
+      return;
+    }
+    if ((error as { code?: string }).code === undefined) {
+      this.fail(malformed(this.target, error));
+      return;
+    }
+    const failure = transportError(this.target.provider.name, error, this.mode !== Mode.Waiting);
+    this.fail({ ...failure, param: failure.param ?? null });
+  }
+
+  private encode(chunks: ChatChunk[]): string {
+    const encoder = this.encoder as StreamEncoder;
+    let text = "";
+    for (const chunk of chunks) {
+      if (chunk.usage) {
+        this.account.usage.prompt = chunk.usage.prompt_tokens;
+        this.account.usage.completion = chunk.usage.completion_tokens;
+      }
+      text += encoder.encode(chunk);
+    }
+    return text;
+  }
+
+  private fail(error: CanonicalError): void {
+    if (this.mode === Mode.Stream) {
+      this.reply.write((this.encoder as StreamEncoder).error(error));
+      this.reply.end();
+      this.finish(error.status);
+    } else {
+      this.sendError(error);
+    }
+  }
+
+  private sendError(error: CanonicalError): void {
+    this.reply.start(error.status, [["content-type", "application/json"]]);
+    this.reply.end(this.format.errorBody(error));
+    this.finish(error.status);
+  }
+
+  private finish(status: number): void {
+    this.mode = Mode.Done;
+    this.account.finish(status);
+  }
+}
+
+function malformed(target: Target, error: Error): CanonicalError {
+  return {
+    status: 502,
+    message: `${target.provider.name} sent a reply the gateway could not read: ${error.message}`,
+    type: "api_error",
+    code: "upstream_malformed",
+    param: null,
+  };
+}
