@@ -10,6 +10,35 @@ export interface ProviderKey {
   /** Models this key may serve; empty means "any model of the provider". */
   readonly models: readonly string[];
   readonly weight: number;
+  /** Azure OpenAI: resource endpoint, API version, and model name → deployment name. */
+  readonly azure?: AzureKeyConfig;
+  /** Google Vertex AI: project, region and the service account that signs token requests. */
+  readonly vertex?: VertexKeyConfig;
+  /** AWS Bedrock: credentials and region for SigV4 signing. */
+  readonly bedrock?: BedrockKeyConfig;
+}
+
+export interface AzureKeyConfig {
+  /** https://<resource>.openai.azure.com */
+  readonly endpoint: string;
+  readonly apiVersion: string;
+  readonly deployments: Readonly<Record<string, string>>;
+}
+
+export interface VertexKeyConfig {
+  readonly projectId: string;
+  readonly region: string;
+  /** The service-account JSON (as text), resolved from a literal, an env var, or a file. */
+  readonly serviceAccountJson: string;
+}
+
+export interface BedrockKeyConfig {
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly sessionToken?: string;
+  readonly region: string;
+  /** Model name → inference profile ARN or id. */
+  readonly deployments: Readonly<Record<string, string>>;
 }
 
 export interface NetworkConfig {
