@@ -86,7 +86,8 @@ describe("native addon", () => {
   it("routes the public exports to the loaded implementation", () => {
     const impl = native ?? fallback;
     expect(scanRequest).toBe(impl.scanRequest);
-    expect(rewriteModel).toBe(impl.rewriteModel);
+    // The TypeScript rewrite measured faster than the addon at every size.
+    expect(rewriteModel).toBe(fallback.rewriteModel);
     expect(countTokens).toBe(impl.countTokens);
   });
 });
