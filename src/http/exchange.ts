@@ -10,7 +10,7 @@ export interface RequestHead {
   readonly contentLength: number;
   readonly requestId: string;
   readonly origin: string;
-  readonly authorization: string;
+  /** Access-Control-Request-Headers of a preflight; "" for other methods. */
   readonly corsRequestHeaders: string;
 }
 

@@ -100,7 +100,6 @@ function readHead(req: IncomingMessage): RequestHead {
     contentLength: contentLength === "" ? -1 : Number(contentLength),
     requestId: header(req, "x-request-id") || randomUUID(),
     origin: header(req, "origin"),
-    authorization: header(req, "authorization"),
     corsRequestHeaders: header(req, "access-control-request-headers"),
   };
 }

@@ -136,15 +136,16 @@ class UwsReply implements Reply {
 
 function readHead(req: HttpRequest): RequestHead {
   const contentLength = req.getHeader("content-length");
+  const method = req.getMethod().toUpperCase();
   return {
-    method: req.getMethod().toUpperCase(),
+    method,
     path: req.getUrl(),
     query: req.getQuery() ?? "",
     contentLength: contentLength === "" ? -1 : Number(contentLength),
     requestId: req.getHeader("x-request-id") || randomUUID(),
     origin: req.getHeader("origin"),
-    authorization: req.getHeader("authorization"),
-    corsRequestHeaders: req.getHeader("access-control-request-headers"),
+    // Only a preflight needs it; skip the lookup for every other request.
+    corsRequestHeaders: method === "OPTIONS" ? req.getHeader("access-control-request-headers") : "",
   };
 }
 
