@@ -1,9 +1,13 @@
 import type { InboundFormat } from "./format.js";
 import { openAIFormat } from "./openai/format.js";
+import { responsesFormat } from "./responses/format.js";
 
 // Inbound wire formats by the name routes give them (see src/pipeline/routes.ts).
 
-const formats = new Map<string, InboundFormat>([[openAIFormat.name, openAIFormat]]);
+const formats = new Map<string, InboundFormat>([
+  [openAIFormat.name, openAIFormat],
+  [responsesFormat.name, responsesFormat],
+]);
 
 export function formatFor(name: string): InboundFormat {
   const format = formats.get(name);

@@ -28,12 +28,13 @@ export function proxy(
     refuse(reply, metrics, tooLarge(limit));
     return;
   }
-  reply.readBody(limit, (body, overLimit) => {
-    if (body === null) {
+  reply.readBody(limit, (received, overLimit) => {
+    if (received === null) {
       if (overLimit) refuse(reply, metrics, tooLarge(limit));
       return;
     }
     const startedAt = performance.now();
+    const body = route.pathModel === undefined ? received : withModel(received, route.pathModel);
 
     const scan = scanRequest(body);
     if (!scan.ok) {
@@ -61,7 +62,10 @@ export function proxy(
       return;
     }
     const { provider, model } = resolved;
-    if (!speaksOpenAI(provider.config.kind)) {
+    // Only OpenAI itself serves the Responses API; other providers get it mapped onto chat.
+    const passthrough =
+      route.format === "responses" ? provider.config.kind === "openai" : speaksOpenAI(provider.config.kind);
+    if (!passthrough) {
       // The provider has its own wire format: the body is parsed and converted.
       if (route.upstreamPath === "/completions") {
         refuse(
@@ -79,7 +83,7 @@ export function proxy(
       transcode({
         table,
         metrics,
-        format: openAIFormat,
+        format: route.format === undefined ? openAIFormat : formatFor(route.format),
         operation,
         reply,
         body,
@@ -158,6 +162,16 @@ export function convert(
       pathStream,
     });
   });
+}
+
+/** The body with `model` set to the one a deployment path names (LiteLLM lets the path win). */
+function withModel(body: Buffer, model: string): Buffer {
+  const scan = scanRequest(body);
+  if (!scan.ok) return body;
+  if (scan.modelType === "string") return rewriteModel(body, scan.modelStart, scan.modelEnd, model);
+  const parsed: unknown = JSON.parse(body.toString("utf8"));
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return body;
+  return Buffer.from(JSON.stringify({ ...parsed, model }));
 }
 
 function tooLarge(limit: number): GatewayError {

@@ -1,5 +1,7 @@
 // The gateway's HTTP surface. Every OpenAI-compatible route is served under /v1 and under the drop-in
-// prefixes (/openai and /openai/v1), so an app changes only its base URL.
+// prefixes (/openai and /openai/v1), so an app changes only its base URL. LiteLLM's proxy clients find
+// LiteLLM's route names too: the same routes without /v1, everything under /litellm, and the Azure-style
+// deployment paths that carry the model (/openai/deployments/{model}/..., /engines/{model}/...).
 
 export type RouteKind = "proxy" | "transcode" | "models" | "health" | "metrics";
 
@@ -8,19 +10,38 @@ export interface Route {
   readonly method: "GET" | "POST";
   /** For proxy routes: the path under the provider's OpenAI-compatible API. */
   readonly upstreamPath: string;
-  /** For transcode routes: the client's wire format (a name in src/formats/registry.ts). */
+  /**
+   * For transcode routes: the client's wire format (a name in src/formats/registry.ts). On proxy routes a
+   * format other than OpenAI's passes through as bytes only to providers that serve it natively.
+   */
   readonly format?: string;
   readonly operation?: "chat" | "embeddings";
+  /** The model named by the path (LiteLLM's deployment routes); it overrides the body's `model`. */
+  readonly pathModel?: string;
 }
 
-const OPENAI_PREFIXES = ["/v1", "/openai", "/openai/v1"];
+const OPENAI_PREFIXES = ["/v1", "/openai", "/openai/v1", "", "/litellm", "/litellm/v1"];
+const PROXY_PATHS = ["/chat/completions", "/completions", "/embeddings"];
+/** Paths whose next segments are the model, then one of PROXY_PATHS. */
+const MODEL_PATH_PREFIXES = [
+  "/openai/deployments/",
+  "/engines/",
+  "/litellm/openai/deployments/",
+  "/litellm/engines/",
+];
 
 function buildRoutes(): Map<string, Route> {
   const routes = new Map<string, Route>();
   for (const prefix of OPENAI_PREFIXES) {
-    for (const upstreamPath of ["/chat/completions", "/completions", "/embeddings"]) {
+    for (const upstreamPath of PROXY_PATHS) {
       routes.set(prefix + upstreamPath, { kind: "proxy", method: "POST", upstreamPath });
     }
+    routes.set(`${prefix}/responses`, {
+      kind: "proxy",
+      method: "POST",
+      upstreamPath: "/responses",
+      format: "responses",
+    });
     routes.set(`${prefix}/models`, { kind: "models", method: "GET", upstreamPath: "/models" });
   }
   routes.set("/health", { kind: "health", method: "GET", upstreamPath: "" });
@@ -32,6 +53,26 @@ const ROUTES = buildRoutes();
 
 export function findRoute(path: string): Route | undefined {
   const route = ROUTES.get(path);
-  if (route !== undefined || path.length < 2 || !path.endsWith("/")) return route;
-  return ROUTES.get(path.slice(0, -1));
+  if (route !== undefined || path.length < 2) return route;
+  if (path.endsWith("/")) return ROUTES.get(path.slice(0, -1)) ?? modelPathRoute(path.slice(0, -1));
+  return modelPathRoute(path);
 }
+
+/** `/openai/deployments/{model}/chat/completions` and the like; the model may contain slashes. */
+function modelPathRoute(path: string): Route | undefined {
+  for (const prefix of MODEL_PATH_PREFIXES) {
+    if (!path.startsWith(prefix)) continue;
+    for (const upstreamPath of PROXY_PATHS) {
+      if (!path.endsWith(upstreamPath) || path.length <= prefix.length + upstreamPath.length) continue;
+      let model: string;
+      try {
+        model = decodeURIComponent(path.slice(prefix.length, path.length - upstreamPath.length));
+      } catch {
+        return undefined;
+      }
+      return { kind: "proxy", method: "POST", upstreamPath, pathModel: model };
+    }
+  }
+  return undefined;
+}
+
