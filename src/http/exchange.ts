@@ -12,6 +12,8 @@ export interface RequestHead {
   readonly origin: string;
   /** Access-Control-Request-Headers of a preflight; "" for other methods. */
   readonly corsRequestHeaders: string;
+  /** The client's `anthropic-beta` header on /anthropic routes ("" otherwise), passed on to Anthropic. */
+  readonly anthropicBeta: string;
 }
 
 export type ResponseHeaders = ReadonlyArray<readonly [string, string]>;

@@ -101,6 +101,7 @@ function readHead(req: IncomingMessage): RequestHead {
     requestId: header(req, "x-request-id") || randomUUID(),
     origin: header(req, "origin"),
     corsRequestHeaders: header(req, "access-control-request-headers"),
+    anthropicBeta: url.startsWith("/anthropic/") ? header(req, "anthropic-beta") : "",
   };
 }
 

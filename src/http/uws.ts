@@ -137,15 +137,17 @@ class UwsReply implements Reply {
 function readHead(req: HttpRequest): RequestHead {
   const contentLength = req.getHeader("content-length");
   const method = req.getMethod().toUpperCase();
+  const url = req.getUrl();
   return {
     method,
-    path: req.getUrl(),
+    path: url,
     query: req.getQuery() ?? "",
     contentLength: contentLength === "" ? -1 : Number(contentLength),
     requestId: req.getHeader("x-request-id") || randomUUID(),
     origin: req.getHeader("origin"),
     // Only a preflight needs it; skip the lookup for every other request.
     corsRequestHeaders: method === "OPTIONS" ? req.getHeader("access-control-request-headers") : "",
+    anthropicBeta: url.startsWith("/anthropic/") ? req.getHeader("anthropic-beta") : "",
   };
 }
 

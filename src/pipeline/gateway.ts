@@ -4,6 +4,7 @@ import type { Reply, RequestHead } from "../http/exchange.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
 import { compileRoutingTable, type RoutingTable } from "../routing/table.js";
 import { retainPools } from "../upstream/pools.js";
+import { anthropicCountTokens } from "./anthropic.js";
 import { listModels } from "./models.js";
 import { convert, proxy, refuse } from "./proxy.js";
 import { findRoute } from "./routes.js";
@@ -79,6 +80,9 @@ export class Gateway {
         return;
       case "transcode":
         convert(table, this.metrics, route, head, reply);
+        return;
+      case "count_tokens":
+        anthropicCountTokens(table, this.metrics, head, reply);
         return;
       case "models":
         listModels(table).then(

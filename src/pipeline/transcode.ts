@@ -27,6 +27,8 @@ export interface TranscodeInput {
   /** Gemini-style routes carry the model and streaming in the URL. */
   readonly pathModel?: string;
   readonly pathStream?: boolean;
+  /** The client's `anthropic-beta` header, for providers that speak Anthropic's API. */
+  readonly anthropicBeta?: string;
 }
 
 export function transcode(input: TranscodeInput): void {
@@ -70,7 +72,14 @@ export function transcode(input: TranscodeInput): void {
   }
   const adapter = adapterFor(provider.config.kind);
   const stream = input.operation === "chat" && (request as ChatRequest).stream === true;
-  const target: Target = { provider, key: provider.keys[keyIndex] as Target["key"], keyIndex, model, stream };
+  const target: Target = {
+    provider,
+    key: provider.keys[keyIndex] as Target["key"],
+    keyIndex,
+    model,
+    stream,
+    anthropicBeta: input.anthropicBeta,
+  };
 
   let built: UpstreamRequest | Promise<UpstreamRequest>;
   try {

@@ -20,6 +20,8 @@ export interface Target {
   /** The model as the provider knows it (prefix removed, aliases resolved). */
   readonly model: string;
   readonly stream: boolean;
+  /** The client's `anthropic-beta` header, passed on to providers that speak Anthropic's API. */
+  readonly anthropicBeta?: string;
 }
 
 export interface UpstreamRequest {
@@ -62,5 +64,15 @@ export class UnsupportedRequest extends Error {
     readonly param: string | null = null,
   ) {
     super(message);
+  }
+}
+
+/**
+ * An error the provider reported inside a stream that had already started (Anthropic's `error` event);
+ * the client gets it in its own format with the status the provider would have used.
+ */
+export class ProviderStreamError extends Error {
+  constructor(readonly error: CanonicalError) {
+    super(error.message);
   }
 }

@@ -1,4 +1,5 @@
 import type { ProviderAdapter } from "./adapter.js";
+import { anthropicAdapter } from "./anthropic/adapter.js";
 import { openAICompatibleAdapter } from "./openai/adapter.js";
 
 // Which adapter serves a provider kind. Kinds without an adapter of their own speak the OpenAI API.
@@ -10,6 +11,7 @@ function register(adapter: ProviderAdapter): void {
 }
 
 register(openAICompatibleAdapter);
+register(anthropicAdapter);
 
 export function adapterFor(kind: string): ProviderAdapter {
   return adapters.get(kind) ?? openAICompatibleAdapter;

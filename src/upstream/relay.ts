@@ -1,5 +1,5 @@
 import type { Dispatcher } from "undici";
-import { errorBody, sendError } from "../http/errors.js";
+import { errorBody, type GatewayError } from "../http/errors.js";
 import type { Reply } from "../http/exchange.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import { readUsage } from "../observability/usage.js";
@@ -34,6 +34,25 @@ export function forwardedHeaders(headers: Headers, status: number): [string, str
   return out;
 }
 
+/** How a relay words errors; OpenAI's shape unless a same-format route of another format says otherwise. */
+export interface RelayErrors {
+  /** A provider's error reply as the client gets it. */
+  provider(status: number, provider: string, body: Buffer): string;
+  /** The gateway's own error (unreachable, timed out) as a JSON body. */
+  gateway(error: GatewayError): string;
+  /** The same once a stream has started: a whole SSE event. */
+  sseEvent(error: GatewayError): string;
+}
+
+const OPENAI_ERRORS: RelayErrors = {
+  provider: providerErrorBody,
+  gateway: errorBody,
+  // An SSE error event is what OpenAI's SDKs turn into an exception mid-stream.
+  sseEvent: (error) => `data: ${errorBody(error)}\n\n`,
+};
+
+const JSON_HEADERS: [string, string][] = [["content-type", "application/json"]];
+
 enum Mode {
   Waiting,
   Gather,
@@ -59,6 +78,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     private readonly reply: Reply,
     private readonly provider: string,
     private readonly account: ExchangeAccount,
+    private readonly errors: RelayErrors = OPENAI_ERRORS,
   ) {
     reply.onAborted(() => this.controller?.abort(new ClientGone()));
   }
@@ -118,7 +138,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       readUsage(body, this.account.usage);
       reply.end(body);
     } else if (this.mode === Mode.ProviderError) {
-      reply.end(providerErrorBody(this.status, this.provider, Buffer.concat(this.chunks)));
+      reply.end(this.errors.provider(this.status, this.provider, Buffer.concat(this.chunks)));
     } else {
       reply.end();
     }
@@ -134,11 +154,11 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     }
     const failure = transportError(this.provider, error, this.mode !== Mode.Waiting);
     if (this.mode === Mode.Waiting) {
-      sendError(this.reply, failure);
+      this.reply.start(failure.status, JSON_HEADERS);
+      this.reply.end(this.errors.gateway(failure));
       this.finish(failure.status);
     } else if (this.sse) {
-      // Headers are out; an SSE error event is what OpenAI's SDKs turn into an exception mid-stream.
-      this.reply.write(`data: ${errorBody(failure)}\n\n`);
+      this.reply.write(this.errors.sseEvent(failure));
       this.reply.end();
       this.finish(failure.status);
     } else {

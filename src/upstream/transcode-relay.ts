@@ -3,7 +3,12 @@ import type { CanonicalError, ChatChunk } from "../formats/canonical.js";
 import type { InboundFormat, StreamEncoder } from "../formats/format.js";
 import type { Reply } from "../http/exchange.js";
 import type { ExchangeAccount } from "../observability/account.js";
-import type { ProviderAdapter, StreamDecoder, Target } from "../providers/adapter.js";
+import {
+  type ProviderAdapter,
+  ProviderStreamError,
+  type StreamDecoder,
+  type Target,
+} from "../providers/adapter.js";
 import { transportError } from "./provider-error.js";
 import { ClientGone, forwardedHeaders } from "./relay.js";
 
@@ -132,7 +137,7 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
       }
       this.finish(this.status);
     } catch (error) {
-      this.fail(malformed(this.target, error as Error));
+      this.fail(error instanceof ProviderStreamError ? error.error : malformed(this.target, error as Error));
     }
   }
 
@@ -140,6 +145,10 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
     if (this.mode === Mode.Done) return;
     if (error instanceof ClientGone || this.reply.aborted) {
       this.finish(499);
+      return;
+    }
+    if (error instanceof ProviderStreamError) {
+      this.fail(error.error);
       return;
     }
     if ((error as { code?: string }).code === undefined) {

@@ -1,0 +1,187 @@
+import { estimateInputTokens } from "../formats/anthropic/count.js";
+import { anthropicErrorBody, anthropicFormat } from "../formats/anthropic/format.js";
+import type { CanonicalError } from "../formats/canonical.js";
+import type { GatewayError } from "../http/errors.js";
+import type { Reply, RequestHead } from "../http/exchange.js";
+import { rewriteModel, type ScanResult, scanRequest } from "../native/index.js";
+import { ExchangeAccount } from "../observability/account.js";
+import type { LaneMetrics } from "../observability/lane-metrics.js";
+import { anthropicUpstream } from "../providers/anthropic/adapter.js";
+import { anthropicError } from "../providers/anthropic/response.js";
+import { pickKey, resolveModel } from "../routing/resolve.js";
+import type { ProviderRoute, RoutingTable } from "../routing/table.js";
+import { poolFor } from "../upstream/pools.js";
+import { type RelayErrors, RelayHandler } from "../upstream/relay.js";
+import { sendFormatError } from "./transcode.js";
+
+// Anthropic clients (/anthropic/v1/messages and count_tokens). To an Anthropic provider the body passes
+// through as bytes with only the model rewritten, so unknown fields and beta features reach Anthropic
+// untouched; to any other provider `convert` transcodes it.
+
+const ANTHROPIC_ERRORS: RelayErrors = {
+  provider(status, provider, body) {
+    // Anthropic's own error bodies go through as they are; anything else (a proxy's HTML page) is rewrapped.
+    const error = anthropicError(status, body, provider);
+    return error.message.startsWith(`${provider}: `) ? anthropicErrorBody(error) : body.toString("utf8");
+  },
+  gateway: (error) => anthropicErrorBody(canonical(error)),
+  sseEvent: (error) => `event: error\ndata: ${anthropicErrorBody(canonical(error))}\n\n`,
+};
+
+function canonical(error: GatewayError): CanonicalError {
+  return { ...error, param: error.param ?? null };
+}
+
+interface Resolved {
+  readonly provider: ProviderRoute;
+  readonly model: string;
+  readonly keyIndex: number;
+  readonly scan: ScanResult & { ok: true };
+}
+
+/** The request's Anthropic provider and key; undefined when it goes elsewhere or cannot be routed. */
+function resolveAnthropic(table: RoutingTable, body: Buffer): Resolved | GatewayError | undefined {
+  const scan = scanRequest(body);
+  if (!scan.ok)
+    return {
+      status: 400,
+      message: `The request body is not valid JSON: ${scan.error}`,
+      type: "invalid_request_error",
+      code: "invalid_json",
+    };
+  if (scan.modelType !== "string" || scan.model === undefined || scan.model === "") {
+    return {
+      status: 400,
+      message: "model: Field required",
+      type: "invalid_request_error",
+      code: null,
+      param: "model",
+    };
+  }
+  const resolved = resolveModel(table, scan.model);
+  if ("status" in resolved) return resolved;
+  if (resolved.provider.config.kind !== "anthropic") return undefined;
+  const keyIndex = pickKey(resolved.provider, resolved.model);
+  if (keyIndex < 0) {
+    return {
+      status: 404,
+      message: `No key of provider '${resolved.provider.name}' is configured for model '${resolved.model}'.`,
+      type: "not_found_error",
+      code: "model_not_found",
+      param: "model",
+    };
+  }
+  return { ...resolved, keyIndex, scan };
+}
+
+function relay(
+  resolved: Resolved,
+  path: string,
+  body: Buffer,
+  head: RequestHead,
+  reply: Reply,
+  metrics: LaneMetrics,
+  startedAt: number,
+): void {
+  const { provider, model, keyIndex, scan } = resolved;
+  const upstreamBody =
+    model === scan.model ? body : rewriteModel(body, scan.modelStart, scan.modelEnd, model);
+  const upstream = anthropicUpstream(
+    provider,
+    provider.keys[keyIndex] as ProviderRoute["keys"][number],
+    path,
+    upstreamBody,
+    head.anthropicBeta,
+  );
+  const account = new ExchangeAccount(metrics, provider.name, model, startedAt);
+  const timeout = provider.config.network.requestTimeoutMs;
+  poolFor(upstream.origin).dispatch(
+    {
+      path: upstream.path,
+      method: "POST",
+      headers: [...upstream.headers, "x-request-id", head.requestId],
+      body: upstream.body,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    },
+    new RelayHandler(reply, provider.name, account, ANTHROPIC_ERRORS),
+  );
+  account.dispatched();
+}
+
+/**
+ * Relays a Messages request to an Anthropic provider as bytes. Returns false when the model goes to
+ * another provider or the body cannot be routed: the caller then transcodes (and reports any error).
+ */
+export function anthropicPassthrough(
+  table: RoutingTable,
+  metrics: LaneMetrics,
+  head: RequestHead,
+  reply: Reply,
+  body: Buffer,
+  startedAt: number,
+): boolean {
+  const resolved = resolveAnthropic(table, body);
+  if (resolved === undefined || "status" in resolved) return false;
+  relay(resolved, "/messages", body, head, reply, metrics, startedAt);
+  return true;
+}
+
+/**
+ * POST /anthropic/v1/messages/count_tokens: Anthropic's own count for Anthropic models; for any other
+ * model an o200k_base estimate over the request's text (see src/formats/anthropic/count.ts).
+ */
+export function anthropicCountTokens(
+  table: RoutingTable,
+  metrics: LaneMetrics,
+  head: RequestHead,
+  reply: Reply,
+): void {
+  const limit = table.config.client.maxRequestBodyBytes;
+  const tooLarge = () =>
+    refuse(reply, metrics, {
+      status: 413,
+      message: `The request body is larger than the gateway's limit of ${limit} bytes.`,
+      type: "request_too_large",
+      code: "request_too_large",
+    });
+  if (head.contentLength > limit) {
+    tooLarge();
+    return;
+  }
+  reply.readBody(limit, (body, overLimit) => {
+    if (body === null) {
+      if (overLimit) tooLarge();
+      return;
+    }
+    const startedAt = performance.now();
+    const resolved = resolveAnthropic(table, body);
+    if (resolved !== undefined && "status" in resolved) {
+      refuse(reply, metrics, resolved);
+      return;
+    }
+    if (resolved !== undefined) {
+      relay(resolved, "/messages/count_tokens", body, head, reply, metrics, startedAt);
+      return;
+    }
+    const parsed: unknown = JSON.parse(body.toString("utf8"));
+    if (!Array.isArray((parsed as { messages?: unknown }).messages)) {
+      refuse(reply, metrics, {
+        status: 400,
+        message: "messages: Field required",
+        type: "invalid_request_error",
+        code: null,
+        param: "messages",
+      });
+      return;
+    }
+    reply.start(200, [["content-type", "application/json"]]);
+    reply.end(`{"input_tokens":${estimateInputTokens(parsed)}}`);
+    metrics.record("", "", 200, -1, (performance.now() - startedAt) / 1000, 0, 0);
+  });
+}
+
+function refuse(reply: Reply, metrics: LaneMetrics, error: GatewayError): void {
+  sendFormatError(reply, anthropicFormat, canonical(error));
+  metrics.record("", "", error.status, -1, -1, 0, 0);
+}
