@@ -1,3 +1,4 @@
+import { anthropicFormat } from "./anthropic/format.js";
 import type { InboundFormat } from "./format.js";
 import { openAIFormat } from "./openai/format.js";
 import { responsesFormat } from "./responses/format.js";
@@ -6,6 +7,7 @@ import { responsesFormat } from "./responses/format.js";
 
 const formats = new Map<string, InboundFormat>([
   [openAIFormat.name, openAIFormat],
+  [anthropicFormat.name, anthropicFormat],
   [responsesFormat.name, responsesFormat],
 ]);
 

@@ -10,6 +10,7 @@ import { pickKey, resolveModel } from "../routing/resolve.js";
 import type { RoutingTable } from "../routing/table.js";
 import { poolFor } from "../upstream/pools.js";
 import { RelayHandler } from "../upstream/relay.js";
+import { anthropicPassthrough } from "./anthropic.js";
 import type { Route } from "./routes.js";
 import { sendFormatError, transcode } from "./transcode.js";
 
@@ -149,6 +150,10 @@ export function convert(
       if (overLimit) refuseTooLarge();
       return;
     }
+    const startedAt = performance.now();
+    // Same format on both sides: bytes pass through.
+    if (format.name === "anthropic" && anthropicPassthrough(table, metrics, head, reply, body, startedAt))
+      return;
     transcode({
       table,
       metrics,
@@ -157,9 +162,10 @@ export function convert(
       reply,
       body,
       requestId: head.requestId,
-      startedAt: performance.now(),
+      startedAt,
       pathModel,
       pathStream,
+      anthropicBeta: head.anthropicBeta,
     });
   });
 }

@@ -3,7 +3,7 @@
 // LiteLLM's route names too: the same routes without /v1, everything under /litellm, and the Azure-style
 // deployment paths that carry the model (/openai/deployments/{model}/..., /engines/{model}/...).
 
-export type RouteKind = "proxy" | "transcode" | "models" | "health" | "metrics";
+export type RouteKind = "proxy" | "transcode" | "models" | "health" | "metrics" | "count_tokens";
 
 export interface Route {
   readonly kind: RouteKind;
@@ -44,6 +44,20 @@ function buildRoutes(): Map<string, Route> {
     });
     routes.set(`${prefix}/models`, { kind: "models", method: "GET", upstreamPath: "/models" });
   }
+  // Anthropic's SDK with baseURL <gateway>/anthropic.
+  routes.set("/anthropic/v1/messages", {
+    kind: "transcode",
+    method: "POST",
+    upstreamPath: "/messages",
+    format: "anthropic",
+    operation: "chat",
+  });
+  routes.set("/anthropic/v1/messages/count_tokens", {
+    kind: "count_tokens",
+    method: "POST",
+    upstreamPath: "/messages/count_tokens",
+    format: "anthropic",
+  });
   routes.set("/health", { kind: "health", method: "GET", upstreamPath: "" });
   routes.set("/metrics", { kind: "metrics", method: "GET", upstreamPath: "" });
   return routes;
