@@ -215,15 +215,15 @@ describe("parseBifrostConfig: providers", () => {
   it("treats a base_provider_type without an adapter as an OpenAI-compatible custom provider, with a warning", () => {
     const { config, warnings } = parse({
       providers: {
-        "my-cohere": {
+        "my-hf": {
           network_config: { base_url: "https://proxy.internal" },
-          custom_provider_config: { base_provider_type: "cohere" },
+          custom_provider_config: { base_provider_type: "huggingface" },
         },
       },
     });
-    expect(config.providers["my-cohere"]?.kind).toBe("custom");
+    expect(config.providers["my-hf"]?.kind).toBe("custom");
     expect(warnings).toEqual([
-      'providers.my-cohere.custom_provider_config.base_provider_type: "cohere" has no adapter yet; treated as an OpenAI-compatible custom provider',
+      'providers.my-hf.custom_provider_config.base_provider_type: "huggingface" has no adapter yet; treated as an OpenAI-compatible custom provider',
     ]);
   });
 
@@ -387,7 +387,7 @@ describe("parseBifrostConfig: warnings", () => {
       "providers.openai.custom_provider_config.allowed_requests: not supported yet; ignored",
       "providers.openai.network_config.max_conns_per_host: not supported yet; ignored",
       "providers.openai.keys[0].use_for_batch_api: not supported yet; ignored",
-      "providers.openai.keys[0].azure_key_config: takes effect with a later provider adapter; ignored",
+      "providers.openai.keys[0].azure_key_config: applies to azure providers only; ignored",
       "providers.openai.proxy_config: not supported yet; ignored",
       "providers.openai.send_back_raw_response: not supported yet; ignored",
       "client.initial_pool_size: not supported yet; ignored",
@@ -402,7 +402,7 @@ describe("parseBifrostConfig: warnings", () => {
     });
   });
 
-  it("warns for vertex and bedrock key configs too", () => {
+  it("warns for vertex and bedrock key configs on keys of another kind", () => {
     const { warnings } = parse({
       providers: {
         "my-proxy": {
@@ -415,8 +415,8 @@ describe("parseBifrostConfig: warnings", () => {
       },
     });
     expect(warnings).toEqual([
-      "providers.my-proxy.keys[0].vertex_key_config: takes effect with a later provider adapter; ignored",
-      "providers.my-proxy.keys[1].bedrock_key_config: takes effect with a later provider adapter; ignored",
+      "providers.my-proxy.keys[0].vertex_key_config: applies to vertex providers only; ignored",
+      "providers.my-proxy.keys[1].bedrock_key_config: applies to bedrock providers only; ignored",
     ]);
   });
 

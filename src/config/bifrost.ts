@@ -1,7 +1,16 @@
 // Bifrost's config.json (https://www.getbifrost.ai/schema), read as Bifrost reads it: same key names, same
 // units, same defaults. What Switchyard does not implement yet is named in a warning, never dropped silently.
 
-import { CUSTOM_PROVIDER, catalogEntry, PROVIDER_CATALOG } from "../providers/catalog.js";
+import { CUSTOM_PROVIDER, catalogEntry } from "../providers/catalog.js";
+import {
+  azureWantsEntra,
+  type KeyConfigInput,
+  parseAliases,
+  parseAzureKeyConfig,
+  parseBedrockKeyConfig,
+  parseVertexKeyConfig,
+} from "./bifrost-keys.js";
+import { Collector, childPath, isObject, type Obj, resolveSecret } from "./collect.js";
 import {
   DEFAULT_CLIENT,
   DEFAULT_CONCURRENCY,
@@ -14,6 +23,7 @@ import {
 } from "./defaults.js";
 import { ConfigError } from "./errors.js";
 import { deepFreeze } from "./freeze.js";
+import { defaultBaseUrl, isKnownKind, KEY_CONFIG_KINDS } from "./kinds.js";
 import type {
   ClientConfig,
   ConcurrencyConfig,
@@ -25,10 +35,6 @@ import type {
 import { normalizeBaseUrl, normalizeOrigin } from "./url.js";
 
 export { ConfigError } from "./errors.js";
-
-type Obj = Record<string, unknown>;
-
-const NOT_SUPPORTED = "not supported yet; ignored";
 
 // Top-level sections of Bifrost's schema that Switchyard does not read yet (plus `cache_config` from older
 // Bifrost releases). Each produces one warning naming the section.
@@ -118,10 +124,15 @@ const UNSUPPORTED_NETWORK_KEYS = new Set([
   "allow_private_network",
 ]);
 
-const ADAPTER_KEY_CONFIGS = new Set([
-  "azure_key_config",
-  "vertex_key_config",
-  "bedrock_key_config",
+/** Key configs of the kinds with native adapters; each applies to keys of its own kind only. */
+const KIND_KEY_CONFIGS: Readonly<Record<string, string>> = {
+  azure_key_config: "azure",
+  vertex_key_config: "vertex",
+  bedrock_key_config: "bedrock",
+};
+
+// Key configs of Bifrost providers Switchyard has no adapter for yet.
+const LATER_KEY_CONFIGS = new Set([
   "bedrock_mantle_key_config",
   "vllm_key_config",
   "ollama_key_config",
@@ -130,46 +141,6 @@ const ADAPTER_KEY_CONFIGS = new Set([
 ]);
 
 const UNSUPPORTED_KEY_FIELDS = new Set(["id", "aliases", "use_for_batch_api", "enabled", "description"]);
-
-const CATALOG_NAMES = new Set(PROVIDER_CATALOG.map((e) => e.name));
-const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-class Collector {
-  readonly problems: string[] = [];
-  readonly warnings: string[] = [];
-
-  problem(path: string, what: string): void {
-    this.problems.push(`${path}: ${what}`);
-  }
-
-  warn(path: string, what: string): void {
-    this.warnings.push(`${path}: ${what}`);
-  }
-
-  /** Warns about a Bifrost setting Switchyard does not honour yet, unless the value asks for nothing. */
-  unsupported(path: string, value: unknown, what = NOT_SUPPORTED): void {
-    if (!isInert(value)) this.warn(path, what);
-  }
-}
-
-function isObject(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** A value that turns a feature off or configures nothing, so ignoring it changes nothing. */
-function isInert(v: unknown): boolean {
-  if (v === null || v === undefined || v === false) return true;
-  if (Array.isArray(v)) return v.length === 0;
-  if (isObject(v)) {
-    const keys = Object.keys(v);
-    return keys.length === 0 || v.enabled === false || (keys.length === 1 && v.type === "none");
-  }
-  return false;
-}
-
-function childPath(path: string, key: string): string {
-  return path === "" ? key : `${path}.${key}`;
-}
 
 function readInteger(
   c: Collector,
@@ -217,28 +188,10 @@ function readObject(c: Collector, obj: Obj, key: string, path: string): Obj | un
   return v;
 }
 
-/** Resolves a literal or an "env.VAR" reference. Problems name the variable, never a value. */
-function resolveSecret(c: Collector, raw: string, path: string, env: NodeJS.ProcessEnv): string | undefined {
-  if (!raw.startsWith("env.")) return raw;
-  const name = raw.slice(4);
-  if (!ENV_VAR_NAME.test(name)) {
-    c.problem(path, 'must be a literal value or "env.VAR_NAME" with a valid variable name');
-    return undefined;
-  }
-  const value = env[name];
-  if (value === undefined) {
-    c.problem(path, `environment variable ${name} is not set`);
-    return undefined;
-  }
-  if (value === "") {
-    c.problem(path, `environment variable ${name} is empty`);
-    return undefined;
-  }
-  return value;
-}
-
 interface KeyContext {
   readonly provider: string;
+  /** The provider's kind: decides which key config a key needs and whether `value` is required. */
+  readonly kind: string;
   readonly index: number;
   readonly path: string;
   /** Bifrost config `version`: 2 (default) reads models: [] as "no model", 1 as "any model". */
@@ -265,10 +218,18 @@ function parseKey(
     else name = raw.name;
   }
 
+  // Vertex and Bedrock keys may authenticate with their key config alone (service account, IAM keys).
+  const valueOptional = k.keyless || k.kind === "vertex" || k.kind === "bedrock";
   let value = "";
   const valuePath = `${k.path}.value`;
   if (raw.value === undefined || raw.value === null || raw.value === "") {
-    if (!k.keyless) c.problem(valuePath, "is required");
+    if (!valueOptional)
+      c.problem(
+        valuePath,
+        k.kind === "azure" && azureWantsEntra(raw.azure_key_config)
+          ? "is required (the Azure API key; Entra ID authentication is not supported yet)"
+          : "is required",
+      );
   } else if (typeof raw.value !== "string") {
     c.problem(valuePath, 'must be a string (a literal key or "env.VAR_NAME")');
   } else {
@@ -298,12 +259,39 @@ function parseKey(
     else weight = raw.weight;
   }
 
+  // Model → deployment / inference-profile maps are read for the kinds that use them.
+  const mapsModels = k.kind === "azure" || k.kind === "bedrock";
+  let aliases: Record<string, string> = {};
+  if (mapsModels && raw.aliases !== undefined && raw.aliases !== null)
+    aliases = parseAliases(c, raw.aliases, `${k.path}.aliases`, k.kind, env);
+
   for (const key of Object.keys(raw)) {
     if (key === "name" || key === "value" || key === "models" || key === "weight") continue;
+    if (key === "aliases" && mapsModels) continue;
     const p = `${k.path}.${key}`;
-    if (ADAPTER_KEY_CONFIGS.has(key)) c.warn(p, "takes effect with a later provider adapter; ignored");
+    const owner = KIND_KEY_CONFIGS[key];
+    if (owner !== undefined) {
+      if (owner !== k.kind) c.unsupported(p, raw[key], `applies to ${owner} providers only; ignored`);
+    } else if (LATER_KEY_CONFIGS.has(key)) c.warn(p, "takes effect with a later provider adapter; ignored");
     else if (UNSUPPORTED_KEY_FIELDS.has(key)) c.unsupported(p, raw[key]);
     else c.warn(p, "unknown key; ignored");
+  }
+
+  let keyConfig: Pick<ProviderKey, "azure" | "vertex" | "bedrock"> = {};
+  if (KEY_CONFIG_KINDS.has(k.kind)) {
+    const field = `${k.kind}_key_config`;
+    const configPath = `${k.path}.${field}`;
+    const rawConfig = raw[field];
+    if (rawConfig === undefined || rawConfig === null)
+      c.problem(configPath, `is required for ${k.kind} keys`);
+    else if (!isObject(rawConfig)) c.problem(configPath, "must be an object");
+    else {
+      const input: KeyConfigInput = { c, keyPath: k.path, env, value, models, aliases };
+      if (k.kind === "azure") keyConfig = { azure: parseAzureKeyConfig(rawConfig, configPath, input) };
+      else if (k.kind === "vertex")
+        keyConfig = { vertex: parseVertexKeyConfig(rawConfig, configPath, input) };
+      else keyConfig = { bedrock: parseBedrockKeyConfig(rawConfig, configPath, input) };
+    }
   }
 
   if (c.problems.length > before) return undefined;
@@ -314,7 +302,7 @@ function parseKey(
     );
     return undefined;
   }
-  return { name, value, models, weight };
+  return { name, value, models, weight, ...keyConfig };
 }
 
 function parseNetwork(
@@ -450,10 +438,10 @@ function parseProvider(
     readObject(c, raw, "custom_provider_config", path),
     `${path}.custom_provider_config`,
   );
-  const inCatalog = CATALOG_NAMES.has(name);
-  let kind = inCatalog ? name : CUSTOM_PROVIDER.name;
+  const known = isKnownKind(name);
+  let kind = known ? name : CUSTOM_PROVIDER.name;
   if (custom.baseType !== undefined) {
-    if (CATALOG_NAMES.has(custom.baseType)) kind = custom.baseType;
+    if (isKnownKind(custom.baseType)) kind = custom.baseType;
     else {
       kind = CUSTOM_PROVIDER.name;
       c.warn(
@@ -463,11 +451,13 @@ function parseProvider(
     }
   }
   const entry = catalogEntry(kind);
+  const locatedByKey = KEY_CONFIG_KINDS.has(kind);
 
   const netPath = `${path}.network_config`;
   const network = parseNetwork(c, readObject(c, raw, "network_config", path), netPath);
   const { baseUrlGiven, ...networkConfig } = network;
-  const baseUrl = baseUrlGiven ? network.baseUrl : entry.defaultBaseUrl || undefined;
+  // Azure, Vertex and Bedrock keep "" unless configured: each key's own config locates the upstream.
+  const baseUrl = baseUrlGiven ? network.baseUrl : locatedByKey ? "" : defaultBaseUrl(kind) || undefined;
   if (!baseUrlGiven && baseUrl === undefined) {
     c.problem(
       `${netPath}.base_url`,
@@ -484,8 +474,10 @@ function parseProvider(
   // A key is required where the provider authenticates and the URL is its public endpoint: every catalog
   // name, and a custom name that falls back to its base type's default URL. A custom name pointed at its own
   // base_url (a local vLLM, a proxy) may run without keys, as may anything marked is_key_less.
+  // Azure, Vertex and Bedrock always need a key: it carries the endpoint or region and the credentials.
   const needsKey =
-    entry.auth === "bearer" && !custom.keyless && (inCatalog || (!baseUrlGiven && kind !== "custom"));
+    locatedByKey ||
+    (entry.auth !== "none" && !custom.keyless && (known || (!baseUrlGiven && kind !== "custom")));
   const keyless = !needsKey;
 
   const keys: ProviderKey[] = [];
@@ -500,7 +492,7 @@ function parseProvider(
         const key = parseKey(
           c,
           rawKey,
-          { provider: name, index, path: `${keysPath}[${index}]`, version, keyless },
+          { provider: name, kind, index, path: `${keysPath}[${index}]`, version, keyless },
           env,
         );
         if (!key) return;
