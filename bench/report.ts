@@ -26,6 +26,8 @@ export interface Row {
   mockCpuUsPerRequest?: number;
   peakRssMb?: number;
   peakInFlight?: number;
+  /** Open loop: how late the driver dispatched against its schedule. */
+  scheduleLagUs?: LatencySummary;
   errors?: Record<string, number>;
 }
 

@@ -195,6 +195,7 @@ function toRow(scenario: string, variant: string, t: Target, m: Measured, extra?
     mockCpuUsPerRequest: m.mockCpuUsPerRequest,
     peakRssMb: m.peakRssMb,
     peakInFlight: r.peakInFlight,
+    ...(r.scheduleLagUs ? { scheduleLagUs: r.scheduleLagUs } : {}),
     errors: {
       ...r.errors,
       ...Object.fromEntries(Object.entries(r.statuses).filter(([s]) => !s.startsWith("2"))),

@@ -4,7 +4,8 @@
  * call) instead of slowing the load down. The driver's own lateness against the schedule is reported
  * as `scheduleLagUs`, so a driver that could not keep up is visible rather than hidden.
  */
-import { Client, Pool } from "undici";
+import { Client, type Dispatcher as UndiciDispatcher } from "undici";
+import { ClientPool } from "./client-pool.js";
 import { type LatencySummary, MicroHistogram } from "./histogram.js";
 
 export interface RequestSpec {
@@ -43,9 +44,7 @@ export interface LoadResult {
 }
 
 interface Dispatcher {
-  dispatch: Pool["dispatch"];
-  close(): Promise<void>;
-  destroy(): Promise<void>;
+  dispatch(opts: UndiciDispatcher.DispatchOptions, handler: UndiciDispatcher.DispatchHandler): unknown;
 }
 
 class Recorder {
@@ -175,9 +174,7 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<LoadResult> {
   const connections =
     opts.connections ??
     Math.max(16, Math.ceil((opts.rate * ((opts.expectedLatencyMs ?? 0) + 50)) / 1000) * 1.3 + 16);
-  const pool = new Pool(opts.origin, {
-    connections: Math.ceil(connections),
-    pipelining: 1,
+  const pool = new ClientPool(opts.origin, Math.ceil(connections), {
     keepAliveTimeout: 60_000,
     connect: { timeout: opts.timeoutMs ?? 30_000 },
   });
