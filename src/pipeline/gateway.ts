@@ -44,7 +44,12 @@ export class Gateway {
 
   setConfig(config: GatewayConfig): void {
     this.table = compileRoutingTable(config);
-    retainPools(new Set([...this.table.providers.values()].map((provider) => provider.origin)));
+    const origins = new Set<string>();
+    for (const provider of this.table.providers.values()) {
+      origins.add(provider.origin);
+      for (const endpoint of provider.endpoints) origins.add(endpoint.origin);
+    }
+    retainPools(origins);
   }
 
   readonly handle = (head: RequestHead, reply: Reply): void => {

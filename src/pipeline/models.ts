@@ -1,4 +1,4 @@
-import type { ProviderRoute, RoutingTable } from "../routing/table.js";
+import type { KeyEndpoint, ProviderRoute, RoutingTable } from "../routing/table.js";
 import { poolFor } from "../upstream/pools.js";
 
 // GET /v1/models: what the configured providers actually serve, asked of each provider and cached per
@@ -41,10 +41,11 @@ async function modelsOf(provider: ProviderRoute): Promise<ModelEntry[]> {
 
 async function askProvider(provider: ProviderRoute, into: Set<string>): Promise<void> {
   try {
-    const response = await poolFor(provider.origin).request({
-      path: `${provider.apiPath}/models`,
+    const endpoint = provider.endpoints[0] as KeyEndpoint;
+    const response = await poolFor(endpoint.origin).request({
+      path: endpoint.path("/models", ""),
       method: "GET",
-      headers: provider.keyHeaders[0] as string[],
+      headers: endpoint.headers as string[],
       headersTimeout: ASK_TIMEOUT_MS,
       bodyTimeout: ASK_TIMEOUT_MS,
       signal: AbortSignal.timeout(ASK_TIMEOUT_MS),

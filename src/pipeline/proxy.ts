@@ -7,7 +7,7 @@ import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { speaksOpenAI } from "../providers/registry.js";
 import { pickKey, resolveModel } from "../routing/resolve.js";
-import type { RoutingTable } from "../routing/table.js";
+import type { KeyEndpoint, RoutingTable } from "../routing/table.js";
 import { poolFor } from "../upstream/pools.js";
 import { RelayHandler } from "../upstream/relay.js";
 import { anthropicPassthrough } from "./anthropic.js";
@@ -110,11 +110,12 @@ export function proxy(
     const account = new ExchangeAccount(metrics, provider.name, model, startedAt);
     const relay = new RelayHandler(reply, provider.name, account);
     const timeout = provider.config.network.requestTimeoutMs;
-    poolFor(provider.origin).dispatch(
+    const endpoint = provider.endpoints[keyIndex] as KeyEndpoint;
+    poolFor(endpoint.origin).dispatch(
       {
-        path: provider.apiPath + route.upstreamPath,
+        path: endpoint.path(route.upstreamPath, model),
         method: "POST",
-        headers: [...(provider.keyHeaders[keyIndex] as readonly string[]), "x-request-id", head.requestId],
+        headers: [...endpoint.headers, "x-request-id", head.requestId],
         body: upstreamBody,
         headersTimeout: timeout,
         bodyTimeout: timeout,

@@ -1,4 +1,4 @@
-import type { ProviderKey } from "../config/types.js";
+import type { ProviderConfig, ProviderKey } from "../config/types.js";
 import type {
   CanonicalError,
   ChatChunk,
@@ -7,7 +7,7 @@ import type {
   EmbeddingsRequest,
   EmbeddingsResponse,
 } from "../formats/canonical.js";
-import type { ProviderRoute } from "../routing/table.js";
+import type { KeyEndpoint, ProviderRoute } from "../routing/table.js";
 
 // What a provider folder (src/providers/<name>/) exports: converters between the canonical shape and the
 // provider's wire format, for requests, full responses, stream events and errors, plus its auth.
@@ -52,6 +52,12 @@ export interface ProviderAdapter {
   embeddingsResponse?(body: Buffer, target: Target): EmbeddingsResponse;
   /** The provider's error reply (status >= 400) in the canonical shape. */
   error(status: number, body: Buffer, target: Target): CanonicalError;
+  /**
+   * Present when the provider takes OpenAI's wire format as it is, so that an OpenAI client's body passes
+   * through as bytes with only the model rewritten. Called once per key when a configuration is compiled:
+   * returns where that key's requests go, given the standard endpoint (base URL + API path, catalog auth).
+   */
+  readonly openAIEndpoint?: (provider: ProviderConfig, key: ProviderKey, standard: KeyEndpoint) => KeyEndpoint;
 }
 
 /**

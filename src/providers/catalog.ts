@@ -2,7 +2,8 @@
 // them and which model names they are known to serve. Until the native adapters land (issue 3) every entry
 // is reached through the provider's OpenAI-compatible API at `root + openaiPath`.
 
-export type AuthStyle = "bearer" | "none";
+/** How a key is sent: `Authorization: Bearer <key>`, an `api-key: <key>` header (Azure), or not at all. */
+export type AuthStyle = "bearer" | "api-key" | "none";
 
 export interface CatalogEntry {
   readonly name: string;
@@ -159,6 +160,43 @@ export const PROVIDER_CATALOG: readonly CatalogEntry[] = [
     auth: "none",
     keyEnv: [],
     baseUrlEnv: "OLLAMA_BASE_URL",
+    modelFamilies: [],
+  }),
+  entry({
+    // Each key names its own resource (azure.endpoint); the base URL is the fallback for keys without one.
+    name: "azure",
+    defaultBaseUrl: "",
+    openaiPath: "",
+    auth: "api-key",
+    keyEnv: ["AZURE_API_KEY", "AZURE_OPENAI_API_KEY"],
+    baseUrlEnv: "AZURE_API_BASE",
+    modelFamilies: [],
+  }),
+  entry({
+    name: "cohere",
+    defaultBaseUrl: "https://api.cohere.com",
+    openaiPath: "",
+    auth: "bearer",
+    keyEnv: ["COHERE_API_KEY", "CO_API_KEY"],
+    baseUrlEnv: "COHERE_BASE_URL",
+    modelFamilies: [/^command(-|$)/, /^c4ai-aya-/, /^embed-(english|multilingual|v\d)/],
+  }),
+  entry({
+    name: "vllm",
+    defaultBaseUrl: "http://localhost:8000",
+    openaiPath: "/v1",
+    auth: "bearer",
+    keyEnv: ["VLLM_API_KEY"],
+    baseUrlEnv: "VLLM_BASE_URL",
+    modelFamilies: [],
+  }),
+  entry({
+    name: "lmstudio",
+    defaultBaseUrl: "http://localhost:1234",
+    openaiPath: "/v1",
+    auth: "none",
+    keyEnv: [],
+    baseUrlEnv: "LMSTUDIO_BASE_URL",
     modelFamilies: [],
   }),
 ];

@@ -1,5 +1,8 @@
 import type { ProviderAdapter } from "./adapter.js";
 import { anthropicAdapter } from "./anthropic/adapter.js";
+import { azureAdapter } from "./azure/adapter.js";
+import { cohereAdapter } from "./cohere/adapter.js";
+import { compatibleAdapters } from "./compatible/params.js";
 import { openAICompatibleAdapter } from "./openai/adapter.js";
 
 // Which adapter serves a provider kind. Kinds without an adapter of their own speak the OpenAI API.
@@ -11,6 +14,9 @@ function register(adapter: ProviderAdapter): void {
 }
 
 register(openAICompatibleAdapter);
+register(azureAdapter);
+register(cohereAdapter);
+for (const adapter of compatibleAdapters) register(adapter);
 register(anthropicAdapter);
 
 export function adapterFor(kind: string): ProviderAdapter {
@@ -19,5 +25,5 @@ export function adapterFor(kind: string): ProviderAdapter {
 
 /** True when requests in OpenAI's format reach this kind of provider as bytes, without conversion. */
 export function speaksOpenAI(kind: string): boolean {
-  return adapterFor(kind) === openAICompatibleAdapter;
+  return adapterFor(kind).openAIEndpoint !== undefined;
 }

@@ -1,5 +1,6 @@
 import type { GatewayConfig, ProviderConfig, ProviderKey } from "../config/types.js";
 import { apiBaseUrl, type CatalogEntry, catalogEntry } from "../providers/catalog.js";
+import { adapterFor } from "../providers/registry.js";
 
 // A configuration snapshot compiled for the hot path: everything a lane needs per request is precomputed
 // here once per configuration change, so routing does no string building beyond the model name.
@@ -17,6 +18,21 @@ export interface ProviderRoute {
   readonly keyHeaders: readonly (readonly string[])[];
   /** True when no key restricts its models, so every key can serve every model. */
   readonly anyKeyAnyModel: boolean;
+  /** Where each key's requests in OpenAI's wire format go (the byte path), built once per key. */
+  readonly endpoints: readonly KeyEndpoint[];
+}
+
+/**
+ * One key's target for OpenAI-format requests. Most providers put every key behind the same origin and
+ * API path; Azure puts each key on its own resource, with the deployment in the path.
+ */
+export interface KeyEndpoint {
+  /** scheme://host:port, the key of the connection pool. */
+  readonly origin: string;
+  /** Upstream request headers (auth, content type, configured extras). */
+  readonly headers: readonly string[];
+  /** The upstream path for an OpenAI API path ("/chat/completions", "/embeddings", ...) and model. */
+  path(operation: string, model: string): string;
 }
 
 export interface RoutingTable {
@@ -28,7 +44,10 @@ export interface RoutingTable {
 
 function keyHeaders(provider: ProviderConfig, catalog: CatalogEntry, key: ProviderKey): string[] {
   const headers = ["content-type", "application/json"];
-  if (catalog.auth === "bearer" && key.value !== "") headers.push("authorization", `Bearer ${key.value}`);
+  if (key.value !== "") {
+    if (catalog.auth === "bearer") headers.push("authorization", `Bearer ${key.value}`);
+    else if (catalog.auth === "api-key") headers.push("api-key", key.value);
+  }
   for (const [name, value] of Object.entries(provider.network.extraHeaders)) headers.push(name, value);
   return headers;
 }
@@ -40,23 +59,51 @@ export function compileRoutingTable(config: GatewayConfig): RoutingTable {
   const providers = new Map<string, ProviderRoute>();
   const listedModels = new Map<string, ProviderRoute>();
   for (const provider of Object.values(config.providers)) {
-    const catalog = catalogEntry(provider.kind);
-    const url = new URL(apiBaseUrl(provider.network.baseUrl, catalog.openaiPath));
-    const keys = provider.keys.length > 0 ? provider.keys : [KEYLESS];
-    const route: ProviderRoute = {
-      name: provider.name,
-      config: provider,
-      catalog,
-      origin: url.origin,
-      apiPath: url.pathname === "/" ? "" : url.pathname.replace(/\/$/, ""),
-      keys,
-      keyHeaders: keys.map((key) => keyHeaders(provider, catalog, key)),
-      anyKeyAnyModel: keys.every((key) => key.models.length === 0),
-    };
+    const route = compileProvider(provider);
+    if (route === undefined) continue;
     providers.set(provider.name, route);
-    for (const key of keys) {
+    for (const key of route.keys) {
       for (const model of key.models) if (!listedModels.has(model)) listedModels.set(model, route);
     }
   }
   return { config, providers, listedModels };
+}
+
+function compileProvider(provider: ProviderConfig): ProviderRoute | undefined {
+  const catalog = catalogEntry(provider.kind);
+  const keys = provider.keys.length > 0 ? provider.keys : [KEYLESS];
+  const custom = adapterFor(provider.kind).openAIEndpoint;
+  let origin = "";
+  let apiPath = "";
+  // Azure keys name their own resources; the provider may have no base URL of its own.
+  if (provider.network.baseUrl !== "") {
+    const url = new URL(apiBaseUrl(provider.network.baseUrl, catalog.openaiPath));
+    origin = url.origin;
+    apiPath = url.pathname === "/" ? "" : url.pathname.replace(/\/$/, "");
+  }
+  let endpoints: KeyEndpoint[];
+  try {
+    endpoints = keys.map((key): KeyEndpoint => {
+      const headers = keyHeaders(provider, catalog, key);
+      const base = apiPath;
+      const standard: KeyEndpoint = { origin, headers, path: (operation) => base + operation };
+      return custom === undefined ? standard : custom(provider, key, standard);
+    });
+  } catch {
+    // The loaders reject a provider whose keys have nowhere to go; a snapshot built some other way
+    // leaves that provider out rather than taking the lane down.
+    return undefined;
+  }
+  const first = endpoints[0] as KeyEndpoint;
+  return {
+    name: provider.name,
+    config: provider,
+    catalog,
+    origin: origin === "" ? first.origin : origin,
+    apiPath,
+    keys,
+    keyHeaders: endpoints.map((endpoint) => endpoint.headers),
+    anyKeyAnyModel: keys.every((key) => key.models.length === 0),
+    endpoints,
+  };
 }

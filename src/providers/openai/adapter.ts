@@ -6,6 +6,7 @@ import type {
   EmbeddingsResponse,
 } from "../../formats/canonical.js";
 import { SseParser } from "../../formats/sse.js";
+import type { KeyEndpoint } from "../../routing/table.js";
 import { providerError } from "../../upstream/provider-error.js";
 import type { ProviderAdapter, StreamDecoder, Target, UpstreamRequest } from "../adapter.js";
 
@@ -38,6 +39,11 @@ function openAIMessages(messages: ChatMessage[]): ChatMessage[] {
 }
 
 export function openAIChatBody(request: ChatRequest, model: string): string {
+  return JSON.stringify(openAIChatFields(request, model));
+}
+
+/** The request body as an object, for providers whose parameter names differ (src/providers/compatible). */
+export function openAIChatFields(request: ChatRequest, model: string): Record<string, unknown> {
   const { thinking, drop_params: _drop, top_k: _topK, ...rest } = request;
   const body: Record<string, unknown> = { ...rest, model, messages: openAIMessages(request.messages) };
   if (request.tools !== undefined) {
@@ -47,15 +53,16 @@ export function openAIChatBody(request: ChatRequest, model: string): string {
     body.reasoning_effort = effortForBudget(thinking.budget_tokens);
   }
   if (request.stream === true) body.stream_options = { ...request.stream_options, include_usage: true };
-  return JSON.stringify(body);
+  return body;
 }
 
 function request(target: Target, path: string, body: string): UpstreamRequest {
+  const endpoint = target.provider.endpoints[target.keyIndex] as KeyEndpoint;
   return {
-    origin: target.provider.origin,
-    path: target.provider.apiPath + path,
+    origin: endpoint.origin,
+    path: endpoint.path(path, target.model),
     method: "POST",
-    headers: [...(target.provider.keyHeaders[target.keyIndex] as readonly string[])],
+    headers: [...endpoint.headers],
     body,
   };
 }
@@ -89,4 +96,6 @@ export const openAICompatibleAdapter: ProviderAdapter = {
   embeddingsResponse: (body) => JSON.parse(body.toString("utf8")) as EmbeddingsResponse,
 
   error: (status, body, target) => providerError(status, target.provider.name, body),
+
+  openAIEndpoint: (_provider, _key, standard) => standard,
 };
