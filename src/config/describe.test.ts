@@ -66,6 +66,75 @@ describe("describeConfig", () => {
     expect(describeConfig(fromEnv.config).join("\n")).not.toContain(SECRET);
   });
 
+  it("never prints a service account, an AWS secret or session token, or an Azure key", () => {
+    const pem = "PEMBODYSECRET-abcdef0123456789";
+    const sa = JSON.stringify({
+      type: "service_account",
+      project_id: "proj-123456",
+      private_key: `-----BEGIN PRIVATE KEY-----\n${pem}\n-----END PRIVATE KEY-----\n`,
+      client_email: "gw@proj-123456.iam.gserviceaccount.com",
+    });
+    const { config } = parseBifrostConfig(
+      {
+        providers: {
+          azure: {
+            keys: [
+              {
+                name: "eu",
+                value: SECRET,
+                models: ["gpt-4o"],
+                azure_key_config: { endpoint: "https://eu.openai.azure.com" },
+              },
+              {
+                name: "us",
+                value: SECRET,
+                models: ["gpt-4o"],
+                azure_key_config: {
+                  endpoint: "https://us.openai.azure.com",
+                  api_version: "2025-04-01-preview",
+                },
+              },
+            ],
+          },
+          vertex: {
+            keys: [
+              {
+                name: "v",
+                models: ["*"],
+                vertex_key_config: { project_id: "proj-123456", region: "global", auth_credentials: sa },
+              },
+            ],
+          },
+          bedrock: {
+            keys: [
+              {
+                name: "b",
+                models: ["*"],
+                bedrock_key_config: {
+                  access_key: "AKIAVISIBLE",
+                  secret_key: SECRET,
+                  session_token: `${SECRET}-token`,
+                  region: "us-east-2",
+                },
+              },
+            ],
+            network_config: { base_url: "https://vpce-123.bedrock-runtime.us-east-2.vpce.amazonaws.com" },
+          },
+        },
+      },
+      {},
+      "c.json",
+    );
+    const lines = describeConfig(config);
+    expect(lines).toEqual([
+      "azure (azure) upstream per key, 2 keys (https://eu.openai.azure.com api-version 2024-10-21; https://us.openai.azure.com api-version 2025-04-01-preview), models: restricted to gpt-4o",
+      "vertex (vertex) upstream per key, 1 key (project proj-123456 in global), models: any",
+      "bedrock (bedrock) https://vpce-123.bedrock-runtime.us-east-2.vpce.amazonaws.com, 1 key (region us-east-2), models: any",
+    ]);
+    const text = lines.join("\n");
+    for (const secret of [SECRET, pem, "AKIAVISIBLE", "PRIVATE KEY"]) expect(text).not.toContain(secret);
+  });
+
   it("says when nothing is configured", () => {
     expect(describeConfig(configFromEnvironment({}).config)).toEqual([
       "no providers configured (source: environment)",

@@ -16,14 +16,37 @@ function describeKeys(p: ProviderConfig): string {
   return p.keys.length === 1 ? "1 key" : `${p.keys.length} keys`;
 }
 
+const MAX_DETAILS_LISTED = 3;
+
+/** Where each key goes, for the kinds located by key: endpoint, project and region. Never credentials. */
+function describeKeyConfigs(p: ProviderConfig): string {
+  const details = new Set<string>();
+  for (const k of p.keys) {
+    if (k.azure) details.add(`${redactUrl(k.azure.endpoint)} api-version ${k.azure.apiVersion}`);
+    if (k.vertex) details.add(`project ${k.vertex.projectId} in ${k.vertex.region}`);
+    if (k.bedrock) details.add(`region ${k.bedrock.region}`);
+  }
+  if (details.size === 0) return "";
+  const list = [...details];
+  const shown = list.slice(0, MAX_DETAILS_LISTED).join("; ");
+  const more = list.length > MAX_DETAILS_LISTED ? `; +${list.length - MAX_DETAILS_LISTED} more` : "";
+  return ` (${shown}${more})`;
+}
+
+function describeUrl(p: ProviderConfig): string {
+  return p.network.baseUrl === "" ? "upstream per key" : redactUrl(p.network.baseUrl);
+}
+
 /**
  * Start-up lines safe to log: one per provider with its name, kind, base URL (credentials and query removed),
- * key count and model restriction. Never a key value, never a header value.
+ * key count (with each key's endpoint, project or region for Azure, Vertex and Bedrock) and model restriction.
+ * Never a key value, a header value, a service account, an AWS secret or a session token.
  */
 export function describeConfig(config: GatewayConfig): string[] {
   const providers = Object.values(config.providers);
   if (providers.length === 0) return [`no providers configured (source: ${config.source})`];
   return providers.map(
-    (p) => `${p.name} (${p.kind}) ${redactUrl(p.network.baseUrl)}, ${describeKeys(p)}, ${describeModels(p)}`,
+    (p) =>
+      `${p.name} (${p.kind}) ${describeUrl(p)}, ${describeKeys(p)}${describeKeyConfigs(p)}, ${describeModels(p)}`,
   );
 }

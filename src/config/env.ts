@@ -6,8 +6,10 @@
 
 import { PROVIDER_CATALOG } from "../providers/catalog.js";
 import { DEFAULT_CLIENT, DEFAULT_CONCURRENCY, defaultNetwork, MIB } from "./defaults.js";
+import { ADAPTER_ENV_HINT, adapterProvidersFromEnvironment } from "./env-kinds.js";
 import { ConfigError } from "./errors.js";
 import { deepFreeze } from "./freeze.js";
+import { ADAPTER_KINDS } from "./kinds.js";
 import type { ClientConfig, GatewayConfig, ProviderConfig } from "./types.js";
 import { normalizeBaseUrl, normalizeOrigin } from "./url.js";
 
@@ -62,8 +64,9 @@ function clientFromEnvironment(env: NodeJS.ProcessEnv, problems: string[]): Clie
 
 /**
  * Builds the configuration from environment variables alone. A provider is present when one of its key
- * variables is set (ollama, which needs no key, when OLLAMA_BASE_URL is set). Throws ConfigError for values
- * that are set but unusable, such as a malformed *_BASE_URL, rather than sending traffic somewhere else.
+ * variables is set (ollama, which needs no key, when OLLAMA_BASE_URL is set; Azure, Bedrock, Vertex and
+ * Cohere as env-kinds.ts describes). Throws ConfigError for values that are set but unusable, such as a
+ * malformed *_BASE_URL, rather than sending traffic somewhere else.
  */
 export function configFromEnvironment(env: NodeJS.ProcessEnv): { config: GatewayConfig; warnings: string[] } {
   const problems: string[] = [];
@@ -71,6 +74,8 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): { config: Gateway
   const providers: Record<string, ProviderConfig> = {};
 
   for (const entry of PROVIDER_CATALOG) {
+    // Their keys are more than one variable (endpoint, region, credentials file): see env-kinds.ts.
+    if (ADAPTER_KINDS.includes(entry.name)) continue;
     const key = firstSet(env, entry.keyEnv);
     const rawBaseUrl = entry.baseUrlEnv === "" ? undefined : env[entry.baseUrlEnv]?.trim() || undefined;
     const present = entry.auth === "none" ? rawBaseUrl !== undefined : key !== undefined;
@@ -104,11 +109,16 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): { config: Gateway
     };
   }
 
+  for (const p of adapterProvidersFromEnvironment(env, { problems, warnings })) providers[p.name] = p;
+
   const client = clientFromEnvironment(env, problems);
   if (problems.length > 0) throw new ConfigError(ENVIRONMENT_SOURCE, problems);
 
   if (Object.keys(providers).length === 0) {
-    const vars = PROVIDER_CATALOG.flatMap((e) => (e.auth === "none" ? [e.baseUrlEnv] : e.keyEnv));
+    const vars = PROVIDER_CATALOG.filter((e) => !ADAPTER_KINDS.includes(e.name)).flatMap((e) =>
+      e.auth === "none" ? [e.baseUrlEnv] : e.keyEnv,
+    );
+    vars.push(...ADAPTER_ENV_HINT);
     warnings.push(`environment: no provider configured; set one of ${vars.join(", ")} or pass --config FILE`);
   }
   return { config: deepFreeze({ providers, client, source: ENVIRONMENT_SOURCE }), warnings };
