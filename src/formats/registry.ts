@@ -1,5 +1,6 @@
 import { anthropicFormat } from "./anthropic/format.js";
 import type { InboundFormat } from "./format.js";
+import { geminiArrayFormat, geminiFormat } from "./gemini/format.js";
 import { openAIFormat } from "./openai/format.js";
 import { responsesFormat } from "./responses/format.js";
 
@@ -7,6 +8,8 @@ import { responsesFormat } from "./responses/format.js";
 
 const formats = new Map<string, InboundFormat>([
   [openAIFormat.name, openAIFormat],
+  [geminiFormat.name, geminiFormat],
+  [geminiArrayFormat.name, geminiArrayFormat],
   [anthropicFormat.name, anthropicFormat],
   [responsesFormat.name, responsesFormat],
 ]);

@@ -55,7 +55,7 @@ export class Gateway {
   readonly handle = (head: RequestHead, reply: Reply): void => {
     const table = this.table;
     if (head.origin !== "") reply.corsOrigin = allowedOrigin(table, head.origin);
-    const route = findRoute(head.path);
+    const route = findRoute(head.path, head.query);
     if (route === undefined) {
       refuse(reply, this.metrics, notFound(head));
       return;
@@ -84,7 +84,7 @@ export class Gateway {
         proxy(table, this.metrics, route, head, reply);
         return;
       case "transcode":
-        convert(table, this.metrics, route, head, reply);
+        convert(table, this.metrics, route, head, reply, route.pathModel, route.pathStream);
         return;
       case "count_tokens":
         anthropicCountTokens(table, this.metrics, head, reply);

@@ -5,6 +5,7 @@ import type { Reply, RequestHead } from "../http/exchange.js";
 import { rewriteModel, scanRequest } from "../native/index.js";
 import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
+import { geminiPassthrough } from "../providers/gemini/passthrough.js";
 import { speaksOpenAI } from "../providers/registry.js";
 import { pickKey, resolveModel } from "../routing/resolve.js";
 import type { KeyEndpoint, RoutingTable } from "../routing/table.js";
@@ -154,6 +155,12 @@ export function convert(
     const startedAt = performance.now();
     // Same format on both sides: bytes pass through.
     if (format.name === "anthropic" && anthropicPassthrough(table, metrics, head, reply, body, startedAt))
+      return;
+    if (
+      pathModel !== undefined &&
+      format.name.startsWith("gemini") &&
+      geminiPassthrough(table, metrics, head, reply, body, startedAt, pathModel, pathStream === true)
+    )
       return;
     transcode({
       table,

@@ -18,6 +18,8 @@ export interface Route {
   readonly operation?: "chat" | "embeddings";
   /** The model named by the path (LiteLLM's deployment routes); it overrides the body's `model`. */
   readonly pathModel?: string;
+  /** Gemini's routes: whether the path's method streams (`:streamGenerateContent`). */
+  readonly pathStream?: boolean;
 }
 
 const OPENAI_PREFIXES = ["/v1", "/openai", "/openai/v1", "", "/litellm", "/litellm/v1"];
@@ -65,9 +67,10 @@ function buildRoutes(): Map<string, Route> {
 
 const ROUTES = buildRoutes();
 
-export function findRoute(path: string): Route | undefined {
+export function findRoute(path: string, query = ""): Route | undefined {
   const route = ROUTES.get(path);
   if (route !== undefined || path.length < 2) return route;
+  if (path.startsWith(GEMINI_PREFIX)) return geminiRoute(path, query);
   if (path.endsWith("/")) return ROUTES.get(path.slice(0, -1)) ?? modelPathRoute(path.slice(0, -1));
   return modelPathRoute(path);
 }
@@ -90,3 +93,30 @@ function modelPathRoute(path: string): Route | undefined {
   return undefined;
 }
 
+// Google's GenAI SDK with baseUrl <gateway>/genai: the model and the method are in the path.
+const GEMINI_PREFIX = "/genai/v1beta/models/";
+
+/** `/genai/v1beta/models/{model}:generateContent` and `:streamGenerateContent` (`?alt=sse` or JSON array). */
+function geminiRoute(path: string, query: string): Route | undefined {
+  const colon = path.lastIndexOf(":");
+  if (colon <= GEMINI_PREFIX.length) return undefined;
+  const method = path.slice(colon + 1);
+  if (method !== "generateContent" && method !== "streamGenerateContent") return undefined;
+  let model: string;
+  try {
+    model = decodeURIComponent(path.slice(GEMINI_PREFIX.length, colon));
+  } catch {
+    return undefined;
+  }
+  const stream = method === "streamGenerateContent";
+  const sse = !stream || /(^|&)alt=sse(&|$)/.test(query);
+  return {
+    kind: "transcode",
+    method: "POST",
+    upstreamPath: method,
+    format: sse ? "gemini" : "gemini-array",
+    operation: "chat",
+    pathModel: model,
+    pathStream: stream,
+  };
+}

@@ -4,7 +4,12 @@ import type { GatewayError } from "../http/errors.js";
 import type { Reply } from "../http/exchange.js";
 import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
-import { type Target, UnsupportedRequest, type UpstreamRequest } from "../providers/adapter.js";
+import {
+  ProviderStreamError,
+  type Target,
+  UnsupportedRequest,
+  type UpstreamRequest,
+} from "../providers/adapter.js";
 import { adapterFor } from "../providers/registry.js";
 import { pickKey, resolveModel } from "../routing/resolve.js";
 import type { RoutingTable } from "../routing/table.js";
@@ -155,6 +160,8 @@ function canonical(error: GatewayError): CanonicalError {
 function unsupported(error: unknown): CanonicalError {
   if (error instanceof UnsupportedRequest)
     return invalid(error.message, "unsupported_parameter", error.param);
+  // A provider call made while building the request (Bedrock's Titan fan-out) failed with the provider's error.
+  if (error instanceof ProviderStreamError) return error.error;
   return {
     status: 500,
     message: `The gateway could not build the provider request: ${(error as Error).message}`,

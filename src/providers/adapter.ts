@@ -50,8 +50,13 @@ export interface ProviderAdapter {
   chatStream(target: Target): StreamDecoder;
   embeddingsRequest?(request: EmbeddingsRequest, target: Target): UpstreamRequest | Promise<UpstreamRequest>;
   embeddingsResponse?(body: Buffer, target: Target): EmbeddingsResponse;
-  /** The provider's error reply (status >= 400) in the canonical shape. */
-  error(status: number, body: Buffer, target: Target): CanonicalError;
+  /** The provider's error reply (status >= 400) in the canonical shape; `headers` are the reply's (lower-case). */
+  error(
+    status: number,
+    body: Buffer,
+    target: Target,
+    headers?: Readonly<Record<string, string | string[] | undefined>>,
+  ): CanonicalError;
   /**
    * Present when the provider takes OpenAI's wire format as it is, so that an OpenAI client's body passes
    * through as bytes with only the model rewritten. Called once per key when a configuration is compiled:

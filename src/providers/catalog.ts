@@ -199,6 +199,17 @@ export const PROVIDER_CATALOG: readonly CatalogEntry[] = [
     baseUrlEnv: "LMSTUDIO_BASE_URL",
     modelFamilies: [],
   }),
+  entry({
+    // The origin comes from each key's region (https://{region}-aiplatform.googleapis.com) unless a base
+    // URL is configured; keys authenticate with a service account, not a static key.
+    name: "vertex",
+    defaultBaseUrl: "",
+    openaiPath: "",
+    auth: "none",
+    keyEnv: [],
+    baseUrlEnv: "",
+    modelFamilies: [],
+  }),
 ];
 
 const byName = new Map(PROVIDER_CATALOG.map((e) => [e.name, e]));

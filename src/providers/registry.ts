@@ -3,7 +3,9 @@ import { anthropicAdapter } from "./anthropic/adapter.js";
 import { azureAdapter } from "./azure/adapter.js";
 import { cohereAdapter } from "./cohere/adapter.js";
 import { compatibleAdapters } from "./compatible/params.js";
+import { geminiAdapter } from "./gemini/adapter.js";
 import { openAICompatibleAdapter } from "./openai/adapter.js";
+import { vertexAdapter } from "./vertex/adapter.js";
 
 // Which adapter serves a provider kind. Kinds without an adapter of their own speak the OpenAI API.
 
@@ -18,6 +20,8 @@ register(azureAdapter);
 register(cohereAdapter);
 for (const adapter of compatibleAdapters) register(adapter);
 register(anthropicAdapter);
+register(geminiAdapter);
+register(vertexAdapter);
 
 export function adapterFor(kind: string): ProviderAdapter {
   return adapters.get(kind) ?? openAICompatibleAdapter;

@@ -41,6 +41,8 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
   private decoder: StreamDecoder | undefined;
   private encoder: StreamEncoder | undefined;
   private gatheredHeaders: [string, string][] = [];
+  /** Some providers name the error in a header only (Bedrock's x-amzn-errortype). */
+  private errorHeaders: Headers | undefined;
 
   constructor(
     private readonly reply: Reply,
@@ -65,6 +67,7 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
     this.status = status;
     if (status >= 400) {
       this.mode = Mode.ProviderError;
+      this.errorHeaders = headers;
       return;
     }
     const forwarded = forwardedHeaders(headers, status).filter(([name]) => name !== "content-type");
@@ -111,7 +114,7 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
     this.chunks = [];
     try {
       if (this.mode === Mode.ProviderError) {
-        this.sendError(this.adapter.error(this.status, body, this.target));
+        this.sendError(this.adapter.error(this.status, body, this.target, this.errorHeaders));
         return;
       }
       if (this.mode === Mode.Stream) {
