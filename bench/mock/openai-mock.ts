@@ -1,7 +1,8 @@
 /**
  * Mock OpenAI provider on uWebSockets.js, speaking the real wire format (chat completions plain and
- * streamed, tool calls, legacy completions, embeddings, models, errors). Error injection is driven by the
- * request's model name so that tests going through a gateway can choose it:
+ * streamed, tool calls, legacy completions, embeddings, models, errors; the Responses API in
+ * openai-responses.ts). Error injection is driven by the request's model name so that tests going
+ * through a gateway can choose it:
  *   mock-error-<status>   that status with an OpenAI-shaped error body (429 carries Retry-After)
  *   mock-hang             never answers
  *   mock-reset            destroys the connection before answering
@@ -14,6 +15,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import type * as UWS from "@trufflesuite/uws-js-unofficial";
 import { DelayScheduler } from "./delay-queue.js";
+import { responsesReply } from "./openai-responses.js";
 
 // The package main silently falls back to a slow JS emulation when the binary is missing; load it directly.
 const uws = createRequire(import.meta.url)(
@@ -523,7 +525,7 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
     else fn();
   }
 
-  type Kind = "chat" | "text" | "embeddings";
+  type Kind = "chat" | "text" | "embeddings" | "responses";
 
   function dispatch(ex: Exchange, kind: Kind, body: string, authorization: string): void {
     if (config.requireKey !== undefined && authorization !== `Bearer ${config.requireKey}`) {
@@ -578,6 +580,16 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
     const withUsage =
       streamed && (parsed.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
 
+    if (kind === "responses") {
+      const r = responsesReply(
+        parsed,
+        model,
+        promptTokens,
+        STREAM_WORDS.slice(0, Math.max(1, config.streamChunks)),
+      );
+      later(() => send(ex, r.status, r.body, r.contentType));
+      return;
+    }
     if (kind === "embeddings") {
       embeddings(ex, parsed, model);
       return;
@@ -746,6 +758,7 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
   app.post("/v1/chat/completions", route("chat"));
   app.post("/v1/completions", route("text"));
   app.post("/v1/embeddings", route("embeddings"));
+  app.post("/v1/responses", route("responses"));
   app.get("/v1/models", (res, req) => {
     const { ex, path, headers } = begin(res, req);
     stats.lastRequest = { path, headers, body: "" };

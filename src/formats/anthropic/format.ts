@@ -343,13 +343,10 @@ export function anthropicErrorBody(error: CanonicalError): string {
   return JSON.stringify(body);
 }
 
-/** The status decides; an Anthropic type the provider gave refines a status with no type of its own. */
+/** Keeps an Anthropic error type the provider gave; otherwise derives one from the status. */
 function anthropicErrorType(error: CanonicalError): string {
-  const derived = errorTypeForStatus(error.status);
-  if ((derived === "invalid_request_error" || derived === "api_error") && ANTHROPIC_TYPES.has(error.type)) {
-    return error.type;
-  }
-  return derived;
+  if (ANTHROPIC_TYPES.has(error.type)) return error.type;
+  return errorTypeForStatus(error.status);
 }
 
 const ANTHROPIC_TYPES = new Set([

@@ -84,7 +84,7 @@ describe("canonical chunks → Responses stream events", () => {
         created_at: 1_700_000_000,
       },
     });
-    const itemId = (events[2]?.item as { id: string }).id;
+    const itemId = (events[2]?.item as { id?: string } | undefined)?.id;
     expect(events[2]).toMatchObject({
       output_index: 0,
       item: { type: "message", role: "assistant", status: "in_progress", content: [] },
@@ -109,7 +109,7 @@ describe("canonical chunks → Responses stream events", () => {
     });
     expect(events[9]).toMatchObject({
       response: {
-        id: (events[0]?.response as { id: string }).id,
+        id: (events[0]?.response as { id?: string } | undefined)?.id,
         status: "completed",
         output: [{ type: "message", content: [{ text: "Hello" }] }],
         usage: {

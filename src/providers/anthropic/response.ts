@@ -152,7 +152,6 @@ export function chatStream(): StreamDecoder {
   const blocks: BlockState[] = [];
   let tools = 0;
   let jsonTool = false;
-  let failed: ProviderStreamError | undefined;
 
   const chunk = (delta: ChatChunkDelta, finish: FinishReason | null = null): ChatChunk => ({
     id,
@@ -249,17 +248,15 @@ export function chatStream(): StreamDecoder {
           break;
         }
         case "error": {
-          // The chunks before it still go out; the error is raised on the next call (the stream ends here).
           const error = data.error ?? {};
           const type = typeof error.type === "string" ? error.type : "api_error";
-          failed = new ProviderStreamError({
-            status: statusForType(type),
+          throw new ProviderStreamError({
+            status: type === "overloaded_error" ? 529 : statusForType(type),
             message: typeof error.message === "string" ? error.message : "stream error",
             type,
             code: null,
             param: null,
           });
-          return out;
         }
         // content_block_stop, message_stop and ping carry nothing a canonical chunk needs.
       }
@@ -267,20 +264,9 @@ export function chatStream(): StreamDecoder {
     return out;
   };
 
-  const check = (): void => {
-    if (failed !== undefined) throw failed;
-  };
   return {
-    push: (bytes) => {
-      check();
-      return decode(parser.push(bytes));
-    },
-    end: () => {
-      check();
-      const out = decode(parser.end());
-      check();
-      return out;
-    },
+    push: (bytes) => decode(parser.push(bytes)),
+    end: () => decode(parser.end()),
   };
 }
 
@@ -300,8 +286,6 @@ function statusForType(type: string): number {
       return 429;
     case "timeout_error":
       return 504;
-    case "overloaded_error":
-      return 529;
     default:
       return 500;
   }
