@@ -343,10 +343,13 @@ export function anthropicErrorBody(error: CanonicalError): string {
   return JSON.stringify(body);
 }
 
-/** Keeps an Anthropic error type the provider gave; otherwise derives one from the status. */
+/** The status decides; an Anthropic type the provider gave refines a status with no type of its own. */
 function anthropicErrorType(error: CanonicalError): string {
-  if (ANTHROPIC_TYPES.has(error.type)) return error.type;
-  return errorTypeForStatus(error.status);
+  const derived = errorTypeForStatus(error.status);
+  if ((derived === "invalid_request_error" || derived === "api_error") && ANTHROPIC_TYPES.has(error.type)) {
+    return error.type;
+  }
+  return derived;
 }
 
 const ANTHROPIC_TYPES = new Set([

@@ -152,6 +152,7 @@ export function chatStream(): StreamDecoder {
   const blocks: BlockState[] = [];
   let tools = 0;
   let jsonTool = false;
+  let failed: ProviderStreamError | undefined;
 
   const chunk = (delta: ChatChunkDelta, finish: FinishReason | null = null): ChatChunk => ({
     id,
@@ -248,15 +249,17 @@ export function chatStream(): StreamDecoder {
           break;
         }
         case "error": {
+          // The chunks before it still go out; the error is raised on the next call (the stream ends here).
           const error = data.error ?? {};
           const type = typeof error.type === "string" ? error.type : "api_error";
-          throw new ProviderStreamError({
-            status: type === "overloaded_error" ? 529 : statusForType(type),
+          failed = new ProviderStreamError({
+            status: statusForType(type),
             message: typeof error.message === "string" ? error.message : "stream error",
             type,
             code: null,
             param: null,
           });
+          return out;
         }
         // content_block_stop, message_stop and ping carry nothing a canonical chunk needs.
       }
@@ -264,9 +267,20 @@ export function chatStream(): StreamDecoder {
     return out;
   };
 
+  const check = (): void => {
+    if (failed !== undefined) throw failed;
+  };
   return {
-    push: (bytes) => decode(parser.push(bytes)),
-    end: () => decode(parser.end()),
+    push: (bytes) => {
+      check();
+      return decode(parser.push(bytes));
+    },
+    end: () => {
+      check();
+      const out = decode(parser.end());
+      check();
+      return out;
+    },
   };
 }
 
@@ -286,6 +300,8 @@ function statusForType(type: string): number {
       return 429;
     case "timeout_error":
       return 504;
+    case "overloaded_error":
+      return 529;
     default:
       return 500;
   }
