@@ -79,8 +79,13 @@ async function vertexRequest(
 }
 
 function anthropicBody(chat: ChatRequest, target: Target): string {
-  const { model: _model, ...rest } = anthropicRequest(chat, target.model);
-  return JSON.stringify({ anthropic_version: VERTEX_ANTHROPIC_VERSION, ...rest });
+  const { model: _model, stream: _stream, ...rest } = anthropicRequest(chat, target.model);
+  // The method (rawPredict or streamRawPredict) and the body must agree on streaming.
+  return JSON.stringify({
+    anthropic_version: VERTEX_ANTHROPIC_VERSION,
+    ...rest,
+    ...(target.stream ? { stream: true } : {}),
+  });
 }
 
 interface PredictResponse {
