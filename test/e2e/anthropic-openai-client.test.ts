@@ -183,6 +183,12 @@ describe("OpenAI SDK → Anthropic provider", () => {
   });
 
   it("sends images by URL and base64, and reports cached prompt tokens", async () => {
+    // Anthropic's cache marker is a canonical extension the SDK does not type.
+    const cached = {
+      type: "text",
+      text: "Long shared context.",
+      cache_control: { type: "ephemeral" },
+    } as OpenAI.ChatCompletionContentPartText;
     const completion = await client.chat.completions.create({
       model: "anthropic/claude-sonnet-4-5",
       messages: [
@@ -192,8 +198,7 @@ describe("OpenAI SDK → Anthropic provider", () => {
             { type: "text", text: "Compare these." },
             { type: "image_url", image_url: { url: "https://example.com/cat.jpg" } },
             { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
-            // @ts-expect-error Anthropic's cache marker, a canonical extension the SDK does not type
-            { type: "text", text: "Long shared context.", cache_control: { type: "ephemeral" } },
+            cached,
           ],
         },
       ],
@@ -243,13 +248,14 @@ describe("OpenAI SDK → Anthropic provider", () => {
   });
 
   it("streams thinking as reasoning_content with the signature at the block's end", async () => {
-    const stream = await client.chat.completions.create({
+    // An Anthropic-style budget is a canonical extension the SDK does not type.
+    const params = {
       model: "anthropic/claude-sonnet-4-5",
       stream: true,
-      // @ts-expect-error Anthropic-style budget, a canonical extension
       thinking: { type: "enabled", budget_tokens: 1024 },
       messages: [{ role: "user", content: "Think." }],
-    });
+    } as OpenAI.ChatCompletionCreateParamsStreaming;
+    const stream = await client.chat.completions.create(params);
     let reasoning = "";
     let signature = "";
     let text = "";
