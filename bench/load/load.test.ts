@@ -31,6 +31,25 @@ describe("load drivers", () => {
     expect(r.latencyUs.p50).toBeGreaterThanOrEqual(19_000);
   });
 
+  it("ramps a warm-up up to the rate before the measured part", async () => {
+    let begun = 0;
+    const before = mock.stats.requests;
+    const r = await runOpenLoop({
+      ...base(),
+      body: body("gpt-4o-mini"),
+      rate: 200,
+      durationMs: 250,
+      warmupMs: 200,
+      onMeasureStart: () => {
+        begun = mock.stats.requests;
+      },
+    });
+    // A linear ramp over 200 ms to 200 RPS sends 20 requests; only the 50 after it are recorded.
+    expect(begun - before).toBe(20);
+    expect(r.sent).toBe(50);
+    expect(r.ok).toBe(50);
+  });
+
   it("counts failures and timeouts apart", async () => {
     const errors = await runSequential({ ...base(), body: body("mock-error-500"), requests: 3 });
     expect(errors.failed).toBe(3);

@@ -163,8 +163,8 @@ export interface OpenLoopOptions extends RequestSpec {
   /** After the schedule ends, how long to wait for stragglers before counting them as timeouts. */
   drainMs?: number;
   /**
-   * Unrecorded run at the same rate first, on the same pool, so that thousands of connections (ours and
-   * the gateway's upstream ones) are open before measuring. `onMeasureStart` runs between the two.
+   * Unrecorded run first, ramping up to the rate, on the same pool, so that thousands of connections
+   * (ours and the gateway's upstream ones) are open before measuring. `onMeasureStart` runs between.
    */
   warmupMs?: number;
   onMeasureStart?: () => Promise<void> | void;
@@ -181,17 +181,23 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<LoadResult> {
   const intervalMs = 1000 / opts.rate;
   const drainMs = opts.drainMs ?? opts.timeoutMs ?? 30_000;
 
-  const phase = async (rec: Recorder, durationMs: number): Promise<number> => {
+  const phase = async (rec: Recorder, durationMs: number, ramp: boolean): Promise<number> => {
     const pending = new Set<Promise<void>>();
-    const total = Math.max(1, Math.round((opts.rate * durationMs) / 1000));
+    const perMs = opts.rate / 1000;
+    // A ramp goes linearly from 0 to the rate, so slot i falls at sqrt(2·T·i / rate): connections then
+    // open gradually instead of overflowing the targets' listen backlogs (uWS: 512) all at once.
+    const total = Math.max(1, Math.round(ramp ? (perMs * durationMs) / 2 : perMs * durationMs));
+    const slotAt = ramp
+      ? (i: number) => Math.sqrt((2 * durationMs * i) / perMs)
+      : (i: number) => i * intervalMs;
     const started = performance.now();
     let issued = 0;
     await new Promise<void>((resolve) => {
       const tick = (): void => {
         const now = performance.now();
         // Catch up on every slot that is due: the schedule, not the responses, sets the rate.
-        while (issued < total && started + issued * intervalMs <= now) {
-          rec.lag.recordUs((now - (started + issued * intervalMs)) * 1000);
+        while (issued < total && started + slotAt(issued) <= now) {
+          rec.lag.recordUs((now - (started + slotAt(issued))) * 1000);
           issued++;
           const p = exchange(pool, opts, rec, now);
           pending.add(p);
@@ -202,7 +208,7 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<LoadResult> {
           return;
         }
         // A 1 ms timer batches slots at high rates; setImmediate would spin a core that the targets need.
-        const wait = started + issued * intervalMs - performance.now();
+        const wait = started + slotAt(issued) - performance.now();
         setTimeout(tick, Math.max(1, Math.floor(wait)));
       };
       tick();
@@ -225,11 +231,11 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<LoadResult> {
     return scheduleMs;
   };
 
-  if (opts.warmupMs !== undefined && opts.warmupMs > 0) await phase(new Recorder(), opts.warmupMs);
+  if (opts.warmupMs !== undefined && opts.warmupMs > 0) await phase(new Recorder(), opts.warmupMs, true);
   await opts.onMeasureStart?.();
   const rec = new Recorder();
   const started = performance.now();
-  const scheduleMs = pool.destroyed ? 0 : await phase(rec, opts.durationMs);
+  const scheduleMs = pool.destroyed ? 0 : await phase(rec, opts.durationMs, false);
   const durationMs = performance.now() - started;
   if (!pool.destroyed) await pool.destroy();
   return rec.result(durationMs, opts.stream === true, scheduleMs);
