@@ -230,6 +230,23 @@ describe("Bedrock adapter against the mock", () => {
     expect(floats).toEqual(response?.data[0]?.embedding);
   });
 
+  it("Titan embeddings: more inputs than run at once keep their order", async () => {
+    const target = targetFor(mock.url, creds(), "amazon.titan-embed-text-v2:0");
+    const inputs = Array.from({ length: 20 }, (_, i) => `text number ${i}`);
+    const before = mock.stats.log.length;
+    const last = await bedrockAdapter.embeddingsRequest?.({ model: "x", input: inputs }, target);
+    const all = bedrockAdapter.embeddingsResponse?.((await send(last as UpstreamRequest)).body, target);
+    expect(mock.stats.log.length - before).toBe(20);
+    for (const i of [0, 7, 19]) {
+      const one = await bedrockAdapter.embeddingsRequest?.(
+        { model: "x", input: inputs[i] as string },
+        target,
+      );
+      const single = bedrockAdapter.embeddingsResponse?.((await send(one as UpstreamRequest)).body, target);
+      expect(all?.data[i]?.embedding).toEqual(single?.data[0]?.embedding);
+    }
+  });
+
   it("an earlier Titan input that fails gives the provider's error", async () => {
     const target = targetFor(mock.url, creds(), "amazon.titan-embed-text-v2:0-mock-error-429");
     await expect(

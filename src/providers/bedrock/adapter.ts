@@ -133,33 +133,50 @@ function titanVector(body: Buffer): { vector: number[]; tokens: number } {
   };
 }
 
+/** Titan inputs in flight at once for one embeddings request, so a long input list does not flood the account. */
+const FAN_OUT = 8;
+
+async function fetchOne(
+  request: UpstreamRequest,
+  timeout: number,
+): Promise<{ vector: number[]; tokens: number }> {
+  const reply = await poolFor(request.origin).request({
+    path: request.path,
+    method: "POST",
+    headers: request.headers,
+    body: request.body,
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+  });
+  const body = Buffer.from(await reply.body.arrayBuffer());
+  if (reply.statusCode >= 400) {
+    const errorType = reply.headers["x-amzn-errortype"];
+    throw new ProviderStreamError(
+      bedrockError(reply.statusCode, body, typeof errorType === "string" ? errorType : undefined),
+    );
+  }
+  return titanVector(body);
+}
+
 async function fetchEarlier(target: Target, requests: UpstreamRequest[]): Promise<EmbeddingState["earlier"]> {
   const timeout = target.provider.config.network.requestTimeoutMs;
-  const replies = await Promise.all(
-    requests.map(async (request) => {
-      const reply = await poolFor(request.origin).request({
-        path: request.path,
-        method: "POST",
-        headers: request.headers,
-        body: request.body,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-      });
-      const body = Buffer.from(await reply.body.arrayBuffer());
-      const errorType = reply.headers["x-amzn-errortype"];
-      return {
-        status: reply.statusCode,
-        body,
-        errorType: typeof errorType === "string" ? errorType : undefined,
-      };
-    }),
-  );
-  const out: EmbeddingState["earlier"] = [];
-  for (const reply of replies) {
-    if (reply.status >= 400)
-      throw new ProviderStreamError(bedrockError(reply.status, reply.body, reply.errorType));
-    out.push(titanVector(reply.body));
-  }
+  const out: EmbeddingState["earlier"] = new Array(requests.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < requests.length && !failed) {
+      const at = next++;
+      try {
+        out[at] = await fetchOne(requests[at] as UpstreamRequest, timeout);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const workers: Promise<void>[] = [];
+  for (let i = 0; i < Math.min(FAN_OUT, requests.length); i++) workers.push(worker());
+  await Promise.all(workers);
   return out;
 }
 

@@ -9,6 +9,7 @@ import {
   sha256Hex,
   sign,
   signatureOf,
+  signingKey,
   stringToSign,
   verify,
 } from "./sigv4.js";
@@ -331,6 +332,21 @@ describe("SigV4 against AWS's test suite", () => {
       expect(signatureOf(SECRET, SCOPE, toSign)).toBe(v.signature);
     });
   }
+
+  it("derives the signing key of AWS's documented example (iam, 20120215)", () => {
+    expect(
+      signingKey(SECRET, { date: "20120215", region: "us-east-1", service: "iam" }).toString("hex"),
+    ).toBe("f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+  });
+
+  it("a cached derived key still follows the secret, date and region", () => {
+    const toSign = "AWS4-HMAC-SHA256\n20150830T123600Z\nscope\nhash";
+    const a = signatureOf(SECRET, SCOPE, toSign);
+    expect(signatureOf(SECRET, SCOPE, toSign)).toBe(a);
+    expect(signatureOf("other", SCOPE, toSign)).not.toBe(a);
+    expect(signatureOf(SECRET, { ...SCOPE, date: "20150831" }, toSign)).not.toBe(a);
+    expect(signatureOf(SECRET, { ...SCOPE, region: "eu-west-1" }, toSign)).not.toBe(a);
+  });
 
   it("the form body hashes to the suite's payload hash", () => {
     expect(sha256Hex("Param1=value1")).toBe(FORM_HASH);

@@ -117,8 +117,22 @@ export function signingKey(secretAccessKey: string, scope: Scope): Buffer {
   return createHmac("sha256", kService).update("aws4_request").digest();
 }
 
+/** Derived keys change once a day per credential and region; deriving one costs four HMACs per request. */
+const derivedKeys = new Map<string, Buffer>();
+
+function cachedSigningKey(secretAccessKey: string, scope: Scope): Buffer {
+  const id = `${scope.date}\n${scope.region}\n${scope.service}\n${secretAccessKey}`;
+  let key = derivedKeys.get(id);
+  if (key === undefined) {
+    if (derivedKeys.size >= 64) derivedKeys.clear();
+    key = signingKey(secretAccessKey, scope);
+    derivedKeys.set(id, key);
+  }
+  return key;
+}
+
 export function signatureOf(secretAccessKey: string, scope: Scope, toSign: string): string {
-  return createHmac("sha256", signingKey(secretAccessKey, scope)).update(toSign).digest("hex");
+  return createHmac("sha256", cachedSigningKey(secretAccessKey, scope)).update(toSign).digest("hex");
 }
 
 /** 20150830T123600Z */
