@@ -18,15 +18,24 @@ import { sendFormatError } from "./transcode.js";
 // through as bytes with only the model rewritten, so unknown fields and beta features reach Anthropic
 // untouched; to any other provider `convert` transcodes it.
 
-const ANTHROPIC_ERRORS: RelayErrors = {
+export const ANTHROPIC_ERRORS: RelayErrors = {
   provider(status, provider, body) {
     // Anthropic's own error bodies go through as they are; anything else (a proxy's HTML page) is rewrapped.
-    const error = anthropicError(status, body, provider);
-    return error.message.startsWith(`${provider}: `) ? anthropicErrorBody(error) : body.toString("utf8");
+    const text = body.toString("utf8");
+    return isAnthropicError(text) ? text : anthropicErrorBody(anthropicError(status, body, provider));
   },
   gateway: (error) => anthropicErrorBody(canonical(error)),
   sseEvent: (error) => `event: error\ndata: ${anthropicErrorBody(canonical(error))}\n\n`,
 };
+
+function isAnthropicError(text: string): boolean {
+  try {
+    const parsed = JSON.parse(text) as { type?: unknown; error?: { message?: unknown } };
+    return parsed.type === "error" && typeof parsed.error?.message === "string";
+  } catch {
+    return false;
+  }
+}
 
 function canonical(error: GatewayError): CanonicalError {
   return { ...error, param: error.param ?? null };
