@@ -200,6 +200,20 @@ export const PROVIDER_CATALOG: readonly CatalogEntry[] = [
     modelFamilies: [],
   }),
   entry({
+    // Signed with SigV4 per key (bedrock key config); the origin follows the key's region unless a base
+    // URL is configured. AWS_* credentials are read by the environment loader, not as a bearer key.
+    name: "bedrock",
+    defaultBaseUrl: "https://bedrock-runtime.us-east-1.amazonaws.com",
+    openaiPath: "",
+    auth: "none",
+    keyEnv: [],
+    baseUrlEnv: "",
+    modelFamilies: [
+      /^(?:(?:us|eu|apac|global|us-gov|jp|au|ca)\.)?(?:anthropic|amazon|meta|mistral|cohere|ai21|deepseek|writer|qwen|openai)\.[\w.-]+(?::\d+)?$/,
+      /^arn:aws(?:-[a-z]+)*:bedrock:/,
+    ],
+  }),
+  entry({
     // The origin comes from each key's region (https://{region}-aiplatform.googleapis.com) unless a base
     // URL is configured; keys authenticate with a service account, not a static key.
     name: "vertex",

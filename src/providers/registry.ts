@@ -1,6 +1,7 @@
 import type { ProviderAdapter } from "./adapter.js";
 import { anthropicAdapter } from "./anthropic/adapter.js";
 import { azureAdapter } from "./azure/adapter.js";
+import { bedrockAdapter } from "./bedrock/adapter.js";
 import { cohereAdapter } from "./cohere/adapter.js";
 import { compatibleAdapters } from "./compatible/params.js";
 import { geminiAdapter } from "./gemini/adapter.js";
@@ -22,6 +23,7 @@ for (const adapter of compatibleAdapters) register(adapter);
 register(anthropicAdapter);
 register(geminiAdapter);
 register(vertexAdapter);
+register(bedrockAdapter);
 
 export function adapterFor(kind: string): ProviderAdapter {
   return adapters.get(kind) ?? openAICompatibleAdapter;
