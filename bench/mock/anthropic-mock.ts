@@ -145,7 +145,12 @@ export function startAnthropicMock(opts: AnthropicMockOptions = {}): Promise<Ant
   const hanging = new Set<ServerResponse>();
 
   const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { "content-type": "application/json", "request-id": newId("req"), ...headers });
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(body)),
+      "request-id": newId("req"),
+      ...headers,
+    });
     res.end(body);
   };
   const fail = (res: ServerResponse, status: number, type: string, message: string) =>

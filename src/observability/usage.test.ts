@@ -33,4 +33,20 @@ describe("readUsage", () => {
     );
     expect(usage).toEqual({ prompt: 5, completion: 0 });
   });
+
+  it("reads Anthropic's input and output tokens, spread over a stream's events", () => {
+    const usage = { prompt: 0, completion: 0 };
+    const start =
+      'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":25,"output_tokens":1}}}\n\n';
+    expect(readUsage(Buffer.from(start), usage)).toBe(true);
+    expect(usage).toEqual({ prompt: 25, completion: 1 });
+    const end =
+      'event: message_delta\ndata: {"type":"message_delta","usage":{"output_tokens":15}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n';
+    expect(readUsage(Buffer.from(end), usage)).toBe(true);
+    expect(usage).toEqual({ prompt: 25, completion: 15 });
+    const whole = Buffer.from(start + end);
+    const fresh = { prompt: 0, completion: 0 };
+    expect(readUsage(whole, fresh)).toBe(true);
+    expect(fresh).toEqual({ prompt: 25, completion: 15 });
+  });
 });

@@ -5,6 +5,8 @@
 const USAGE = Buffer.from('"usage"');
 const PROMPT = Buffer.from('"prompt_tokens"');
 const COMPLETION = Buffer.from('"completion_tokens"');
+const INPUT = Buffer.from('"input_tokens"');
+const OUTPUT = Buffer.from('"output_tokens"');
 
 export interface Usage {
   prompt: number;
@@ -16,7 +18,7 @@ export function readUsage(chunk: Buffer, into: Usage): boolean {
   const at = chunk.lastIndexOf(USAGE);
   if (at === -1) return false;
   const prompt = numberAfter(chunk, chunk.indexOf(PROMPT, at), PROMPT.length);
-  if (prompt < 0) return false;
+  if (prompt < 0) return readInputOutput(chunk, at, into);
   into.prompt = prompt;
   into.completion = Math.max(0, numberAfter(chunk, chunk.indexOf(COMPLETION, at), COMPLETION.length));
   return true;
@@ -39,4 +41,17 @@ function numberAfter(chunk: Buffer, keyAt: number, keyLength: number): number {
     digits++;
   }
   return digits === 0 ? -1 : value;
+}
+
+/**
+ * Anthropic's names (and the Responses API's): a stream's message_start carries input_tokens and its
+ * message_delta the cumulative output_tokens, so each is taken where it is found.
+ */
+function readInputOutput(chunk: Buffer, lastUsage: number, into: Usage): boolean {
+  const input = numberAfter(chunk, chunk.indexOf(INPUT, chunk.indexOf(USAGE)), INPUT.length);
+  const output = numberAfter(chunk, chunk.indexOf(OUTPUT, lastUsage), OUTPUT.length);
+  if (input < 0 && output < 0) return false;
+  if (input >= 0) into.prompt = input;
+  if (output >= 0) into.completion = output;
+  return true;
 }

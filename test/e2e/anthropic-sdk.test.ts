@@ -226,6 +226,28 @@ describe("Anthropic SDK → Anthropic provider (passthrough)", () => {
     ]);
   });
 
+  it("counts the tokens of passed-through replies", async () => {
+    const message = await client.messages.create({
+      model: "anthropic/claude-haiku-4-5",
+      max_tokens: 50,
+      messages: [{ role: "user", content: "count me" }],
+    });
+    const line = (text: string, name: string) =>
+      text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes('model="claude-haiku-4-5"'));
+    let metrics = "";
+    for (let i = 0; i < 50 && line(metrics, "switchyard_tokens_output_total") === undefined; i++) {
+      metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      if (line(metrics, "switchyard_tokens_output_total") === undefined)
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(Number(line(metrics, "switchyard_tokens_input_total")?.split(" ").pop())).toBe(
+      message.usage.input_tokens,
+    );
+    expect(Number(line(metrics, "switchyard_tokens_output_total")?.split(" ").pop())).toBe(
+      message.usage.output_tokens,
+    );
+  });
+
   it("relays an error event inside the provider's stream", async () => {
     const stream = client.messages.stream({
       model: "anthropic/mock-error-midstream",
