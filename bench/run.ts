@@ -179,12 +179,15 @@ function toRow(scenario: string, variant: string, t: Target, m: Measured, extra?
     lag !== undefined && lag.p99 > 5000
       ? `driver behind schedule (lag p50 ${(lag.p50 / 1000).toFixed(0)} ms, p99 ${(lag.p99 / 1000).toFixed(0)} ms)`
       : undefined;
-  const note = [extra, failureNote(r), lagNote].filter((x) => x !== undefined).join("; ");
+  const stalled = r.warmupStalled
+    ? "warm-up requests were still outstanding after the drain time: the target could not keep up, nothing was measured"
+    : undefined;
+  const note = [extra, stalled, failureNote(r), lagNote].filter((x) => x !== undefined).join("; ");
   return {
     scenario,
     variant,
     target: t.name,
-    status: "ok",
+    status: r.warmupStalled ? "failed" : "ok",
     requests: r.sent,
     successRate: r.successRate,
     rps: r.achievedRps,
@@ -460,9 +463,12 @@ async function main(): Promise<void> {
     ratios,
   };
   const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
-  const jsonPath = `${resultsDir}${S ? "smoke.json" : `${stamp}.json`}`;
+  // Only a full run may replace latest.md; --only/--targets runs are for iterating.
+  const partial = args.only.size < SCENARIOS.length || args.targets.size < TARGETS.length;
+  const name = S ? "smoke" : partial ? `partial-${stamp}` : stamp;
+  const jsonPath = `${resultsDir}${name}.json`;
   writeFileSync(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
-  writeFileSync(`${resultsDir}${S ? "smoke.md" : "latest.md"}`, table);
+  writeFileSync(`${resultsDir}${S ? "smoke.md" : partial ? "partial.md" : "latest.md"}`, table);
   process.stdout.write(`${table}\nwrote ${jsonPath}\n`);
 }
 

@@ -41,6 +41,8 @@ export interface LoadResult {
   peakInFlight: number;
   /** How late the driver dispatched against the fixed schedule (open loop only). */
   scheduleLagUs?: LatencySummary;
+  /** The warm-up's requests were still outstanding after drainMs, so nothing was measured. */
+  warmupStalled?: boolean;
 }
 
 interface Dispatcher {
@@ -237,8 +239,10 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<LoadResult> {
   const started = performance.now();
   const scheduleMs = pool.destroyed ? 0 : await phase(rec, opts.durationMs, false);
   const durationMs = performance.now() - started;
-  if (!pool.destroyed) await pool.destroy();
-  return rec.result(durationMs, opts.stream === true, scheduleMs);
+  const stalled = pool.destroyed;
+  if (!stalled) await pool.destroy();
+  const result = rec.result(durationMs, opts.stream === true, scheduleMs);
+  return stalled ? { ...result, warmupStalled: true } : result;
 }
 
 /** One request at a time over one keep-alive connection: latency without queueing. */
