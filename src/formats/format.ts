@@ -14,6 +14,11 @@ export interface StreamEncoder {
   error(error: CanonicalError): string;
 }
 
+export interface StreamOptions {
+  /** The client asked for a usage report at the end of the stream (OpenAI's stream_options.include_usage). */
+  readonly includeUsage: boolean;
+}
+
 export interface InboundFormat {
   readonly name: string;
   /**
@@ -23,7 +28,7 @@ export interface InboundFormat {
   toCanonical(body: unknown, pathModel?: string, pathStream?: boolean): ChatRequest;
   /** The full canonical response in this format, as JSON text. */
   fromCanonical(response: ChatResponse, requestedModel: string): string;
-  streamEncoder(requestedModel: string): StreamEncoder;
+  streamEncoder(requestedModel: string, options?: StreamOptions): StreamEncoder;
   /** An error as this format's clients expect it. */
   errorBody(error: CanonicalError): string;
 }

@@ -107,6 +107,7 @@ export function transcode(input: TranscodeInput): void {
       input.operation,
       request.model,
       account,
+      { includeUsage: stream && (request as ChatRequest).stream_options?.include_usage === true },
     );
     poolFor(upstream.origin).dispatch(
       {

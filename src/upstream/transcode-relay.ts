@@ -1,6 +1,6 @@
 import type { Dispatcher } from "undici";
 import type { CanonicalError, ChatChunk } from "../formats/canonical.js";
-import type { InboundFormat, StreamEncoder } from "../formats/format.js";
+import type { InboundFormat, StreamEncoder, StreamOptions } from "../formats/format.js";
 import type { Reply } from "../http/exchange.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import {
@@ -53,6 +53,7 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
     /** The model name the client asked for, echoed in responses. */
     private readonly requestedModel: string,
     private readonly account: ExchangeAccount,
+    private readonly streamOptions: StreamOptions,
   ) {
     reply.onAborted(() => this.controller?.abort(new ClientGone()));
   }
@@ -74,7 +75,7 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
     if (this.target.stream && this.operation === "chat") {
       this.mode = Mode.Stream;
       this.decoder = this.adapter.chatStream(this.target);
-      this.encoder = this.format.streamEncoder(this.requestedModel);
+      this.encoder = this.format.streamEncoder(this.requestedModel, this.streamOptions);
       this.reply.start(200, [...this.encoder.headers, ...forwarded]);
     } else {
       // The status goes out with the converted body, so a reply that fails to convert can still be a 502.

@@ -1,5 +1,5 @@
 import type { CanonicalError, ChatChunk, ChatRequest, ChatResponse } from "../canonical.js";
-import { type InboundFormat, InvalidRequest, type StreamEncoder } from "../format.js";
+import { type InboundFormat, InvalidRequest, type StreamEncoder, type StreamOptions } from "../format.js";
 import { sseEvent } from "../sse.js";
 
 // OpenAI's Chat Completions format is the canonical shape, so this format only checks the body's outline
@@ -43,10 +43,25 @@ export const openAIFormat: InboundFormat = {
     return JSON.stringify({ ...response, model: requestedModel });
   },
 
-  streamEncoder(requestedModel: string): StreamEncoder {
+  streamEncoder(requestedModel: string, options?: StreamOptions): StreamEncoder {
+    const includeUsage = options?.includeUsage === true;
     return {
       headers: SSE_HEADERS,
-      encode: (chunk: ChatChunk) => sseEvent(JSON.stringify({ ...chunk, model: requestedModel })),
+      encode(chunk: ChatChunk): string {
+        const usage = chunk.usage;
+        if (usage == null) return sseEvent(JSON.stringify({ ...chunk, model: requestedModel }));
+        // OpenAI reports usage only when asked, and then in a chunk of its own with no choices; providers
+        // that put it on the finishing chunk are brought into that shape.
+        let text = "";
+        if (chunk.choices.length > 0) {
+          text = sseEvent(
+            JSON.stringify({ ...chunk, model: requestedModel, usage: includeUsage ? null : undefined }),
+          );
+        }
+        if (includeUsage)
+          text += sseEvent(JSON.stringify({ ...chunk, model: requestedModel, choices: [], usage }));
+        return text;
+      },
       end: () => sseEvent("[DONE]"),
       error: (error: CanonicalError) => sseEvent(openAIErrorBody(error)),
     };
