@@ -49,6 +49,12 @@ export interface NetworkConfig {
   readonly baseUrl: string;
   readonly extraHeaders: Readonly<Record<string, string>>;
   readonly requestTimeoutMs: number;
+  /** Finer timeouts; each defaults to requestTimeoutMs. */
+  readonly connectTimeoutMs?: number;
+  /** Until the response headers arrive. */
+  readonly firstByteTimeoutMs?: number;
+  /** Between two chunks of the response body. */
+  readonly idleTimeoutMs?: number;
   readonly maxRetries: number;
   readonly retryBackoffInitialMs: number;
   readonly retryBackoffMaxMs: number;
@@ -79,9 +85,71 @@ export interface ClientConfig {
   readonly dropExcessRequests: boolean;
 }
 
+export type RoutingStrategy =
+  | "weighted"
+  | "round-robin"
+  | "least-busy"
+  | "lowest-latency"
+  | "adaptive"
+  | "priority";
+
+/** Error classes as LiteLLM's retry_policy names them. */
+export type RetryClass =
+  | "BadRequestError"
+  | "AuthenticationError"
+  | "TimeoutError"
+  | "RateLimitError"
+  | "ContentPolicyViolationError"
+  | "InternalServerError";
+
+/** One deployment behind a public model name (LiteLLM: a model_list entry). */
+export interface Deployment {
+  readonly provider: string;
+  /** The model as that provider knows it. */
+  readonly model: string;
+  /** Restricts the deployment to one key of the provider, by key name; absent means any key serving the model. */
+  readonly key?: string;
+  readonly weight: number;
+  /** Tried lower first under the "priority" strategy (LiteLLM's `order`). */
+  readonly order: number;
+  readonly rpm?: number;
+  readonly tpm?: number;
+  readonly timeoutMs?: number;
+}
+
+export interface RoutingConfig {
+  readonly strategy: RoutingStrategy;
+  /** Attempts after the first, across keys and deployments. */
+  readonly numRetries: number;
+  readonly retryBackoffInitialMs: number;
+  readonly retryBackoffMaxMs: number;
+  /** Time a request may take, all attempts included; 0 leaves it to the providers' own timeouts. */
+  readonly timeoutMs: number;
+  /** Consecutive failures that open a deployment's circuit (LiteLLM allowed_fails). */
+  readonly allowedFails: number;
+  /** How long an open circuit stays open before a half-open probe (LiteLLM cooldown_time). */
+  readonly cooldownMs: number;
+  /** Public model name → models to try, in order, when it fails. */
+  readonly fallbacks: Readonly<Record<string, readonly string[]>>;
+  readonly contextWindowFallbacks: Readonly<Record<string, readonly string[]>>;
+  readonly contentPolicyFallbacks: Readonly<Record<string, readonly string[]>>;
+  /** Retries per error class, overriding numRetries for that class. */
+  readonly retryPolicy: Readonly<Partial<Record<RetryClass, number>>>;
+}
+
 export interface GatewayConfig {
   readonly providers: Readonly<Record<string, ProviderConfig>>;
   readonly client: ClientConfig;
+  /** Public model names served by one or more deployments (absent: none beyond provider/model names). */
+  readonly modelGroups?: Readonly<Record<string, readonly Deployment[]>>;
+  /** Alias → public model name (LiteLLM model_group_alias). */
+  readonly aliases?: Readonly<Record<string, string>>;
+  /** Absent: defaults (weighted, no retries beyond the providers' max_retries, no fallbacks). */
+  readonly routing?: RoutingConfig;
+  /** Drop parameters a provider cannot take instead of answering 400 (LiteLLM drop_params). */
+  readonly dropParams?: boolean;
+  /** Admin key of the management API and master virtual key (LiteLLM general_settings.master_key). */
+  readonly masterKey?: string;
   /** Where this configuration came from: a file path, or "environment". */
   readonly source: string;
 }
