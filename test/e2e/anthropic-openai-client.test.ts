@@ -32,7 +32,7 @@ afterAll(async () => {
 const upstream = () => JSON.parse(anthropic.stats.lastRequest?.body ?? "{}");
 
 describe("OpenAI SDK → Anthropic provider", () => {
-  it("converts a chat completion both ways", async () => {
+  it("converts a chat completion both ways [anthropic: chat]", async () => {
     const completion = await client.chat.completions.create({
       model: "claude-sonnet-4-5",
       messages: [
@@ -64,7 +64,7 @@ describe("OpenAI SDK → Anthropic provider", () => {
     });
   });
 
-  it("streams chunks and usage when include_usage is set", async () => {
+  it("streams chunks and usage when include_usage is set [anthropic: stream]", async () => {
     const stream = await client.chat.completions.create({
       model: "anthropic/claude-sonnet-4-5",
       messages: [{ role: "user", content: "Count" }],
@@ -90,7 +90,7 @@ describe("OpenAI SDK → Anthropic provider", () => {
     expect(upstream().stream).toBe(true);
   });
 
-  it("converts tools, tool calls and tool results, plain and streamed", async () => {
+  it("converts tools, tool calls and tool results, plain and streamed [anthropic: tools, stream]", async () => {
     const tools: OpenAI.ChatCompletionTool[] = [
       {
         type: "function",
@@ -182,7 +182,7 @@ describe("OpenAI SDK → Anthropic provider", () => {
     });
   });
 
-  it("sends images by URL and base64, and reports cached prompt tokens", async () => {
+  it("sends images by URL and base64, and reports cached prompt tokens [anthropic: vision]", async () => {
     // Anthropic's cache marker is a canonical extension the SDK does not type.
     const cached = {
       type: "text",
@@ -212,7 +212,7 @@ describe("OpenAI SDK → Anthropic provider", () => {
     expect(completion.usage?.prompt_tokens_details?.cached_tokens).toBe(12);
   });
 
-  it("maps reasoning effort to a thinking budget and returns thinking blocks to send back", async () => {
+  it("maps reasoning effort to a thinking budget and returns thinking blocks to send back [anthropic: reasoning]", async () => {
     const completion = await client.chat.completions.create({
       model: "anthropic/claude-sonnet-4-5",
       reasoning_effort: "low",
@@ -247,7 +247,7 @@ describe("OpenAI SDK → Anthropic provider", () => {
     });
   });
 
-  it("streams thinking as reasoning_content with the signature at the block's end", async () => {
+  it("streams thinking as reasoning_content with the signature at the block's end [anthropic: reasoning, stream]", async () => {
     // An Anthropic-style budget is a canonical extension the SDK does not type.
     const params = {
       model: "anthropic/claude-sonnet-4-5",

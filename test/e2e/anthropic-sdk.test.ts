@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 describe("Anthropic SDK → OpenAI provider (transcoded)", () => {
-  it("answers a message with text, stop reason and usage", async () => {
+  it("answers a message with text, stop reason and usage [openai: chat]", async () => {
     const message = await client.messages.create({
       model: "openai/gpt-4o-mini",
       max_tokens: 100,
@@ -64,7 +64,7 @@ describe("Anthropic SDK → OpenAI provider (transcoded)", () => {
     ]);
   });
 
-  it("streams Anthropic's event sequence", async () => {
+  it("streams Anthropic's event sequence [openai: stream]", async () => {
     const stream = client.messages.stream({
       model: "openai/gpt-4o-mini",
       max_tokens: 100,
@@ -88,7 +88,7 @@ describe("Anthropic SDK → OpenAI provider (transcoded)", () => {
     expect(final.usage.input_tokens).toBeGreaterThan(0);
   });
 
-  it("maps tools and tool_use both ways, plain and streamed", async () => {
+  it("maps tools and tool_use both ways, plain and streamed [openai: tools, stream]", async () => {
     const tools: Anthropic.Tool[] = [
       {
         name: "get_weather",
@@ -188,7 +188,7 @@ describe("Anthropic SDK → OpenAI provider (transcoded)", () => {
 });
 
 describe("Anthropic SDK → Anthropic provider (passthrough)", () => {
-  it("passes the body through untouched apart from the model, with the provider's key and the client's beta header", async () => {
+  it("passes the body through untouched apart from the model, with the provider's key and the client's beta header [anthropic: chat]", async () => {
     const message = await client.messages.create(
       {
         model: "anthropic/claude-sonnet-4-5",
@@ -212,7 +212,7 @@ describe("Anthropic SDK → Anthropic provider (passthrough)", () => {
     expect(body.future_feature).toEqual({ nested: [1, { deep: true }] });
   });
 
-  it("streams the provider's events as they are, thinking and signature included", async () => {
+  it("streams the provider's events as they are, thinking and signature included [anthropic: stream, reasoning]", async () => {
     const stream = client.messages.stream({
       model: "anthropic/claude-sonnet-4-5",
       max_tokens: 4000,

@@ -49,7 +49,7 @@ afterAll(async () => {
 });
 
 describe("OpenAI SDK to Azure", () => {
-  it("sends chat to the model's deployment with the api-key header", async () => {
+  it("sends chat to the model's deployment with the api-key header [azure: chat]", async () => {
     const completion = await client.chat.completions.create({
       model: "azure/gpt-4o-mini",
       messages: [{ role: "user", content: "Say hello" }],
@@ -72,7 +72,7 @@ describe("OpenAI SDK to Azure", () => {
     );
   });
 
-  it("streams, with Azure's prompt-filter chunk and the usage chunk", async () => {
+  it("streams, with Azure's prompt-filter chunk and the usage chunk [azure: stream]", async () => {
     const stream = await client.chat.completions.create({
       model: "azure/gpt-4o-mini",
       messages: [{ role: "user", content: "Count" }],
@@ -92,7 +92,7 @@ describe("OpenAI SDK to Azure", () => {
     expect(usage?.completion_tokens).toBeGreaterThan(0);
   });
 
-  it("creates embeddings at the deployment's /embeddings", async () => {
+  it("creates embeddings at the deployment's /embeddings [azure: embeddings]", async () => {
     const result = await client.embeddings.create({
       model: "azure/text-embedding-3-small",
       input: ["a", "b"],
@@ -114,7 +114,7 @@ describe("OpenAI SDK to Azure", () => {
 });
 
 describe("Anthropic SDK to Azure", () => {
-  it("converts a message and its streamed form", async () => {
+  it("converts a message and its streamed form [azure: chat, stream]", async () => {
     const anthropic = new Anthropic({
       baseURL: `${gateway.url}/anthropic`,
       apiKey: "client-key",

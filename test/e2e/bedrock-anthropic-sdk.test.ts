@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 describe("Anthropic SDK → Claude on Bedrock", () => {
-  it("a message: system with cache_control, text, stop reason and usage with cache counts", async () => {
+  it("a message: system with cache_control, text, stop reason and usage with cache counts [bedrock: chat]", async () => {
     const message = await client.messages.create({
       model: MODEL,
       max_tokens: 200,
@@ -64,7 +64,7 @@ describe("Anthropic SDK → Claude on Bedrock", () => {
     expect(mock.stats.lastRequest?.headers.authorization).toMatch(/\/eu-central-1\/bedrock\/aws4_request/);
   });
 
-  it("thinking: the budget goes to Claude, the signed block comes back and is sent back verbatim", async () => {
+  it("thinking: the budget goes to Claude, the signed block comes back and is sent back verbatim [bedrock: reasoning]", async () => {
     const first = await client.messages.create({
       model: MODEL,
       max_tokens: 4000,
@@ -97,7 +97,7 @@ describe("Anthropic SDK → Claude on Bedrock", () => {
     });
   });
 
-  it("tools: tool_use comes back, tool_result goes back as toolResult", async () => {
+  it("tools: tool_use comes back, tool_result goes back as toolResult [bedrock: tools]", async () => {
     const tools: Anthropic.Tool[] = [
       {
         name: "get_weather",
@@ -133,7 +133,7 @@ describe("Anthropic SDK → Claude on Bedrock", () => {
     });
   });
 
-  it("images: a base64 image block goes as bytes", async () => {
+  it("images: a base64 image block goes as bytes [bedrock: vision]", async () => {
     const message = await client.messages.create({
       model: MODEL,
       max_tokens: 100,
@@ -151,7 +151,7 @@ describe("Anthropic SDK → Claude on Bedrock", () => {
     expect(lastBody().messages[0].content[0]).toEqual({ image: { format: "png", source: { bytes: PNG } } });
   });
 
-  it("streams: thinking, text, then tool use, through Anthropic's event sequence", async () => {
+  it("streams: thinking, text, then tool use, through Anthropic's event sequence [bedrock: stream, reasoning]", async () => {
     const stream = client.messages.stream({
       model: MODEL,
       max_tokens: 4000,

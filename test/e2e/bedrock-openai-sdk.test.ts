@@ -45,7 +45,7 @@ afterAll(async () => {
 });
 
 describe("Bedrock through the OpenAI SDK", () => {
-  it("chat: a signed Converse call, converted back to a chat completion", async () => {
+  it("chat: a signed Converse call, converted back to a chat completion [bedrock: chat]", async () => {
     const rejectedBefore = mock.stats.rejected;
     const completion = await client.chat.completions.create({
       model: `bedrock/${CLAUDE}`,
@@ -81,7 +81,7 @@ describe("Bedrock through the OpenAI SDK", () => {
     expect(completion.choices[0]?.message.content).toContain(`us.${CLAUDE}`);
   });
 
-  it("streams ConverseStream's event stream as chunks, with the usage chunk when include_usage is set", async () => {
+  it("streams ConverseStream's event stream as chunks, with the usage chunk when include_usage is set [bedrock: stream]", async () => {
     const stream = await client.chat.completions.create({
       model: `bedrock/${CLAUDE}`,
       messages: [{ role: "user", content: "Count" }],
@@ -106,7 +106,7 @@ describe("Bedrock through the OpenAI SDK", () => {
     expect(usage?.total_tokens).toBe((usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0));
   });
 
-  it("tools: definitions and choice go out, the tool call comes back; the result goes back as toolResult", async () => {
+  it("tools: definitions and choice go out, the tool call comes back; the result goes back as toolResult [bedrock: tools]", async () => {
     const tools: OpenAI.ChatCompletionTool[] = [
       {
         type: "function",
@@ -149,7 +149,7 @@ describe("Bedrock through the OpenAI SDK", () => {
     });
   });
 
-  it("tools stream: tool call deltas arrive with id, name and arguments", async () => {
+  it("tools stream: tool call deltas arrive with id, name and arguments [bedrock: tools, stream]", async () => {
     const stream = await client.chat.completions.create({
       model: `bedrock/${CLAUDE}`,
       messages: [{ role: "user", content: "Weather?" }],
@@ -181,7 +181,7 @@ describe("Bedrock through the OpenAI SDK", () => {
     expect(finish).toBe("tool_calls");
   });
 
-  it("images: a base64 data URL goes as bytes; an http URL is refused with a 400 naming the parameter", async () => {
+  it("images: a base64 data URL goes as bytes; an http URL is refused with a 400 naming the parameter [bedrock: vision]", async () => {
     const completion = await client.chat.completions.create({
       model: `bedrock/${CLAUDE}`,
       messages: [
@@ -225,7 +225,7 @@ describe("Bedrock through the OpenAI SDK", () => {
     expect(completion.choices[0]?.finish_reason).toBe("stop");
   });
 
-  it("thinking: Claude's reasoning comes back as reasoning_content", async () => {
+  it("thinking: Claude's reasoning comes back as reasoning_content [bedrock: reasoning]", async () => {
     const completion = await client.chat.completions.create({
       model: `bedrock/${CLAUDE}`,
       messages: [{ role: "user", content: "Think" }],
@@ -238,7 +238,7 @@ describe("Bedrock through the OpenAI SDK", () => {
     expect(message.reasoning_content).toBe("Let me think about this step by step.");
   });
 
-  it("embeddings: Titan, one InvokeModel call per input, decoded by the SDK from base64", async () => {
+  it("embeddings: Titan, one InvokeModel call per input, decoded by the SDK from base64 [bedrock: embeddings]", async () => {
     const before = mock.stats.requests;
     const result = await client.embeddings.create({
       model: "bedrock/amazon.titan-embed-text-v2:0",
@@ -334,7 +334,7 @@ describe("Bedrock from a Bifrost config.json", () => {
     await configured?.stop();
   });
 
-  it("maps a model name to the key's inference profile and signs without a session token", async () => {
+  it("maps a model name to the key's inference profile and signs without a session token [bedrock: chat]", async () => {
     const local = new OpenAI({ baseURL: `${configured.url}/v1`, apiKey: "k", maxRetries: 0 });
     const completion = await local.chat.completions.create({
       model: "bedrock/claude-sonnet",

@@ -45,7 +45,7 @@ afterAll(async () => {
 });
 
 describe("OpenAI SDK to Cohere", () => {
-  it("converts a chat completion", async () => {
+  it("converts a chat completion [cohere: chat]", async () => {
     const completion = await client.chat.completions.create({
       model: "cohere/command-a-03-2025",
       messages: [
@@ -72,7 +72,7 @@ describe("OpenAI SDK to Cohere", () => {
     });
   });
 
-  it("streams with include_usage", async () => {
+  it("streams with include_usage [cohere: stream]", async () => {
     const stream = await client.chat.completions.create({
       model: "cohere/command-a-03-2025",
       messages: [{ role: "user", content: "Count" }],
@@ -92,7 +92,7 @@ describe("OpenAI SDK to Cohere", () => {
     expect(usage?.completion_tokens).toBeGreaterThan(0);
   });
 
-  it("returns tool calls and takes the tool results back", async () => {
+  it("returns tool calls and takes the tool results back [cohere: tools]", async () => {
     const first = await client.chat.completions.create({
       model: "cohere/command-a-03-2025",
       messages: [{ role: "user", content: "Weather in Paris?" }],
@@ -119,7 +119,7 @@ describe("OpenAI SDK to Cohere", () => {
     expect(sent.messages[2]).toEqual({ role: "tool", tool_call_id: call.id, content: "18C and sunny" });
   });
 
-  it("streams tool calls", async () => {
+  it("streams tool calls [cohere: tools, stream]", async () => {
     const stream = await client.chat.completions.create({
       model: "cohere/command-a-03-2025",
       messages: [{ role: "user", content: "Weather in Paris?" }],
@@ -140,7 +140,7 @@ describe("OpenAI SDK to Cohere", () => {
     expect(finish).toBe("tool_calls");
   });
 
-  it("creates embeddings, decoded from base64 by the SDK", async () => {
+  it("creates embeddings, decoded from base64 by the SDK [cohere: embeddings]", async () => {
     const result = await client.embeddings.create({ model: "cohere/embed-v4.0", input: ["one", "two"] });
     expect(result.data).toHaveLength(2);
     expect(result.data[0]?.embedding).toHaveLength(8);
@@ -176,7 +176,7 @@ describe("OpenAI SDK to Cohere", () => {
 });
 
 describe("Anthropic SDK to Cohere", () => {
-  it("converts messages, streams and tool use", async () => {
+  it("converts messages, streams and tool use [cohere: chat, stream, tools]", async () => {
     const anthropic = new Anthropic({
       baseURL: `${gateway.url}/anthropic`,
       apiKey: "client-key",

@@ -54,19 +54,23 @@ async function chat(model: string): Promise<OpenAI.ChatCompletion> {
 
 describe("the OpenAI-compatible family through the OpenAI SDK", () => {
   it.each([
-    ["mistral/mistral-small-latest", "mistral-small-latest", "Bearer mistral-test"],
-    ["ollama/llama3.2", "llama3.2", undefined],
-    ["lmstudio/qwen2.5-7b-instruct", "qwen2.5-7b-instruct", undefined],
-    ["vllm/Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B", "Bearer vllm-token"],
-    ["my-vllm/meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B-Instruct", undefined],
-  ])("%s reaches /v1/chat/completions as %s with auth %s", async (model, upstreamModel, auth) => {
-    const completion = await chat(model);
-    expect(completion.object).toBe("chat.completion");
-    const upstream = mock.stats.lastRequest;
-    expect(upstream?.path).toBe("/v1/chat/completions");
-    expect(upstream?.headers.authorization).toBe(auth);
-    expect(JSON.parse(upstream?.body ?? "{}").model).toBe(upstreamModel);
-  });
+    // The last column only names the table row the case proves (a configured name like my-vllm is "custom").
+    ["mistral/mistral-small-latest", "mistral-small-latest", "Bearer mistral-test", "mistral"],
+    ["ollama/llama3.2", "llama3.2", undefined, "ollama"],
+    ["lmstudio/qwen2.5-7b-instruct", "qwen2.5-7b-instruct", undefined, "lmstudio"],
+    ["vllm/Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B", "Bearer vllm-token", "vllm"],
+    ["my-vllm/meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B-Instruct", undefined, "custom"],
+  ])(
+    "%s reaches /v1/chat/completions as %s with auth %s [%s: chat]",
+    async (model, upstreamModel, auth, _row) => {
+      const completion = await chat(model);
+      expect(completion.object).toBe("chat.completion");
+      const upstream = mock.stats.lastRequest;
+      expect(upstream?.path).toBe("/v1/chat/completions");
+      expect(upstream?.headers.authorization).toBe(auth);
+      expect(JSON.parse(upstream?.body ?? "{}").model).toBe(upstreamModel);
+    },
+  );
 
   it("sends Groq requests under /openai/v1 with its key", async () => {
     // The mock serves OpenAI's paths only, so its 404 names the path Groq's API would have been asked for.
@@ -95,7 +99,7 @@ describe("the OpenAI-compatible family through the OpenAI SDK", () => {
 });
 
 describe("parameter maps on converted requests", () => {
-  it("sends Mistral max_tokens and random_seed and no stream_options", async () => {
+  it("sends Mistral max_tokens and random_seed and no stream_options [mistral: stream]", async () => {
     const anthropic = new Anthropic({
       baseURL: `${gateway.url}/anthropic`,
       apiKey: "client-key",

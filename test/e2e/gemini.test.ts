@@ -41,7 +41,7 @@ function lastGeminiBody(): Record<string, unknown> {
 }
 
 describe("OpenAI SDK → Gemini provider", () => {
-  it("converts a chat completion both ways and authenticates with x-goog-api-key", async () => {
+  it("converts a chat completion both ways and authenticates with x-goog-api-key [gemini: chat]", async () => {
     const completion = await openai.chat.completions.create({
       model: "gemini/gemini-2.5-flash",
       messages: [
@@ -65,7 +65,7 @@ describe("OpenAI SDK → Gemini provider", () => {
     });
   });
 
-  it("streams with include_usage", async () => {
+  it("streams with include_usage [gemini: stream]", async () => {
     const stream = await openai.chat.completions.create({
       model: "gemini-2.5-flash",
       messages: [{ role: "user", content: "Count" }],
@@ -88,7 +88,7 @@ describe("OpenAI SDK → Gemini provider", () => {
     );
   });
 
-  it("calls tools and sends tool results back as functionResponse", async () => {
+  it("calls tools and sends tool results back as functionResponse [gemini: tools]", async () => {
     const tools: OpenAI.ChatCompletionTool[] = [
       {
         type: "function",
@@ -136,7 +136,7 @@ describe("OpenAI SDK → Gemini provider", () => {
     });
   });
 
-  it("sends images as inlineData and fileData", async () => {
+  it("sends images as inlineData and fileData [gemini: vision]", async () => {
     const completion = await openai.chat.completions.create({
       model: "gemini/gemini-2.5-flash",
       messages: [
@@ -158,7 +158,7 @@ describe("OpenAI SDK → Gemini provider", () => {
     ]);
   });
 
-  it("creates embeddings through batchEmbedContents (float and the SDK's default base64)", async () => {
+  it("creates embeddings through batchEmbedContents (float and the SDK's default base64) [gemini: embeddings]", async () => {
     const floats = await openai.embeddings.create({
       model: "gemini/gemini-embedding-001",
       input: ["one", "two"],
@@ -199,7 +199,7 @@ describe("OpenAI SDK → Gemini provider", () => {
 });
 
 describe("Google GenAI SDK → Gemini provider (bytes through)", () => {
-  it("relays generateContent untouched with the gateway's key", async () => {
+  it("relays generateContent untouched with the gateway's key [gemini: chat]", async () => {
     const response = await genai.models.generateContent({
       model: "gemini-2.5-flash",
       contents: "Hello",
@@ -211,7 +211,7 @@ describe("Google GenAI SDK → Gemini provider (bytes through)", () => {
     expect(lastGeminiBody().generationConfig).toEqual({ temperature: 0.1 });
   });
 
-  it("streams with alt=sse and relays Google's errors as they are", async () => {
+  it("streams with alt=sse and relays Google's errors as they are [gemini: stream]", async () => {
     let text = "";
     for await (const chunk of await genai.models.generateContentStream({
       model: "gemini/gemini-2.5-flash",
@@ -234,7 +234,7 @@ describe("Google GenAI SDK → Gemini provider (bytes through)", () => {
 });
 
 describe("Google GenAI SDK → OpenAI provider (transcoded)", () => {
-  it("answers generateContent from an OpenAI model", async () => {
+  it("answers generateContent from an OpenAI model [openai: chat]", async () => {
     const response = await genai.models.generateContent({
       model: "openai/gpt-4o-mini",
       contents: [{ role: "user", parts: [{ text: "Say hello" }] }],
@@ -252,7 +252,7 @@ describe("Google GenAI SDK → OpenAI provider (transcoded)", () => {
     expect(upstream.max_tokens).toBe(50);
   });
 
-  it("streams from an OpenAI model as SSE GenerateContentResponses", async () => {
+  it("streams from an OpenAI model as SSE GenerateContentResponses [openai: stream]", async () => {
     let text = "";
     let usage = 0;
     for await (const chunk of await genai.models.generateContentStream({
@@ -267,7 +267,7 @@ describe("Google GenAI SDK → OpenAI provider (transcoded)", () => {
     expect(JSON.parse(openaiMock.stats.lastRequest?.body ?? "{}").stream).toBe(true);
   });
 
-  it("carries function declarations and returns whole function calls", async () => {
+  it("carries function declarations and returns whole function calls [openai: tools]", async () => {
     const response = await genai.models.generateContent({
       model: "openai/gpt-4o-mini",
       contents: "Weather in Paris?",

@@ -31,7 +31,7 @@ describe.each(["/litellm", "", "/litellm/v1"])("the OpenAI SDK with base URL <ga
     client = new OpenAI({ baseURL: gateway.url + base, apiKey: "sk-litellm-virtual", maxRetries: 0 });
   });
 
-  it("creates a chat completion", async () => {
+  it("creates a chat completion [openai: chat]", async () => {
     const completion = await client.chat.completions.create({
       model: "openai/gpt-4o-mini",
       messages: [{ role: "user", content: "hi" }],
@@ -42,7 +42,7 @@ describe.each(["/litellm", "", "/litellm/v1"])("the OpenAI SDK with base URL <ga
     expect(lastBody().model).toBe("gpt-4o-mini");
   });
 
-  it("streams a chat completion", async () => {
+  it("streams a chat completion [openai: stream]", async () => {
     const stream = await client.chat.completions.create({
       model: "openai/gpt-4o-mini",
       messages: [{ role: "user", content: "count" }],
@@ -53,7 +53,7 @@ describe.each(["/litellm", "", "/litellm/v1"])("the OpenAI SDK with base URL <ga
     expect(text.length).toBeGreaterThan(0);
   });
 
-  it("creates embeddings and legacy completions", async () => {
+  it("creates embeddings and legacy completions [openai: embeddings]", async () => {
     const embeddings = await client.embeddings.create({ model: "openai/text-embedding-3-small", input: "a" });
     expect(embeddings.data[0]?.embedding.length).toBeGreaterThan(0);
     expect(mock.stats.lastRequest?.path).toBe("/v1/embeddings");

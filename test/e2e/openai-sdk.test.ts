@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 describe("chat completions through the OpenAI SDK", () => {
-  it("relays a chat completion and strips the provider prefix from the model", async () => {
+  it("relays a chat completion and strips the provider prefix from the model [openai: chat]", async () => {
     const completion = await client.chat.completions.create({
       model: "openai/gpt-4o-mini",
       messages: [{ role: "user", content: "Say hello" }],
@@ -59,7 +59,7 @@ describe("chat completions through the OpenAI SDK", () => {
     });
   });
 
-  it("streams chunks and the final usage chunk when include_usage is set", async () => {
+  it("streams chunks and the final usage chunk when include_usage is set [openai: stream]", async () => {
     const stream = await client.chat.completions.create({
       model: "openai/gpt-4o-mini",
       messages: [{ role: "user", content: "Count" }],
@@ -79,7 +79,7 @@ describe("chat completions through the OpenAI SDK", () => {
     expect(usage?.completion_tokens).toBeGreaterThan(0);
   });
 
-  it("returns tool calls", async () => {
+  it("returns tool calls [openai: tools]", async () => {
     const completion = await client.chat.completions.create({
       model: "openai/gpt-4o-mini",
       messages: [{ role: "user", content: "Weather in Paris?" }],
@@ -116,7 +116,7 @@ describe("chat completions through the OpenAI SDK", () => {
 });
 
 describe("other OpenAI routes", () => {
-  it("creates embeddings", async () => {
+  it("creates embeddings [openai: embeddings]", async () => {
     const result = await client.embeddings.create({
       model: "openai/text-embedding-3-small",
       input: ["one", "two"],

@@ -60,7 +60,7 @@ function checkSequence(events: ResponseStreamEvent[]): void {
 }
 
 describe("OpenAI provider: bytes pass through to /v1/responses", () => {
-  it("creates a response with the model rewritten and the body otherwise untouched", async () => {
+  it("creates a response with the model rewritten and the body otherwise untouched [openai: chat]", async () => {
     const response = await client.responses.create({
       model: "openai/gpt-4o-mini",
       instructions: "Be brief.",
@@ -82,7 +82,7 @@ describe("OpenAI provider: bytes pass through to /v1/responses", () => {
     });
   });
 
-  it("streams OpenAI's events as they come", async () => {
+  it("streams OpenAI's events as they come [openai: stream]", async () => {
     const events = await collect(
       await client.responses.create({ model: "openai/gpt-4o-mini", input: "Count", stream: true }),
     );
@@ -113,7 +113,7 @@ describe("OpenAI provider: bytes pass through to /v1/responses", () => {
 });
 
 describe("Anthropic provider: Responses mapped onto chat", () => {
-  it("answers with a message item and usage; instructions and max_output_tokens reach Anthropic", async () => {
+  it("answers with a message item and usage; instructions and max_output_tokens reach Anthropic [anthropic: chat]", async () => {
     const response = await client.responses.create({
       model: "anthropic/claude-sonnet-4-5",
       instructions: "Be brief.",
@@ -137,7 +137,7 @@ describe("Anthropic provider: Responses mapped onto chat", () => {
     expect(sent.messages).toEqual([{ role: "user", content: [{ type: "text", text: "Say hello" }] }]);
   });
 
-  it("streams the Responses event sequence with usage at completion", async () => {
+  it("streams the Responses event sequence with usage at completion [anthropic: stream]", async () => {
     const events = await collect(
       await client.responses.create({
         model: "anthropic/claude-sonnet-4-5",
@@ -170,14 +170,14 @@ describe("Anthropic provider: Responses mapped onto chat", () => {
     ]);
   });
 
-  it("gives the SDK's stream helper a final response", async () => {
+  it("gives the SDK's stream helper a final response [anthropic: stream]", async () => {
     const stream = client.responses.stream({ model: "anthropic/claude-sonnet-4-5", input: "Say hello" });
     const final = await stream.finalResponse();
     expect(final.output_text).toBe(MOCK_TEXT);
     expect(final.status).toBe("completed");
   });
 
-  it("returns reasoning with its signature and sends it back on the next turn", async () => {
+  it("returns reasoning with its signature and sends it back on the next turn [anthropic: reasoning]", async () => {
     const first = await client.responses.create({
       model: "anthropic/claude-sonnet-4-5",
       input: "Think, then answer",
@@ -211,7 +211,7 @@ describe("Anthropic provider: Responses mapped onto chat", () => {
     });
   });
 
-  it("calls a function and takes its output back", async () => {
+  it("calls a function and takes its output back [anthropic: tools]", async () => {
     const tools: OpenAI.Responses.Tool[] = [
       {
         type: "function",
@@ -252,7 +252,7 @@ describe("Anthropic provider: Responses mapped onto chat", () => {
     expect(messages[2]?.content[0]).toMatchObject({ type: "tool_result", tool_use_id: call.call_id });
   });
 
-  it("streams a function call as output_item and function_call_arguments events", async () => {
+  it("streams a function call as output_item and function_call_arguments events [anthropic: tools, stream]", async () => {
     const events = await collect(
       await client.responses.create({
         model: "anthropic/claude-sonnet-4-5",
@@ -316,7 +316,7 @@ describe("Anthropic provider: Responses mapped onto chat", () => {
 });
 
 describe("OpenAI-compatible provider without a Responses API: mapped onto chat completions", () => {
-  it("creates a response from the provider's chat completion", async () => {
+  it("creates a response from the provider's chat completion [deepseek: chat]", async () => {
     const response = await client.responses.create({
       model: "deepseek/deepseek-chat",
       input: "Say hello",
@@ -331,7 +331,7 @@ describe("OpenAI-compatible provider without a Responses API: mapped onto chat c
     });
   });
 
-  it("streams", async () => {
+  it("streams [deepseek: stream]", async () => {
     const events = await collect(
       await client.responses.create({ model: "deepseek/deepseek-chat", input: "Count", stream: true }),
     );

@@ -53,7 +53,7 @@ afterAll(async () => {
 const GEMINI_PATH = "/v1/projects/proj-1/locations/europe-west4/publishers/google/models/gemini-2.5-flash";
 
 describe("OpenAI SDK → Vertex AI", () => {
-  it("calls a Gemini model with a token from the service account, fetched once for many requests", async () => {
+  it("calls a Gemini model with a token from the service account, fetched once for many requests [vertex: chat]", async () => {
     const answers = await Promise.all(
       Array.from({ length: 6 }, () =>
         client.chat.completions.create({
@@ -76,7 +76,7 @@ describe("OpenAI SDK → Vertex AI", () => {
     });
   });
 
-  it("streams a Gemini model with usage", async () => {
+  it("streams a Gemini model with usage [vertex: stream]", async () => {
     const stream = await client.chat.completions.create({
       model: "vertex/gemini-2.5-flash",
       messages: [{ role: "user", content: "Count" }],
@@ -94,7 +94,7 @@ describe("OpenAI SDK → Vertex AI", () => {
     expect(mock.stats.lastRequest?.path).toBe(`${GEMINI_PATH}:streamGenerateContent?alt=sse`);
   });
 
-  it("calls Claude on Vertex through rawPredict and streamRawPredict", async () => {
+  it("calls Claude on Vertex through rawPredict and streamRawPredict [vertex: chat, stream]", async () => {
     const completion = await client.chat.completions.create({
       model: "vertex/claude-sonnet-4@20250514",
       messages: [{ role: "user", content: "Hello" }],
@@ -120,7 +120,7 @@ describe("OpenAI SDK → Vertex AI", () => {
     expect(mock.stats.lastRequest?.path).toMatch(/:streamRawPredict$/);
   });
 
-  it("creates embeddings through predict", async () => {
+  it("creates embeddings through predict [vertex: embeddings]", async () => {
     const result = await client.embeddings.create({
       model: "vertex/text-embedding-005",
       input: ["a", "b"],
