@@ -50,6 +50,31 @@ describe("load drivers", () => {
     expect(r.ok).toBe(50);
   });
 
+  it("reports a stalled warm-up, and not a measured phase that ends with stragglers", async () => {
+    const stalled = await runOpenLoop({
+      ...base(),
+      body: body("mock-hang"),
+      rate: 50,
+      durationMs: 100,
+      warmupMs: 100,
+      drainMs: 100,
+      onMeasureStart: () => {},
+    });
+    expect(stalled.warmupStalled).toBe(true);
+    expect(stalled.sent).toBe(0);
+    const stragglers = await runOpenLoop({
+      ...base(),
+      body: body("mock-hang"),
+      rate: 50,
+      durationMs: 100,
+      warmupMs: 0,
+      drainMs: 100,
+      onMeasureStart: () => {},
+    });
+    expect(stragglers.warmupStalled).toBeUndefined();
+    expect(stragglers.timeouts).toBe(stragglers.sent);
+  });
+
   it("counts failures and timeouts apart", async () => {
     const errors = await runSequential({ ...base(), body: body("mock-error-500"), requests: 3 });
     expect(errors.failed).toBe(3);

@@ -234,13 +234,14 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<LoadResult> {
   };
 
   if (opts.warmupMs !== undefined && opts.warmupMs > 0) await phase(new Recorder(), opts.warmupMs, true);
+  // Decided before the measured phase, whose own drain may destroy the pool too.
+  const stalled = pool.destroyed;
   await opts.onMeasureStart?.();
   const rec = new Recorder();
   const started = performance.now();
-  const scheduleMs = pool.destroyed ? 0 : await phase(rec, opts.durationMs, false);
+  const scheduleMs = stalled ? 0 : await phase(rec, opts.durationMs, false);
   const durationMs = performance.now() - started;
-  const stalled = pool.destroyed;
-  if (!stalled) await pool.destroy();
+  if (!pool.destroyed) await pool.destroy();
   const result = rec.result(durationMs, opts.stream === true, scheduleMs);
   return stalled ? { ...result, warmupStalled: true } : result;
 }
