@@ -187,7 +187,11 @@ describe("openai mock", () => {
     expect(got).toBe(2);
     const hang = new AbortController();
     const pending = client.chat.completions.create({ model: "mock-hang", messages }, { signal: hang.signal });
-    await expect.poll(() => mock.stats.inFlight, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
+    // Abort only once the mock holds the hanging request, or the client would cancel it before sending.
+    await expect
+      .poll(() => JSON.parse(mock.stats.lastRequest?.body ?? "{}").model, { timeout: 5000 })
+      .toBe("mock-hang");
+    expect(mock.stats.inFlight).toBeGreaterThanOrEqual(1);
     hang.abort();
     expect(await pending.catch((e) => e)).toBeInstanceOf(OpenAI.APIUserAbortError);
     await expect.poll(() => mock.stats.aborted, { timeout: 5000 }).toBe(before + 2);
