@@ -7,7 +7,9 @@
  *   :streamRawPredict (Anthropic's Messages format), with an OAuth bearer token;
  * - an OAuth token endpoint (POST /token) that verifies the RS256 JWT assertion against a public key.
  * Replies: a function call when the request offers functions and its last turn is not a function response;
- * a thought part when thoughts are asked for; JSON when JSON is asked for; text otherwise.
+ * a thought part when thoughts are asked for; JSON when JSON is asked for; text otherwise. Claude on Vertex
+ * answers likewise: a signed thinking block when thinking is enabled, tool_use when tools are offered and
+ * the last turn is not a tool_result, text otherwise.
  * Error injection by model name: mock-error-<status> answers that status in Google's error envelope (429
  * with Retry-After); mock-blocked answers a prompt blocked for SAFETY.
  */
@@ -191,15 +193,34 @@ function anthropicReply(request: Json, model: string): { full: string; events: [
   const text = "Mock Claude on Vertex reply.";
   const id = `msg_vrtx_${randomBytes(8).toString("hex")}`;
   const input = tokensOf(JSON.stringify(request.messages ?? ""));
+  const messages = (request.messages ?? []) as { role?: string; content?: unknown }[];
+  const lastContent = messages[messages.length - 1]?.content;
+  const answered =
+    Array.isArray(lastContent) && lastContent.some((block: Json) => block.type === "tool_result");
+  const tool = ((request.tools ?? []) as Json[])[0];
+  const thinking = (request.thinking as Json | undefined)?.type === "enabled";
+  const blocks: Json[] = [];
+  if (thinking)
+    blocks.push({ type: "thinking", thinking: "Mock Claude thoughts.", signature: "c2lnLXZydHg=" });
+  if (tool !== undefined && !answered) {
+    blocks.push({
+      type: "tool_use",
+      id: `toolu_vrtx_${randomBytes(6).toString("hex")}`,
+      name: String(tool.name),
+      input: argsFor(tool.input_schema),
+    });
+  } else blocks.push({ type: "text", text });
+  const stopReason = tool !== undefined && !answered ? "tool_use" : "end_turn";
+  const outputTokens = tokensOf(JSON.stringify(blocks));
   const message = {
     id,
     type: "message",
     role: "assistant",
     model,
-    content: [{ type: "text", text }],
-    stop_reason: "end_turn",
+    content: blocks,
+    stop_reason: stopReason,
     stop_sequence: null,
-    usage: { input_tokens: input, output_tokens: tokensOf(text) },
+    usage: { input_tokens: input, output_tokens: outputTokens },
   };
   const events: [string, Json][] = [
     [
@@ -214,24 +235,41 @@ function anthropicReply(request: Json, model: string): { full: string; events: [
         },
       },
     ],
-    [
-      "content_block_start",
-      { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
-    ],
   ];
-  for (const piece of ["Mock Claude ", "on Vertex ", "reply."]) {
-    events.push([
-      "content_block_delta",
-      { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: piece } },
-    ]);
+  const delta = (index: number, body: Json): [string, Json] => [
+    "content_block_delta",
+    { type: "content_block_delta", index, delta: body },
+  ];
+  for (let index = 0; index < blocks.length; index++) {
+    const block = blocks[index] as Json;
+    const start =
+      block.type === "thinking"
+        ? { type: "thinking", thinking: "" }
+        : block.type === "tool_use"
+          ? { ...block, input: {} }
+          : { type: "text", text: "" };
+    events.push(["content_block_start", { type: "content_block_start", index, content_block: start }]);
+    if (block.type === "thinking") {
+      events.push(delta(index, { type: "thinking_delta", thinking: block.thinking }));
+      events.push(delta(index, { type: "signature_delta", signature: block.signature }));
+    } else if (block.type === "tool_use") {
+      const json = JSON.stringify(block.input);
+      const half = Math.ceil(json.length / 2);
+      events.push(delta(index, { type: "input_json_delta", partial_json: json.slice(0, half) }));
+      events.push(delta(index, { type: "input_json_delta", partial_json: json.slice(half) }));
+    } else {
+      for (const piece of ["Mock Claude ", "on Vertex ", "reply."]) {
+        events.push(delta(index, { type: "text_delta", text: piece }));
+      }
+    }
+    events.push(["content_block_stop", { type: "content_block_stop", index }]);
   }
-  events.push(["content_block_stop", { type: "content_block_stop", index: 0 }]);
   events.push([
     "message_delta",
     {
       type: "message_delta",
-      delta: { stop_reason: "end_turn", stop_sequence: null },
-      usage: { output_tokens: tokensOf(text) },
+      delta: { stop_reason: stopReason, stop_sequence: null },
+      usage: { output_tokens: outputTokens },
     },
   ]);
   events.push(["message_stop", { type: "message_stop" }]);

@@ -215,3 +215,52 @@ describe("openai mock", () => {
     }
   });
 });
+
+describe("openai mock: reasoning and path prefix", () => {
+  it("bills reasoning tokens when reasoning_effort is set, and deepseek-reasoner answers with reasoning_content", async () => {
+    const effort = await client.chat.completions.create({
+      model: "o4-mini",
+      messages,
+      reasoning_effort: "low",
+    });
+    expect(effort.usage?.completion_tokens_details?.reasoning_tokens).toBe(16);
+    expect(effort.usage?.total_tokens).toBe(
+      (effort.usage?.prompt_tokens ?? 0) + (effort.usage?.completion_tokens ?? 0),
+    );
+
+    const reasoner = await client.chat.completions.create({ model: "deepseek-reasoner", messages });
+    expect(
+      (reasoner.choices[0]?.message as { reasoning_content?: string } | undefined)?.reasoning_content,
+    ).toBe("The user wants a reply. I will give one.");
+    const stream = await client.chat.completions.create({
+      model: "deepseek-reasoner",
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let reasoning = "";
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      reasoning +=
+        (chunk.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? "";
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(reasoning).toBe("The user wants a reply. I will give one.");
+    expect(usage?.completion_tokens_details?.reasoning_tokens).toBe(16);
+  });
+
+  it("serves its routes under pathPrefix and nowhere else", async () => {
+    const groq = await startOpenAIMock({ pathPrefix: "/openai/v1" });
+    try {
+      const prefixed = new OpenAI({ apiKey: "x", baseURL: `${groq.url}/openai/v1`, maxRetries: 0 });
+      const reply = await prefixed.chat.completions.create({ model: "llama-3.1-8b-instant", messages });
+      expect(reply.object).toBe("chat.completion");
+      const plain = new OpenAI({ apiKey: "x", baseURL: `${groq.url}/v1`, maxRetries: 0 });
+      await expect(plain.chat.completions.create({ model: "m", messages })).rejects.toBeInstanceOf(
+        OpenAI.NotFoundError,
+      );
+    } finally {
+      await groq.close();
+    }
+  });
+});

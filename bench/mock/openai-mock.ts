@@ -8,6 +8,9 @@
  *   mock-reset            destroys the connection before answering
  *   mock-reset-midstream  sends a few stream chunks, then destroys the connection
  *   mock-slow-stream      100 chunks, 200 ms apart
+ * Reasoning: a chat request with `reasoning_effort` is billed reasoning tokens (inside completion_tokens, in
+ * completion_tokens_details.reasoning_tokens), as OpenAI's reasoning models are; `deepseek-reasoner` also
+ * answers with `reasoning_content` before the content, plain and streamed, as DeepSeek's reasoning model does.
  * Reply bodies are pre-serialised per (model, shape) so the mock stays cheap next to the gateway it measures.
  */
 import { STATUS_CODES } from "node:http";
@@ -38,6 +41,8 @@ export interface OpenAIMockOptions {
   requireKey?: string;
   /** Embedding dimensions when the request does not say. Default 8. */
   embeddingDims?: number;
+  /** Where the API's routes live, e.g. "/openai/v1" for Groq's layout. Default "/v1". */
+  pathPrefix?: string;
 }
 
 export interface MockStats {
@@ -63,7 +68,9 @@ interface Exchange {
   done: boolean;
 }
 
-type Config = Required<Omit<OpenAIMockOptions, "port" | "host" | "requireKey">> & { requireKey?: string };
+type Config = Required<Omit<OpenAIMockOptions, "port" | "host" | "requireKey" | "pathPrefix">> & {
+  requireKey?: string;
+};
 
 const SLOW_STREAM_CHUNKS = 100;
 const SLOW_STREAM_INTERVAL_MS = 200;
@@ -71,6 +78,9 @@ const MIDSTREAM_RESET_AFTER = 5;
 const MIDSTREAM_GAP_MS = 20;
 const CACHE_LIMIT = 512;
 const FINGERPRINT = "fp_mock0switchyard";
+const REASONER_MODEL = "deepseek-reasoner";
+const REASONING_TEXT = "The user wants a reply. I will give one.";
+const REASONING_TOKENS = 16;
 const LOREM =
   "Switchyard mock reply. Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor " +
   "incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco " +
@@ -205,11 +215,13 @@ function loremOfLength(length: number): string {
   return LOREM.repeat(Math.ceil(n / LOREM.length)).slice(0, n);
 }
 
-function usageJson(promptTokens: number, completionTokens: number): string {
+function usageJson(promptTokens: number, completionTokens: number, reasoningTokens = 0): string {
+  // Reasoning tokens are billed as completion tokens and broken out in the details, as OpenAI reports them.
+  const completion = completionTokens + reasoningTokens;
   return (
-    `{"prompt_tokens":${promptTokens},"completion_tokens":${completionTokens},"total_tokens":${promptTokens + completionTokens},` +
+    `{"prompt_tokens":${promptTokens},"completion_tokens":${completion},"total_tokens":${promptTokens + completion},` +
     `"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},` +
-    `"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`
+    `"completion_tokens_details":{"reasoning_tokens":${reasoningTokens},"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`
   );
 }
 
@@ -385,7 +397,9 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
       } else {
         const envelope = head.length + tail.length + suffix.length + usageJson(100, 100).length + 60;
         const content = loremOfLength(config.responseBytes - envelope);
-        message = `{"role":"assistant","content":${JSON.stringify(content)},"refusal":null,"annotations":[]}`;
+        const reasoning =
+          model === REASONER_MODEL ? `,"reasoning_content":${JSON.stringify(REASONING_TEXT)}` : "";
+        message = `{"role":"assistant","content":${JSON.stringify(content)}${reasoning},"refusal":null,"annotations":[]}`;
         completionTokens = estimateTokens(content);
       }
       return { prefix: head + message + tail, suffix, completionTokens };
@@ -446,6 +460,11 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
         frames.push(frame("{}", "tool_calls"));
       } else {
         frames.push(frame(`{"role":"assistant","content":"","refusal":null}`, null));
+        if (model === REASONER_MODEL) {
+          for (const word of REASONING_TEXT.split(/(?<= )/)) {
+            frames.push(frame(`{"content":null,"reasoning_content":${JSON.stringify(word)}}`, null));
+          }
+        }
         for (let i = 0; i < chunks; i++) {
           const word = STREAM_WORDS[i % STREAM_WORDS.length] as string;
           frames.push(frame(`{"content":${JSON.stringify(word)}}`, null));
@@ -481,6 +500,7 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
     withUsage: boolean,
     intervalMs: number,
     resetAfter: number,
+    reasoningTokens = 0,
   ): void {
     let i = 0;
     const res = ex.res;
@@ -505,7 +525,7 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
         } while (intervalMs === 0 && i < s.frames.length && i < resetAfter);
         if (i >= s.frames.length) {
           const usage = withUsage
-            ? `${s.usagePrefix}${usageJson(promptTokens, s.completionTokens)}}\n\n`
+            ? `${s.usagePrefix}${usageJson(promptTokens, s.completionTokens, reasoningTokens)}}\n\n`
             : "";
           settle(ex);
           res.end(`${usage}data: [DONE]\n\n`);
@@ -639,6 +659,8 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
       return;
     }
     const tool = firstTool(parsed.tools);
+    const reasoningTokens =
+      parsed.reasoning_effort !== undefined || model === REASONER_MODEL ? REASONING_TOKENS : 0;
     if (streamed) {
       const slow = model === "mock-slow-stream";
       const chunks = slow ? SLOW_STREAM_CHUNKS : config.streamChunks;
@@ -647,7 +669,15 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
       const resetAfter = midstream ? 1 + MIDSTREAM_RESET_AFTER : Infinity;
       // A reset right behind the data makes the client kernel drop the unread chunks; space them out.
       const gap = midstream ? Math.max(interval, MIDSTREAM_GAP_MS) : interval;
-      stream(ex, chatFrames(model, tool, withUsage, chunks), promptTokens, withUsage, gap, resetAfter);
+      stream(
+        ex,
+        chatFrames(model, tool, withUsage, chunks),
+        promptTokens,
+        withUsage,
+        gap,
+        resetAfter,
+        reasoningTokens,
+      );
       return;
     }
     if (model === "mock-reset-midstream") {
@@ -655,7 +685,9 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
       return;
     }
     const r = chatReply(model, tool);
-    later(() => send(ex, 200, r.prefix + usageJson(promptTokens, r.completionTokens) + r.suffix));
+    later(() =>
+      send(ex, 200, r.prefix + usageJson(promptTokens, r.completionTokens, reasoningTokens) + r.suffix),
+    );
   }
 
   function embeddings(ex: Exchange, parsed: Record<string, unknown>, model: string): void {
@@ -754,17 +786,18 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
     };
   }
 
+  const prefix = opts.pathPrefix ?? "/v1";
   const app = uws.App();
-  app.post("/v1/chat/completions", route("chat"));
-  app.post("/v1/completions", route("text"));
-  app.post("/v1/embeddings", route("embeddings"));
-  app.post("/v1/responses", route("responses"));
-  app.get("/v1/models", (res, req) => {
+  app.post(`${prefix}/chat/completions`, route("chat"));
+  app.post(`${prefix}/completions`, route("text"));
+  app.post(`${prefix}/embeddings`, route("embeddings"));
+  app.post(`${prefix}/responses`, route("responses"));
+  app.get(`${prefix}/models`, (res, req) => {
     const { ex, path, headers } = begin(res, req);
     stats.lastRequest = { path, headers, body: "" };
     send(ex, 200, modelsBody);
   });
-  app.get("/v1/models/:model", (res, req) => {
+  app.get(`${prefix}/models/:model`, (res, req) => {
     const { ex, path, headers } = begin(res, req);
     stats.lastRequest = { path, headers, body: "" };
     const id = decodeURIComponent(req.getParameter(0));

@@ -141,3 +141,116 @@ describe("Anthropic SDK to Azure", () => {
     expect(final.stop_reason).toBe("end_turn");
   });
 });
+
+describe("tools and images on Azure", () => {
+  const weather: OpenAI.ChatCompletionTool = {
+    type: "function",
+    function: {
+      name: "get_weather",
+      parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    },
+  };
+
+  it("returns tool calls and takes tool results back, plain and streamed [azure: tools, stream]", async () => {
+    const first = await client.chat.completions.create({
+      model: "azure/gpt-4o-mini",
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+      tools: [weather],
+      tool_choice: "required",
+    });
+    const call = first.choices[0]?.message.tool_calls?.[0];
+    expect(first.choices[0]?.finish_reason).toBe("tool_calls");
+    expect(call?.type === "function" && JSON.parse(call.function.arguments)).toEqual({ city: "mock" });
+    expect(mock.stats.lastRequest?.path).toBe(
+      `/openai/deployments/prod-mini/chat/completions?api-version=${API_VERSION}`,
+    );
+    expect(JSON.parse(mock.stats.lastRequest?.body ?? "{}")).toMatchObject({
+      tools: [weather],
+      tool_choice: "required",
+    });
+
+    await client.chat.completions.create({
+      model: "azure/gpt-4o-mini",
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        first.choices[0]?.message as OpenAI.ChatCompletionMessageParam,
+        { role: "tool", tool_call_id: call?.id ?? "", content: "sunny" },
+      ],
+      tools: [weather],
+    });
+    const sent = JSON.parse(mock.stats.lastRequest?.body ?? "{}") as { messages: unknown[] };
+    expect(sent.messages[2]).toEqual({ role: "tool", tool_call_id: call?.id, content: "sunny" });
+
+    const stream = await client.chat.completions.create({
+      model: "azure/gpt-4o-mini",
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+      tools: [weather],
+      stream: true,
+    });
+    let name = "";
+    let args = "";
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta;
+      name += delta?.tool_calls?.[0]?.function?.name ?? "";
+      args += delta?.tool_calls?.[0]?.function?.arguments ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(name).toBe("get_weather");
+    expect(JSON.parse(args)).toEqual({ city: "mock" });
+    expect(finish).toBe("tool_calls");
+  });
+
+  it("sends image content to the deployment untouched [azure: vision]", async () => {
+    const content: OpenAI.ChatCompletionContentPart[] = [
+      { type: "text", text: "Describe" },
+      { type: "image_url", image_url: { url: "https://example.com/cat.jpg", detail: "high" } },
+      { type: "image_url", image_url: { url: "data:image/jpeg;base64,/9j/4AAQSkZJRg==" } },
+    ];
+    const completion = await client.chat.completions.create({
+      model: "azure/gpt-4o-mini",
+      messages: [{ role: "user", content }],
+    });
+    expect(completion.choices[0]?.message.content?.length).toBeGreaterThan(0);
+    expect(JSON.parse(mock.stats.lastRequest?.body ?? "{}").messages).toEqual([{ role: "user", content }]);
+  });
+
+  it("converts an Anthropic client's tools and images to Azure's OpenAI shape [azure: tools, vision]", async () => {
+    const anthropic = new Anthropic({
+      baseURL: `${gateway.url}/anthropic`,
+      apiKey: "client-key",
+      maxRetries: 0,
+    });
+    const message = await anthropic.messages.create({
+      model: "azure/gpt-4o-mini",
+      max_tokens: 64,
+      tools: [
+        {
+          name: "get_weather",
+          input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+        },
+      ],
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
+            { type: "image", source: { type: "url", url: "https://example.com/map.png" } },
+            { type: "text", text: "Weather where this is?" },
+          ],
+        },
+      ],
+    });
+    expect(message.stop_reason).toBe("tool_use");
+    const toolUse = message.content.find((block) => block.type === "tool_use");
+    expect(toolUse?.type === "tool_use" && toolUse.name).toBe("get_weather");
+    expect(toolUse?.type === "tool_use" && toolUse.input).toEqual({ city: "mock" });
+    const sent = JSON.parse(mock.stats.lastRequest?.body ?? "{}");
+    expect(sent.messages[0].content).toEqual([
+      { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+      { type: "image_url", image_url: { url: "https://example.com/map.png" } },
+      { type: "text", text: "Weather where this is?" },
+    ]);
+    expect(sent.tools[0]).toMatchObject({ type: "function", function: { name: "get_weather" } });
+  });
+});

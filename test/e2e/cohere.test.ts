@@ -225,3 +225,82 @@ describe("Anthropic SDK to Cohere", () => {
     expect(use?.type === "tool_use" && use.input).toEqual({ city: "mock" });
   });
 });
+
+describe("images and thinking on Cohere", () => {
+  // OpenAI's SDK types know neither reasoning_content nor the gateway's thinking extension.
+  type Reasoned = { reasoning_content?: string };
+
+  it("sends images by URL and base64 as Cohere image_url content [cohere: vision]", async () => {
+    const completion = await client.chat.completions.create({
+      model: "cohere/command-a-vision-07-2025",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is this?" },
+            { type: "image_url", image_url: { url: "https://example.com/cat.jpg", detail: "low" } },
+            { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+          ],
+        },
+      ],
+    });
+    expect(completion.choices[0]?.message.content).toContain("Switchyard");
+    expect(JSON.parse(mock.stats.lastRequest?.body ?? "{}").messages).toEqual([
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "What is this?" },
+          { type: "image_url", image_url: { url: "https://example.com/cat.jpg", detail: "low" } },
+          { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+        ],
+      },
+    ]);
+  });
+
+  it("sends a thinking budget as thinking.token_budget and returns the thinking as reasoning_content, plain and streamed [cohere: reasoning, stream]", async () => {
+    const completion = await client.chat.completions.create({
+      model: "cohere/mock-thinking",
+      messages: [{ role: "user", content: "Think first" }],
+      // @ts-expect-error the gateway's thinking extension, which the SDK does not know
+      thinking: { type: "enabled", budget_tokens: 2048 },
+    });
+    expect(JSON.parse(mock.stats.lastRequest?.body ?? "{}").thinking).toEqual({
+      type: "enabled",
+      token_budget: 2048,
+    });
+    const message = completion.choices[0]?.message as OpenAI.ChatCompletionMessage & Reasoned;
+    expect(message.reasoning_content).toBe("Considering the question.");
+    expect(message.content).toContain("Switchyard");
+
+    const anthropic = new Anthropic({
+      baseURL: `${gateway.url}/anthropic`,
+      apiKey: "client-key",
+      maxRetries: 0,
+    });
+    const stream = anthropic.messages.stream({
+      model: "cohere/mock-thinking",
+      max_tokens: 4000,
+      thinking: { type: "enabled", budget_tokens: 1024 },
+      messages: [{ role: "user", content: "Think first" }],
+    });
+    const final = await stream.finalMessage();
+    expect(JSON.parse(mock.stats.lastRequest?.body ?? "{}")).toMatchObject({
+      stream: true,
+      thinking: { type: "enabled", token_budget: 1024 },
+    });
+    expect(final.content[0]).toMatchObject({ type: "thinking", thinking: "Considering the question." });
+    expect(final.content[1]?.type === "text" && final.content[1].text).toContain("Switchyard");
+  });
+
+  it("refuses reasoning_effort, which Cohere has no levels for, naming the parameter", async () => {
+    const failure = await client.chat.completions
+      .create({
+        model: "cohere/command-a-reasoning-08-2025",
+        messages: [{ role: "user", content: "hi" }],
+        reasoning_effort: "high",
+      })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((failure as InstanceType<typeof OpenAI.APIError>).param).toBe("reasoning_effort");
+  });
+});

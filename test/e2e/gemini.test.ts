@@ -305,3 +305,73 @@ describe("Google GenAI SDK → OpenAI provider (transcoded)", () => {
     expect(String((failure as { message?: string }).message)).toContain("RESOURCE_EXHAUSTED");
   });
 });
+
+describe("reasoning on Gemini", () => {
+  // OpenAI's SDK types know neither reasoning_content nor thinking_blocks nor the thinking extension.
+  type Reasoned = { reasoning_content?: string; thinking_blocks?: unknown[] };
+
+  it("maps reasoning_effort and a thinking budget to thinkingConfig and thought parts to reasoning_content, plain and streamed [gemini: reasoning, stream]", async () => {
+    const completion = await openai.chat.completions.create({
+      model: "gemini/gemini-2.5-flash",
+      messages: [{ role: "user", content: "Think first" }],
+      reasoning_effort: "medium",
+    });
+    expect((lastGeminiBody().generationConfig as Record<string, unknown>).thinkingConfig).toEqual({
+      thinkingBudget: 8192,
+      includeThoughts: true,
+    });
+    const message = completion.choices[0]?.message as OpenAI.ChatCompletionMessage & Reasoned;
+    expect(message.reasoning_content).toBe("Mock thoughts.");
+    expect(message.thinking_blocks).toEqual([{ type: "thinking", thinking: "Mock thoughts." }]);
+    expect(message.content).toBe("Mock Gemini reply. Hello there!");
+    expect(completion.usage?.completion_tokens_details?.reasoning_tokens).toBe(5);
+
+    const stream = await openai.chat.completions.create({
+      model: "gemini/gemini-2.5-flash",
+      messages: [{ role: "user", content: "Think first" }],
+      stream: true,
+      stream_options: { include_usage: true },
+      // The gateway's thinking extension, which the SDK's types do not know.
+      thinking: { type: "enabled", budget_tokens: 512 },
+    } as OpenAI.ChatCompletionCreateParamsStreaming);
+    let reasoning = "";
+    let text = "";
+    let reasoningTokens: number | undefined;
+    for await (const chunk of stream) {
+      reasoning += (chunk.choices[0]?.delta as Reasoned | undefined)?.reasoning_content ?? "";
+      text += chunk.choices[0]?.delta.content ?? "";
+      reasoningTokens = chunk.usage?.completion_tokens_details?.reasoning_tokens ?? reasoningTokens;
+    }
+    expect((lastGeminiBody().generationConfig as Record<string, unknown>).thinkingConfig).toEqual({
+      thinkingBudget: 512,
+      includeThoughts: true,
+    });
+    expect(reasoning).toBe("Mock thoughts.");
+    expect(text).toBe("Mock Gemini reply. Hello there!");
+    expect(reasoningTokens).toBe(5);
+
+    await openai.chat.completions.create({
+      model: "gemini/gemini-2.5-flash",
+      messages: [{ role: "user", content: "No thinking" }],
+      // @ts-expect-error the gateway's thinking extension, which the SDK does not know
+      thinking: { type: "disabled" },
+    });
+    expect((lastGeminiBody().generationConfig as Record<string, unknown>).thinkingConfig).toEqual({
+      thinkingBudget: 0,
+    });
+  });
+
+  it("relays a GenAI client's thinkingConfig and the thought parts untouched [gemini: reasoning]", async () => {
+    const response = await genai.models.generateContent({
+      model: "gemini/gemini-2.5-flash",
+      contents: "Think first",
+      config: { thinkingConfig: { thinkingBudget: 300, includeThoughts: true } },
+    });
+    expect((lastGeminiBody().generationConfig as Record<string, unknown>).thinkingConfig).toEqual({
+      thinkingBudget: 300,
+      includeThoughts: true,
+    });
+    expect(response.candidates?.[0]?.content?.parts?.[0]).toEqual({ text: "Mock thoughts.", thought: true });
+    expect(response.usageMetadata?.thoughtsTokenCount).toBe(5);
+  });
+});

@@ -141,3 +141,250 @@ describe("OpenAI SDK → Vertex AI", () => {
     expect((failure as InstanceType<typeof OpenAI.APIError>).code).toBe("UNAVAILABLE");
   });
 });
+
+const CLAUDE_PATH =
+  "/v1/projects/proj-1/locations/europe-west4/publishers/anthropic/models/claude-sonnet-4@20250514";
+
+const weather: OpenAI.ChatCompletionTool = {
+  type: "function",
+  function: {
+    name: "get_weather",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
+};
+
+// OpenAI's SDK types know neither reasoning_content nor thinking_blocks nor the thinking extension.
+type Reasoned = { reasoning_content?: string; thinking_blocks?: unknown[] };
+
+function sent(): Record<string, unknown> {
+  return JSON.parse(mock.stats.lastRequest?.body ?? "{}") as Record<string, unknown>;
+}
+
+describe("tools, images and reasoning on Vertex AI", () => {
+  it("Gemini: function declarations out, the call back, its result out as functionResponse; streamed too [vertex: tools, stream]", async () => {
+    const first = await client.chat.completions.create({
+      model: "vertex/gemini-2.5-flash",
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+      tools: [weather],
+      tool_choice: "required",
+    });
+    const call = first.choices[0]?.message.tool_calls?.[0];
+    expect(first.choices[0]?.finish_reason).toBe("tool_calls");
+    expect(call?.type === "function" && call.function.name).toBe("get_weather");
+    expect(call?.type === "function" && JSON.parse(call.function.arguments)).toEqual({ city: "mock-city" });
+    expect(mock.stats.lastRequest?.path).toBe(`${GEMINI_PATH}:generateContent`);
+    const request = sent();
+    expect(
+      (request.tools as { functionDeclarations: { name: string }[] }[])[0]?.functionDeclarations[0]?.name,
+    ).toBe("get_weather");
+    expect(request.toolConfig).toEqual({ functionCallingConfig: { mode: "ANY" } });
+
+    const second = await client.chat.completions.create({
+      model: "vertex/gemini-2.5-flash",
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        first.choices[0]?.message as OpenAI.ChatCompletionMessageParam,
+        { role: "tool", tool_call_id: call?.id ?? "", content: '{"temp":21}' },
+      ],
+      tools: [weather],
+    });
+    expect(second.choices[0]?.message.content).toBe("The function said: done.");
+    const contents = sent().contents as { role: string; parts: Record<string, unknown>[] }[];
+    expect(contents[1]?.parts[0]).toMatchObject({
+      functionCall: { name: "get_weather", args: { city: "mock-city" } },
+    });
+    expect(contents[2]?.parts[0]).toEqual({
+      functionResponse: { name: "get_weather", response: { temp: 21 } },
+    });
+
+    const stream = await client.chat.completions.create({
+      model: "vertex/gemini-2.5-flash",
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+      tools: [weather],
+      stream: true,
+    });
+    let name = "";
+    let args = "";
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      name += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.name ?? "";
+      args += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(name).toBe("get_weather");
+    expect(JSON.parse(args)).toEqual({ city: "mock-city" });
+    expect(finish).toBe("tool_calls");
+    expect(mock.stats.lastRequest?.path).toBe(`${GEMINI_PATH}:streamGenerateContent?alt=sse`);
+  });
+
+  it("Gemini: images as inlineData and fileData [vertex: vision]", async () => {
+    const completion = await client.chat.completions.create({
+      model: "vertex/gemini-2.5-flash",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "Compare" },
+            { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+            { type: "image_url", image_url: { url: "gs://bucket/cat.jpg" } },
+          ],
+        },
+      ],
+    });
+    expect(completion.choices[0]?.message.content).toContain("I see 2 image(s).");
+    const contents = sent().contents as { parts: unknown[] }[];
+    expect(contents[0]?.parts).toEqual([
+      { text: "Compare" },
+      { inlineData: { mimeType: "image/png", data: "iVBORw0KGgo=" } },
+      { fileData: { mimeType: "image/jpeg", fileUri: "gs://bucket/cat.jpg" } },
+    ]);
+  });
+
+  it("Gemini: reasoning_effort becomes a thinking budget, thoughts come back as reasoning_content [vertex: reasoning, stream]", async () => {
+    const completion = await client.chat.completions.create({
+      model: "vertex/gemini-2.5-flash",
+      messages: [{ role: "user", content: "Think first" }],
+      reasoning_effort: "low",
+    });
+    expect((sent().generationConfig as Record<string, unknown>).thinkingConfig).toEqual({
+      thinkingBudget: 1024,
+      includeThoughts: true,
+    });
+    const message = completion.choices[0]?.message as OpenAI.ChatCompletionMessage & Reasoned;
+    expect(message.reasoning_content).toBe("Mock thoughts.");
+    expect(message.content).toBe("Mock Gemini reply. Hello there!");
+    expect(completion.usage?.completion_tokens_details?.reasoning_tokens).toBe(5);
+
+    const stream = await client.chat.completions.create({
+      model: "vertex/gemini-2.5-flash",
+      messages: [{ role: "user", content: "Think first" }],
+      stream: true,
+      // The gateway's thinking extension, which the SDK's types do not know.
+      thinking: { type: "enabled", budget_tokens: 2048 },
+    } as OpenAI.ChatCompletionCreateParamsStreaming);
+    let reasoning = "";
+    let text = "";
+    for await (const chunk of stream) {
+      reasoning += (chunk.choices[0]?.delta as Reasoned | undefined)?.reasoning_content ?? "";
+      text += chunk.choices[0]?.delta.content ?? "";
+    }
+    expect((sent().generationConfig as Record<string, unknown>).thinkingConfig).toEqual({
+      thinkingBudget: 2048,
+      includeThoughts: true,
+    });
+    expect(reasoning).toBe("Mock thoughts.");
+    expect(text).toBe("Mock Gemini reply. Hello there!");
+  });
+
+  it("Claude: tools as Anthropic tools, tool_use back as a tool call, the result as tool_result; streamed too [vertex: tools, stream]", async () => {
+    const first = await client.chat.completions.create({
+      model: "vertex/claude-sonnet-4@20250514",
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+      tools: [weather],
+      max_tokens: 200,
+    });
+    const call = first.choices[0]?.message.tool_calls?.[0];
+    expect(first.choices[0]?.finish_reason).toBe("tool_calls");
+    expect(call?.type === "function" && call.function.name).toBe("get_weather");
+    expect(call?.type === "function" && JSON.parse(call.function.arguments)).toEqual({ city: "mock-city" });
+    expect(mock.stats.lastRequest?.path).toBe(`${CLAUDE_PATH}:rawPredict`);
+    expect((sent().tools as unknown[])[0]).toEqual({
+      name: "get_weather",
+      input_schema: weather.function.parameters,
+    });
+
+    const second = await client.chat.completions.create({
+      model: "vertex/claude-sonnet-4@20250514",
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        first.choices[0]?.message as OpenAI.ChatCompletionMessageParam,
+        { role: "tool", tool_call_id: call?.id ?? "", content: "sunny" },
+      ],
+      tools: [weather],
+      max_tokens: 200,
+    });
+    expect(second.choices[0]?.message.content).toBe("Mock Claude on Vertex reply.");
+    const messages = sent().messages as { role: string; content: Record<string, unknown>[] }[];
+    expect(messages[1]?.content[0]).toMatchObject({ type: "tool_use", id: call?.id, name: "get_weather" });
+    expect(messages[2]?.content[0]).toMatchObject({ type: "tool_result", tool_use_id: call?.id });
+
+    const stream = await client.chat.completions.create({
+      model: "vertex/claude-sonnet-4@20250514",
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+      tools: [weather],
+      max_tokens: 200,
+      stream: true,
+    });
+    let name = "";
+    let args = "";
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      name += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.name ?? "";
+      args += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(name).toBe("get_weather");
+    expect(JSON.parse(args)).toEqual({ city: "mock-city" });
+    expect(finish).toBe("tool_calls");
+    expect(mock.stats.lastRequest?.path).toBe(`${CLAUDE_PATH}:streamRawPredict`);
+  });
+
+  it("Claude: images by base64 and URL as Anthropic image blocks [vertex: vision]", async () => {
+    const completion = await client.chat.completions.create({
+      model: "vertex/claude-sonnet-4@20250514",
+      max_tokens: 100,
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+            { type: "image_url", image_url: { url: "https://example.com/cat.jpg" } },
+            { type: "text", text: "Compare" },
+          ],
+        },
+      ],
+    });
+    expect(completion.choices[0]?.message.content).toBe("Mock Claude on Vertex reply.");
+    const messages = sent().messages as { content: unknown[] }[];
+    expect(messages[0]?.content).toEqual([
+      { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
+      { type: "image", source: { type: "url", url: "https://example.com/cat.jpg" } },
+      { type: "text", text: "Compare" },
+    ]);
+  });
+
+  it("Claude: reasoning_effort becomes a thinking budget, thinking comes back signed, plain and streamed [vertex: reasoning, stream]", async () => {
+    const completion = await client.chat.completions.create({
+      model: "vertex/claude-sonnet-4@20250514",
+      messages: [{ role: "user", content: "Think first" }],
+      max_tokens: 4000,
+      reasoning_effort: "low",
+    });
+    expect(sent().thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
+    const message = completion.choices[0]?.message as OpenAI.ChatCompletionMessage & Reasoned;
+    expect(message.reasoning_content).toBe("Mock Claude thoughts.");
+    expect(message.thinking_blocks).toEqual([
+      { type: "thinking", thinking: "Mock Claude thoughts.", signature: "c2lnLXZydHg=" },
+    ]);
+    expect(message.content).toBe("Mock Claude on Vertex reply.");
+
+    const stream = await client.chat.completions.create({
+      model: "vertex/claude-sonnet-4@20250514",
+      messages: [{ role: "user", content: "Think first" }],
+      max_tokens: 4000,
+      stream: true,
+      // The gateway's thinking extension, which the SDK's types do not know.
+      thinking: { type: "enabled", budget_tokens: 1500 },
+    } as OpenAI.ChatCompletionCreateParamsStreaming);
+    let reasoning = "";
+    let text = "";
+    for await (const chunk of stream) {
+      reasoning += (chunk.choices[0]?.delta as Reasoned | undefined)?.reasoning_content ?? "";
+      text += chunk.choices[0]?.delta.content ?? "";
+    }
+    expect(sent().thinking).toEqual({ type: "enabled", budget_tokens: 1500 });
+    expect(reasoning).toBe("Mock Claude thoughts.");
+    expect(text).toBe("Mock Claude on Vertex reply.");
+    expect(mock.stats.lastRequest?.path).toBe(`${CLAUDE_PATH}:streamRawPredict`);
+  });
+});
