@@ -5,6 +5,7 @@ import { startNodeFront } from "../src/http/node.js";
 import { loadUws, startUwsFront } from "../src/http/uws.js";
 import { nativeStatus } from "../src/native/index.js";
 import { Gateway } from "../src/pipeline/gateway.js";
+import { installUpstreamHealth } from "../src/routing/upstream-health.js";
 import { closeAllPools } from "../src/upstream/pools.js";
 
 // A lane: one worker thread serving requests end to end on the shared port.
@@ -17,6 +18,8 @@ const send = (message: FromLane) => port.postMessage(message);
 let nextRequest = 0;
 const pendingMetrics = new Map<number, (text: { contentType: string; body: string }) => void>();
 
+let upstream = data.upstream;
+installUpstreamHealth(upstream, data.config.routing, data.lane);
 const gateway = new Gateway(
   data.config,
   {
@@ -49,6 +52,8 @@ send({ type: "listening", port: front.port });
 port.on("message", (message: ToLane) => {
   switch (message.type) {
     case "config":
+      upstream = message.upstream ?? upstream;
+      installUpstreamHealth(upstream, message.config.routing, data.lane);
       gateway.setConfig(message.config);
       return;
     case "snapshot":

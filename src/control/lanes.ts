@@ -3,6 +3,7 @@ import { Worker } from "node:worker_threads";
 import type { GatewayConfig } from "../config/types.js";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "../observability/aggregate.js";
 import type { MetricJson } from "../observability/lane-metrics.js";
+import { capacityFor, createUpstreamBuffer, fits, openUpstreamBuffer, reclaimLane } from "../shm/upstream.js";
 import type { FromLane, LaneData, ToLane } from "./messages.js";
 
 // The control plane's view of the lanes: starts them on one port, publishes configuration, gathers
@@ -23,6 +24,7 @@ export interface LanesOptions {
 export class Lanes {
   private readonly workers: (Worker | undefined)[] = [];
   private config: GatewayConfig;
+  private upstream: SharedArrayBuffer;
   private port: number;
   private stopping = false;
   private nextSnapshot = 0;
@@ -31,6 +33,7 @@ export class Lanes {
 
   private constructor(private readonly options: LanesOptions) {
     this.config = options.config;
+    this.upstream = createUpstreamBuffer(capacityFor(options.config));
     this.port = options.port;
   }
 
@@ -51,7 +54,13 @@ export class Lanes {
 
   publish(config: GatewayConfig): void {
     this.config = config;
-    this.broadcast({ type: "config", config });
+    if (fits(openUpstreamBuffer(this.upstream), config)) {
+      this.broadcast({ type: "config", config });
+      return;
+    }
+    // Old requests finish on the old buffer; new ones count on the new, which starts without history.
+    this.upstream = createUpstreamBuffer(capacityFor(config));
+    this.broadcast({ type: "config", config, upstream: this.upstream });
   }
 
   /** Stops accepting, lets requests under way finish until the deadline, then ends the lanes. */
@@ -83,6 +92,7 @@ export class Lanes {
       backend: this.options.backend,
       config: this.config,
       startedAt: this.startedAt,
+      upstream: this.upstream,
     };
     const worker = new Worker(LANE_ENTRY, { workerData: data });
     this.workers[index] = worker;
@@ -100,6 +110,9 @@ export class Lanes {
       });
       worker.on("exit", (code) => {
         if (this.workers[index] === worker) this.workers[index] = undefined;
+        // Places the lane held under the provider concurrency limits would otherwise be lost for good.
+        reclaimLane(openUpstreamBuffer(data.upstream), index);
+        if (this.upstream !== data.upstream) reclaimLane(openUpstreamBuffer(this.upstream), index);
         if (!listening || this.stopping) return;
         this.options.log(`lane ${index} exited with code ${code}; starting a new one`);
         this.spawn(index).catch((error: Error) =>

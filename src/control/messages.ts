@@ -11,10 +11,13 @@ export interface LaneData {
   readonly backend: "uws" | "node";
   readonly config: GatewayConfig;
   readonly startedAt: number;
+  /** The shared upstream state (src/shm/upstream.ts), allocated by the control plane. */
+  readonly upstream: SharedArrayBuffer;
 }
 
 export type ToLane =
-  | { type: "config"; config: GatewayConfig }
+  /** `upstream` is set when the configuration needed a bigger shared upstream buffer. */
+  | { type: "config"; config: GatewayConfig; upstream?: SharedArrayBuffer }
   | { type: "snapshot"; id: number }
   | { type: "metrics-text"; id: number; contentType: string; body: string }
   | { type: "drain"; deadlineMs: number };

@@ -54,6 +54,12 @@ export class LaneMetrics {
   private readonly requests = new Map<string, RequestSeries>();
   private readonly upstream = new Map<string, Histogram>();
   private readonly overhead = new Histogram(OVERHEAD_BUCKETS);
+  private readonly sources: (() => MetricJson[])[] = [];
+
+  /** Metrics kept elsewhere (shared upstream state, queue refusals), read at each snapshot. */
+  addSource(source: () => MetricJson[]): void {
+    this.sources.push(source);
+  }
 
   /** One finished request. `provider` and `model` are "" when the request never reached routing. */
   record(
@@ -124,7 +130,9 @@ export class LaneMetrics {
       aggregator: "sum",
       values: [{ value: this.inFlight, labels: {} }],
     };
-    return [requests, tokensIn, tokensOut, upstream, overhead, inFlight];
+    const metrics = [requests, tokensIn, tokensOut, upstream, overhead, inFlight];
+    for (const source of this.sources) metrics.push(...source());
+    return metrics;
   }
 }
 
