@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { describeConfig } from "./config/describe.js";
+import { describeConfig, describeModelGroups } from "./config/describe.js";
 import { loadConfig } from "./config/load.js";
 import { watchConfig } from "./config/watch.js";
 import { Lanes } from "./control/lanes.js";
@@ -91,6 +91,7 @@ if (Object.keys(loaded.config.providers).length === 0) {
 } else {
   for (const line of describeConfig(loaded.config)) log(`provider ${line}`);
 }
+for (const line of describeModelGroups(loaded.config)) log(line);
 for (const warning of loaded.warnings) log(`warning: ${warning}`);
 
 const watcher =

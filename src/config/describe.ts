@@ -50,3 +50,37 @@ export function describeConfig(config: GatewayConfig): string[] {
       `${p.name} (${p.kind}) ${describeUrl(p)}, ${describeKeys(p)}${describeKeyConfigs(p)}, ${describeModels(p)}`,
   );
 }
+
+const MAX_GROUPS_LISTED = 20;
+
+/**
+ * Start-up lines for model groups and aliases: each public name with its deployment count and providers,
+ * then the routing strategy. Names only, never a key or a URL.
+ */
+export function describeModelGroups(config: GatewayConfig): string[] {
+  const groups = Object.entries(config.modelGroups ?? {});
+  const aliases = Object.entries(config.aliases ?? {});
+  if (groups.length === 0 && aliases.length === 0) return [];
+  const lines = groups.slice(0, MAX_GROUPS_LISTED).map(([name, deployments]) => {
+    const providers = [...new Set(deployments.map((d) => d.provider))].join(", ");
+    const count = deployments.length === 1 ? "1 deployment" : `${deployments.length} deployments`;
+    return `model group ${name}: ${count} (${providers})`;
+  });
+  if (groups.length > MAX_GROUPS_LISTED)
+    lines.push(`model groups: +${groups.length - MAX_GROUPS_LISTED} more`);
+  if (aliases.length > 0)
+    lines.push(
+      `aliases: ${aliases
+        .slice(0, MAX_GROUPS_LISTED)
+        .map(([a, t]) => `${a} → ${t}`)
+        .join(", ")}`,
+    );
+  const r = config.routing;
+  if (r !== undefined) {
+    const fallbacks = Object.keys(r.fallbacks).length;
+    lines.push(
+      `routing: ${r.strategy}, ${r.numRetries} retries, fallbacks for ${fallbacks} ${fallbacks === 1 ? "model" : "models"}`,
+    );
+  }
+  return lines;
+}

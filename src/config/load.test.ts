@@ -93,12 +93,19 @@ describe("loadConfig", () => {
     ).toEqual(["groq"]);
   });
 
-  it("says LiteLLM YAML support comes later, for .yaml and .yml", () => {
+  it("reads .yaml and .yml as LiteLLM's config.yaml", () => {
     for (const name of ["litellm.yaml", "config.YML"]) {
-      const path = write(name, "model_list: []\n");
-      const err = loadError({ configPath: path, env: {} });
-      expect(err.problems).toEqual([
-        "LiteLLM config.yaml support arrives with issue 4; use a Bifrost-style config.json or environment variables for now",
+      const path = write(
+        name,
+        "model_list:\n  - model_name: fast\n    litellm_params:\n      model: groq/llama-3.1-8b-instant\n      api_key: os.environ/GROQ_API_KEY\n",
+      );
+      const loaded = loadConfig({ configPath: path, env: { GROQ_API_KEY: "g" } });
+      expect(loaded.path).toBe(path);
+      expect(loaded.config.modelGroups?.fast).toEqual([
+        { provider: "groq", model: "llama-3.1-8b-instant", key: "fast#0", weight: 1, order: 0 },
+      ]);
+      expect(loadError({ configPath: path, env: {} }).problems).toEqual([
+        "model_list[0].litellm_params.api_key: environment variable GROQ_API_KEY is not set",
       ]);
     }
   });

@@ -1,11 +1,13 @@
 // Where the configuration comes from: `--config FILE` if given, else `config.json` in the app directory,
-// else the environment. Files are dispatched by extension so the LiteLLM loader slots in beside Bifrost's.
+// else the environment. Files are dispatched by extension: .yaml/.yml is LiteLLM's proxy config, anything
+// else Bifrost's config.json.
 
 import { existsSync, readFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { parseBifrostConfig } from "./bifrost.js";
 import { configFromEnvironment } from "./env.js";
 import { ConfigError } from "./errors.js";
+import { parseLiteLLMConfig } from "./litellm.js";
 import type { GatewayConfig } from "./types.js";
 
 export interface LoadedConfig {
@@ -50,11 +52,7 @@ export function parseConfigText(
   env: NodeJS.ProcessEnv,
 ): { config: GatewayConfig; warnings: string[] } {
   const ext = extname(path).toLowerCase();
-  if (ext === ".yaml" || ext === ".yml") {
-    throw new ConfigError(path, [
-      "LiteLLM config.yaml support arrives with issue 4; use a Bifrost-style config.json or environment variables for now",
-    ]);
-  }
+  if (ext === ".yaml" || ext === ".yml") return parseLiteLLMConfig(text, path, env);
   // Bifrost's file is JSON whatever its name, so any other extension is read as JSON.
   return parseBifrostConfig(parseJson(text, path), env, path);
 }
