@@ -264,3 +264,27 @@ describe("openai mock: reasoning and path prefix", () => {
     }
   });
 });
+
+describe("openai mock chaos options", () => {
+  it("fails the configured share of chat requests and counts sends per x-request-id", async () => {
+    const chaos = await startOpenAIMock({ port: 0, failRate: 1 });
+    try {
+      const send = (id: string) =>
+        fetch(`${chaos.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-request-id": id },
+          body: JSON.stringify({ model: "gpt-4o-mini", messages }),
+        });
+      expect((await send("a")).status).toBe(500);
+      expect((await send("a")).status).toBe(500);
+      expect((await send("b")).status).toBe(500);
+      expect(chaos.stats.injectedFailures).toBe(3);
+      expect(chaos.stats.maxSendsPerRequestId).toBe(2);
+      chaos.configure({ failRate: 0 });
+      expect((await send("c")).status).toBe(200);
+      expect(chaos.stats.injectedFailures).toBe(3);
+    } finally {
+      await chaos.close();
+    }
+  });
+});

@@ -41,6 +41,8 @@ export interface OpenAIMockOptions {
   requireKey?: string;
   /** Embedding dimensions when the request does not say. Default 8. */
   embeddingDims?: number;
+  /** Share (0..1) of chat requests answered with a 500, for chaos runs. Default 0. */
+  failRate?: number;
   /** Where the API's routes live, e.g. "/openai/v1" for Groq's layout. Default "/v1". */
   pathPrefix?: string;
 }
@@ -50,6 +52,10 @@ export interface MockStats {
   inFlight: number;
   /** The client went away before the reply finished. */
   aborted: number;
+  /** Chat requests failed on purpose by `failRate`. */
+  injectedFailures: number;
+  /** The most requests seen carrying one x-request-id (a gateway's retries of one client request). */
+  maxSendsPerRequestId: number;
   lastRequest?: { path: string; headers: Record<string, string>; body: string };
 }
 
@@ -305,9 +311,18 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
     streamChunks: opts.streamChunks ?? 20,
     chunkIntervalMs: opts.chunkIntervalMs ?? 0,
     embeddingDims: opts.embeddingDims ?? 8,
+    failRate: opts.failRate ?? 0,
     ...(opts.requireKey !== undefined ? { requireKey: opts.requireKey } : {}),
   };
-  const stats: MockStats = { requests: 0, inFlight: 0, aborted: 0 };
+  const stats: MockStats = {
+    requests: 0,
+    inFlight: 0,
+    aborted: 0,
+    injectedFailures: 0,
+    maxSendsPerRequestId: 0,
+  };
+  // Sends per x-request-id; cleared at each configure() so long runs stay bounded by their own length.
+  const sends = new Map<string, number>();
   const scheduler = new DelayScheduler();
   const live = new Set<Exchange>();
   const chatCache = new Map<string, Cached>();
@@ -325,6 +340,8 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
     config.streamChunks = readPositive(next.streamChunks, config.streamChunks);
     config.chunkIntervalMs = readPositive(next.chunkIntervalMs, config.chunkIntervalMs);
     config.embeddingDims = readPositive(next.embeddingDims, config.embeddingDims) || 8;
+    config.failRate = Math.min(1, readPositive(next.failRate, config.failRate));
+    sends.clear();
     if (typeof next.requireKey === "string") config.requireKey = next.requireKey;
     chatCache.clear();
     textCache.clear();
@@ -596,6 +613,12 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
       }
     }
     const promptTokens = estimateTokens(body);
+    if (config.failRate > 0 && Math.random() < config.failRate) {
+      stats.injectedFailures++;
+      const e = injectedError(500, model);
+      send(ex, e.status, e.body, "application/json", e.headers);
+      return;
+    }
     const streamed = parsed.stream === true;
     const withUsage =
       streamed && (parsed.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
@@ -754,6 +777,12 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
     req.forEach((k, v) => {
       headers[k] = v;
     });
+    const id = headers["x-request-id"];
+    if (id !== undefined) {
+      const n = (sends.get(id) ?? 0) + 1;
+      sends.set(id, n);
+      if (n > stats.maxSendsPerRequestId) stats.maxSendsPerRequestId = n;
+    }
     return { ex, path: req.getUrl(), headers };
   }
 
@@ -912,6 +941,9 @@ function parseArgs(argv: string[]): OpenAIMockOptions {
         break;
       case "--embedding-dims":
         opts.embeddingDims = num(flag, value());
+        break;
+      case "--fail-rate":
+        opts.failRate = num(flag, value());
         break;
       case "--require-key":
         opts.requireKey = value();
