@@ -62,7 +62,11 @@ export interface ProviderAdapter {
    * through as bytes with only the model rewritten. Called once per key when a configuration is compiled:
    * returns where that key's requests go, given the standard endpoint (base URL + API path, catalog auth).
    */
-  readonly openAIEndpoint?: (provider: ProviderConfig, key: ProviderKey, standard: KeyEndpoint) => KeyEndpoint;
+  readonly openAIEndpoint?: (
+    provider: ProviderConfig,
+    key: ProviderKey,
+    standard: KeyEndpoint,
+  ) => KeyEndpoint;
 }
 
 /**
