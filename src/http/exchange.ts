@@ -14,6 +14,8 @@ export interface RequestHead {
   readonly corsRequestHeaders: string;
   /** The client's `anthropic-beta` header on /anthropic routes ("" otherwise), passed on to Anthropic. */
   readonly anthropicBeta: string;
+  /** The client's `x-switchyard-timeout` in seconds, as sent ("" when absent). */
+  readonly timeout: string;
 }
 
 export type ResponseHeaders = ReadonlyArray<readonly [string, string]>;

@@ -102,6 +102,7 @@ function readHead(req: IncomingMessage): RequestHead {
     origin: header(req, "origin"),
     corsRequestHeaders: header(req, "access-control-request-headers"),
     anthropicBeta: url.startsWith("/anthropic/") ? header(req, "anthropic-beta") : "",
+    timeout: header(req, "x-switchyard-timeout"),
   };
 }
 

@@ -148,6 +148,7 @@ function readHead(req: HttpRequest): RequestHead {
     // Only a preflight needs it; skip the lookup for every other request.
     corsRequestHeaders: method === "OPTIONS" ? req.getHeader("access-control-request-headers") : "",
     anthropicBeta: url.startsWith("/anthropic/") ? req.getHeader("anthropic-beta") : "",
+    timeout: req.getHeader("x-switchyard-timeout"),
   };
 }
 

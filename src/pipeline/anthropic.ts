@@ -8,11 +8,14 @@ import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { anthropicUpstream } from "../providers/anthropic/adapter.js";
 import { anthropicError } from "../providers/anthropic/response.js";
+import { type AttemptHook, Attempts, type Failure, needsLoop } from "../routing/attempts.js";
+import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import { pickKey, resolveModel } from "../routing/resolve.js";
 import type { ProviderRoute, RoutingTable } from "../routing/table.js";
 import { poolFor } from "../upstream/pools.js";
 import { type RelayErrors, RelayHandler } from "../upstream/relay.js";
-import { sendFormatError } from "./transcode.js";
+import { requestDeadline, takeBodyExtras } from "./extras.js";
+import { type Prepared, prepareTranscode, sendFormatError, sendTranscoded } from "./transcode.js";
 
 // Anthropic clients (/anthropic/v1/messages and count_tokens). To an Anthropic provider the body passes
 // through as bytes with only the model rewritten, so unknown fields and beta features reach Anthropic
@@ -91,6 +94,8 @@ function relay(
   reply: Reply,
   metrics: LaneMetrics,
   startedAt: number,
+  candidate?: RouteCandidate,
+  hook?: AttemptHook,
 ): void {
   const { provider, model, keyIndex, scan } = resolved;
   const upstreamBody =
@@ -103,37 +108,139 @@ function relay(
     head.anthropicBeta,
   );
   const account = new ExchangeAccount(metrics, provider.name, model, startedAt);
-  const timeout = provider.config.network.requestTimeoutMs;
-  poolFor(upstream.origin).dispatch(
+  const network = provider.config.network;
+  poolFor(upstream.origin, network).dispatch(
     {
       path: upstream.path,
       method: "POST",
       headers: [...upstream.headers, "x-request-id", head.requestId],
       body: upstream.body,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
+      headersTimeout: candidate?.firstByteTimeoutMs ?? network.firstByteTimeoutMs ?? network.requestTimeoutMs,
+      bodyTimeout: candidate?.idleTimeoutMs ?? network.idleTimeoutMs ?? network.requestTimeoutMs,
     },
-    new RelayHandler(reply, provider.name, account, ANTHROPIC_ERRORS),
+    new RelayHandler(
+      reply,
+      provider.name,
+      account,
+      ANTHROPIC_ERRORS,
+      hook === undefined ? candidate?.firstHeaders : hook.headers,
+      hook,
+    ),
   );
   account.dispatched();
 }
 
 /**
  * Relays a Messages request to an Anthropic provider as bytes. Returns false when the model goes to
- * another provider or the body cannot be routed: the caller then transcodes (and reports any error).
+ * another provider first or the body cannot be routed: the caller then transcodes (and reports any error).
+ * Candidates of another kind met later (fallbacks, model groups) are converted one by one.
  */
 export function anthropicPassthrough(
   table: RoutingTable,
   metrics: LaneMetrics,
   head: RequestHead,
   reply: Reply,
-  body: Buffer,
+  received: Buffer,
   startedAt: number,
 ): boolean {
-  const resolved = resolveAnthropic(table, body);
-  if (resolved === undefined || "status" in resolved) return false;
-  relay(resolved, "/messages", body, head, reply, metrics, startedAt);
+  const extras = takeBodyExtras(received);
+  const body = extras === undefined ? received : extras.body;
+  const scan = scanRequest(body);
+  if (!scan.ok || scan.modelType !== "string" || scan.model === undefined || scan.model === "") return false;
+  const plan = candidatesFor(table, scan.model);
+  if ("status" in plan || (plan.candidates[0] as RouteCandidate).provider.config.kind !== "anthropic")
+    return false;
+  const request: AnthropicRequest = {
+    table,
+    metrics,
+    head,
+    reply,
+    body,
+    scan,
+    startedAt,
+    prepared: undefined,
+  };
+  const fallbacks = extras?.fallbacks;
+  const deadlineMs = requestDeadline(table, head.timeout, extras?.timeoutMs ?? 0);
+  if (!needsLoop(table, plan, fallbacks, deadlineMs)) {
+    sendAnthropic(request, plan.candidates[0] as RouteCandidate, undefined);
+    return true;
+  }
+  new Attempts({
+    table,
+    metrics,
+    reply,
+    plan,
+    requestFallbacks: fallbacks,
+    deadlineMs,
+    errorBody: ANTHROPIC_ERRORS.gateway,
+    send: (candidate, hook) => sendAnthropic(request, candidate, hook),
+  }).start();
   return true;
+}
+
+interface AnthropicRequest {
+  readonly table: RoutingTable;
+  readonly metrics: LaneMetrics;
+  readonly head: RequestHead;
+  readonly reply: Reply;
+  readonly body: Buffer;
+  readonly scan: ScanResult & { ok: true };
+  readonly startedAt: number;
+  /** The parsed body, once a candidate of another kind needed it converted. */
+  prepared: Prepared | CanonicalError | undefined;
+}
+
+function sendAnthropic(
+  request: AnthropicRequest,
+  candidate: RouteCandidate,
+  hook: AttemptHook | undefined,
+): void {
+  const { provider, model, keyIndex } = candidate;
+  if (provider.config.kind === "anthropic") {
+    relay(
+      { provider, model, keyIndex, scan: request.scan },
+      "/messages",
+      request.body,
+      request.head,
+      request.reply,
+      request.metrics,
+      request.startedAt,
+      candidate,
+      hook,
+    );
+    return;
+  }
+  request.prepared ??= prepareTranscode({
+    table: request.table,
+    metrics: request.metrics,
+    format: anthropicFormat,
+    operation: "chat",
+    reply: request.reply,
+    body: request.body,
+    requestId: request.head.requestId,
+    startedAt: request.startedAt,
+    anthropicBeta: request.head.anthropicBeta,
+    timeoutHeader: request.head.timeout,
+  });
+  const prepared = request.prepared;
+  if (!("status" in prepared)) {
+    sendTranscoded(prepared, candidate, hook);
+    return;
+  }
+  const reply = request.reply;
+  request.metrics.record("", "", prepared.status, -1, -1, 0, 0);
+  const failure: Failure = {
+    kind: "client",
+    status: prepared.status,
+    retryAfterMs: -1,
+    deliver(headers) {
+      reply.start(prepared.status, [["content-type", "application/json"], ...headers]);
+      reply.end(anthropicFormat.errorBody(prepared));
+    },
+  };
+  if (hook === undefined) failure.deliver(candidate.firstHeaders);
+  else hook.failed(failure);
 }
 
 /**

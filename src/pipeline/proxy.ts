@@ -1,19 +1,30 @@
+import type { CanonicalError } from "../formats/canonical.js";
 import { openAIFormat } from "../formats/openai/format.js";
 import { formatFor } from "../formats/registry.js";
-import { type GatewayError, invalidRequest, sendError } from "../http/errors.js";
+import { errorBody, type GatewayError, invalidRequest, sendError } from "../http/errors.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
 import { rewriteModel, scanRequest } from "../native/index.js";
+import type { ScanOk } from "../native/types.js";
 import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { geminiPassthrough } from "../providers/gemini/passthrough.js";
 import { speaksOpenAI } from "../providers/registry.js";
-import { pickKey, resolveModel } from "../routing/resolve.js";
+import { type AttemptHook, Attempts, needsLoop } from "../routing/attempts.js";
+import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import type { KeyEndpoint, RoutingTable } from "../routing/table.js";
 import { poolFor } from "../upstream/pools.js";
 import { RelayHandler } from "../upstream/relay.js";
 import { anthropicPassthrough } from "./anthropic.js";
+import { requestDeadline, takeBodyExtras } from "./extras.js";
 import type { Route } from "./routes.js";
-import { sendFormatError, transcode } from "./transcode.js";
+import {
+  canonical,
+  type Prepared,
+  prepareTranscode,
+  sendFormatError,
+  sendTranscoded,
+  transcode,
+} from "./transcode.js";
 
 // One OpenAI-compatible request, end to end. Reads top to bottom like the request's way in DESIGN.md:
 // body → routing fields → model resolution → key → rewrite → upstream → relay and account.
@@ -36,7 +47,9 @@ export function proxy(
       return;
     }
     const startedAt = performance.now();
-    const body = route.pathModel === undefined ? received : withModel(received, route.pathModel);
+    let body = route.pathModel === undefined ? received : withModel(received, route.pathModel);
+    const extras = takeBodyExtras(body);
+    if (extras !== undefined) body = extras.body;
 
     const scan = scanRequest(body);
     if (!scan.ok) {
@@ -58,73 +71,146 @@ export function proxy(
       return;
     }
 
-    const resolved = resolveModel(table, scan.model);
-    if ("status" in resolved) {
-      refuse(reply, metrics, resolved);
+    const plan = candidatesFor(table, scan.model);
+    if ("status" in plan) {
+      refuse(reply, metrics, plan);
       return;
     }
-    const { provider, model } = resolved;
-    // Only OpenAI itself serves the Responses API; other providers get it mapped onto chat.
-    const passthrough =
-      route.format === "responses" ? provider.config.kind === "openai" : speaksOpenAI(provider.config.kind);
-    if (!passthrough) {
-      // The provider has its own wire format: the body is parsed and converted.
-      if (route.upstreamPath === "/completions") {
-        refuse(
-          reply,
-          metrics,
-          invalidRequest(
-            `Provider '${provider.name}' does not offer legacy completions; use /v1/chat/completions.`,
-            "unsupported_endpoint",
-            "model",
-          ),
-        );
-        return;
-      }
-      const operation = route.upstreamPath === "/embeddings" ? "embeddings" : "chat";
-      transcode({
-        table,
-        metrics,
-        format: route.format === undefined ? openAIFormat : formatFor(route.format),
-        operation,
-        reply,
-        body,
-        requestId: head.requestId,
-        startedAt,
-      });
+    const request: OpenAIRequest = {
+      table,
+      metrics,
+      route,
+      head,
+      reply,
+      body,
+      scan,
+      startedAt,
+      prepared: undefined,
+    };
+    const fallbacks = extras?.fallbacks;
+    const deadlineMs = requestDeadline(table, head.timeout, extras?.timeoutMs ?? 0);
+    if (!needsLoop(table, plan, fallbacks, deadlineMs)) {
+      sendOpenAI(request, plan.candidates[0] as RouteCandidate, undefined);
       return;
     }
-    const keyIndex = pickKey(provider, model);
-    if (keyIndex < 0) {
-      refuse(reply, metrics, {
-        status: 404,
-        message: `No key of provider '${provider.name}' is configured for model '${model}'.`,
-        type: "invalid_request_error",
-        code: "model_not_found",
-        param: "model",
-      });
-      return;
-    }
-
-    const upstreamBody =
-      model === scan.model ? body : rewriteModel(body, scan.modelStart, scan.modelEnd, model);
-    const account = new ExchangeAccount(metrics, provider.name, model, startedAt);
-    const relay = new RelayHandler(reply, provider.name, account);
-    const timeout = provider.config.network.requestTimeoutMs;
-    const endpoint = provider.endpoints[keyIndex] as KeyEndpoint;
-    poolFor(endpoint.origin).dispatch(
-      {
-        path: endpoint.path(route.upstreamPath, model),
-        method: "POST",
-        headers: [...endpoint.headers, "x-request-id", head.requestId],
-        body: upstreamBody,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-      },
-      relay,
-    );
-    account.dispatched();
+    const format = route.format === undefined ? undefined : formatFor(route.format);
+    new Attempts({
+      table,
+      metrics,
+      reply,
+      plan,
+      requestFallbacks: fallbacks,
+      deadlineMs,
+      errorBody: format === undefined ? errorBody : (error) => format.errorBody(canonical(error)),
+      send: (candidate, hook) => sendOpenAI(request, candidate, hook),
+    }).start();
   });
+}
+
+/** An OpenAI-format request read and scanned, ready for attempts. */
+interface OpenAIRequest {
+  readonly table: RoutingTable;
+  readonly metrics: LaneMetrics;
+  readonly route: Route;
+  readonly head: RequestHead;
+  readonly reply: Reply;
+  readonly body: Buffer;
+  readonly scan: ScanOk;
+  readonly startedAt: number;
+  /** The parsed body, once a candidate needed it converted. */
+  prepared: Prepared | CanonicalError | undefined;
+}
+
+/** One attempt: the bytes to a provider that takes OpenAI's format (model rewritten), else converted. */
+function sendOpenAI(request: OpenAIRequest, candidate: RouteCandidate, hook: AttemptHook | undefined): void {
+  const { route, scan, body } = request;
+  const provider = candidate.provider;
+  // Only OpenAI itself serves the Responses API; other providers get it mapped onto chat.
+  const passthrough =
+    route.format === "responses" ? provider.config.kind === "openai" : speaksOpenAI(provider.config.kind);
+  if (!passthrough) {
+    sendConverted(request, candidate, hook);
+    return;
+  }
+  const model = candidate.model;
+  const upstreamBody =
+    model === scan.model ? body : rewriteModel(body, scan.modelStart, scan.modelEnd, model);
+  const account = new ExchangeAccount(request.metrics, provider.name, model, request.startedAt);
+  const relay = new RelayHandler(
+    request.reply,
+    provider.name,
+    account,
+    undefined,
+    hook === undefined ? candidate.firstHeaders : hook.headers,
+    hook,
+  );
+  const endpoint = provider.endpoints[candidate.keyIndex] as KeyEndpoint;
+  poolFor(endpoint.origin, provider.config.network).dispatch(
+    {
+      path: endpoint.path(route.upstreamPath, model),
+      method: "POST",
+      headers: [...endpoint.headers, "x-request-id", request.head.requestId],
+      body: upstreamBody,
+      headersTimeout: candidate.firstByteTimeoutMs,
+      bodyTimeout: candidate.idleTimeoutMs,
+    },
+    relay,
+  );
+  account.dispatched();
+}
+
+/** The provider has its own wire format: the body is parsed (once per request) and converted. */
+function sendConverted(
+  request: OpenAIRequest,
+  candidate: RouteCandidate,
+  hook: AttemptHook | undefined,
+): void {
+  const { route, reply, metrics } = request;
+  const format = route.format === undefined ? openAIFormat : formatFor(route.format);
+  let prepared = request.prepared;
+  if (prepared === undefined) {
+    prepared =
+      route.upstreamPath === "/completions"
+        ? {
+            ...invalidRequest(
+              `Provider '${candidate.provider.name}' does not offer legacy completions; use /v1/chat/completions.`,
+              "unsupported_endpoint",
+              "model",
+            ),
+          }
+        : prepareTranscode({
+            table: request.table,
+            metrics,
+            format,
+            operation: route.upstreamPath === "/embeddings" ? "embeddings" : "chat",
+            reply,
+            body: request.body,
+            requestId: request.head.requestId,
+            startedAt: request.startedAt,
+            timeoutHeader: request.head.timeout,
+          });
+    request.prepared = prepared;
+  }
+  if ("status" in prepared) {
+    const error = prepared;
+    if (hook === undefined) {
+      sendFormatError(reply, format, error);
+      metrics.record("", "", error.status, -1, -1, 0, 0);
+      return;
+    }
+    metrics.record("", "", error.status, -1, -1, 0, 0);
+    hook.failed({
+      kind: "client",
+      status: error.status,
+      retryAfterMs: -1,
+      deliver(headers) {
+        reply.start(error.status, [["content-type", "application/json"], ...headers]);
+        reply.end(format.errorBody(error));
+      },
+    });
+    return;
+  }
+  sendTranscoded(prepared, candidate, hook);
 }
 
 /** A route whose client format is not OpenAI's: the body is always parsed and converted. */
@@ -174,6 +260,7 @@ export function convert(
       pathModel,
       pathStream,
       anthropicBeta: head.anthropicBeta,
+      timeoutHeader: head.timeout,
     });
   });
 }

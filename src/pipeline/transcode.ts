@@ -11,10 +11,12 @@ import {
   type UpstreamRequest,
 } from "../providers/adapter.js";
 import { adapterFor } from "../providers/registry.js";
-import { pickKey, resolveModel } from "../routing/resolve.js";
+import { type AttemptHook, Attempts, type Failure, needsLoop } from "../routing/attempts.js";
+import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import type { RoutingTable } from "../routing/table.js";
 import { poolFor } from "../upstream/pools.js";
 import { type Operation, TranscodeHandler } from "../upstream/transcode-relay.js";
+import { requestDeadline, takeObjectExtras } from "./extras.js";
 
 // A request whose client format differs from the provider's wire format, end to end:
 // parse → canonical request → model resolution → key → provider request → upstream → convert back.
@@ -34,49 +36,89 @@ export interface TranscodeInput {
   readonly pathStream?: boolean;
   /** The client's `anthropic-beta` header, for providers that speak Anthropic's API. */
   readonly anthropicBeta?: string;
+  /** The client's x-switchyard-timeout header ("" when absent). */
+  readonly timeoutHeader: string;
+}
+
+/** A client request parsed and converted once, ready to be sent to any candidate. */
+export interface Prepared {
+  readonly input: TranscodeInput;
+  readonly request: ChatRequest | EmbeddingsRequest;
+  readonly stream: boolean;
+  /** Bifrost's `fallbacks` body field. */
+  readonly fallbacks: readonly string[] | undefined;
+  /** LiteLLM's `timeout` body field, in ms; 0 when absent. */
+  readonly timeoutMs: number;
 }
 
 export function transcode(input: TranscodeInput): void {
-  const { table, metrics, format, reply } = input;
+  const prepared = prepareTranscode(input);
+  if ("status" in prepared) {
+    refuse(input, prepared);
+    return;
+  }
+  const plan = candidatesFor(input.table, prepared.request.model);
+  if ("status" in plan) {
+    refuse(input, canonical(plan));
+    return;
+  }
+  const deadlineMs = requestDeadline(input.table, input.timeoutHeader, prepared.timeoutMs);
+  if (!needsLoop(input.table, plan, prepared.fallbacks, deadlineMs)) {
+    sendTranscoded(prepared, plan.candidates[0] as RouteCandidate, undefined);
+    return;
+  }
+  new Attempts({
+    table: input.table,
+    metrics: input.metrics,
+    reply: input.reply,
+    plan,
+    requestFallbacks: prepared.fallbacks,
+    deadlineMs,
+    errorBody: (error) => input.format.errorBody(canonical(error)),
+    send: (candidate, hook) => sendTranscoded(prepared, candidate, hook),
+  }).start();
+}
+
+/** Parses the client body into the canonical request; the error to answer when it cannot. */
+export function prepareTranscode(input: TranscodeInput): Prepared | CanonicalError {
   let parsed: unknown;
   try {
     parsed = JSON.parse(input.body.toString("utf8"));
   } catch (error) {
-    refuse(input, invalid(`The request body is not valid JSON: ${(error as Error).message}`, "invalid_json"));
-    return;
+    return invalid(`The request body is not valid JSON: ${(error as Error).message}`, "invalid_json");
   }
-
+  const extras =
+    typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+      ? takeObjectExtras(parsed as Record<string, unknown>)
+      : undefined;
   let request: ChatRequest | EmbeddingsRequest;
   try {
     request =
       input.operation === "chat"
-        ? format.toCanonical(parsed, input.pathModel, input.pathStream)
+        ? input.format.toCanonical(parsed, input.pathModel, input.pathStream)
         : embeddingsOf(parsed);
   } catch (error) {
     if (!(error instanceof InvalidRequest)) throw error;
-    refuse(input, invalid(error.message, null, error.param));
-    return;
+    return invalid(error.message, null, error.param);
   }
+  return {
+    input,
+    request,
+    stream: input.operation === "chat" && (request as ChatRequest).stream === true,
+    fallbacks: extras?.fallbacks,
+    timeoutMs: extras?.timeoutMs ?? 0,
+  };
+}
 
-  const resolved = resolveModel(table, request.model);
-  if ("status" in resolved) {
-    refuse(input, canonical(resolved));
-    return;
-  }
-  const { provider, model } = resolved;
-  const keyIndex = pickKey(provider, model);
-  if (keyIndex < 0) {
-    refuse(input, {
-      status: 404,
-      message: `No key of provider '${provider.name}' is configured for model '${model}'.`,
-      type: "invalid_request_error",
-      code: "model_not_found",
-      param: "model",
-    });
-    return;
-  }
+/** One attempt: the canonical request converted for `candidate`'s provider and sent. */
+export function sendTranscoded(
+  prepared: Prepared,
+  candidate: RouteCandidate,
+  hook: AttemptHook | undefined,
+): void {
+  const { input, request, stream } = prepared;
+  const { provider, model, keyIndex } = candidate;
   const adapter = adapterFor(provider.config.kind);
-  const stream = input.operation === "chat" && (request as ChatRequest).stream === true;
   const target: Target = {
     provider,
     key: provider.keys[keyIndex] as Target["key"],
@@ -85,6 +127,7 @@ export function transcode(input: TranscodeInput): void {
     stream,
     anthropicBeta: input.anthropicBeta,
   };
+  const headers = hook?.headers ?? candidate.firstHeaders;
 
   let built: UpstreamRequest | Promise<UpstreamRequest>;
   try {
@@ -93,30 +136,32 @@ export function transcode(input: TranscodeInput): void {
       built = adapter.embeddingsRequest(request as EmbeddingsRequest, target);
     else throw new UnsupportedRequest(`Provider '${provider.name}' does not offer embeddings.`, "model");
   } catch (error) {
-    refuse(input, unsupported(error));
+    answerInstead(input, unsupported(error), hook);
     return;
   }
 
-  const account = new ExchangeAccount(metrics, provider.name, model, input.startedAt);
+  const account = new ExchangeAccount(input.metrics, provider.name, model, input.startedAt);
   const send = (upstream: UpstreamRequest) => {
     const handler = new TranscodeHandler(
-      reply,
-      format,
+      input.reply,
+      input.format,
       adapter,
       target,
       input.operation,
       request.model,
       account,
       { includeUsage: stream && (request as ChatRequest).stream_options?.include_usage === true },
+      headers,
+      hook,
     );
-    poolFor(upstream.origin).dispatch(
+    poolFor(upstream.origin, provider.config.network).dispatch(
       {
         path: upstream.path,
         method: upstream.method,
         headers: [...upstream.headers, "x-request-id", input.requestId],
         body: upstream.body,
-        headersTimeout: provider.config.network.requestTimeoutMs,
-        bodyTimeout: provider.config.network.requestTimeoutMs,
+        headersTimeout: candidate.firstByteTimeoutMs,
+        bodyTimeout: candidate.idleTimeoutMs,
       },
       handler,
     );
@@ -127,9 +172,32 @@ export function transcode(input: TranscodeInput): void {
     built.then(send, (error: unknown) => {
       const failure = unsupported(error);
       account.finish(failure.status);
-      sendFormatError(reply, format, failure);
+      if (hook !== undefined) hook.failed(clientFailure(input, failure));
+      else sendFormatError(input.reply, input.format, failure);
     });
   } else send(built);
+}
+
+/** An error found before the attempt reached the provider: the loop's to answer when there is one. */
+function answerInstead(input: TranscodeInput, error: CanonicalError, hook: AttemptHook | undefined): void {
+  if (hook === undefined) {
+    refuse(input, error);
+    return;
+  }
+  input.metrics.record("", "", error.status, -1, -1, 0, 0);
+  hook.failed(clientFailure(input, error));
+}
+
+function clientFailure(input: TranscodeInput, error: CanonicalError): Failure {
+  return {
+    kind: error.status >= 500 ? "server" : "client",
+    status: error.status,
+    retryAfterMs: -1,
+    deliver(headers) {
+      input.reply.start(error.status, [["content-type", "application/json"], ...headers]);
+      input.reply.end(input.format.errorBody(error));
+    },
+  };
 }
 
 function embeddingsOf(body: unknown): EmbeddingsRequest {
@@ -148,7 +216,7 @@ function invalid(message: string, code: string | null = null, param: string | nu
   return { status: 400, message, type: "invalid_request_error", code, param };
 }
 
-function canonical(error: GatewayError): CanonicalError {
+export function canonical(error: GatewayError): CanonicalError {
   return {
     status: error.status,
     message: error.message,

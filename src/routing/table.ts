@@ -1,6 +1,8 @@
 import type { GatewayConfig, ProviderConfig, ProviderKey } from "../config/types.js";
 import { apiBaseUrl, type CatalogEntry, catalogEntry } from "../providers/catalog.js";
 import { adapterFor } from "../providers/registry.js";
+import { compileGroups, type ModelPlan } from "./candidates.js";
+import type { UpstreamHealth } from "./health.js";
 
 // A configuration snapshot compiled for the hot path: everything a lane needs per request is precomputed
 // here once per configuration change, so routing does no string building beyond the model name.
@@ -40,6 +42,12 @@ export interface RoutingTable {
   readonly providers: ReadonlyMap<string, ProviderRoute>;
   /** Bare model names listed in keys' `models`, mapped to the first provider listing them. */
   readonly listedModels: ReadonlyMap<string, ProviderRoute>;
+  /** Model groups and aliases by public name, with their candidates. */
+  readonly groups: ReadonlyMap<string, ModelPlan>;
+  /** Other names resolved so far (bounded; see candidates.ts). */
+  readonly resolved: Map<string, ModelPlan>;
+  /** The state all lanes share about upstreams; absent, routing picks by weight alone. */
+  readonly health: UpstreamHealth | undefined;
 }
 
 function keyHeaders(provider: ProviderConfig, catalog: CatalogEntry, key: ProviderKey): string[] {
@@ -55,7 +63,7 @@ function keyHeaders(provider: ProviderConfig, catalog: CatalogEntry, key: Provid
 /** Providers without keys (Ollama, local vLLM) still need one entry to pick. */
 const KEYLESS: ProviderKey = { name: "keyless", value: "", models: [], weight: 1 };
 
-export function compileRoutingTable(config: GatewayConfig): RoutingTable {
+export function compileRoutingTable(config: GatewayConfig, health?: UpstreamHealth): RoutingTable {
   const providers = new Map<string, ProviderRoute>();
   const listedModels = new Map<string, ProviderRoute>();
   for (const provider of Object.values(config.providers)) {
@@ -66,7 +74,8 @@ export function compileRoutingTable(config: GatewayConfig): RoutingTable {
       for (const model of key.models) if (!listedModels.has(model)) listedModels.set(model, route);
     }
   }
-  return { config, providers, listedModels };
+  const groups = compileGroups(config.modelGroups, config.aliases, providers);
+  return { config, providers, listedModels, groups, resolved: new Map(), health };
 }
 
 function compileProvider(provider: ProviderConfig): ProviderRoute | undefined {

@@ -1,9 +1,11 @@
 import type { Dispatcher } from "undici";
 import { errorBody, type GatewayError } from "../http/errors.js";
-import type { Reply } from "../http/exchange.js";
+import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import { readUsage } from "../observability/usage.js";
-import { providerErrorBody, transportError } from "./provider-error.js";
+import { type AttemptHook, DeadlineExceeded, type Failure } from "../routing/attempts.js";
+import { classifyReply, type FailureKind, parseRetryAfter } from "../routing/retry.js";
+import { providerError, providerErrorBody, transportError } from "./provider-error.js";
 
 type Controller = Dispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;
@@ -52,6 +54,25 @@ const OPENAI_ERRORS: RelayErrors = {
 };
 
 const JSON_HEADERS: [string, string][] = [["content-type", "application/json"]];
+const NO_HEADERS: ResponseHeaders = [];
+
+/** How a failure to get any reply is classified for retries. */
+export function transportKind(error: Error): FailureKind {
+  if (error instanceof DeadlineExceeded) return "timeout";
+  const code = (error as { code?: string }).code ?? "";
+  return code.endsWith("_TIMEOUT") ? "timeout" : "connection";
+}
+
+/** Adds the attempt's x-switchyard-* headers to a reply's own. */
+export function withHeaders(
+  headers: [string, string][],
+  extra: ResponseHeaders,
+): (readonly [string, string])[] {
+  if (extra.length === 0) return headers;
+  const out: (readonly [string, string])[] = headers;
+  for (const header of extra) out.push(header);
+  return out;
+}
 
 enum Mode {
   Waiting,
@@ -73,18 +94,25 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   private chunks: Buffer[] = [];
   private size = 0;
   private sse = false;
+  private errorHeaders: [string, string][] | undefined;
+  private retryAfter: string | string[] | undefined;
 
   constructor(
     private readonly reply: Reply,
     private readonly provider: string,
     private readonly account: ExchangeAccount,
     private readonly errors: RelayErrors = OPENAI_ERRORS,
+    /** The attempt's x-switchyard-* headers. */
+    private readonly headers: ResponseHeaders = NO_HEADERS,
+    /** Present when the request may be tried again: failures before any byte are handed back to it. */
+    private readonly hook?: AttemptHook,
   ) {
     reply.onAborted(() => this.controller?.abort(new ClientGone()));
   }
 
   onRequestStart(controller: Controller): void {
     this.controller = controller;
+    this.hook?.attach(controller);
     if (this.reply.aborted) controller.abort(new ClientGone());
   }
 
@@ -92,17 +120,19 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     if (status < 200) return;
     this.status = status;
     if (status >= 400) {
+      // Held until the body is in: the attempt loop may try again instead of relaying it.
       this.mode = Mode.ProviderError;
       const forwarded = forwardedHeaders(headers, status).filter(([name]) => name !== "content-type");
       forwarded.push(["content-type", "application/json"]);
-      this.reply.start(status, forwarded);
+      this.errorHeaders = forwarded;
+      this.retryAfter = headers["retry-after"];
       return;
     }
     const contentType = headers["content-type"];
     this.sse = typeof contentType === "string" && contentType.startsWith("text/event-stream");
     const length = Number(headers["content-length"] ?? -1);
     this.mode = !this.sse && length >= 0 && length <= GATHER_LIMIT ? Mode.Gather : Mode.Stream;
-    this.reply.start(status, forwardedHeaders(headers, status));
+    this.reply.start(status, withHeaders(forwardedHeaders(headers, status), this.headers));
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
@@ -138,7 +168,13 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       readUsage(body, this.account.usage);
       reply.end(body);
     } else if (this.mode === Mode.ProviderError) {
-      reply.end(this.errors.provider(this.status, this.provider, Buffer.concat(this.chunks)));
+      const body = Buffer.concat(this.chunks);
+      if (this.hook !== undefined) {
+        this.handBack(this.providerFailure(body));
+        return;
+      }
+      reply.start(this.status, withHeaders(this.errorHeaders ?? JSON_HEADERS, this.headers));
+      reply.end(this.errors.provider(this.status, this.provider, body));
     } else {
       reply.end();
     }
@@ -152,9 +188,27 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       this.finish(499);
       return;
     }
-    const failure = transportError(this.provider, error, this.mode !== Mode.Waiting);
-    if (this.mode === Mode.Waiting) {
-      this.reply.start(failure.status, JSON_HEADERS);
+    const failure =
+      error instanceof DeadlineExceeded
+        ? error.error
+        : transportError(this.provider, error, this.mode !== Mode.Waiting);
+    // An error reply cut short has sent nothing either.
+    if (this.hook !== undefined && (this.mode === Mode.Waiting || this.mode === Mode.ProviderError)) {
+      const reply = this.reply;
+      const errors = this.errors;
+      this.handBack({
+        kind: transportKind(error),
+        status: failure.status,
+        retryAfterMs: -1,
+        deliver(headers) {
+          reply.start(failure.status, withHeaders([...JSON_HEADERS], headers));
+          reply.end(errors.gateway(failure));
+        },
+      });
+      return;
+    }
+    if (this.mode === Mode.Waiting || this.mode === Mode.ProviderError) {
+      this.reply.start(failure.status, withHeaders([...JSON_HEADERS], this.headers));
       this.reply.end(this.errors.gateway(failure));
       this.finish(failure.status);
     } else if (this.sse) {
@@ -168,10 +222,37 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     }
   }
 
+  private providerFailure(body: Buffer): Failure {
+    const status = this.status;
+    const error = providerError(status, this.provider, body);
+    const reply = this.reply;
+    const errors = this.errors;
+    const provider = this.provider;
+    const own = this.errorHeaders ?? JSON_HEADERS;
+    return {
+      kind: classifyReply(status, error.code, error.message),
+      status,
+      retryAfterMs: parseRetryAfter(this.retryAfter),
+      deliver(headers) {
+        reply.start(status, withHeaders(own, headers));
+        reply.end(errors.provider(status, provider, body));
+      },
+    };
+  }
+
+  /** The attempt failed before the client got anything: the loop decides whether the client ever sees it. */
+  private handBack(failure: Failure): void {
+    this.mode = Mode.Done;
+    this.chunks = [];
+    this.account.finish(failure.status);
+    this.hook?.failed(failure);
+  }
+
   private finish(status: number): void {
     this.mode = Mode.Done;
     this.chunks = [];
     this.account.finish(status);
+    this.hook?.settled(status);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { CanonicalError, ChatChunk } from "../formats/canonical.js";
 import type { InboundFormat, StreamEncoder, StreamOptions } from "../formats/format.js";
-import type { Reply } from "../http/exchange.js";
+import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import {
   type ProviderAdapter,
@@ -9,8 +9,10 @@ import {
   type StreamDecoder,
   type Target,
 } from "../providers/adapter.js";
+import { type AttemptHook, DeadlineExceeded, type Failure } from "../routing/attempts.js";
+import { classifyReply, parseRetryAfter } from "../routing/retry.js";
 import { transportError } from "./provider-error.js";
-import { ClientGone, forwardedHeaders } from "./relay.js";
+import { ClientGone, forwardedHeaders, transportKind, withHeaders } from "./relay.js";
 
 type Controller = Dispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;
@@ -54,12 +56,17 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
     private readonly requestedModel: string,
     private readonly account: ExchangeAccount,
     private readonly streamOptions: StreamOptions,
+    /** The attempt's x-switchyard-* headers. */
+    private readonly headers: ResponseHeaders = [],
+    /** Present when the request may be tried again: failures before any byte are handed back to it. */
+    private readonly hook?: AttemptHook,
   ) {
     reply.onAborted(() => this.controller?.abort(new ClientGone()));
   }
 
   onRequestStart(controller: Controller): void {
     this.controller = controller;
+    this.hook?.attach(controller);
     if (this.reply.aborted) controller.abort(new ClientGone());
   }
 
@@ -76,11 +83,12 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
       this.mode = Mode.Stream;
       this.decoder = this.adapter.chatStream(this.target);
       this.encoder = this.format.streamEncoder(this.requestedModel, this.streamOptions);
-      this.reply.start(200, [...this.encoder.headers, ...forwarded]);
+      this.reply.start(200, [...this.encoder.headers, ...forwarded, ...this.headers]);
     } else {
       // The status goes out with the converted body, so a reply that fails to convert can still be a 502.
       this.mode = Mode.Gather;
       forwarded.push(["content-type", "application/json"]);
+      for (const header of this.headers) forwarded.push(header as [string, string]);
       this.gatheredHeaders = forwarded;
     }
   }
@@ -115,7 +123,17 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
     this.chunks = [];
     try {
       if (this.mode === Mode.ProviderError) {
-        this.sendError(this.adapter.error(this.status, body, this.target, this.errorHeaders));
+        const error = this.adapter.error(this.status, body, this.target, this.errorHeaders);
+        if (this.hook !== undefined) {
+          this.handBack({
+            kind: classifyReply(this.status, error.code, error.message),
+            status: error.status,
+            retryAfterMs: parseRetryAfter(this.errorHeaders?.["retry-after"]),
+            deliver: (headers) => this.sendError(error, headers),
+          });
+          return;
+        }
+        this.sendError(error);
         return;
       }
       if (this.mode === Mode.Stream) {
@@ -155,12 +173,38 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
       this.fail(error.error);
       return;
     }
-    if ((error as { code?: string }).code === undefined) {
+    if (error instanceof DeadlineExceeded && this.hook === undefined) {
+      this.fail({ ...error.error, param: null });
+      return;
+    }
+    if (!(error instanceof DeadlineExceeded) && (error as { code?: string }).code === undefined) {
       this.fail(malformed(this.target, error));
       return;
     }
-    const failure = transportError(this.target.provider.name, error, this.mode !== Mode.Waiting);
-    this.fail({ ...failure, param: failure.param ?? null });
+    const gateway =
+      error instanceof DeadlineExceeded
+        ? error.error
+        : transportError(this.target.provider.name, error, this.mode !== Mode.Waiting);
+    const failure: CanonicalError = { ...gateway, param: gateway.param ?? null };
+    // Nothing has reached the client unless a stream started.
+    if (this.hook !== undefined && this.mode !== Mode.Stream) {
+      this.handBack({
+        kind: transportKind(error),
+        status: failure.status,
+        retryAfterMs: -1,
+        deliver: (headers) => this.sendError(failure, headers),
+      });
+      return;
+    }
+    this.fail(failure);
+  }
+
+  /** The attempt failed before the client got anything: the loop decides whether the client ever sees it. */
+  private handBack(failure: Failure): void {
+    this.mode = Mode.Done;
+    this.chunks = [];
+    this.account.finish(failure.status);
+    this.hook?.failed(failure);
   }
 
   private encode(chunks: ChatChunk[]): string {
@@ -186,15 +230,17 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
     }
   }
 
-  private sendError(error: CanonicalError): void {
-    this.reply.start(error.status, [["content-type", "application/json"]]);
+  private sendError(error: CanonicalError, headers: ResponseHeaders = this.headers): void {
+    this.reply.start(error.status, withHeaders([["content-type", "application/json"]], headers));
     this.reply.end(this.format.errorBody(error));
-    this.finish(error.status);
+    // A failure delivered by the loop was accounted when it was handed back.
+    if (this.mode !== Mode.Done) this.finish(error.status);
   }
 
   private finish(status: number): void {
     this.mode = Mode.Done;
     this.account.finish(status);
+    this.hook?.settled(status);
   }
 }
 

@@ -1,0 +1,54 @@
+import { shortestDeadline, timeoutSecondsToMs } from "../routing/retry.js";
+import type { RoutingTable } from "../routing/table.js";
+
+// Gateway fields a client may put in its request body — Bifrost's `fallbacks: ["provider/model", ...]` and
+// LiteLLM's `timeout` (seconds) — which must not reach the provider. The byte path looks for them with two
+// byte searches; only a body that names one is parsed.
+
+export interface BodyExtras {
+  /** The body without the gateway's fields (the same Buffer when it had none). */
+  readonly body: Buffer;
+  readonly fallbacks: readonly string[] | undefined;
+  /** 0 when absent. */
+  readonly timeoutMs: number;
+}
+
+const FALLBACKS = '"fallbacks"';
+const TIMEOUT = '"timeout"';
+
+/** Reads and removes the gateway's fields from a JSON body; undefined when it has none. */
+export function takeBodyExtras(body: Buffer): BodyExtras | undefined {
+  if (body.indexOf(FALLBACKS) < 0 && body.indexOf(TIMEOUT) < 0) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+  const fields = takeObjectExtras(parsed as Record<string, unknown>);
+  if (fields === undefined) return undefined;
+  return { body: Buffer.from(JSON.stringify(parsed)), ...fields };
+}
+
+/** The same for a body already parsed: the fields are deleted from `body`. Undefined when it has neither. */
+export function takeObjectExtras(
+  body: Record<string, unknown>,
+): { fallbacks: readonly string[] | undefined; timeoutMs: number } | undefined {
+  // The words may have been inside a message; only top-level fields count.
+  if (!("fallbacks" in body) && !("timeout" in body)) return undefined;
+  const raw = body.fallbacks;
+  const fallbacks = Array.isArray(raw)
+    ? raw.filter((name): name is string => typeof name === "string" && name !== "")
+    : undefined;
+  const timeoutMs = timeoutSecondsToMs(body.timeout);
+  delete body.fallbacks;
+  delete body.timeout;
+  return { fallbacks: fallbacks !== undefined && fallbacks.length > 0 ? fallbacks : undefined, timeoutMs };
+}
+
+/** The request's total deadline in ms: routing's timeout, the x-switchyard-timeout header and the body's, shortest first. */
+export function requestDeadline(table: RoutingTable, timeoutHeader: string, bodyTimeoutMs: number): number {
+  const header = timeoutHeader === "" ? 0 : timeoutSecondsToMs(timeoutHeader);
+  return shortestDeadline(table.config.routing?.timeoutMs ?? 0, header, bodyTimeoutMs);
+}

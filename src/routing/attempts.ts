@@ -1,0 +1,430 @@
+import type { RetryClass, RoutingConfig } from "../config/types.js";
+import type { GatewayError } from "../http/errors.js";
+import type { Reply, ResponseHeaders } from "../http/exchange.js";
+import type { LaneMetrics } from "../observability/lane-metrics.js";
+import { candidatesFor, type ModelPlan, type RouteCandidate } from "./candidates.js";
+import type { Admission, Outcome } from "./health.js";
+import { backoffMs, type FailureKind, retriesByDefault, retryClassOf, retryDelayMs } from "./retry.js";
+import type { RoutingTable } from "./table.js";
+
+// The attempt loop of one request: pick a candidate, send it, and when it fails before anything reached
+// the client, try another key or deployment, wait and retry, or move down a fallback chain, within the
+// request's deadline. A request with one candidate and nothing to retry never comes here (see `needsLoop`).
+
+/** One attempt's failure, held back from the client until the loop decides what to do with it. */
+export interface Failure {
+  readonly kind: FailureKind;
+  readonly status: number;
+  /** The provider's Retry-After in milliseconds; -1 when it gave none. */
+  readonly retryAfterMs: number;
+  /** Answers the client with this failure, when no further attempt is made. */
+  deliver(headers: ResponseHeaders): void;
+}
+
+/** What a relay handler reports to the loop about its attempt. */
+export interface AttemptHook {
+  /** The x-switchyard-* headers this attempt answers with. */
+  readonly headers: ResponseHeaders;
+  /** Lets the request's deadline abort the attempt's upstream request (undici's dispatch controller). */
+  attach(upstream: Abortable): void;
+  /** The attempt failed before anything reached the client. */
+  failed(failure: Failure): void;
+  /** The attempt answered the client (or failed past the point of retrying) with `status`. */
+  settled(status: number): void;
+}
+
+export interface Abortable {
+  abort(reason: Error): void;
+}
+
+/** Sends one attempt upstream; its relay handler reports through `hook`. */
+export type Send = (candidate: RouteCandidate, hook: AttemptHook) => void;
+
+/** The reason an attempt is aborted when the request's total deadline passes. */
+export class DeadlineExceeded extends Error {
+  readonly error: GatewayError;
+  constructor(timeoutMs: number) {
+    super("the request's deadline passed");
+    this.error = {
+      status: 504,
+      message: `The request did not complete within its timeout of ${timeoutMs / 1000} s.`,
+      type: "timeout_error",
+      code: "request_timeout",
+    };
+  }
+}
+
+export interface AttemptsInput {
+  readonly table: RoutingTable;
+  readonly metrics: LaneMetrics;
+  readonly reply: Reply;
+  readonly plan: ModelPlan;
+  /** The request's own fallbacks (Bifrost's `fallbacks` body field), replacing the configured chain. */
+  readonly requestFallbacks: readonly string[] | undefined;
+  /** The request's total time in milliseconds, all attempts included; 0 when unbounded. */
+  readonly deadlineMs: number;
+  /** A gateway-made error in the client's format. */
+  readonly errorBody: (error: GatewayError) => string;
+  readonly send: Send;
+}
+
+/**
+ * True when the request needs the loop: more than one candidate, retries or fallbacks configured, a
+ * deadline, or shared upstream state to report to. Otherwise the caller sends the one candidate directly.
+ */
+export function needsLoop(
+  table: RoutingTable,
+  plan: ModelPlan,
+  requestFallbacks: readonly string[] | undefined,
+  deadlineMs: number,
+): boolean {
+  if (plan.candidates.length !== 1 || table.health !== undefined || deadlineMs > 0) return true;
+  if (requestFallbacks !== undefined && requestFallbacks.length > 0) return true;
+  const routing = table.config.routing;
+  if (routing === undefined)
+    return (plan.candidates[0] as RouteCandidate).provider.config.network.maxRetries > 0;
+  return (
+    routing.numRetries > 0 ||
+    hasRetryPolicy(routing) ||
+    routing.fallbacks[plan.name] !== undefined ||
+    routing.contextWindowFallbacks[plan.name] !== undefined ||
+    routing.contentPolicyFallbacks[plan.name] !== undefined
+  );
+}
+
+function hasRetryPolicy(routing: RoutingConfig): boolean {
+  for (const key in routing.retryPolicy) if ((routing.retryPolicy[key as RetryClass] ?? 0) > 0) return true;
+  return false;
+}
+
+const JSON_TYPE: [string, string] = ["content-type", "application/json"];
+/** Strings of small counts, so the usual response headers are not built per request. */
+const COUNTS = Array.from({ length: 16 }, (_, i) => String(i));
+const count = (n: number) => COUNTS[n] ?? String(n);
+
+export class Attempts {
+  private plan: ModelPlan;
+  private tried = new Set<number>();
+  /** Retries spent on the current model. */
+  private retries = 0;
+  /** Retries over the whole request, for the response header. */
+  private totalRetries = 0;
+  private fallbackIndex = 0;
+  private chain: readonly string[] | undefined;
+  private current: Attempt | undefined;
+  private lastFailure: Failure | undefined;
+  private lastCandidate: RouteCandidate | undefined;
+  private waiting: ReturnType<typeof setTimeout> | undefined;
+  private deadline: ReturnType<typeof setTimeout> | undefined;
+  private deadlineAt = Number.POSITIVE_INFINITY;
+  /** Set once the deadline aborted the attempt in flight: its failure is answered with the deadline's 504. */
+  private deadlineHit = false;
+  private dispatched = 0;
+  private done = false;
+  private readonly numRetries: number;
+  private readonly backoffInitialMs: number;
+  private readonly backoffMaxMs: number;
+
+  constructor(private readonly input: AttemptsInput) {
+    this.plan = input.plan;
+    const routing = input.table.config.routing;
+    const network = (input.plan.candidates[0] as RouteCandidate).provider.config.network;
+    this.numRetries = routing?.numRetries ?? network.maxRetries;
+    this.backoffInitialMs = routing?.retryBackoffInitialMs ?? network.retryBackoffInitialMs;
+    this.backoffMaxMs = routing?.retryBackoffMaxMs ?? network.retryBackoffMaxMs;
+  }
+
+  start(): void {
+    const deadlineMs = this.input.deadlineMs;
+    if (deadlineMs > 0) {
+      this.deadlineAt = performance.now() + deadlineMs;
+      this.deadline = setTimeout(() => this.expire(), deadlineMs);
+    }
+    this.next(this.choose());
+  }
+
+  /** Milliseconds left before the deadline (Infinity when there is none). */
+  remainingMs(): number {
+    return this.deadlineAt - performance.now();
+  }
+
+  /** The x-switchyard-* headers for an attempt on `candidate` now. */
+  private headersFor(candidate: RouteCandidate): ResponseHeaders {
+    if (this.totalRetries === 0 && this.fallbackIndex === 0) return candidate.firstHeaders;
+    return [
+      ...candidate.identity,
+      ["x-switchyard-retries", count(this.totalRetries)],
+      ["x-switchyard-fallback-index", count(this.fallbackIndex)],
+    ];
+  }
+
+  private choose(): number {
+    const health = this.input.table.health;
+    const candidates = this.plan.candidates;
+    if (health !== undefined)
+      return health.choose(this.input.table.config.routing?.strategy ?? "weighted", candidates, this.tried);
+    return weightedUntried(candidates, this.tried);
+  }
+
+  private next(index: number): void {
+    if (this.done) return;
+    if (this.input.reply.aborted) {
+      this.close();
+      return;
+    }
+    if (index < 0) {
+      // Every candidate is tried or has its circuit open: the fallback chain, else the last failure stands.
+      this.exhausted();
+      return;
+    }
+    this.tried.add(index);
+    const candidate = this.plan.candidates[index] as RouteCandidate;
+    const health = this.input.table.health;
+    if (health === undefined) {
+      this.dispatch(candidate, undefined);
+      return;
+    }
+    const remaining = this.remainingMs();
+    const admission = health.admit(
+      candidate.provider,
+      Number.isFinite(remaining) ? remaining : candidate.firstByteTimeoutMs,
+      this.input.table.config.client.dropExcessRequests,
+    );
+    if (!(admission instanceof Promise)) {
+      this.admitted(candidate, admission);
+      return;
+    }
+    admission.then(
+      (result) => this.admitted(candidate, result),
+      () => this.refuse(503, 1, undefined),
+    );
+  }
+
+  private admitted(candidate: RouteCandidate, admission: Admission): void {
+    if (!admission.admitted) {
+      this.lastCandidate = candidate;
+      this.refuse(admission.status, admission.retryAfterSeconds, undefined);
+      return;
+    }
+    if (this.done || this.input.reply.aborted) {
+      admission.release();
+      this.close();
+      return;
+    }
+    this.dispatch(candidate, admission.release);
+  }
+
+  private dispatch(candidate: RouteCandidate, release: (() => void) | undefined): void {
+    const attempt = new Attempt(this, candidate, this.headersFor(candidate), release);
+    this.current = attempt;
+    this.dispatched++;
+    this.input.table.health?.started(candidate);
+    this.input.send(candidate, attempt);
+  }
+
+  /** Reported once by each attempt when it is over; `failure` when it was handed back unanswered. */
+  ended(attempt: Attempt, status: number, failure: Failure | undefined): void {
+    if (this.current === attempt) this.current = undefined;
+    this.input.table.health?.finished(
+      attempt.candidate,
+      outcomeOf(status, failure),
+      performance.now() - attempt.startedAt,
+    );
+    if (failure === undefined) {
+      this.close();
+      return;
+    }
+    if (this.done) return;
+    this.lastFailure = failure;
+    this.lastCandidate = attempt.candidate;
+    if (this.deadlineHit || this.remainingMs() <= 0) {
+      this.refuse(504, 0, new DeadlineExceeded(this.input.deadlineMs).error);
+      return;
+    }
+    this.retryOrFallBack(failure);
+  }
+
+  private retryOrFallBack(failure: Failure): void {
+    const byClass = this.input.table.config.routing?.retryPolicy[retryClassOf(failure.kind)];
+    const allowed =
+      failure.kind === "client" ? 0 : (byClass ?? (retriesByDefault(failure.kind) ? this.numRetries : 0));
+    if (this.retries < allowed) {
+      // Another key or deployment goes at once; waiting is for when all of them have been tried.
+      const untried = this.choose();
+      if (untried >= 0) {
+        this.retries++;
+        this.totalRetries++;
+        this.next(untried);
+        return;
+      }
+      const delay = retryDelayMs(
+        backoffMs(this.retries, this.backoffInitialMs, this.backoffMaxMs),
+        failure.retryAfterMs,
+        this.remainingMs(),
+      );
+      if (delay >= 0) {
+        this.retries++;
+        this.totalRetries++;
+        this.tried.clear();
+        this.wait(delay);
+        return;
+      }
+    }
+    this.exhausted();
+  }
+
+  private wait(delayMs: number): void {
+    // No attempt is in flight to notice the client leaving.
+    this.input.reply.onAborted(() => this.close());
+    this.waiting = setTimeout(() => {
+      this.waiting = undefined;
+      this.next(this.choose());
+    }, delayMs);
+  }
+
+  /** The current model can do no more: the next model of the fallback chain, else the last failure is the answer. */
+  private exhausted(): void {
+    const failure = this.lastFailure;
+    // The client's own mistake is answered as it is, wherever in the chain it happens.
+    if (failure?.kind !== "client") {
+      this.chain ??= this.chainFor(failure?.kind ?? "server");
+      const chain = this.chain;
+      while (chain !== undefined && this.fallbackIndex < chain.length) {
+        const name = chain[this.fallbackIndex] as string;
+        this.fallbackIndex++;
+        const plan = candidatesFor(this.input.table, name);
+        if ("status" in plan) continue;
+        this.plan = plan;
+        this.tried.clear();
+        this.retries = 0;
+        this.next(this.choose());
+        return;
+      }
+    }
+    if (failure !== undefined) {
+      this.close();
+      failure.deliver(this.headersFor(this.lastCandidate ?? (this.plan.candidates[0] as RouteCandidate)));
+      return;
+    }
+    this.refuse(503, 1, undefined);
+  }
+
+  private chainFor(kind: FailureKind): readonly string[] | undefined {
+    const routing = this.input.table.config.routing;
+    const name = this.plan.name;
+    if (kind === "context-window") return routing?.contextWindowFallbacks[name];
+    if (kind === "content-policy") return routing?.contentPolicyFallbacks[name];
+    return this.input.requestFallbacks ?? routing?.fallbacks[name];
+  }
+
+  /** The gateway answers the request itself: no capacity (429/503), or out of time (504). */
+  private refuse(status: 429 | 503 | 504, retryAfterSeconds: number, error: GatewayError | undefined): void {
+    if (this.done) return;
+    this.close();
+    const candidate = this.lastCandidate ?? (this.plan.candidates[0] as RouteCandidate);
+    const body: GatewayError = error ?? {
+      status,
+      message:
+        status === 429
+          ? `Too many requests are waiting for ${candidate.provider.name}; retry after ${retryAfterSeconds} s.`
+          : `${candidate.provider.name} has no capacity for this request now; retry after ${retryAfterSeconds} s.`,
+      type: status === 429 ? "rate_limit_error" : "api_error",
+      code: status === 429 ? "rate_limit_exceeded" : "overloaded",
+    };
+    const headers: (readonly [string, string])[] = [JSON_TYPE, ...this.headersFor(candidate)];
+    if (status !== 504) headers.push(["retry-after", String(Math.max(1, Math.ceil(retryAfterSeconds)))]);
+    const reply = this.input.reply;
+    reply.start(status, headers);
+    reply.end(this.input.errorBody(body));
+    // Attempts record themselves; a request turned away before any is recorded here.
+    if (this.dispatched === 0) this.input.metrics.record("", "", status, -1, -1, 0, 0);
+  }
+
+  private expire(): void {
+    this.deadline = undefined;
+    if (this.done) return;
+    const current = this.current;
+    if (current === undefined) {
+      this.refuse(504, 0, new DeadlineExceeded(this.input.deadlineMs).error);
+      return;
+    }
+    // The attempt's handler reports back: a failure held before any byte (answered with 504 above),
+    // or an error event when the stream had started.
+    this.deadlineHit = true;
+    current.abort(new DeadlineExceeded(this.input.deadlineMs));
+  }
+
+  private close(): void {
+    this.done = true;
+    if (this.deadline !== undefined) clearTimeout(this.deadline);
+    if (this.waiting !== undefined) clearTimeout(this.waiting);
+    this.deadline = undefined;
+    this.waiting = undefined;
+  }
+}
+
+function outcomeOf(status: number, failure: Failure | undefined): Outcome {
+  if (failure !== undefined) return retriesByDefault(failure.kind) ? "failure" : "client-error";
+  if (status < 400) return "ok";
+  // 499: the client went away, which says nothing about the upstream.
+  return status === 429 || (status >= 500 && status !== 499) ? "failure" : "client-error";
+}
+
+class Attempt implements AttemptHook {
+  readonly startedAt = performance.now();
+  private upstream: Abortable | undefined;
+  private over = false;
+
+  constructor(
+    private readonly loop: Attempts,
+    readonly candidate: RouteCandidate,
+    readonly headers: ResponseHeaders,
+    private readonly release: (() => void) | undefined,
+  ) {}
+
+  attach(upstream: Abortable): void {
+    this.upstream = upstream;
+  }
+
+  abort(reason: Error): void {
+    this.upstream?.abort(reason);
+  }
+
+  failed(failure: Failure): void {
+    if (this.over) return;
+    this.over = true;
+    this.release?.();
+    this.loop.ended(this, failure.status, failure);
+  }
+
+  settled(status: number): void {
+    if (this.over) return;
+    this.over = true;
+    this.release?.();
+    this.loop.ended(this, status, undefined);
+  }
+}
+
+/** Weighted random among the candidates not yet tried; -1 when all were. Used without shared state. */
+export function weightedUntried(
+  candidates: readonly RouteCandidate[],
+  tried: ReadonlySet<number>,
+  random = Math.random(),
+): number {
+  let total = 0;
+  for (let i = 0; i < candidates.length; i++)
+    if (!tried.has(i)) total += Math.max(0, (candidates[i] as RouteCandidate).weight);
+  if (total <= 0) {
+    for (let i = 0; i < candidates.length; i++) if (!tried.has(i)) return i;
+    return -1;
+  }
+  let point = random * total;
+  let last = -1;
+  for (let i = 0; i < candidates.length; i++) {
+    if (tried.has(i)) continue;
+    last = i;
+    point -= Math.max(0, (candidates[i] as RouteCandidate).weight);
+    if (point < 0) return i;
+  }
+  return last;
+}

@@ -1,0 +1,127 @@
+import type { Deployment, ProviderKey } from "../config/types.js";
+import type { GatewayError } from "../http/errors.js";
+import type { ResponseHeaders } from "../http/exchange.js";
+import type { Candidate } from "./health.js";
+import { resolveModel } from "./resolve.js";
+import type { ProviderRoute, RoutingTable } from "./table.js";
+
+// A requested model name as the ordered list of ways to serve it: a model group's deployments (after
+// aliases), or today's resolution (provider/model, listed models, families) spread over the provider's keys
+// that serve the model. Groups are compiled with the routing table; other names are cached per table.
+
+export interface RouteCandidate extends Candidate {
+  /** Until the response headers arrive (the deployment's timeout, else the provider's). */
+  readonly firstByteTimeoutMs: number;
+  /** Between two chunks of the response body. */
+  readonly idleTimeoutMs: number;
+  /** x-switchyard-provider and -model, built once. */
+  readonly identity: ResponseHeaders;
+  /** The identity with retries and fallback index 0: what the first attempt answers with. */
+  readonly firstHeaders: ResponseHeaders;
+}
+
+export interface ModelPlan {
+  /** The public name: what fallbacks and retry settings are keyed by. */
+  readonly name: string;
+  readonly candidates: readonly RouteCandidate[];
+}
+
+/** Resolved names are cached per table; past this many the rest are resolved each time. */
+const CACHE_LIMIT = 4096;
+
+export function candidatesFor(table: RoutingTable, requested: string): ModelPlan | GatewayError {
+  const group = table.groups.get(requested);
+  if (group !== undefined) return group;
+  const cached = table.resolved.get(requested);
+  if (cached !== undefined) return cached;
+  const resolved = resolveModel(table, requested);
+  if ("status" in resolved) return resolved;
+  const { provider, model } = resolved;
+  const candidates: RouteCandidate[] = [];
+  for (let i = 0; i < provider.keys.length; i++) {
+    const key = provider.keys[i] as ProviderKey;
+    if (serves(key, model)) candidates.push(candidate(provider, i, model, key.weight, 0, undefined));
+  }
+  if (candidates.length === 0) {
+    return {
+      status: 404,
+      message: `No key of provider '${provider.name}' is configured for model '${model}'.`,
+      type: "invalid_request_error",
+      code: "model_not_found",
+      param: "model",
+    };
+  }
+  const plan: ModelPlan = { name: requested, candidates };
+  if (table.resolved.size < CACHE_LIMIT) table.resolved.set(requested, plan);
+  return plan;
+}
+
+/** Model groups and their aliases, compiled once per configuration. Deployments nothing can serve are left out. */
+export function compileGroups(
+  groups: Readonly<Record<string, readonly Deployment[]>> | undefined,
+  aliases: Readonly<Record<string, string>> | undefined,
+  providers: ReadonlyMap<string, ProviderRoute>,
+): Map<string, ModelPlan> {
+  const out = new Map<string, ModelPlan>();
+  if (groups === undefined) return out;
+  for (const [name, deployments] of Object.entries(groups)) {
+    const candidates: RouteCandidate[] = [];
+    for (const deployment of deployments) {
+      const provider = providers.get(deployment.provider);
+      if (provider === undefined) continue;
+      for (let i = 0; i < provider.keys.length; i++) {
+        const key = provider.keys[i] as ProviderKey;
+        if (deployment.key !== undefined ? key.name !== deployment.key : !serves(key, deployment.model))
+          continue;
+        candidates.push(
+          candidate(
+            provider,
+            i,
+            deployment.model,
+            deployment.weight * key.weight,
+            deployment.order,
+            deployment.timeoutMs,
+          ),
+        );
+      }
+    }
+    if (candidates.length > 0) out.set(name, { name, candidates });
+  }
+  if (aliases !== undefined) {
+    for (const [alias, target] of Object.entries(aliases)) {
+      const plan = out.get(target);
+      if (plan !== undefined && !out.has(alias)) out.set(alias, plan);
+    }
+  }
+  return out;
+}
+
+function serves(key: ProviderKey, model: string): boolean {
+  return key.models.length === 0 || key.models.includes(model) || key.models.includes("*");
+}
+
+function candidate(
+  provider: ProviderRoute,
+  keyIndex: number,
+  model: string,
+  weight: number,
+  order: number,
+  timeoutMs: number | undefined,
+): RouteCandidate {
+  const network = provider.config.network;
+  const identity: ResponseHeaders = [
+    ["x-switchyard-provider", provider.name],
+    ["x-switchyard-model", model],
+  ];
+  return {
+    provider,
+    keyIndex,
+    model,
+    weight,
+    order,
+    firstByteTimeoutMs: timeoutMs ?? network.firstByteTimeoutMs ?? network.requestTimeoutMs,
+    idleTimeoutMs: timeoutMs ?? network.idleTimeoutMs ?? network.requestTimeoutMs,
+    identity,
+    firstHeaders: [...identity, ["x-switchyard-retries", "0"], ["x-switchyard-fallback-index", "0"]],
+  };
+}
