@@ -4,8 +4,9 @@
 mod rewrite;
 mod scan;
 mod tokens;
+mod transcode;
 
-use napi::bindgen_prelude::{Buffer, Either, Env, Int32ArraySlice, Object, Utf16String};
+use napi::bindgen_prelude::{Buffer, Either, Env, Float64ArraySlice, Int32ArraySlice, Object, Utf16String};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
@@ -96,6 +97,50 @@ pub fn rewrite_model(body: &[u8], model_start: f64, model_end: f64, new_model: U
 #[napi]
 pub fn count_tokens(text: String, encoding: String) -> Result<u32> {
   tokens::count(&text, &encoding).map_err(|m| Error::new(Status::InvalidArg, m))
+}
+
+/// Anthropic Messages reply → OpenAI chat.completion JSON text, identical to the TypeScript path's, with
+/// [prompt_tokens, completion_tokens] written into `usage`; null when it declines (the caller then runs
+/// the TypeScript path). `modelJson` is the requested model already JSON-encoded.
+#[napi]
+pub fn anthropic_response_to_openai(
+  body: &[u8],
+  model_json: String,
+  created: f64,
+  mut usage: Float64ArraySlice,
+) -> Result<Option<String>> {
+  // SAFETY: the call is synchronous on the JS thread, so nothing else touches `usage` meanwhile.
+  let usage = unsafe { usage.as_mut() };
+  if usage.len() < 2 {
+    return Err(Error::new(Status::InvalidArg, "usage must hold at least 2 slots"));
+  }
+  Ok(transcode::anthropic_to_openai(body, &model_json, created).map(|(text, counts)| {
+    usage[0] = counts[0];
+    usage[1] = counts[1];
+    // SAFETY: the converter writes only UTF-8.
+    unsafe { String::from_utf8_unchecked(text) }
+  }))
+}
+
+/// The same conversion as `anthropicResponseToOpenai`, returning the UTF-8 bytes instead of a string
+/// (the reply can write them as they are, with no UTF-16 string in between).
+#[napi]
+pub fn anthropic_response_to_openai_bytes(
+  body: &[u8],
+  model_json: String,
+  created: f64,
+  mut usage: Float64ArraySlice,
+) -> Result<Option<Buffer>> {
+  // SAFETY: the call is synchronous on the JS thread, so nothing else touches `usage` meanwhile.
+  let usage = unsafe { usage.as_mut() };
+  if usage.len() < 2 {
+    return Err(Error::new(Status::InvalidArg, "usage must hold at least 2 slots"));
+  }
+  Ok(transcode::anthropic_to_openai(body, &model_json, created).map(|(bytes, counts)| {
+    usage[0] = counts[0];
+    usage[1] = counts[1];
+    Buffer::from(bytes)
+  }))
 }
 
 /// The nesting limit the scanner enforces.
