@@ -666,6 +666,25 @@ describe("errors", () => {
 });
 
 describe("hot reload", () => {
+  it("reloads when a file the config includes changes", async () => {
+    const models = write("models.yaml", `model_list:\n${OPENAI("one")}`);
+    const path = write("config.yaml", "include: [models.yaml]\n");
+    const changes: string[][] = [];
+    const watcher = watchConfig(
+      path,
+      { OPENAI_API_KEY: "k" },
+      (config) => changes.push(Object.keys(config.modelGroups ?? {})),
+      () => {},
+    );
+    try {
+      writeFileSync(models, `model_list:\n${OPENAI("two")}`);
+      for (let i = 0; i < 100 && changes.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(changes).toEqual([["two"]]);
+    } finally {
+      watcher.close();
+    }
+  });
+
   it("reloads a changed config.yaml and keeps serving the old one when the new one is broken", async () => {
     const path = write("config.yaml", `model_list:\n${OPENAI("first")}`);
     const changes: string[][] = [];

@@ -175,7 +175,13 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
  * Paths are relative to the including file's directory; a cycle or more than MAX_INCLUDE_DEPTH levels is an
  * error.
  */
-function applyIncludes(c: Collector, root: Obj, file: string, chain: readonly string[]): Obj {
+function applyIncludes(
+  c: Collector,
+  root: Obj,
+  file: string,
+  chain: readonly string[],
+  seen: Set<string>,
+): Obj {
   const raw = root.include;
   if (raw === undefined || raw === null) return root;
   const { include: _, ...rest } = root;
@@ -201,6 +207,7 @@ function applyIncludes(c: Collector, root: Obj, file: string, chain: readonly st
       c.problem(p, `includes nest deeper than ${MAX_INCLUDE_DEPTH} levels`);
       return;
     }
+    seen.add(target);
     let text: string;
     try {
       text = readFileSync(target, "utf8");
@@ -221,7 +228,7 @@ function applyIncludes(c: Collector, root: Obj, file: string, chain: readonly st
       c.problem(p, `${target} must hold a YAML mapping`);
       return;
     }
-    merged = mergeInto(c, merged, applyIncludes(c, parsed, target, [...chain, target]), "", target);
+    merged = mergeInto(c, merged, applyIncludes(c, parsed, target, [...chain, target], seen), "", target);
   });
   return merged;
 }
@@ -971,13 +978,14 @@ export function parseLiteLLMConfig(
   text: string,
   source: string,
   processEnv: NodeJS.ProcessEnv,
-): { config: GatewayConfig; warnings: string[] } {
+): { config: GatewayConfig; warnings: string[]; includes: string[] } {
   const file = resolve(source);
   const c = new Collector();
   const parsed = parseYaml(text, source);
   if (parsed !== null && parsed !== undefined && !isObject(parsed))
     throw new ConfigError(source, ["(root): must be a YAML mapping (model_list, router_settings, ...)"]);
-  const root = applyIncludes(c, isObject(parsed) ? parsed : {}, file, [file]);
+  const includes = new Set<string>();
+  const root = applyIncludes(c, isObject(parsed) ? parsed : {}, file, [file], includes);
   const env = overlayEnvironment(c, root.environment_variables, processEnv);
   const r = new Reader(c, env);
 
@@ -1127,5 +1135,5 @@ export function parseLiteLLMConfig(
     ...(masterKey !== undefined ? { masterKey } : {}),
     source,
   };
-  return { config: deepFreeze(config), warnings: c.warnings };
+  return { config: deepFreeze(config), warnings: c.warnings, includes: [...includes] };
 }

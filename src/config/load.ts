@@ -45,12 +45,15 @@ export function readConfigFile(path: string): string {
   }
 }
 
-/** Parses a configuration file's text; `path` picks the format and names the source in errors. */
+/**
+ * Parses a configuration file's text; `path` picks the format and names the source in errors. `includes`
+ * lists the other files it read (LiteLLM's `include`), which hot reload watches too.
+ */
 export function parseConfigText(
   text: string,
   path: string,
   env: NodeJS.ProcessEnv,
-): { config: GatewayConfig; warnings: string[] } {
+): { config: GatewayConfig; warnings: string[]; includes?: string[] } {
   const ext = extname(path).toLowerCase();
   if (ext === ".yaml" || ext === ".yml") return parseLiteLLMConfig(text, path, env);
   // Bifrost's file is JSON whatever its name, so any other extension is read as JSON.

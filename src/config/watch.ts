@@ -1,7 +1,8 @@
 // Hot reload. The containing directory is watched, not the file: editors and deploy tools often write a new
-// file and rename it over the old one, which ends a watch held on the old file's inode.
+// file and rename it over the old one, which ends a watch held on the old file's inode. Files the
+// configuration includes (LiteLLM's `include`) are watched the same way.
 
-import { type FSWatcher, watch } from "node:fs";
+import { type FSWatcher, readFileSync, watch } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { parseConfigText, readConfigFile } from "./load.js";
 import type { GatewayConfig } from "./types.js";
@@ -24,10 +25,17 @@ export function watchConfig(
   onError: (err: Error) => void,
 ): ConfigWatcher {
   const file = resolve(path);
-  const name = basename(file);
+  let includes: readonly string[] = [];
+  try {
+    includes = parseConfigText(readConfigFile(file), file, env).includes ?? [];
+  } catch {
+    // The caller has already loaded (or rejected) this version; an include list is all we wanted from it.
+  }
+  // Everything the configuration was read from; unreadable files count as a state of their own.
+  const snapshot = (text: string) => [text, ...includes.map((f) => readOr(f))].join("\u0000\u0000");
   let lastText: string | undefined;
   try {
-    lastText = readConfigFile(file);
+    lastText = snapshot(readConfigFile(file));
   } catch {
     lastText = undefined;
   }
@@ -44,7 +52,7 @@ export function watchConfig(
       onError(err as Error);
       return;
     }
-    if (text === lastText) return;
+    if (snapshot(text) === lastText) return;
     let loaded: ReturnType<typeof parseConfigText>;
     try {
       loaded = parseConfigText(text, file, env);
@@ -52,30 +60,63 @@ export function watchConfig(
       onError(err as Error);
       return;
     }
-    lastText = text;
+    includes = loaded.includes ?? [];
+    watchFiles();
+    lastText = snapshot(text);
     // Outside the try: a failure inside the caller's handler is not a rejected configuration.
     onChange(loaded.config, loaded.warnings);
   };
 
-  // `persistent: false`: watching the file never keeps the process alive on its own.
-  const watcher: FSWatcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
-    if (closed) return;
-    // Some platforms report no file name; reloading then costs one read and a comparison. Kubernetes
-    // ConfigMap volumes swap a "..data" symlink and never touch the file's own name.
-    if (changed !== null && changed.toString() !== name && !changed.toString().startsWith("..")) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(reload, RELOAD_DEBOUNCE_MS);
-  });
-  watcher.on("error", (err) => {
-    if (!closed) onError(err);
-  });
+  // Directory → names watched in it.
+  const watchers = new Map<string, { watcher: FSWatcher; names: Set<string> }>();
+  function watchFiles(): void {
+    for (const f of [file, ...includes]) {
+      const dir = dirname(f);
+      const existing = watchers.get(dir);
+      if (existing !== undefined) {
+        existing.names.add(basename(f));
+        continue;
+      }
+      const names = new Set([basename(f)]);
+      let watcher: FSWatcher;
+      try {
+        // `persistent: false`: watching the file never keeps the process alive on its own.
+        watcher = watch(dir, { persistent: false }, (_event, changed) => {
+          if (closed) return;
+          // Some platforms report no file name; reloading then costs one read and a comparison. Kubernetes
+          // ConfigMap volumes swap a "..data" symlink and never touch the file's own name.
+          if (changed !== null && !names.has(changed.toString()) && !changed.toString().startsWith(".."))
+            return;
+          if (timer) clearTimeout(timer);
+          timer = setTimeout(reload, RELOAD_DEBOUNCE_MS);
+        });
+      } catch (err) {
+        // An included file's directory that does not exist (yet): the load reports the missing file.
+        if (f === file) throw err;
+        continue;
+      }
+      watcher.on("error", (err) => {
+        if (!closed) onError(err);
+      });
+      watchers.set(dir, { watcher, names });
+    }
+  }
+  watchFiles();
 
   return {
     close() {
       closed = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
-      watcher.close();
+      for (const { watcher } of watchers.values()) watcher.close();
     },
   };
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "\u0000unreadable";
+  }
 }
