@@ -199,9 +199,10 @@ export class SharedUpstreamHealth implements UpstreamHealth, CandidateStats {
   /** The compare-exchange on OPENED_AT is the probe token: of the lanes that saw the same value, one wins. */
   private takeProbe(slot: number, t: number): boolean {
     const i32 = this.i32;
+    // Opened-at first: the compare-exchange below then fails if another lane took the token after this read.
+    const opened = Atomics.load(i32, slot + D.OPENED_AT);
     const state = Atomics.load(i32, slot + D.STATE);
     if (state === CLOSED) return true;
-    const opened = Atomics.load(i32, slot + D.OPENED_AT);
     const wait = state === OPEN ? this.cooldownMs : this.probeTimeoutMs;
     if (elapsed(t, opened) < wait) return false;
     if (Atomics.compareExchange(i32, slot + D.OPENED_AT, opened, t) !== opened) return false;

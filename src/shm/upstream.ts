@@ -16,7 +16,7 @@ import type { GatewayConfig } from "../config/types.js";
 //
 // Fixed point: latencies are EWMAs in microseconds (clamped to 2^31-1 µs, about 35 minutes), error rates
 // EWMAs in parts per million. Times are milliseconds since the buffer's base time, kept modulo 2^32 and
-// compared by unsigned difference, which is exact for intervals under 49 days.
+// compared by signed difference, which is exact for intervals under 24 days.
 
 export const MAX_PROBES = 8;
 /** Slot 0 of each table: where identities go when their probe sequence is full. */
@@ -166,9 +166,13 @@ export function sinceBase(layout: UpstreamLayout, epochMs: number): number {
   return (epochMs - layout.baseTime) | 0;
 }
 
-/** Milliseconds from `then` to `current`, both from `now`. */
+/**
+ * Milliseconds from `then` to `current`, both from `now`; 0 when `then` is later, which happens when another
+ * lane stored a time taken after ours (an unsigned gap would wrap to ~49 days and look long expired).
+ */
 export function elapsed(current: number, then: number): number {
-  return (current - then) >>> 0;
+  const gap = (current - then) | 0;
+  return gap < 0 ? 0 : gap;
 }
 
 // FNV-1a over the identity's parts, without building a string.
