@@ -60,7 +60,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
 
   const exited = once(child, "exit");
   await Promise.race([
-    waitForOutput(/\[switchyard\] ready\n/),
+    // Start-up takes well under a second; the margin is for a CI machine with every core busy.
+    waitForOutput(/\[switchyard\] ready\n/, 45_000),
     exited.then(() => {
       throw new Error(`gateway exited during start-up:\n${output}`);
     }),
