@@ -1,7 +1,9 @@
 /** Child processes under test: the mock provider, Switchyard and the Portkey gateway. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
 
@@ -155,9 +157,23 @@ export async function startSwitchyard(mockUrl: string): Promise<{ child: Child; 
     );
   }
   const port = await freePort();
-  const child = startChild("switchyard", [paths.switchyard, "--port", String(port)], {
+  // Bifrost's default concurrency (1,000 upstream requests per provider) would queue the in-flight scenario's
+  // ~7,500 requests by design; like Bifrost's published runs, the gateway is configured for the load.
+  const configPath = join(mkdtempSync(join(tmpdir(), "switchyard-bench-")), "config.json");
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      providers: {
+        openai: {
+          keys: [{ name: "bench", value: "env.OPENAI_API_KEY", models: ["*"], weight: 1 }],
+          network_config: { base_url: mockUrl, default_request_timeout_in_seconds: 30 },
+          concurrency_and_buffer_size: { concurrency: 20_000, buffer_size: 20_000 },
+        },
+      },
+    }),
+  );
+  const child = startChild("switchyard", [paths.switchyard, "--port", String(port), "--config", configPath], {
     OPENAI_API_KEY: MOCK_KEY,
-    OPENAI_BASE_URL: `${mockUrl}/v1`,
   });
   const origin = `http://127.0.0.1:${port}`;
   try {
