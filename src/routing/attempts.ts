@@ -87,6 +87,7 @@ export function needsLoop(
     routing.numRetries > 0 ||
     hasRetryPolicy(routing) ||
     routing.fallbacks[plan.name] !== undefined ||
+    routing.fallbacks["*"] !== undefined ||
     routing.contextWindowFallbacks[plan.name] !== undefined ||
     routing.contentPolicyFallbacks[plan.name] !== undefined
   );
@@ -245,7 +246,9 @@ export class Attempts {
   }
 
   private retryOrFallBack(failure: Failure): void {
-    const byClass = this.input.table.config.routing?.retryPolicy[retryClassOf(failure.kind)];
+    const retryClass = retryClassOf(failure.kind, failure.status);
+    const byClass =
+      retryClass === undefined ? undefined : this.input.table.config.routing?.retryPolicy[retryClass];
     const allowed =
       failure.kind === "client" ? 0 : (byClass ?? (retriesByDefault(failure.kind) ? this.numRetries : 0));
     if (this.retries < allowed) {
@@ -314,7 +317,8 @@ export class Attempts {
     const name = this.plan.name;
     if (kind === "context-window") return routing?.contextWindowFallbacks[name];
     if (kind === "content-policy") return routing?.contentPolicyFallbacks[name];
-    return this.input.requestFallbacks ?? routing?.fallbacks[name];
+    // "*": LiteLLM's chain for every model without its own.
+    return this.input.requestFallbacks ?? routing?.fallbacks[name] ?? routing?.fallbacks["*"];
   }
 
   /** The gateway answers the request itself: no capacity (429/503), or out of time (504). */
@@ -373,6 +377,7 @@ function outcomeOf(status: number, failure: Failure | undefined): Outcome {
 class Attempt implements AttemptHook {
   readonly startedAt = performance.now();
   private upstream: Abortable | undefined;
+  private abortedWith: Error | undefined;
   private over = false;
 
   constructor(
@@ -384,9 +389,12 @@ class Attempt implements AttemptHook {
 
   attach(upstream: Abortable): void {
     this.upstream = upstream;
+    // The deadline passed while the request was still being built (signing, token exchange).
+    if (this.abortedWith !== undefined) upstream.abort(this.abortedWith);
   }
 
   abort(reason: Error): void {
+    this.abortedWith = reason;
     this.upstream?.abort(reason);
   }
 

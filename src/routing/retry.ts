@@ -14,20 +14,24 @@ export type FailureKind =
   | "content-policy"
   | "client";
 
-/** The error class LiteLLM's retry_policy names for a failure kind. */
-export function retryClassOf(kind: FailureKind): RetryClass {
+/**
+ * The error class LiteLLM's retry_policy names for a failure; undefined for those it has no class for
+ * (503 and other 5xx but 500, connection failures), which num_retries governs.
+ */
+export function retryClassOf(kind: FailureKind, status: number): RetryClass | undefined {
   switch (kind) {
     case "rate-limit":
       return "RateLimitError";
     case "server":
-    case "connection":
-      return "InternalServerError";
+      return status === 500 ? "InternalServerError" : undefined;
     case "timeout":
       return "TimeoutError";
     case "auth":
       return "AuthenticationError";
     case "content-policy":
       return "ContentPolicyViolationError";
+    case "connection":
+      return undefined;
     default:
       return "BadRequestError";
   }

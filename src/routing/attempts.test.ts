@@ -1,0 +1,287 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { LocalHealth } from "../../test/helpers/local-health.js";
+import type { GatewayConfig, ProviderConfig, RoutingConfig } from "../config/types.js";
+import { errorBody } from "../http/errors.js";
+import type { Reply, ResponseHeaders } from "../http/exchange.js";
+import { LaneMetrics } from "../observability/lane-metrics.js";
+import { type AttemptHook, Attempts, type Failure, needsLoop, weightedUntried } from "./attempts.js";
+import { candidatesFor, type ModelPlan, type RouteCandidate } from "./candidates.js";
+import type { FailureKind } from "./retry.js";
+import { compileRoutingTable, type RoutingTable } from "./table.js";
+
+function provider(name: string, keys: number, maxRetries = 0): ProviderConfig {
+  return {
+    name,
+    kind: "openai",
+    keys: Array.from({ length: keys }, (_, i) => ({
+      name: `k${i}`,
+      value: `sk-${i}`,
+      models: [],
+      weight: 1,
+    })),
+    network: {
+      baseUrl: "https://api.example.com",
+      extraHeaders: {},
+      requestTimeoutMs: 30_000,
+      maxRetries,
+      retryBackoffInitialMs: 100,
+      retryBackoffMaxMs: 1000,
+    },
+    concurrency: { concurrency: 10, bufferSize: 10 },
+  };
+}
+
+const ROUTING: RoutingConfig = {
+  strategy: "weighted",
+  numRetries: 2,
+  retryBackoffInitialMs: 100,
+  retryBackoffMaxMs: 1000,
+  timeoutMs: 0,
+  allowedFails: 3,
+  cooldownMs: 1000,
+  fallbacks: { "gpt-4o": ["backup"] },
+  contextWindowFallbacks: { "gpt-4o": ["big"] },
+  contentPolicyFallbacks: {},
+  retryPolicy: {},
+};
+
+function table(routing: RoutingConfig | undefined, health?: LocalHealth): RoutingTable {
+  const config: GatewayConfig = {
+    providers: { a: provider("a", 2), b: provider("b", 1) },
+    client: { maxRequestBodyBytes: 1 << 20, allowedOrigins: [], dropExcessRequests: false },
+    modelGroups: {
+      "gpt-4o": [{ provider: "a", model: "gpt-4o", weight: 1, order: 0 }],
+      backup: [{ provider: "b", model: "gpt-4o-mini", weight: 1, order: 0 }],
+      big: [{ provider: "b", model: "gpt-4.1", weight: 1, order: 0 }],
+    },
+    ...(routing !== undefined ? { routing } : {}),
+    source: "test",
+  };
+  return compileRoutingTable(config, health);
+}
+
+/** A reply that records what the loop itself wrote. */
+function fakeReply(): Reply & { status: number; headers: ResponseHeaders; body: string } {
+  return {
+    aborted: false,
+    corsOrigin: "",
+    status: 0,
+    headers: [],
+    body: "",
+    onAborted() {},
+    readBody() {},
+    start(status, headers) {
+      this.status = status;
+      this.headers = headers;
+    },
+    write: () => true,
+    onWritable() {},
+    end(body) {
+      this.body = String(body ?? "");
+    },
+    destroy() {},
+  };
+}
+
+function failure(
+  kind: FailureKind,
+  status: number,
+  retryAfterMs = -1,
+): Failure & { delivered: ResponseHeaders[] } {
+  const delivered: ResponseHeaders[] = [];
+  return { kind, status, retryAfterMs, delivered, deliver: (headers) => delivered.push(headers) };
+}
+
+interface Sent {
+  candidate: RouteCandidate;
+  hook: AttemptHook;
+}
+
+function run(t: RoutingTable, plan: ModelPlan, options: { fallbacks?: string[]; deadlineMs?: number } = {}) {
+  const sent: Sent[] = [];
+  const reply = fakeReply();
+  const attempts = new Attempts({
+    table: t,
+    metrics: new LaneMetrics(),
+    reply,
+    plan,
+    requestFallbacks: options.fallbacks,
+    deadlineMs: options.deadlineMs ?? 0,
+    errorBody,
+    send: (candidate, hook) => sent.push({ candidate, hook }),
+  });
+  attempts.start();
+  return { sent, reply };
+}
+
+const planOf = (t: RoutingTable, name: string) => candidatesFor(t, name) as ModelPlan;
+const header = (headers: ResponseHeaders, name: string) => headers.find(([n]) => n === name)?.[1];
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("the attempt loop", () => {
+  it("moves a 429 to the other key at once and reports both attempts to the shared state", () => {
+    const health = new LocalHealth();
+    const t = table(ROUTING, health);
+    const { sent } = run(t, planOf(t, "gpt-4o"));
+    expect(sent).toHaveLength(1);
+    sent[0]?.hook.failed(failure("rate-limit", 429, 20_000));
+    expect(sent).toHaveLength(2);
+    expect(sent.map((s) => s.candidate.keyIndex)).toEqual([0, 1]);
+    expect(header(sent[1]?.hook.headers ?? [], "x-switchyard-retries")).toBe("1");
+    sent[1]?.hook.settled(200);
+    expect(health.log).toEqual([
+      "started a/gpt-4o#0",
+      "finished a/gpt-4o#0 failure",
+      "started a/gpt-4o#1",
+      "finished a/gpt-4o#1 ok",
+    ]);
+    expect(health.released).toBe(2);
+  });
+
+  it("waits out Retry-After once every key was tried", () => {
+    vi.useFakeTimers();
+    const t = table(ROUTING, new LocalHealth());
+    const { sent } = run(t, planOf(t, "gpt-4o"));
+    sent[0]?.hook.failed(failure("rate-limit", 429, 2000));
+    sent[1]?.hook.failed(failure("rate-limit", 429, 2000));
+    expect(sent).toHaveLength(2);
+    vi.advanceTimersByTime(1999);
+    expect(sent).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(sent).toHaveLength(3);
+  });
+
+  it("never retries the client's own error, even with fallbacks", () => {
+    const t = table(ROUTING, new LocalHealth());
+    const { sent } = run(t, planOf(t, "gpt-4o"));
+    const bad = failure("client", 400);
+    sent[0]?.hook.failed(bad);
+    expect(sent).toHaveLength(1);
+    expect(bad.delivered).toHaveLength(1);
+  });
+
+  it("moves down the fallback chain once the retries are spent, and delivers the last failure at its end", () => {
+    vi.useFakeTimers();
+    const t = table({ ...ROUTING, numRetries: 0 }, new LocalHealth());
+    const { sent } = run(t, planOf(t, "gpt-4o"));
+    sent[0]?.hook.failed(failure("server", 503));
+    expect(sent[1]?.candidate.provider.name).toBe("b");
+    expect(header(sent[1]?.hook.headers ?? [], "x-switchyard-fallback-index")).toBe("1");
+    const last = failure("server", 500);
+    sent[1]?.hook.failed(last);
+    expect(sent).toHaveLength(2);
+    expect(header(last.delivered[0] ?? [], "x-switchyard-provider")).toBe("b");
+  });
+
+  it("takes the context-window chain for a context-window error", () => {
+    const t = table(ROUTING, new LocalHealth());
+    const { sent } = run(t, planOf(t, "gpt-4o"));
+    sent[0]?.hook.failed(failure("context-window", 400));
+    expect(sent[1]?.candidate.model).toBe("gpt-4.1");
+  });
+
+  it("prefers the request's own fallbacks over the configured chain", () => {
+    const t = table({ ...ROUTING, numRetries: 0 }, new LocalHealth());
+    const { sent } = run(t, planOf(t, "gpt-4o"), { fallbacks: ["big"] });
+    sent[0]?.hook.failed(failure("server", 502));
+    expect(sent[1]?.candidate.model).toBe("gpt-4.1");
+  });
+
+  it("gives up at once when the backoff would not fit in the deadline", () => {
+    vi.useFakeTimers();
+    const t = table(
+      { ...ROUTING, retryBackoffInitialMs: 10_000, retryBackoffMaxMs: 10_000 },
+      new LocalHealth(),
+    );
+    const plan = planOf(t, "backup");
+    vi.spyOn(Math, "random").mockReturnValue(0.99);
+    const { sent } = run(t, plan, { deadlineMs: 1000 });
+    const last = failure("server", 503);
+    sent[0]?.hook.failed(last);
+    // A 9.9 s backoff cannot fit in the 1 s left: the last failure is the answer at once.
+    expect(sent).toHaveLength(1);
+    expect(last.delivered).toHaveLength(1);
+    vi.restoreAllMocks();
+  });
+
+  it("retries after the backoff, and answers 504 when the deadline then passes", () => {
+    vi.useFakeTimers();
+    const t = table(
+      { ...ROUTING, retryBackoffInitialMs: 10_000, retryBackoffMaxMs: 10_000 },
+      new LocalHealth(),
+    );
+    vi.spyOn(Math, "random").mockReturnValue(0.1);
+    const { sent, reply } = run(t, planOf(t, "backup"), { deadlineMs: 5000 });
+    sent[0]?.hook.failed(failure("server", 503));
+    vi.advanceTimersByTime(999);
+    expect(sent).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(sent).toHaveLength(2);
+    expect(header(sent[1]?.hook.headers ?? [], "x-switchyard-retries")).toBe("1");
+    // Nothing attached: the attempt is still being built when the deadline passes.
+    vi.advanceTimersByTime(4000);
+    sent[1]?.hook.failed(failure("timeout", 504));
+    expect(reply.status).toBe(504);
+    vi.restoreAllMocks();
+  });
+
+  it("aborts the attempt in flight when the deadline passes, then answers 504", () => {
+    vi.useFakeTimers();
+    const t = table(ROUTING, new LocalHealth());
+    const { sent, reply } = run(t, planOf(t, "gpt-4o"), { deadlineMs: 500 });
+    const abort = vi.fn();
+    sent[0]?.hook.attach({ abort });
+    vi.advanceTimersByTime(500);
+    expect(abort).toHaveBeenCalledOnce();
+    sent[0]?.hook.failed(failure("timeout", 504));
+    expect(sent).toHaveLength(1);
+    expect(reply.status).toBe(504);
+    expect(JSON.parse(reply.body).error.code).toBe("request_timeout");
+  });
+
+  it("answers an admission refusal with its status and Retry-After", () => {
+    const health = new LocalHealth();
+    health.refuse = { status: 429, retryAfterSeconds: 3 };
+    const t = table(ROUTING, health);
+    const { sent, reply } = run(t, planOf(t, "gpt-4o"));
+    expect(sent).toHaveLength(0);
+    expect(reply.status).toBe(429);
+    expect(header(reply.headers, "retry-after")).toBe("3");
+  });
+
+  it("skips open circuits, and falls back when every candidate is open", () => {
+    const health = new LocalHealth();
+    health.open.add("a/gpt-4o#0").add("a/gpt-4o#1");
+    const t = table(ROUTING, health);
+    const { sent } = run(t, planOf(t, "gpt-4o"));
+    expect(sent[0]?.candidate.provider.name).toBe("b");
+  });
+});
+
+describe("needsLoop", () => {
+  it("is false only for one candidate with nothing to retry, no deadline and no shared state", () => {
+    const plain = table(undefined);
+    expect(needsLoop(plain, planOf(plain, "backup"), undefined, 0)).toBe(false);
+    expect(needsLoop(plain, planOf(plain, "backup"), undefined, 1000)).toBe(true);
+    expect(needsLoop(plain, planOf(plain, "backup"), ["gpt-4o"], 0)).toBe(true);
+    expect(needsLoop(plain, planOf(plain, "gpt-4o"), undefined, 0)).toBe(true);
+    const routed = table(ROUTING);
+    expect(needsLoop(routed, planOf(routed, "backup"), undefined, 0)).toBe(true);
+    const shared = table(undefined, new LocalHealth());
+    expect(needsLoop(shared, planOf(shared, "backup"), undefined, 0)).toBe(true);
+  });
+});
+
+describe("weightedUntried", () => {
+  it("picks by weight among the untried, -1 when all were tried", () => {
+    const t = table(undefined);
+    const candidates = planOf(t, "gpt-4o").candidates;
+    expect(weightedUntried(candidates, new Set(), 0)).toBe(0);
+    expect(weightedUntried(candidates, new Set(), 0.99)).toBe(1);
+    expect(weightedUntried(candidates, new Set([0]), 0)).toBe(1);
+    expect(weightedUntried(candidates, new Set([0, 1]), 0)).toBe(-1);
+  });
+});
