@@ -357,9 +357,14 @@ const largeText = prose(8200);
 const cases: Case[] = [
   requestCase("(a) OpenAI request → Anthropic body, 0.13 KB", SMALL_REQUEST),
   requestCase("(a) OpenAI request → Anthropic body, 100 KB", largeRequest(100_000)),
+  anthropicReplyCase(
+    "(b) Anthropic reply → OpenAI JSON, 0.3 KB",
+    anthropicReply("Hello! How can I help?", false),
+  ),
   anthropicReplyCase("(b) Anthropic reply → OpenAI JSON, 1.4 KB", anthropicReply(smallText, false)),
   anthropicReplyCase("(b) Anthropic reply → OpenAI JSON, 10 KB", anthropicReply(largeText, true)),
   anthropicReplyCase("(b) Anthropic reply → OpenAI JSON, 100 KB", anthropicReply(prose(98_000), true)),
+  anthropicReplyBytesCase("(b) … to UTF-8 bytes, 0.3 KB", anthropicReply("Hello! How can I help?", false)),
   anthropicReplyBytesCase("(b) … to UTF-8 bytes, 1.4 KB", anthropicReply(smallText, false)),
   anthropicReplyBytesCase("(b) … to UTF-8 bytes, 10 KB", anthropicReply(largeText, true)),
   anthropicReplyBytesCase("(b) … to UTF-8 bytes, 100 KB", anthropicReply(prose(98_000), true)),

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { openAIFormat } from "../formats/openai/format.js";
+import { anthropicAdapter } from "../providers/anthropic/adapter.js";
 import { chatResponse } from "../providers/anthropic/response.js";
+import { openAICompatibleAdapter } from "../providers/openai/adapter.js";
 import { nativeStatus } from "./index.js";
 import {
   type AnthropicToOpenAI,
@@ -8,6 +10,7 @@ import {
   anthropicToOpenAIAddonBytes,
   anthropicToOpenAINative,
   anthropicToOpenAITs,
+  nativeChatReply,
 } from "./transcode.js";
 
 const CREATED = 1_763_000_000;
@@ -429,5 +432,36 @@ describe("Anthropic reply → OpenAI text: addon against TypeScript", () => {
         anthropicToOpenAITs(buffer, MODEL, CREATED, new Float64Array(2)),
       );
     }
+  });
+});
+
+describe("nativeChatReply (the gateway's hook)", () => {
+  const body = Buffer.from(VECTORS[1]?.[1] as string);
+
+  it("answers an Anthropic reply for an OpenAI client from the addon, usage included", () => {
+    const usage = { prompt: 0, completion: 0 };
+    const bytes = nativeChatReply(anthropicAdapter, openAIFormat, body, MODEL, usage);
+    if (anthropicToOpenAIAddonBytes === undefined) {
+      expect(bytes).toBeUndefined();
+      expect(usage).toEqual({ prompt: 0, completion: 0 });
+      return;
+    }
+    const text = (bytes as Buffer).toString("utf8");
+    const created = JSON.parse(text).created as number;
+    expect(Math.abs(created - Date.now() / 1000)).toBeLessThan(5);
+    const expected = chatResponse(body);
+    expected.created = created;
+    expect(text).toBe(openAIFormat.fromCanonical(expected, MODEL));
+    expect(usage).toEqual({ prompt: 130, completion: 5 });
+  });
+
+  it("leaves other pairs and declined replies to the TypeScript path", () => {
+    const usage = { prompt: 0, completion: 0 };
+    expect(nativeChatReply(openAICompatibleAdapter, openAIFormat, body, MODEL, usage)).toBeUndefined();
+    const notOpenAI = { ...openAIFormat, name: "other" };
+    expect(nativeChatReply(anthropicAdapter, notOpenAI, body, MODEL, usage)).toBeUndefined();
+    const declined = Buffer.from(message([{ type: "text", text: "\ud800" }]));
+    expect(nativeChatReply(anthropicAdapter, openAIFormat, declined, MODEL, usage)).toBeUndefined();
+    expect(usage).toEqual({ prompt: 0, completion: 0 });
   });
 });

@@ -3,7 +3,10 @@
 // path writes (adapter → canonical → OpenAI format) or declines (null) for anything it cannot reproduce
 // byte for byte; the TypeScript path then runs, so callers always get the TypeScript path's result.
 import { createRequire } from "node:module";
+import type { InboundFormat } from "../formats/format.js";
 import { openAIFormat } from "../formats/openai/format.js";
+import type { ProviderAdapter } from "../providers/adapter.js";
+import { anthropicAdapter } from "../providers/anthropic/adapter.js";
 import { chatResponse } from "../providers/anthropic/response.js";
 import { nativeStatus } from "./index.js";
 
@@ -70,3 +73,41 @@ export const anthropicToOpenAINative: AnthropicToOpenAI | undefined =
     : (body, requestedModel, created, usage) =>
         binding.anthropicResponseToOpenai(body, JSON.stringify(requestedModel), created, usage) ??
         anthropicToOpenAITs(body, requestedModel, created, usage);
+
+/**
+ * Replies at least this long go to the addon in `nativeChatReply`. Measured (transcode-micro, one run,
+ * 2 shared cores), TypeScript text + UTF-8 encoding against the addon's bytes: 6.6/4.7 µs at 0.3 KB,
+ * 28.6/10.7 µs at 1.4 KB, 159/43 µs at 10 KB, 1.81/0.30 ms at 100 KB. The addon never lost, so every
+ * size goes native; raise this if a rerun shows TypeScript ahead on small replies.
+ */
+export const REPLY_NATIVE_MIN_BYTES = 0;
+
+const replyUsage = new Float64Array(2);
+
+/**
+ * The OpenAI client's reply bytes for a whole Anthropic reply, from the addon, with the usage counts
+ * stored in `usage`; undefined when the pair is another one, the addon is not loaded, the reply is
+ * shorter than REPLY_NATIVE_MIN_BYTES, or the addon declined (the caller converts in TypeScript then).
+ */
+export function nativeChatReply(
+  adapter: ProviderAdapter,
+  format: InboundFormat,
+  body: Buffer,
+  requestedModel: string,
+  usage: { prompt: number; completion: number },
+): Buffer | undefined {
+  if (
+    anthropicToOpenAIAddonBytes === undefined ||
+    adapter !== anthropicAdapter ||
+    format !== openAIFormat ||
+    body.length < REPLY_NATIVE_MIN_BYTES
+  ) {
+    return undefined;
+  }
+  const created = Math.floor(Date.now() / 1000);
+  const bytes = anthropicToOpenAIAddonBytes(body, JSON.stringify(requestedModel), created, replyUsage);
+  if (bytes === null) return undefined;
+  usage.prompt = replyUsage[0] as number;
+  usage.completion = replyUsage[1] as number;
+  return bytes;
+}
