@@ -154,6 +154,16 @@ describe("the attempt loop", () => {
     expect(sent).toHaveLength(3);
   });
 
+  it("does not wait out a Retry-After of more than a minute", () => {
+    const t = table({ ...ROUTING, fallbacks: {} }, new LocalHealth());
+    const { sent } = run(t, planOf(t, "gpt-4o"));
+    sent[0]?.hook.failed(failure("rate-limit", 429, 120_000));
+    const last = failure("rate-limit", 429, 120_000);
+    sent[1]?.hook.failed(last);
+    expect(sent).toHaveLength(2);
+    expect(last.delivered).toHaveLength(1);
+  });
+
   it("never retries the client's own error, even with fallbacks", () => {
     const t = table(ROUTING, new LocalHealth());
     const { sent } = run(t, planOf(t, "gpt-4o"));

@@ -99,6 +99,8 @@ function hasRetryPolicy(routing: RoutingConfig): boolean {
 }
 
 const JSON_TYPE: [string, string] = ["content-type", "application/json"];
+/** A Retry-After longer than this is not waited out: the failure (or the fallback chain) answers instead. */
+const LONGEST_WAIT_MS = 60_000;
 /** Strings of small counts, so the usual response headers are not built per request. */
 const COUNTS = Array.from({ length: 16 }, (_, i) => String(i));
 const count = (n: number) => COUNTS[n] ?? String(n);
@@ -263,7 +265,7 @@ export class Attempts {
       const delay = retryDelayMs(
         backoffMs(this.retries, this.backoffInitialMs, this.backoffMaxMs),
         failure.retryAfterMs,
-        this.remainingMs(),
+        Math.min(this.remainingMs(), LONGEST_WAIT_MS),
       );
       if (delay >= 0) {
         this.retries++;
