@@ -3,7 +3,7 @@ import { type GatewayError, sendError } from "../http/errors.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
 import { compileRoutingTable, type RoutingTable } from "../routing/table.js";
-import { upstreamMetrics } from "../routing/upstream-health.js";
+import { upstreamHealth, upstreamMetrics } from "../routing/upstream-health.js";
 import { retainPools } from "../upstream/pools.js";
 import { anthropicCountTokens } from "./anthropic.js";
 import { listModels } from "./models.js";
@@ -40,13 +40,13 @@ export class Gateway {
     private readonly info: LaneInfo,
     private readonly control: ControlChannel,
   ) {
-    this.table = compileRoutingTable(config);
+    this.table = compileRoutingTable(config, upstreamHealth());
     // Shared gauges are read by one lane only, since the control plane sums the lanes' snapshots.
     this.metrics.addSource(() => upstreamMetrics(this.table, info.lane === 0));
   }
 
   setConfig(config: GatewayConfig): void {
-    this.table = compileRoutingTable(config);
+    this.table = compileRoutingTable(config, upstreamHealth());
     const origins = new Set<string>();
     for (const provider of this.table.providers.values()) {
       origins.add(provider.origin);

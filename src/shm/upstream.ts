@@ -171,8 +171,7 @@ export function sinceBase(layout: UpstreamLayout, epochMs: number): number {
  * lane stored a time taken after ours (an unsigned gap would wrap to ~49 days and look long expired).
  */
 export function elapsed(current: number, then: number): number {
-  const gap = (current - then) | 0;
-  return gap < 0 ? 0 : gap;
+  return Math.max(0, (current - then) | 0);
 }
 
 // FNV-1a over the identity's parts, without building a string.
