@@ -12,7 +12,7 @@ import { type AttemptHook, Attempts, type Failure, needsLoop } from "../routing/
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import { pickKey, resolveModel } from "../routing/resolve.js";
 import type { ProviderRoute, RoutingTable } from "../routing/table.js";
-import { poolFor } from "../upstream/pools.js";
+import { dispatchUpstream } from "../upstream/pools.js";
 import { type RelayErrors, RelayHandler } from "../upstream/relay.js";
 import { requestDeadline, takeBodyExtras } from "./extras.js";
 import { type Prepared, prepareTranscode, sendFormatError, sendTranscoded } from "./transcode.js";
@@ -109,7 +109,9 @@ function relay(
   );
   const account = new ExchangeAccount(metrics, provider.name, model, startedAt);
   const network = provider.config.network;
-  poolFor(upstream.origin, network).dispatch(
+  dispatchUpstream(
+    upstream.origin,
+    network,
     {
       path: upstream.path,
       method: "POST",
@@ -126,8 +128,8 @@ function relay(
       hook === undefined ? candidate?.firstHeaders : hook.headers,
       hook,
     ),
+    account,
   );
-  account.dispatched();
 }
 
 /**

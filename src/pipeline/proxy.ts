@@ -12,7 +12,7 @@ import { speaksOpenAI } from "../providers/registry.js";
 import { type AttemptHook, Attempts, needsLoop } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import type { KeyEndpoint, RoutingTable } from "../routing/table.js";
-import { poolFor } from "../upstream/pools.js";
+import { dispatchUpstream } from "../upstream/pools.js";
 import { RelayHandler } from "../upstream/relay.js";
 import { anthropicPassthrough } from "./anthropic.js";
 import { requestDeadline, takeBodyExtras } from "./extras.js";
@@ -145,7 +145,9 @@ function sendOpenAI(request: OpenAIRequest, candidate: RouteCandidate, hook: Att
     hook,
   );
   const endpoint = provider.endpoints[candidate.keyIndex] as KeyEndpoint;
-  poolFor(endpoint.origin, provider.config.network).dispatch(
+  dispatchUpstream(
+    endpoint.origin,
+    provider.config.network,
     {
       path: endpoint.path(route.upstreamPath, model),
       method: "POST",
@@ -155,8 +157,8 @@ function sendOpenAI(request: OpenAIRequest, candidate: RouteCandidate, hook: Att
       bodyTimeout: candidate.idleTimeoutMs,
     },
     relay,
+    account,
   );
-  account.dispatched();
 }
 
 /** The provider has its own wire format: the body is parsed (once per request) and converted. */

@@ -14,7 +14,7 @@ import { adapterFor } from "../providers/registry.js";
 import { type AttemptHook, Attempts, type Failure, needsLoop } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import type { RoutingTable } from "../routing/table.js";
-import { poolFor } from "../upstream/pools.js";
+import { dispatchUpstream } from "../upstream/pools.js";
 import { type Operation, TranscodeHandler } from "../upstream/transcode-relay.js";
 import { requestDeadline, takeObjectExtras } from "./extras.js";
 
@@ -154,7 +154,9 @@ export function sendTranscoded(
       headers,
       hook,
     );
-    poolFor(upstream.origin, provider.config.network).dispatch(
+    dispatchUpstream(
+      upstream.origin,
+      provider.config.network,
       {
         path: upstream.path,
         method: upstream.method,
@@ -164,8 +166,8 @@ export function sendTranscoded(
         bodyTimeout: candidate.idleTimeoutMs,
       },
       handler,
+      account,
     );
-    account.dispatched();
   };
   if (built instanceof Promise) {
     // Signing or token exchange (Vertex, Bedrock) may be asynchronous.

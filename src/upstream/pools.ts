@@ -1,5 +1,6 @@
 import { Client, Dispatcher, Pool } from "undici";
 import type { NetworkConfig } from "../config/types.js";
+import type { ExchangeAccount } from "../observability/account.js";
 
 // One keep-alive connection pool per upstream origin, per lane. Pools outlive configuration snapshots so
 // that a reload keeps warm connections; `retain` closes the ones no provider uses any more.
@@ -147,4 +148,20 @@ export async function closeAllPools(): Promise<void> {
   const closing = [...pools.values()].map((pool) => pool.close());
   pools.clear();
   await Promise.allSettled(closing);
+}
+
+/**
+ * Hands one upstream request to its origin's pool. The provider's share of the time starts here, so
+ * writing the request to the socket counts as the provider call, as Bifrost counts it in its overhead
+ * figure; the gateway's share is everything before this and everything after the last byte came back.
+ */
+export function dispatchUpstream(
+  origin: string,
+  network: NetworkConfig | undefined,
+  options: Dispatcher.DispatchOptions,
+  handler: Handler,
+  account: ExchangeAccount,
+): void {
+  account.dispatched();
+  poolFor(origin, network).dispatch(options, handler);
 }

@@ -5,7 +5,7 @@ import { ExchangeAccount } from "../../observability/account.js";
 import type { LaneMetrics } from "../../observability/lane-metrics.js";
 import { pickKey, resolveModel } from "../../routing/resolve.js";
 import type { RoutingTable } from "../../routing/table.js";
-import { poolFor } from "../../upstream/pools.js";
+import { dispatchUpstream } from "../../upstream/pools.js";
 import { type RelayErrors, RelayHandler } from "../../upstream/relay.js";
 import { geminiHeaders, geminiRoot, modelPath } from "./adapter.js";
 import { geminiError } from "./response.js";
@@ -49,7 +49,9 @@ export function geminiPassthrough(
   const query = stream && /(^|&)alt=sse(&|$)/.test(head.query) ? "?alt=sse" : "";
   const account = new ExchangeAccount(metrics, provider.name, model, startedAt);
   const timeout = provider.config.network.requestTimeoutMs;
-  poolFor(provider.origin).dispatch(
+  dispatchUpstream(
+    provider.origin,
+    provider.config.network,
     {
       path: `${geminiRoot(provider.apiPath)}/v1beta/${modelPath(model)}:${method}${query}`,
       method: "POST",
@@ -59,7 +61,7 @@ export function geminiPassthrough(
       bodyTimeout: timeout,
     },
     new RelayHandler(reply, provider.name, account, GEMINI_ERRORS),
+    account,
   );
-  account.dispatched();
   return true;
 }
