@@ -29,6 +29,8 @@ export interface Row {
   /** Open loop: how late the driver dispatched against its schedule. */
   scheduleLagUs?: LatencySummary;
   errors?: Record<string, number>;
+  /** Scenario-specific figures (chaos: sends per mock and bounds; flood: RSS over time), JSON only. */
+  details?: Record<string, unknown>;
 }
 
 export interface Ratio {
@@ -55,7 +57,7 @@ export function markdown(rows: Row[], ratios: Ratio[], header: string): string {
   ];
   for (const r of rows) {
     const name = `${r.scenario} ${r.variant}`.trim();
-    if (r.status !== "ok") {
+    if (r.status !== "ok" && r.requests === undefined) {
       lines.push(`| ${name} | ${r.target} | ${r.status} | | | | | | | ${r.note ?? ""} |`);
       continue;
     }
@@ -70,7 +72,7 @@ export function markdown(rows: Row[], ratios: Ratio[], header: string): string {
           ? "n/a"
           : `${fmt(r.internalUs.p50, 1)} / ${fmt(r.internalUs.p99, 1)}`;
     lines.push(
-      `| ${name} | ${r.target} | ${fmt((r.successRate ?? 0) * 100, 2)}% | ${fmt(r.rps)} | ${latency} | ${r.target === "direct" ? "(baseline)" : added} | ${internal} | ${fmt(r.cpuUsPerRequest)} | ${fmt(r.peakRssMb, 1)} | ${r.note ?? ""} |`,
+      `| ${name} | ${r.target} | ${fmt((r.successRate ?? 0) * 100, 2)}% | ${fmt(r.rps)} | ${latency} | ${r.target === "direct" ? "(baseline)" : added} | ${internal} | ${fmt(r.cpuUsPerRequest)} | ${fmt(r.peakRssMb, 1)} | ${r.status === "failed" ? "**FAILED**: " : ""}${r.note ?? ""} |`,
     );
   }
   for (const ratio of ratios) {

@@ -3,13 +3,16 @@
  * measured for every target in the same run, so the added latency (target minus direct) and the RPS ratio
  * compare like with like on a noisy shared machine.
  *   --smoke            every scenario for a second or two at tiny rates (CI), writes results/smoke.json
- *   --only a,b         scenarios: overhead, throughput, inflight, streaming
+ *   --only a,b         scenarios: overhead, throughput, inflight, streaming, chaos, flood
  *   --targets a,b      direct, switchyard, portkey (direct is always measured: it is the baseline)
+ * chaos and flood are proofs: a row whose proof fails is marked failed and the run exits with status 1.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
+import { runChaos } from "./chaos.js";
+import { runFlood } from "./flood.js";
 import { runThroughput, type ThroughputResult } from "./load/closed-loop.js";
 import { type LoadResult, runOpenLoop, runSequential } from "./load/open-loop.js";
 import { cpuMicros, RssWatcher } from "./load/proc.js";
@@ -26,7 +29,9 @@ import {
   type Target,
 } from "./targets.js";
 
-const SCENARIOS = ["overhead", "throughput", "inflight", "streaming"] as const;
+const SCENARIOS = ["overhead", "throughput", "inflight", "streaming", "chaos", "flood"] as const;
+/** Proofs against Switchyard alone, each with its own mocks and gateway; a failed one fails the run. */
+const PROOFS: readonly Scenario[] = ["chaos", "flood"];
 type Scenario = (typeof SCENARIOS)[number];
 const TARGETS = ["direct", "switchyard", "portkey"] as const;
 const OVERHEAD_METRIC = "switchyard_gateway_overhead_seconds";
@@ -80,6 +85,22 @@ const plan = {
   streamMs: S ? 1000 : 10_000,
   streamChunks: 100,
   streamIntervalMs: 1,
+  chaos: {
+    connections: 50,
+    seconds: S ? 2 : 10,
+    warmupSeconds: S ? 0 : 2,
+    failRate: 0.1,
+    numRetries: 2,
+  },
+  flood: {
+    seconds: S ? 2 : 20,
+    concurrency: 50,
+    bufferSize: 25,
+    mockLatencyMs: 200,
+    sampleMs: S ? 250 : 500,
+    // Two seconds are mostly warm-up: the smoke run reports growth without judging it.
+    maxGrowth: S ? undefined : 0.5,
+  },
 };
 
 const log = (msg: string): void => {
@@ -244,9 +265,15 @@ async function main(): Promise<void> {
   targetStatus.direct = "ok";
 
   const starters = { switchyard: startSwitchyard, portkey: startPortkey } as const;
+  // The proofs start processes of their own.
+  const shared = [...args.only].some((s) => !PROOFS.includes(s));
   for (const name of ["switchyard", "portkey"] as const) {
     if (!args.targets.has(name)) {
       targetStatus[name] = "not selected";
+      continue;
+    }
+    if (!shared) {
+      targetStatus[name] = "not needed by the selected scenarios";
       continue;
     }
     try {
@@ -260,6 +287,7 @@ async function main(): Promise<void> {
       targetStatus[name] = msg.startsWith("skipped:") ? msg : `failed to start: ${msg}`;
       log(`${name}: ${targetStatus[name]}`);
       for (const scenario of args.only) {
+        if (PROOFS.includes(scenario)) continue;
         rows.push({ scenario, variant: "", target: name, status: "skipped", note: targetStatus[name] });
       }
     }
@@ -442,6 +470,22 @@ async function main(): Promise<void> {
     rows.push(...stRows);
   }
 
+  // The shared processes are done: the proofs measure their own without them on the CPU.
+  await stopAll();
+  for (const scenario of PROOFS) {
+    if (!args.only.has(scenario)) continue;
+    if (!args.targets.has("switchyard")) {
+      rows.push({ scenario, variant: "", target: "switchyard", status: "skipped", note: "not selected" });
+      continue;
+    }
+    const row =
+      scenario === "chaos"
+        ? await runChaos(plan.chaos, children, log)
+        : await runFlood(plan.flood, children, log);
+    log(`${scenario}: ${row.status}${row.note ? ` (${row.note})` : ""}`);
+    rows.push(row);
+  }
+
   await stopAll();
 
   const header = `## Switchyard bench ${S ? "(smoke) " : ""}${startedAt.toISOString()}\n\n${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Node ${process.version}, load average at start ${loadavg()
@@ -470,6 +514,11 @@ async function main(): Promise<void> {
   writeFileSync(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(`${resultsDir}${S ? "smoke.md" : partial ? "partial.md" : "latest.md"}`, table);
   process.stdout.write(`${table}\nwrote ${jsonPath}\n`);
+  const failed = rows.filter((r) => PROOFS.includes(r.scenario as Scenario) && r.status === "failed");
+  if (failed.length > 0) {
+    log(`proof failed: ${failed.map((r) => `${r.scenario} (${r.note})`).join("; ")}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch(async (err) => {

@@ -89,8 +89,18 @@ async function waitFor(what: string, child: Child, probe: () => Promise<boolean>
   throw new Error(`${what} not ready after ${timeoutMs} ms: ${child.log()}`);
 }
 
-export async function startMock(): Promise<{ child: Child; url: string }> {
-  const child = startChild("mock", [paths.mock, "--port", "0", "--latency", "0", "--response-bytes", "1400"]);
+/** `args` come after the defaults, so they override them (e.g. `["--latency", "200", "--fail-rate", "0.1"]`). */
+export async function startMock(args: string[] = [], name = "mock"): Promise<{ child: Child; url: string }> {
+  const child = startChild(name, [
+    paths.mock,
+    "--port",
+    "0",
+    "--latency",
+    "0",
+    "--response-bytes",
+    "1400",
+    ...args,
+  ]);
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`mock did not start: ${child.log()}`)), 15_000);
@@ -148,6 +158,37 @@ export function directTarget(mockUrl: string, mockPid: number): Target {
     model: "gpt-4o-mini",
     pid: mockPid,
   };
+}
+
+/**
+ * Switchyard from a configuration file (Bifrost config.json or LiteLLM config.yaml) with `env` as the
+ * environment's additions, ready when `GET /health` answers 200.
+ */
+export async function startSwitchyardWith(
+  configPath: string,
+  env: Record<string, string>,
+): Promise<{ child: Child; origin: string }> {
+  if (!existsSync(paths.switchyardImpl)) {
+    throw new Error(`skipped: ${paths.switchyardImpl} does not exist (run npm run build)`);
+  }
+  const port = await freePort();
+  const child = startChild(
+    "switchyard",
+    [paths.switchyard, "--host", "127.0.0.1", "--port", String(port), "--config", configPath],
+    env,
+  );
+  const origin = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor("switchyard", child, async () => {
+      const res = await request(`${origin}/health`);
+      await res.body.dump();
+      return res.statusCode === 200;
+    });
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+  return { child, origin };
 }
 
 export async function startSwitchyard(mockUrl: string): Promise<{ child: Child; target: Target }> {

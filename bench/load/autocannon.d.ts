@@ -15,6 +15,7 @@ declare module "autocannon" {
       average: number;
       total: number;
       p50: number;
+      p90: number;
       p99: number;
     }
     interface Result {
@@ -23,6 +24,8 @@ declare module "autocannon" {
       errors: number;
       timeouts: number;
       non2xx: number;
+      "2xx": number;
+      statusCodeStats: Record<string, { count: number }>;
     }
   }
   function autocannon(

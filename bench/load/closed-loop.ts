@@ -34,7 +34,11 @@ export interface ThroughputOptions {
   dropRatio?: number;
 }
 
-function runOnce(opts: ThroughputOptions, connections: number): Promise<autocannon.Result> {
+/** One closed-loop run of `stepSeconds` at `connections`. */
+export function runOnce(
+  opts: Omit<ThroughputOptions, "connectionSteps">,
+  connections: number,
+): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     autocannon(
       {

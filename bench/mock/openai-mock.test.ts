@@ -280,7 +280,9 @@ describe("openai mock chaos options", () => {
       expect((await send("b")).status).toBe(500);
       expect(chaos.stats.injectedFailures).toBe(3);
       expect(chaos.stats.maxSendsPerRequestId).toBe(2);
+      expect(await (await fetch(`${chaos.url}/__mock/sends`)).json()).toEqual({ a: 2, b: 1 });
       chaos.configure({ failRate: 0 });
+      expect(await (await fetch(`${chaos.url}/__mock/sends`)).json()).toEqual({});
       expect((await send("c")).status).toBe(200);
       expect(chaos.stats.injectedFailures).toBe(3);
     } finally {

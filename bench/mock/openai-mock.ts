@@ -844,6 +844,12 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
         .end(JSON.stringify({ ...stats, lastRequest: undefined }));
     });
   });
+  // Sends per x-request-id since the last configure(), so a bench can add up one request's sends across mocks.
+  app.get("/__mock/sends", (res) => {
+    res.cork(() => {
+      res.writeHeader("content-type", "application/json").end(JSON.stringify(Object.fromEntries(sends)));
+    });
+  });
   app.post("/__mock/config", (res) => {
     let done = false;
     res.onAborted(() => {
@@ -950,7 +956,7 @@ function parseArgs(argv: string[]): OpenAIMockOptions {
         break;
       case "--help":
         process.stdout.write(
-          "usage: openai-mock [--port N] [--host H] [--latency MS] [--response-bytes N] [--stream-chunks N] [--chunk-interval MS] [--embedding-dims N] [--require-key KEY]\n",
+          "usage: openai-mock [--port N] [--host H] [--latency MS] [--response-bytes N] [--stream-chunks N] [--chunk-interval MS] [--embedding-dims N] [--fail-rate 0..1] [--require-key KEY]\n",
         );
         process.exit(0);
         break;
