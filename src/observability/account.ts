@@ -9,6 +9,7 @@ export class ExchangeAccount {
   readonly usage: Usage = { prompt: 0, completion: 0 };
   private dispatchedAt = 0;
   private upstreamEndAt = -1;
+  private repliedAt = -1;
   private finished = false;
 
   constructor(
@@ -31,6 +32,14 @@ export class ExchangeAccount {
     this.upstreamEndAt = performance.now();
   }
 
+  /**
+   * The last bytes are being handed to the HTTP front: gateway time ends here. Writing them to the client's
+   * socket is I/O like the write of the upstream request, which counts as the provider's time.
+   */
+  replied(): void {
+    this.repliedAt = performance.now();
+  }
+
   get isFinished(): boolean {
     return this.finished;
   }
@@ -38,7 +47,7 @@ export class ExchangeAccount {
   finish(status: number): void {
     if (this.finished) return;
     this.finished = true;
-    const now = performance.now();
+    const now = this.repliedAt < 0 ? performance.now() : this.repliedAt;
     const upstreamEnd = this.upstreamEndAt < 0 ? now : this.upstreamEndAt;
     const dispatchedAt = this.dispatchedAt === 0 ? now : this.dispatchedAt;
     this.metrics.inFlight--;

@@ -166,6 +166,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       const body =
         this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
       readUsage(body, this.account.usage);
+      this.account.replied();
       reply.end(body);
     } else if (this.mode === Mode.ProviderError) {
       const body = Buffer.concat(this.chunks);
@@ -176,6 +177,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       reply.start(this.status, withHeaders(this.errorHeaders ?? JSON_HEADERS, this.headers));
       reply.end(this.errors.provider(this.status, this.provider, body));
     } else {
+      this.account.replied();
       reply.end();
     }
     this.finish(this.status);

@@ -139,6 +139,7 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
       }
       if (this.mode === Mode.Stream) {
         const tail = this.encode((this.decoder as StreamDecoder).end());
+        this.account.replied();
         this.reply.end(tail + (this.encoder as StreamEncoder).end());
       } else if (this.operation === "chat") {
         // Anthropic → OpenAI replies come from the Rust addon when it is loaded (3-5x faster to bytes).
@@ -151,6 +152,7 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
         );
         if (bytes !== undefined) {
           this.reply.start(200, this.gatheredHeaders);
+          this.account.replied();
           this.reply.end(bytes);
           this.finish(this.status);
           return;
@@ -162,6 +164,7 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
         }
         const text = this.format.fromCanonical(response, this.requestedModel);
         this.reply.start(200, this.gatheredHeaders);
+        this.account.replied();
         this.reply.end(text);
       } else {
         const embeddings = (
@@ -170,6 +173,7 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
         this.account.usage.prompt = embeddings.usage.prompt_tokens;
         const text = JSON.stringify({ ...embeddings, model: this.requestedModel });
         this.reply.start(200, this.gatheredHeaders);
+        this.account.replied();
         this.reply.end(text);
       }
       this.finish(this.status);
