@@ -13,15 +13,7 @@ import {
   nativeStatus,
   scanRequest,
 } from "../src/native/index.js";
-
-const smoke = process.argv.includes("--smoke");
-const ROUNDS = smoke ? 2 : 5;
-// Per implementation and round: stop after this long, or after the iteration cap.
-const ROUND_MS = smoke ? 20 : 300;
-const MAX_ITERS = smoke ? 300 : 5_000_000;
-const WARMUP_ITERS = smoke ? 50 : 2_000;
-
-let sink = 0;
+import { measure, median, ROUND_MS, ROUNDS, sink, smoke } from "./micro.js";
 
 function chatBody(contentBytes: number): Buffer {
   const sentence =
@@ -54,25 +46,6 @@ function prose(bytes: number): string {
   let out = "";
   for (let i = 0; Buffer.byteLength(out) < bytes; i++) out += `${parts[i % parts.length]} ${i} `;
   return out.slice(0, bytes);
-}
-
-function measure(fn: () => number): number {
-  const warmEnd = performance.now() + ROUND_MS / 3;
-  for (let i = 0; i < WARMUP_ITERS && (i < 2 || performance.now() < warmEnd); i++) sink += fn();
-  const deadline = performance.now() + ROUND_MS;
-  let iters = 0;
-  const t0 = process.hrtime.bigint();
-  // At least 3 iterations so slow cases still give a figure; check the clock every 16.
-  while (iters < MAX_ITERS && (iters < 3 || (iters & 15) !== 0 || performance.now() < deadline)) {
-    sink += fn();
-    iters++;
-  }
-  return Number(process.hrtime.bigint() - t0) / iters;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
 }
 
 type Case = { name: string; bytes: number; run: (impl: Implementation) => () => number };
@@ -180,7 +153,7 @@ const result = {
   roundMs: ROUND_MS,
   unit: "ns/op (median of rounds)",
   rows: rows.map((r) => ({ ...r, fallbackNs: Number.isNaN(r.fallbackNs) ? null : r.fallbackNs })),
-  sink: sink % 1000,
+  sink: sink(),
 };
 
 const outDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results");

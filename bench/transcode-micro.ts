@@ -23,34 +23,10 @@ import { encodeMessage } from "../src/providers/bedrock/eventstream.js";
 import { converseResponse, converseStream } from "../src/providers/bedrock/response.js";
 import { chatResponseOf, geminiStreamDecoder } from "../src/providers/gemini/response.js";
 import type { GeminiResponse } from "../src/providers/gemini/wire.js";
+import { measure, median, ROUND_MS, ROUNDS, sink, smoke } from "./micro.js";
 
-const smoke = process.argv.includes("--smoke");
-const ROUNDS = smoke ? 2 : 5;
-const ROUND_MS = smoke ? 20 : 300;
-const MAX_ITERS = smoke ? 300 : 5_000_000;
-const WARMUP_ITERS = smoke ? 50 : 2_000;
 /** Stream bodies reach the decoder in network reads of about this size. */
 const READ_BYTES = 1400;
-
-let sink = 0;
-
-function measure(fn: () => number): number {
-  const warmEnd = performance.now() + ROUND_MS / 3;
-  for (let i = 0; i < WARMUP_ITERS && (i < 2 || performance.now() < warmEnd); i++) sink += fn();
-  const deadline = performance.now() + ROUND_MS;
-  let iters = 0;
-  const t0 = process.hrtime.bigint();
-  while (iters < MAX_ITERS && (iters < 3 || (iters & 15) !== 0 || performance.now() < deadline)) {
-    sink += fn();
-    iters++;
-  }
-  return Number(process.hrtime.bigint() - t0) / iters;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 // ---- payloads ----
 
@@ -459,7 +435,7 @@ const result = {
   roundMs: ROUND_MS,
   unit: "ns/op (median of rounds); MB/s = input bytes / time (10^6 bytes)",
   rows,
-  sink: sink % 1000,
+  sink: sink(),
 };
 
 const outDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results");

@@ -1,0 +1,36 @@
+// The timing loop shared by the micro-benchmarks (native-micro, transcode-micro): per case and round,
+// a warm-up, then as many iterations as fit in the round; the median of the rounds is reported.
+
+export const smoke = process.argv.includes("--smoke");
+export const ROUNDS = smoke ? 2 : 5;
+/** Per implementation and round: stop after this long, or after the iteration cap. */
+export const ROUND_MS = smoke ? 20 : 300;
+const MAX_ITERS = smoke ? 300 : 5_000_000;
+const WARMUP_ITERS = smoke ? 50 : 2_000;
+
+/** Results flow here so the optimiser cannot drop the measured work; report it to keep it observable. */
+let sinkTotal = 0;
+
+export function sink(): number {
+  return sinkTotal % 1000;
+}
+
+/** Nanoseconds per call of `fn`. */
+export function measure(fn: () => number): number {
+  const warmEnd = performance.now() + ROUND_MS / 3;
+  for (let i = 0; i < WARMUP_ITERS && (i < 2 || performance.now() < warmEnd); i++) sinkTotal += fn();
+  const deadline = performance.now() + ROUND_MS;
+  let iters = 0;
+  const t0 = process.hrtime.bigint();
+  // At least 3 iterations so slow cases still give a figure; check the clock every 16.
+  while (iters < MAX_ITERS && (iters < 3 || (iters & 15) !== 0 || performance.now() < deadline)) {
+    sinkTotal += fn();
+    iters++;
+  }
+  return Number(process.hrtime.bigint() - t0) / iters;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
