@@ -8,7 +8,7 @@ import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { anthropicUpstream } from "../providers/anthropic/adapter.js";
 import { anthropicError } from "../providers/anthropic/response.js";
-import { type AttemptHook, Attempts, type Failure, needsLoop } from "../routing/attempts.js";
+import { type AttemptHook, type Failure, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import { pickKey, resolveModel } from "../routing/resolve.js";
 import type { ProviderRoute, RoutingTable } from "../routing/table.js";
@@ -162,22 +162,16 @@ export function anthropicPassthrough(
     startedAt,
     prepared: undefined,
   };
-  const fallbacks = extras?.fallbacks;
-  const deadlineMs = requestDeadline(table, head.timeout, extras?.timeoutMs ?? 0);
-  if (!needsLoop(table, plan, fallbacks, deadlineMs)) {
-    sendAnthropic(request, plan.candidates[0] as RouteCandidate, undefined);
-    return true;
-  }
-  new Attempts({
+  runAttempts({
     table,
     metrics,
     reply,
     plan,
-    requestFallbacks: fallbacks,
-    deadlineMs,
+    requestFallbacks: extras?.fallbacks,
+    deadlineMs: requestDeadline(table, head.timeout, extras?.timeoutMs ?? 0),
     errorBody: ANTHROPIC_ERRORS.gateway,
     send: (candidate, hook) => sendAnthropic(request, candidate, hook),
-  }).start();
+  });
   return true;
 }
 

@@ -9,7 +9,7 @@ import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { geminiPassthrough } from "../providers/gemini/passthrough.js";
 import { speaksOpenAI } from "../providers/registry.js";
-import { type AttemptHook, Attempts, needsLoop } from "../routing/attempts.js";
+import { type AttemptHook, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import type { KeyEndpoint, RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
@@ -87,23 +87,17 @@ export function proxy(
       startedAt,
       prepared: undefined,
     };
-    const fallbacks = extras?.fallbacks;
-    const deadlineMs = requestDeadline(table, head.timeout, extras?.timeoutMs ?? 0);
-    if (!needsLoop(table, plan, fallbacks, deadlineMs)) {
-      sendOpenAI(request, plan.candidates[0] as RouteCandidate, undefined);
-      return;
-    }
     const format = route.format === undefined ? undefined : formatFor(route.format);
-    new Attempts({
+    runAttempts({
       table,
       metrics,
       reply,
       plan,
-      requestFallbacks: fallbacks,
-      deadlineMs,
+      requestFallbacks: extras?.fallbacks,
+      deadlineMs: requestDeadline(table, head.timeout, extras?.timeoutMs ?? 0),
       errorBody: format === undefined ? errorBody : (error) => format.errorBody(canonical(error)),
       send: (candidate, hook) => sendOpenAI(request, candidate, hook),
-    }).start();
+    });
   });
 }
 

@@ -11,7 +11,7 @@ import {
   type UpstreamRequest,
 } from "../providers/adapter.js";
 import { adapterFor } from "../providers/registry.js";
-import { type AttemptHook, Attempts, type Failure, needsLoop } from "../routing/attempts.js";
+import { type AttemptHook, type Failure, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import type { RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
@@ -62,21 +62,16 @@ export function transcode(input: TranscodeInput): void {
     refuse(input, canonical(plan));
     return;
   }
-  const deadlineMs = requestDeadline(input.table, input.timeoutHeader, prepared.timeoutMs);
-  if (!needsLoop(input.table, plan, prepared.fallbacks, deadlineMs)) {
-    sendTranscoded(prepared, plan.candidates[0] as RouteCandidate, undefined);
-    return;
-  }
-  new Attempts({
+  runAttempts({
     table: input.table,
     metrics: input.metrics,
     reply: input.reply,
     plan,
     requestFallbacks: prepared.fallbacks,
-    deadlineMs,
+    deadlineMs: requestDeadline(input.table, input.timeoutHeader, prepared.timeoutMs),
     errorBody: (error) => input.format.errorBody(canonical(error)),
     send: (candidate, hook) => sendTranscoded(prepared, candidate, hook),
-  }).start();
+  });
 }
 
 /** Parses the client body into the canonical request; the error to answer when it cannot. */

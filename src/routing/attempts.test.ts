@@ -108,7 +108,8 @@ function run(t: RoutingTable, plan: ModelPlan, options: { fallbacks?: string[]; 
     requestFallbacks: options.fallbacks,
     deadlineMs: options.deadlineMs ?? 0,
     errorBody,
-    send: (candidate, hook) => sent.push({ candidate, hook }),
+    // The loop always passes its hook; only a direct send (runAttempts without a loop) has none.
+    send: (candidate, hook) => sent.push({ candidate, hook: hook as AttemptHook }),
   });
   attempts.start();
   return { sent, reply };

@@ -37,8 +37,11 @@ export interface Abortable {
   abort(reason: Error): void;
 }
 
-/** Sends one attempt upstream; its relay handler reports through `hook`. */
-export type Send = (candidate: RouteCandidate, hook: AttemptHook) => void;
+/**
+ * Sends one attempt upstream; its relay handler reports through `hook`, which is absent when the request
+ * goes straight to its only candidate.
+ */
+export type Send = (candidate: RouteCandidate, hook: AttemptHook | undefined) => void;
 
 /** The reason an attempt is aborted when the request's total deadline passes. */
 export class DeadlineExceeded extends Error {
@@ -66,6 +69,15 @@ export interface AttemptsInput {
   /** A gateway-made error in the client's format. */
   readonly errorBody: (error: GatewayError) => string;
   readonly send: Send;
+}
+
+/** Sends to the only candidate directly when nothing could need a second attempt; otherwise runs the loop. */
+export function runAttempts(input: AttemptsInput): void {
+  if (!needsLoop(input.table, input.plan, input.requestFallbacks, input.deadlineMs)) {
+    input.send(input.plan.candidates[0] as RouteCandidate, undefined);
+    return;
+  }
+  new Attempts(input).start();
 }
 
 /**
