@@ -23,12 +23,15 @@ export declare const MAX_DEPTH: number
 /** Replaces the model string token at [modelStart, modelEnd) with the JSON encoding of `newModel`. */
 export declare function rewriteModel(body: Uint8Array, modelStart: number, modelEnd: number, newModel: string): Buffer
 
+/** Slots `scanRequestInto` fills; the loader refuses an addon built with another count. */
+export declare const SCAN_SLOTS: number
+
 /** Validates the body and locates the top-level `model` and `stream` members; returns a plain object. */
 export declare function scanRequest(body: Uint8Array): ScanResult
 
 /**
- * Allocation-light form used by the loader: fills `out` (Int32Array, length >= 6) with
- * [ok, modelType 0 missing|1 string|2 other, modelStart, modelEnd, stream 0 none|1 true|2 false, errorOffset]
- * and returns the decoded model (ok) or the error message (not ok).
+ * Allocation-light form used by the loader: fills `out` (Int32Array, length >= SCAN_SLOTS) with
+ * [ok, modelType 0 missing|1 string|2 other, modelStart, modelEnd, stream 0 none|1 true|2 false, errorOffset,
+ * gatewayFields 0|1] and returns the decoded model (ok) or the error message (not ok).
  */
 export declare function scanRequestInto(body: Uint8Array, out: Int32Array): string | null

@@ -33,7 +33,7 @@ fn type_name(t: ModelType) -> &'static str {
 pub fn scan_request(env: Env, body: &[u8]) -> Result<Object<'_>> {
   let mut obj = Object::new(&env)?;
   match scan::scan(body) {
-    Ok(Scan { model_type, model_start, model_end, stream, model }) => {
+    Ok(Scan { model_type, model_start, model_end, stream, gateway_fields, model }) => {
       obj.set("ok", true)?;
       obj.set("modelType", type_name(model_type))?;
       match model {
@@ -47,6 +47,7 @@ pub fn scan_request(env: Env, body: &[u8]) -> Result<Object<'_>> {
         2 => obj.set("stream", false)?,
         _ => obj.set("stream", ())?,
       }
+      obj.set("gatewayFields", gateway_fields)?;
     }
     Err(e) => {
       obj.set("ok", false)?;
@@ -57,24 +58,25 @@ pub fn scan_request(env: Env, body: &[u8]) -> Result<Object<'_>> {
   Ok(obj)
 }
 
-/// Allocation-light form used by the loader: fills `out` (Int32Array, length >= 6) with
-/// [ok, modelType 0 missing|1 string|2 other, modelStart, modelEnd, stream 0 none|1 true|2 false, errorOffset]
-/// and returns the decoded model (ok) or the error message (not ok).
+/// Allocation-light form used by the loader: fills `out` (Int32Array, length >= SCAN_SLOTS) with
+/// [ok, modelType 0 missing|1 string|2 other, modelStart, modelEnd, stream 0 none|1 true|2 false, errorOffset,
+/// gatewayFields 0|1] and returns the decoded model (ok) or the error message (not ok).
 #[napi]
 pub fn scan_request_into(body: &[u8], mut out: Int32ArraySlice) -> Result<Option<Either<String, Utf16String>>> {
   // SAFETY: the call is synchronous on the JS thread, so nothing else touches `out` meanwhile.
   let out = unsafe { out.as_mut() };
-  if out.len() < 6 {
-    return Err(Error::new(Status::InvalidArg, "out must hold at least 6 slots"));
+  if out.len() < SCAN_SLOTS as usize {
+    return Err(Error::new(Status::InvalidArg, "out must hold at least SCAN_SLOTS slots"));
   }
   match scan::scan(body) {
-    Ok(Scan { model_type, model_start, model_end, stream, model }) => {
+    Ok(Scan { model_type, model_start, model_end, stream, gateway_fields, model }) => {
       out[0] = 1;
       out[1] = model_type as i32;
       out[2] = model_start;
       out[3] = model_end;
       out[4] = stream as i32;
       out[5] = -1;
+      out[6] = gateway_fields as i32;
       Ok(model.map(|m| model_value(body, m)))
     }
     Err(e) => {
@@ -146,3 +148,7 @@ pub fn anthropic_response_to_openai_bytes(
 /// The nesting limit the scanner enforces.
 #[napi]
 pub const MAX_DEPTH: u32 = scan::MAX_DEPTH as u32;
+
+/// Slots `scanRequestInto` fills; the loader refuses an addon built with another count.
+#[napi]
+pub const SCAN_SLOTS: u32 = 7;

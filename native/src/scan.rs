@@ -1,5 +1,6 @@
 //! Request-body scanner: validates RFC 8259 JSON without building a tree and
-//! records where the top-level `model` and `stream` members are.
+//! records where the top-level `model` and `stream` members are, and whether the body names a member the
+//! gateway consumes itself (`fallbacks`, `timeout`).
 //!
 //! The algorithm, error messages and error offsets mirror `src/native/scan.ts`
 //! exactly; the shared vectors in `test/vectors/scan.json` hold both to that.
@@ -32,6 +33,8 @@ pub struct Scan {
   pub model_end: i32,
   /// 0 absent or not a boolean, 1 true, 2 false.
   pub stream: u8,
+  /// A top-level `fallbacks` or `timeout` member: the gateway's own fields, removed before the provider sees the body.
+  pub gateway_fields: bool,
   pub model: Option<Model>,
 }
 
@@ -45,6 +48,7 @@ pub struct ScanError {
 enum Key {
   Model,
   Stream,
+  Gateway,
   Other,
 }
 
@@ -222,6 +226,7 @@ fn classify_key(b: &[u8], s: &StrInfo, start: usize) -> Key {
     return match &tok[1..tok.len() - 1] {
       b"model" => Key::Model,
       b"stream" => Key::Stream,
+      b"fallbacks" | b"timeout" => Key::Gateway,
       _ => Key::Other,
     };
   }
@@ -231,6 +236,8 @@ fn classify_key(b: &[u8], s: &StrInfo, start: usize) -> Key {
     Key::Model
   } else if is("stream") {
     Key::Stream
+  } else if is("fallbacks") || is("timeout") {
+    Key::Gateway
   } else {
     Key::Other
   }
@@ -291,7 +298,7 @@ pub fn scan(b: &[u8]) -> Result<Scan, ScanError> {
   if len > MAX_BODY {
     return Err(err("Body too large", 0));
   }
-  let mut out = Scan { model_type: ModelType::Missing, model_start: -1, model_end: -1, stream: 0, model: None };
+  let mut out = Scan { model_type: ModelType::Missing, model_start: -1, model_end: -1, stream: 0, gateway_fields: false, model: None };
   let mut pos = skip_ws(b, 0);
   match b.get(pos) {
     None => return Err(eof(len)),
@@ -311,6 +318,9 @@ pub fn scan(b: &[u8]) -> Result<Scan, ScanError> {
       None => return Err(eof(len)),
       Some(&c) => c,
     };
+    if at_top && key == Key::Gateway {
+      out.gateway_fields = true;
+    }
     if at_top && key == Key::Stream {
       out.stream = match c {
         b't' => 1,

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { rewriteModel as rewriteModelTs } from "./rewrite.js";
 import { scanRequest as scanRequestTs } from "./scan.js";
 import { countTokens as countTokensTs } from "./tokens.js";
-import { type Encoding, MAX_DEPTH, type ScanResult } from "./types.js";
+import { type Encoding, MAX_DEPTH, SCAN_SLOTS, type ScanResult } from "./types.js";
 
 export type { Encoding, ScanFail, ScanOk, ScanResult } from "./types.js";
 export { MAX_BODY, MAX_DEPTH } from "./types.js";
@@ -18,6 +18,7 @@ export interface NativeBinding {
   rewriteModel(body: Uint8Array, modelStart: number, modelEnd: number, newModel: string): Buffer;
   countTokens(text: string, encoding: string): number;
   MAX_DEPTH: number;
+  SCAN_SLOTS: number;
 }
 
 export interface Implementation {
@@ -61,7 +62,7 @@ function load(): { binding: NativeBinding | undefined; detail: string } {
     try {
       const binding = require(path) as NativeBinding;
       // A stale build from another revision could disagree with the fallback; refuse it.
-      if (binding.MAX_DEPTH !== MAX_DEPTH || typeof binding.scanRequestInto !== "function") {
+      if (binding.MAX_DEPTH !== MAX_DEPTH || binding.SCAN_SLOTS !== SCAN_SLOTS) {
         errors.push(`${path} is from another revision; rebuild with node scripts/build-native.mjs`);
         continue;
       }
@@ -82,7 +83,7 @@ export const nativeStatus: { readonly loaded: boolean; readonly detail: string }
 
 function wrap(b: NativeBinding): Implementation {
   // Results come back through this array so the addon creates at most one JS value per call.
-  const out = new Int32Array(6);
+  const out = new Int32Array(SCAN_SLOTS);
   return {
     scanRequest(body: Buffer): ScanResult {
       const s = b.scanRequestInto(body, out);
@@ -96,6 +97,7 @@ function wrap(b: NativeBinding): Implementation {
         modelStart: out[2] as number,
         modelEnd: out[3] as number,
         stream: st === 1 ? true : st === 2 ? false : undefined,
+        gatewayFields: out[6] === 1,
       };
     },
     rewriteModel: (body, modelStart, modelEnd, newModel) =>

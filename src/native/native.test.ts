@@ -38,7 +38,13 @@ function depthOf(v: unknown): number {
 }
 
 // What JSON.parse says about a body, for the properties the scanner reports.
-function oracle(body: Buffer): { ok: boolean; model?: unknown; hasModel?: boolean; stream?: unknown } {
+function oracle(body: Buffer): {
+  ok: boolean;
+  model?: unknown;
+  hasModel?: boolean;
+  stream?: unknown;
+  gatewayFields?: boolean;
+} {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(body));
@@ -48,7 +54,13 @@ function oracle(body: Buffer): { ok: boolean; model?: unknown; hasModel?: boolea
   if (typeof value !== "object" || value === null || Array.isArray(value)) return { ok: false };
   if (depthOf(value) > MAX_DEPTH) return { ok: false };
   const o = value as Record<string, unknown>;
-  return { ok: true, hasModel: Object.hasOwn(o, "model"), model: o.model, stream: o.stream };
+  return {
+    ok: true,
+    hasModel: Object.hasOwn(o, "model"),
+    model: o.model,
+    stream: o.stream,
+    gatewayFields: Object.hasOwn(o, "fallbacks") || Object.hasOwn(o, "timeout"),
+  };
 }
 
 function checkAgainstOracle(body: Buffer, r: ScanResult): void {
@@ -65,6 +77,7 @@ function checkAgainstOracle(body: Buffer, r: ScanResult): void {
     expect([r.modelStart, r.modelEnd]).toEqual([-1, -1]);
   }
   expect(r.stream).toBe(typeof o.stream === "boolean" ? o.stream : undefined);
+  expect(r.gatewayFields).toBe(o.gatewayFields);
 }
 
 describe("native addon", () => {
@@ -181,7 +194,20 @@ const STRING_POOL = [
   "stream",
   "\u0000",
 ];
-const KEY_POOL = ["model", "stream", "messages", "role", "content", "metadata", "mod\u00e9l", "", "a"];
+const KEY_POOL = [
+  "model",
+  "stream",
+  "messages",
+  "role",
+  "content",
+  "metadata",
+  "mod\u00e9l",
+  "",
+  "a",
+  "timeout",
+  "fallbacks",
+  "fallback",
+];
 
 function randomValue(r: () => number, depth: number): unknown {
   const k = Math.floor(r() * (depth > 4 ? 5 : 8));

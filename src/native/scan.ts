@@ -4,6 +4,15 @@ import { MAX_BODY, MAX_DEPTH, type ScanResult } from "./types.js";
 const KEY_OTHER = 0;
 const KEY_MODEL = 1;
 const KEY_STREAM = 2;
+/** `fallbacks` or `timeout`: members the gateway consumes itself. */
+const KEY_GATEWAY = 3;
+const TIMEOUT = Buffer.from("timeout");
+const FALLBACKS = Buffer.from("fallbacks");
+
+function sameBytes(b: Uint8Array, at: number, word: Uint8Array): boolean {
+  for (let i = 0; i < word.length; i++) if (b[at + i] !== word[i]) return false;
+  return true;
+}
 
 class ScanError extends Error {
   constructor(
@@ -180,9 +189,12 @@ function keyKind(b: Buffer, start: number, end: number, escaped: boolean): numbe
         ? KEY_STREAM
         : KEY_OTHER;
     }
+    if (n === 7) return sameBytes(b, start + 1, TIMEOUT) ? KEY_GATEWAY : KEY_OTHER;
+    if (n === 9) return sameBytes(b, start + 1, FALLBACKS) ? KEY_GATEWAY : KEY_OTHER;
     return KEY_OTHER;
   }
   const s = decodeString(b, start, end, true);
+  if (s === "timeout" || s === "fallbacks") return KEY_GATEWAY;
   return s === "model" ? KEY_MODEL : s === "stream" ? KEY_STREAM : KEY_OTHER;
 }
 
@@ -246,6 +258,7 @@ function scanOrThrow(b: Buffer): ScanResult {
   let modelEnd = -1;
   let modelEscaped = false;
   let stream: boolean | undefined;
+  let gatewayFields = false;
   let pos = skipWs(b, 0);
   if (pos >= len) throw eof(len);
   const first = b[pos] as number;
@@ -283,6 +296,7 @@ function scanOrThrow(b: Buffer): ScanResult {
     const c = b[pos] as number;
     if (atTop) {
       if (key === KEY_STREAM) stream = c === 0x74 ? true : c === 0x66 ? false : undefined;
+      else if (key === KEY_GATEWAY) gatewayFields = true;
       else if (key === KEY_MODEL && c !== 0x22) {
         modelType = "other";
         modelStart = -1;
@@ -329,6 +343,7 @@ function scanOrThrow(b: Buffer): ScanResult {
           modelStart,
           modelEnd,
           stream,
+          gatewayFields,
         };
       }
       if (pos >= len) throw eof(len);

@@ -8,6 +8,8 @@ export type ScanOk = {
   modelEnd: number;
   /** Undefined when absent or not a boolean. */
   stream: boolean | undefined;
+  /** The body has a top-level `fallbacks` or `timeout`: fields the gateway takes out before the provider sees it. */
+  gatewayFields: boolean;
 };
 
 export type ScanFail = { ok: false; error: string; offset: number };
@@ -15,6 +17,9 @@ export type ScanFail = { ok: false; error: string; offset: number };
 export type ScanResult = ScanOk | ScanFail;
 
 export type Encoding = "o200k_base" | "cl100k_base";
+
+/** Int32 slots the addon's scanRequestInto fills (see native/src/lib.rs). */
+export const SCAN_SLOTS = 7;
 
 /** Containers nested deeper than this are rejected; the top-level object counts as depth 1. */
 export const MAX_DEPTH = 512;

@@ -5,8 +5,10 @@
 export const UPSTREAM_BUCKETS = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
 ] as const;
+// Fine steps from 5 to 50 µs: the target sits at 20 µs and a p50 interpolated across 20–50 µs says little.
 export const OVERHEAD_BUCKETS = [
-  0.000005, 0.00001, 0.00002, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+  0.000005, 0.0000075, 0.00001, 0.0000125, 0.000015, 0.0000175, 0.00002, 0.000025, 0.00003, 0.00004, 0.00005,
+  0.000075, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
 ] as const;
 
 /** Distinct provider/model/status series a lane keeps before folding new models into "other". */

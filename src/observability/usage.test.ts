@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readUsage } from "./usage.js";
+import { indexOf, lastIndexOf, NEAR, readUsage } from "./usage.js";
 
 describe("readUsage", () => {
   it("reads usage at the end of a chat completion", () => {
@@ -48,5 +48,48 @@ describe("readUsage", () => {
     const fresh = { prompt: 0, completion: 0 };
     expect(readUsage(whole, fresh)).toBe(true);
     expect(fresh).toEqual({ prompt: 25, completion: 15 });
+  });
+
+  it("finds usage far from the end of a long reply, and none where there is none", () => {
+    const usage = { prompt: 0, completion: 0 };
+    const early = `{"usage":{"prompt_tokens":3,"completion_tokens":4},"pad":"${"x".repeat(10_000)}"}`;
+    expect(readUsage(Buffer.from(early), usage)).toBe(true);
+    expect(usage).toEqual({ prompt: 3, completion: 4 });
+    expect(readUsage(Buffer.from(`{"pad":"${"x".repeat(10_000)}"}`), usage)).toBe(false);
+  });
+});
+
+describe("the byte searches behind readUsage", () => {
+  it("agree with Buffer's own on random text, near and far from the ends", () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x80000000;
+    };
+    const needle = Buffer.from("aba");
+    for (let n = 0; n < 300; n++) {
+      const length = Math.floor(random() * 6000);
+      // Near misses everywhere ("ab", "bab") and zero to two whole matches anywhere.
+      const text = Buffer.alloc(length, "ab_b");
+      for (let copies = Math.floor(random() * 3); copies > 0; copies--)
+        needle.copy(text, Math.floor(random() * Math.max(0, length - 2)));
+      expect(lastIndexOf(text, needle)).toBe(text.lastIndexOf(needle));
+      const from = Math.floor(random() * (length + 1));
+      expect(indexOf(text, needle, from)).toBe(text.indexOf(needle, from));
+    }
+  });
+
+  it("agree with Buffer's own where the search hands over to it", () => {
+    const needle = Buffer.from("aba");
+    const length = 5000;
+    const from = 100;
+    for (let d = -6; d <= 6; d++) {
+      const text = Buffer.alloc(length, "ab_b");
+      needle.copy(text, length - NEAR + d);
+      expect(lastIndexOf(text, needle)).toBe(text.lastIndexOf(needle));
+      const later = Buffer.alloc(length, "ab_b");
+      needle.copy(later, from + NEAR + d);
+      expect(indexOf(later, needle, from)).toBe(later.indexOf(needle, from));
+    }
   });
 });

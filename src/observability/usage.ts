@@ -13,14 +13,41 @@ export interface Usage {
   completion: number;
 }
 
+/**
+ * How many bytes near the usual place of a match are searched in JavaScript. Usage sits in a reply's last
+ * few hundred bytes, where a plain loop costs less than a call into Buffer's C++ search; beyond this the
+ * C++ search takes over.
+ */
+export const NEAR = 2048;
+
 /** Reads the last usage object in `chunk` into `into`; false when there is none with numbers. */
 export function readUsage(chunk: Buffer, into: Usage): boolean {
-  const at = chunk.lastIndexOf(USAGE);
+  const at = lastIndexOf(chunk, USAGE);
   if (at === -1) return false;
-  const prompt = numberAfter(chunk, chunk.indexOf(PROMPT, at), PROMPT.length);
+  const prompt = numberAfter(chunk, indexOf(chunk, PROMPT, at), PROMPT.length);
   if (prompt < 0) return readInputOutput(chunk, at, into);
   into.prompt = prompt;
-  into.completion = Math.max(0, numberAfter(chunk, chunk.indexOf(COMPLETION, at), COMPLETION.length));
+  into.completion = Math.max(0, numberAfter(chunk, indexOf(chunk, COMPLETION, at), COMPLETION.length));
+  return true;
+}
+
+/** `chunk.lastIndexOf(needle)`, with the last NEAR bytes searched here. */
+export function lastIndexOf(chunk: Buffer, needle: Buffer): number {
+  const stop = chunk.length > NEAR ? chunk.length - NEAR : 0;
+  for (let i = chunk.length - needle.length; i >= stop; i--) if (matchesAt(chunk, i, needle)) return i;
+  return stop === 0 ? -1 : chunk.lastIndexOf(needle, stop - 1);
+}
+
+/** `chunk.indexOf(needle, from)`, with the NEAR bytes after `from` searched here. */
+export function indexOf(chunk: Buffer, needle: Buffer, from: number): number {
+  const last = chunk.length - needle.length;
+  const stop = Math.min(last, from + NEAR);
+  for (let i = from; i <= stop; i++) if (matchesAt(chunk, i, needle)) return i;
+  return stop < last ? chunk.indexOf(needle, stop + 1) : -1;
+}
+
+function matchesAt(chunk: Buffer, at: number, needle: Buffer): boolean {
+  for (let k = 0; k < needle.length; k++) if (chunk[at + k] !== needle[k]) return false;
   return true;
 }
 

@@ -145,9 +145,13 @@ export function anthropicPassthrough(
   received: Buffer,
   startedAt: number,
 ): boolean {
-  const extras = takeBodyExtras(received);
-  const body = extras === undefined ? received : extras.body;
-  const scan = scanRequest(body);
+  let body = received;
+  let scan = scanRequest(body);
+  const extras = scan.ok && scan.gatewayFields ? takeBodyExtras(body) : undefined;
+  if (extras !== undefined) {
+    body = extras.body;
+    scan = scanRequest(body);
+  }
   if (!scan.ok || scan.modelType !== "string" || scan.model === undefined || scan.model === "") return false;
   const plan = candidatesFor(table, scan.model);
   if ("status" in plan || (plan.candidates[0] as RouteCandidate).provider.config.kind !== "anthropic")
@@ -166,6 +170,7 @@ export function anthropicPassthrough(
     table,
     metrics,
     reply,
+    startedAt,
     plan,
     requestFallbacks: extras?.fallbacks,
     deadlineMs: requestDeadline(table, head.timeout, extras?.timeoutMs ?? 0),

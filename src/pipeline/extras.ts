@@ -2,8 +2,8 @@ import { shortestDeadline, timeoutSecondsToMs } from "../routing/retry.js";
 import type { RoutingTable } from "../routing/table.js";
 
 // Gateway fields a client may put in its request body — Bifrost's `fallbacks: ["provider/model", ...]` and
-// LiteLLM's `timeout` (seconds) — which must not reach the provider. The byte path looks for them with two
-// byte searches; only a body that names one is parsed.
+// LiteLLM's `timeout` (seconds) — which must not reach the provider. The request scan reports whether the
+// body has either at its top level; only such a body is parsed.
 
 export interface BodyExtras {
   /** The body without the gateway's fields (the same Buffer when it had none). */
@@ -13,12 +13,8 @@ export interface BodyExtras {
   readonly timeoutMs: number;
 }
 
-const FALLBACKS = '"fallbacks"';
-const TIMEOUT = '"timeout"';
-
-/** Reads and removes the gateway's fields from a JSON body; undefined when it has none. */
+/** Reads and removes the gateway's fields from a JSON body the scan found them in; undefined when it has none. */
 export function takeBodyExtras(body: Buffer): BodyExtras | undefined {
-  if (body.indexOf(FALLBACKS) < 0 && body.indexOf(TIMEOUT) < 0) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString("utf8"));

@@ -48,10 +48,12 @@ export function proxy(
     }
     const startedAt = performance.now();
     let body = route.pathModel === undefined ? received : withModel(received, route.pathModel);
-    const extras = takeBodyExtras(body);
-    if (extras !== undefined) body = extras.body;
-
-    const scan = scanRequest(body);
+    let scan = scanRequest(body);
+    const extras = scan.ok && scan.gatewayFields ? takeBodyExtras(body) : undefined;
+    if (extras !== undefined) {
+      body = extras.body;
+      scan = scanRequest(body);
+    }
     if (!scan.ok) {
       refuse(
         reply,
@@ -92,6 +94,7 @@ export function proxy(
       table,
       metrics,
       reply,
+      startedAt,
       plan,
       requestFallbacks: extras?.fallbacks,
       deadlineMs: requestDeadline(table, head.timeout, extras?.timeoutMs ?? 0),

@@ -66,6 +66,7 @@ export function transcode(input: TranscodeInput): void {
     table: input.table,
     metrics: input.metrics,
     reply: input.reply,
+    startedAt: input.startedAt,
     plan,
     requestFallbacks: prepared.fallbacks,
     deadlineMs: requestDeadline(input.table, input.timeoutHeader, prepared.timeoutMs),

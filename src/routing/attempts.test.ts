@@ -4,7 +4,14 @@ import type { GatewayConfig, ProviderConfig, RoutingConfig } from "../config/typ
 import { errorBody } from "../http/errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
-import { type AttemptHook, Attempts, type Failure, needsLoop, weightedUntried } from "./attempts.js";
+import {
+  type AttemptHook,
+  Attempts,
+  type Failure,
+  needsLoop,
+  runAttempts,
+  weightedUntried,
+} from "./attempts.js";
 import { candidatesFor, type ModelPlan, type RouteCandidate } from "./candidates.js";
 import type { FailureKind } from "./retry.js";
 import { compileRoutingTable, type RoutingTable } from "./table.js";
@@ -104,6 +111,7 @@ function run(t: RoutingTable, plan: ModelPlan, options: { fallbacks?: string[]; 
     table: t,
     metrics: new LaneMetrics(),
     reply,
+    startedAt: performance.now(),
     plan,
     requestFallbacks: options.fallbacks,
     deadlineMs: options.deadlineMs ?? 0,
@@ -273,7 +281,7 @@ describe("the attempt loop", () => {
 });
 
 describe("needsLoop", () => {
-  it("is false only for one candidate with nothing to retry, no deadline and no shared state", () => {
+  it("is false only for one candidate with nothing to retry and no deadline", () => {
     const plain = table(undefined);
     expect(needsLoop(plain, planOf(plain, "backup"), undefined, 0)).toBe(false);
     expect(needsLoop(plain, planOf(plain, "backup"), undefined, 1000)).toBe(true);
@@ -282,7 +290,83 @@ describe("needsLoop", () => {
     const routed = table(ROUTING);
     expect(needsLoop(routed, planOf(routed, "backup"), undefined, 0)).toBe(true);
     const shared = table(undefined, new LocalHealth());
-    expect(needsLoop(shared, planOf(shared, "backup"), undefined, 0)).toBe(true);
+    expect(needsLoop(shared, planOf(shared, "backup"), undefined, 0)).toBe(false);
+  });
+});
+
+describe("a lone attempt (one candidate, nothing to retry) with shared upstream state", () => {
+  function runLone(health: LocalHealth) {
+    const t = table(undefined, health);
+    const sent: { candidate: RouteCandidate; hook: AttemptHook | undefined }[] = [];
+    const reply = fakeReply();
+    const metrics = new LaneMetrics();
+    runAttempts({
+      table: t,
+      metrics,
+      reply,
+      startedAt: performance.now(),
+      plan: planOf(t, "backup"),
+      requestFallbacks: undefined,
+      deadlineMs: 0,
+      errorBody,
+      send: (candidate, hook) => sent.push({ candidate, hook }),
+    });
+    return { sent, reply, metrics };
+  }
+
+  function only(sent: { candidate: RouteCandidate; hook: AttemptHook | undefined }[]) {
+    expect(sent).toHaveLength(1);
+    const [first] = sent;
+    if (first?.hook === undefined) throw new Error("the lone attempt was sent without its hook");
+    return { candidate: first.candidate, hook: first.hook };
+  }
+
+  it("is admitted, started and reported once when it answers", () => {
+    const health = new LocalHealth();
+    const { candidate, hook } = only(runLone(health).sent);
+    expect(hook.headers).toBe(candidate.firstHeaders);
+    hook.settled(200);
+    hook.settled(200);
+    expect(health.log).toEqual(["started b/gpt-4o-mini#0", "finished b/gpt-4o-mini#0 ok"]);
+    expect(health.released).toBe(1);
+  });
+
+  it("answers its failure to the client with the first attempt's headers, and counts it against the upstream", () => {
+    const health = new LocalHealth();
+    const { candidate, hook } = only(runLone(health).sent);
+    const f = failure("server", 502);
+    hook.failed(f);
+    expect(f.delivered).toEqual([candidate.firstHeaders]);
+    expect(health.log.at(-1)).toBe("finished b/gpt-4o-mini#0 failure");
+    expect(health.released).toBe(1);
+  });
+
+  it("does not report a client's own mistake against the upstream", () => {
+    const health = new LocalHealth();
+    only(runLone(health).sent).hook.failed(failure("client", 400));
+    expect(health.log.at(-1)).toBe("finished b/gpt-4o-mini#0 client-error");
+  });
+
+  it("is refused with 503 and Retry-After when its circuit is open, and nothing is sent", () => {
+    const health = new LocalHealth();
+    health.open.add("b/gpt-4o-mini#0");
+    const { sent, reply, metrics } = runLone(health);
+    expect(sent).toHaveLength(0);
+    expect(reply.status).toBe(503);
+    expect(header(reply.headers, "retry-after")).toBe("1");
+    expect(header(reply.headers, "x-switchyard-provider")).toBe("b");
+    expect(JSON.parse(reply.body).error.code).toBe("overloaded");
+    expect(JSON.stringify(metrics.snapshot())).toContain('"status":"503"');
+  });
+
+  it("passes on the concurrency limit's refusal", () => {
+    const health = new LocalHealth();
+    health.refuse = { status: 429, retryAfterSeconds: 3 };
+    const { sent, reply } = runLone(health);
+    expect(sent).toHaveLength(0);
+    expect(reply.status).toBe(429);
+    expect(header(reply.headers, "retry-after")).toBe("3");
+    expect(health.log).toEqual([]);
   });
 });
 

@@ -3,13 +3,14 @@ import type { GatewayError } from "../http/errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { candidatesFor, type ModelPlan, type RouteCandidate } from "./candidates.js";
-import type { Admission, Outcome } from "./health.js";
+import type { Admission, Outcome, UpstreamHealth } from "./health.js";
 import { backoffMs, type FailureKind, retriesByDefault, retryClassOf, retryDelayMs } from "./retry.js";
 import type { RoutingTable } from "./table.js";
 
 // The attempt loop of one request: pick a candidate, send it, and when it fails before anything reached
 // the client, try another key or deployment, wait and retry, or move down a fallback chain, within the
-// request's deadline. A request with one candidate and nothing to retry never comes here (see `needsLoop`).
+// request's deadline. A request with one candidate and nothing to retry takes a shorter way (see
+// `needsLoop`): straight to the provider, or through `LoneAttempt` when shared upstream state is kept.
 
 /** One attempt's failure, held back from the client until the loop decides what to do with it. */
 export interface Failure {
@@ -61,6 +62,8 @@ export interface AttemptsInput {
   readonly table: RoutingTable;
   readonly metrics: LaneMetrics;
   readonly reply: Reply;
+  /** performance.now() when the request body was complete. */
+  readonly startedAt: number;
   readonly plan: ModelPlan;
   /** The request's own fallbacks (Bifrost's `fallbacks` body field), replacing the configured chain. */
   readonly requestFallbacks: readonly string[] | undefined;
@@ -71,18 +74,24 @@ export interface AttemptsInput {
   readonly send: Send;
 }
 
-/** Sends to the only candidate directly when nothing could need a second attempt; otherwise runs the loop. */
+/**
+ * Runs the attempt loop when a second attempt could be needed; otherwise the one candidate is sent on its
+ * own, with its admission and outcome kept in the shared upstream state when there is one.
+ */
 export function runAttempts(input: AttemptsInput): void {
-  if (!needsLoop(input.table, input.plan, input.requestFallbacks, input.deadlineMs)) {
-    input.send(input.plan.candidates[0] as RouteCandidate, undefined);
+  if (needsLoop(input.table, input.plan, input.requestFallbacks, input.deadlineMs)) {
+    new Attempts(input).start();
     return;
   }
-  new Attempts(input).start();
+  const candidate = input.plan.candidates[0] as RouteCandidate;
+  const health = input.table.health;
+  if (health === undefined) input.send(candidate, undefined);
+  else new LoneAttempt(input, candidate, health).start();
 }
 
 /**
- * True when the request needs the loop: more than one candidate, retries or fallbacks configured, a
- * deadline, or shared upstream state to report to. Otherwise the caller sends the one candidate directly.
+ * True when the request needs the loop: more than one candidate, retries or fallbacks configured, or a
+ * deadline. Otherwise the one candidate is the only attempt.
  */
 export function needsLoop(
   table: RoutingTable,
@@ -90,7 +99,7 @@ export function needsLoop(
   requestFallbacks: readonly string[] | undefined,
   deadlineMs: number,
 ): boolean {
-  if (plan.candidates.length !== 1 || table.health !== undefined || deadlineMs > 0) return true;
+  if (plan.candidates.length !== 1 || deadlineMs > 0) return true;
   if (requestFallbacks !== undefined && requestFallbacks.length > 0) return true;
   const routing = table.config.routing;
   if (routing === undefined)
@@ -226,11 +235,11 @@ export class Attempts {
       this.close();
       return;
     }
-    this.dispatch(candidate, admission.release);
+    this.dispatch(candidate, admission);
   }
 
-  private dispatch(candidate: RouteCandidate, release: (() => void) | undefined): void {
-    const attempt = new Attempt(this, candidate, this.headersFor(candidate), release);
+  private dispatch(candidate: RouteCandidate, admission: Admitted | undefined): void {
+    const attempt = new Attempt(this, candidate, this.headersFor(candidate), admission);
     this.current = attempt;
     this.dispatched++;
     this.input.table.health?.started(candidate);
@@ -340,20 +349,7 @@ export class Attempts {
     if (this.done) return;
     this.close();
     const candidate = this.lastCandidate ?? (this.plan.candidates[0] as RouteCandidate);
-    const body: GatewayError = error ?? {
-      status,
-      message:
-        status === 429
-          ? `Too many requests are waiting for ${candidate.provider.name}; retry after ${retryAfterSeconds} s.`
-          : `${candidate.provider.name} has no capacity for this request now; retry after ${retryAfterSeconds} s.`,
-      type: status === 429 ? "rate_limit_error" : "api_error",
-      code: status === 429 ? "rate_limit_exceeded" : "overloaded",
-    };
-    const headers: (readonly [string, string])[] = [JSON_TYPE, ...this.headersFor(candidate)];
-    if (status !== 504) headers.push(["retry-after", String(Math.max(1, Math.ceil(retryAfterSeconds)))]);
-    const reply = this.input.reply;
-    reply.start(status, headers);
-    reply.end(this.input.errorBody(body));
+    refuseRequest(this.input, this.headersFor(candidate), candidate, status, retryAfterSeconds, error);
     // Attempts record themselves; a request turned away before any is recorded here.
     if (this.dispatched === 0) this.input.metrics.record("", "", status, -1, -1, 0, 0);
   }
@@ -381,6 +377,118 @@ export class Attempts {
   }
 }
 
+/** Answers the request with the gateway's own refusal: no capacity (429/503), or out of time (504). */
+function refuseRequest(
+  input: AttemptsInput,
+  attemptHeaders: ResponseHeaders,
+  candidate: RouteCandidate,
+  status: 429 | 503 | 504,
+  retryAfterSeconds: number,
+  error: GatewayError | undefined,
+): void {
+  const body: GatewayError = error ?? {
+    status,
+    message:
+      status === 429
+        ? `Too many requests are waiting for ${candidate.provider.name}; retry after ${retryAfterSeconds} s.`
+        : `${candidate.provider.name} has no capacity for this request now; retry after ${retryAfterSeconds} s.`,
+    type: status === 429 ? "rate_limit_error" : "api_error",
+    code: status === 429 ? "rate_limit_exceeded" : "overloaded",
+  };
+  const headers: (readonly [string, string])[] = [JSON_TYPE, ...attemptHeaders];
+  if (status !== 504) headers.push(["retry-after", String(Math.max(1, Math.ceil(retryAfterSeconds)))]);
+  input.reply.start(status, headers);
+  input.reply.end(input.errorBody(body));
+}
+
+/**
+ * The only attempt of a request with one candidate, nothing to retry and no deadline, where shared upstream
+ * state is kept: the circuit and the provider's concurrency limit are consulted and the outcome reported,
+ * as the loop would, with less to set up on every request.
+ */
+class LoneAttempt implements AttemptHook {
+  readonly headers: ResponseHeaders;
+  private admission: Admitted | undefined;
+  private over = false;
+
+  constructor(
+    private readonly input: AttemptsInput,
+    private readonly candidate: RouteCandidate,
+    private readonly health: UpstreamHealth,
+  ) {
+    this.headers = candidate.firstHeaders;
+  }
+
+  start(): void {
+    const input = this.input;
+    const strategy = input.table.config.routing?.strategy ?? "weighted";
+    if (this.health.choose(strategy, input.plan.candidates, NOTHING_TRIED) < 0) {
+      this.refuse(503, 1);
+      return;
+    }
+    const admission = this.health.admit(
+      this.candidate.provider,
+      this.candidate.firstByteTimeoutMs,
+      input.table.config.client.dropExcessRequests,
+    );
+    if (!(admission instanceof Promise)) {
+      this.admitted(admission);
+      return;
+    }
+    admission.then(
+      (result) => this.admitted(result),
+      () => this.refuse(503, 1),
+    );
+  }
+
+  private admitted(admission: Admission): void {
+    if (!admission.admitted) {
+      this.refuse(admission.status, admission.retryAfterSeconds);
+      return;
+    }
+    if (this.input.reply.aborted) {
+      admission.release();
+      return;
+    }
+    this.admission = admission;
+    this.health.started(this.candidate);
+    this.input.send(this.candidate, this);
+  }
+
+  private refuse(status: 429 | 503, retryAfterSeconds: number): void {
+    refuseRequest(this.input, this.headers, this.candidate, status, retryAfterSeconds, undefined);
+    this.input.metrics.record("", "", status, -1, -1, 0, 0);
+  }
+
+  /** No deadline to enforce: the upstream request ends by its own timeouts or when the client leaves. */
+  attach(): void {}
+
+  failed(failure: Failure): void {
+    if (this.end(failure.status, failure)) failure.deliver(this.headers);
+  }
+
+  settled(status: number): void {
+    this.end(status, undefined);
+  }
+
+  private end(status: number, failure: Failure | undefined): boolean {
+    if (this.over) return false;
+    this.over = true;
+    this.admission?.release();
+    // The request's start stands for the attempt's: it is the only one, and a clock read less.
+    this.health.finished(
+      this.candidate,
+      outcomeOf(status, failure),
+      performance.now() - this.input.startedAt,
+    );
+    return true;
+  }
+}
+
+const NOTHING_TRIED: ReadonlySet<number> = new Set();
+
+type Admitted = Admission & { readonly admitted: true };
+
 function outcomeOf(status: number, failure: Failure | undefined): Outcome {
   if (failure !== undefined) return retriesByDefault(failure.kind) ? "failure" : "client-error";
   if (status < 400) return "ok";
@@ -398,7 +506,7 @@ class Attempt implements AttemptHook {
     private readonly loop: Attempts,
     readonly candidate: RouteCandidate,
     readonly headers: ResponseHeaders,
-    private readonly release: (() => void) | undefined,
+    private readonly admission: Admitted | undefined,
   ) {}
 
   attach(upstream: Abortable): void {
@@ -415,14 +523,14 @@ class Attempt implements AttemptHook {
   failed(failure: Failure): void {
     if (this.over) return;
     this.over = true;
-    this.release?.();
+    this.admission?.release();
     this.loop.ended(this, failure.status, failure);
   }
 
   settled(status: number): void {
     if (this.over) return;
     this.over = true;
-    this.release?.();
+    this.admission?.release();
     this.loop.ended(this, status, undefined);
   }
 }

@@ -92,12 +92,12 @@ class Ticket {
     private readonly health: SharedUpstreamHealth,
     private readonly slot: number,
   ) {}
-  /** A field, so callers may hold `release` on its own; a second call does nothing. */
-  readonly release = (): void => {
+  /** A second call does nothing. */
+  release(): void {
     if (this.released) return;
     this.released = true;
     this.health.releaseSlot(this.slot);
-  };
+  }
 }
 
 export class SharedUpstreamHealth implements UpstreamHealth, CandidateStats {
@@ -157,6 +157,8 @@ export class SharedUpstreamHealth implements UpstreamHealth, CandidateStats {
 
   choose(strategy: RoutingStrategy, candidates: readonly Candidate[], tried: ReadonlySet<number>): number {
     const n = candidates.length;
+    // The common case, a lone untried candidate with its circuit closed, without the strategies' scratch.
+    if (n === 1 && tried.size === 0 && this.allowedFails === 0) return 0;
     if (this.eligible.length < n) {
       this.eligible = new Uint8Array(n * 2);
       this.slots = new Int32Array(n * 2);
