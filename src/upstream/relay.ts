@@ -148,11 +148,11 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
         }
         return;
       case Mode.Stream:
-        if (this.sse) readUsage(chunk, this.account.usage);
         if (!this.reply.write(chunk)) {
           controller.pause();
           this.reply.onWritable(() => controller.resume());
         }
+        if (this.sse) readUsage(chunk, this.account.usage);
         return;
       default:
         return;
@@ -165,9 +165,10 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     if (this.mode === Mode.Gather) {
       const body =
         this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
-      readUsage(body, this.account.usage);
       this.account.replied();
       reply.end(body);
+      // Accounting after the hand-over: the client's bytes do not wait for it.
+      readUsage(body, this.account.usage);
     } else if (this.mode === Mode.ProviderError) {
       const body = Buffer.concat(this.chunks);
       if (this.hook !== undefined) {
