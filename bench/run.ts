@@ -449,12 +449,14 @@ async function main(): Promise<void> {
     const variant = `${plan.streamChunks} chunks, ${plan.streamRate} RPS`;
     for (const t of targets) {
       log(`streaming: ${t.name} ${variant} for ${plan.streamMs} ms`);
-      await runSequential({ ...spec(t, true), requests: Math.min(plan.warmup, 50) });
+      // As long a warm-up as the overhead scenario's, so that the figures do not depend on what ran before.
+      await runSequential({ ...spec(t, true), requests: plan.warmup });
       const m = await measure(t, mock.child.pid, (begin) =>
         runOpenLoop({
           ...spec(t, true, 10_000),
           rate: plan.streamRate,
           durationMs: plan.streamMs,
+          warmupMs: plan.rateWarmupMs,
           expectedLatencyMs: plan.streamChunks * plan.streamIntervalMs * 2,
           onMeasureStart: begin,
         }),

@@ -23,7 +23,7 @@ export const NEAR = 2048;
 /** Reads the last usage object in `chunk` into `into`; false when there is none with numbers. */
 export function readUsage(chunk: Buffer, into: Usage): boolean {
   const at = lastIndexOf(chunk, USAGE);
-  if (at === -1) return false;
+  if (at === -1 || isNullAfter(chunk, at + USAGE.length)) return false;
   const prompt = numberAfter(chunk, indexOf(chunk, PROMPT, at), PROMPT.length);
   if (prompt < 0) return readInputOutput(chunk, at, into);
   into.prompt = prompt;
@@ -51,6 +51,12 @@ function matchesAt(chunk: Buffer, at: number, needle: Buffer): boolean {
   return true;
 }
 
+/** OpenAI streams with include_usage carry `"usage":null` in every chunk but the last. */
+function isNullAfter(chunk: Buffer, i: number): boolean {
+  while (i < chunk.length && (chunk[i] === 0x20 || chunk[i] === 0x3a)) i++;
+  return chunk[i] === 0x6e;
+}
+
 function numberAfter(chunk: Buffer, keyAt: number, keyLength: number): number {
   if (keyAt === -1) return -1;
   let i = keyAt + keyLength;
@@ -75,8 +81,8 @@ function numberAfter(chunk: Buffer, keyAt: number, keyLength: number): number {
  * message_delta the cumulative output_tokens, so each is taken where it is found.
  */
 function readInputOutput(chunk: Buffer, lastUsage: number, into: Usage): boolean {
-  const input = numberAfter(chunk, chunk.indexOf(INPUT, chunk.indexOf(USAGE)), INPUT.length);
-  const output = numberAfter(chunk, chunk.indexOf(OUTPUT, lastUsage), OUTPUT.length);
+  const input = numberAfter(chunk, indexOf(chunk, INPUT, indexOf(chunk, USAGE, 0)), INPUT.length);
+  const output = numberAfter(chunk, indexOf(chunk, OUTPUT, lastUsage), OUTPUT.length);
   if (input < 0 && output < 0) return false;
   if (input >= 0) into.prompt = input;
   if (output >= 0) into.completion = output;
