@@ -72,6 +72,9 @@ const plan = {
   warmup: S ? 20 : 500,
   sequential: S ? 50 : 2000,
   overheadRate: S ? 50 : 1000,
+  // A tenth of the rate, 1.4 KB replies only: shows how the gateway's time per request depends on the rate
+  // (a lane idle between requests starts each one on cold caches), apart from what the streams add.
+  lowRate: S ? 20 : 100,
   overheadMs: S ? 1000 : 10_000,
   rateWarmupMs: S ? 0 : 2000,
   responseSizes: [1400, 10_000],
@@ -306,6 +309,7 @@ async function main(): Promise<void> {
       const label = `${(size / 1000).toFixed(1)}KB`;
       const seqRows: Row[] = [];
       const rateRows: Row[] = [];
+      const lowRows: Row[] = [];
       for (const t of targets) {
         log(`overhead ${label}: ${t.name} warm-up + ${plan.sequential} sequential`);
         await runSequential({ ...spec(t, false), requests: plan.warmup });
@@ -325,10 +329,23 @@ async function main(): Promise<void> {
           }),
         );
         rateRows.push(toRow("overhead", `${plan.overheadRate} RPS ${label}`, t, fixed));
+        if (size !== plan.responseSizes[0]) continue;
+        log(`overhead ${label}: ${t.name} ${plan.lowRate} RPS for ${plan.overheadMs} ms`);
+        const low = await measure(t, mock.child.pid, (begin) =>
+          runOpenLoop({
+            ...spec(t, false, 10_000),
+            rate: plan.lowRate,
+            durationMs: plan.overheadMs,
+            warmupMs: plan.rateWarmupMs,
+            onMeasureStart: begin,
+          }),
+        );
+        lowRows.push(toRow("overhead", `${plan.lowRate} RPS ${label}`, t, low));
       }
       addBaseline(seqRows);
       addBaseline(rateRows);
-      rows.push(...seqRows, ...rateRows);
+      addBaseline(lowRows);
+      rows.push(...seqRows, ...rateRows, ...lowRows);
     }
   }
 
