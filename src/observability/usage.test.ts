@@ -50,6 +50,38 @@ describe("readUsage", () => {
     expect(fresh).toEqual({ prompt: 25, completion: 15 });
   });
 
+  it("reads Gemini's usageMetadata, counting thoughts as output, in a reply and a stream's last chunk", () => {
+    const usage = { prompt: 0, completion: 0 };
+    const reply = {
+      candidates: [{ content: { parts: [{ text: "hi" }], role: "model" } }],
+      usageMetadata: {
+        promptTokenCount: 11,
+        candidatesTokenCount: 7,
+        totalTokenCount: 21,
+        promptTokensDetails: [{ modality: "TEXT", tokenCount: 11 }],
+        thoughtsTokenCount: 3,
+      },
+      modelVersion: "gemini-2.5-flash",
+    };
+    expect(readUsage(Buffer.from(JSON.stringify(reply)), usage)).toBe(true);
+    expect(usage).toEqual({ prompt: 11, completion: 10 });
+    const chunk = `data: ${JSON.stringify({ ...reply, usageMetadata: { promptTokenCount: 4, candidatesTokenCount: 9 } })}\r\n\r\n`;
+    expect(readUsage(Buffer.from(chunk), usage)).toBe(true);
+    expect(usage).toEqual({ prompt: 4, completion: 9 });
+  });
+
+  it("passes over other keys and text that start like usage", () => {
+    const usage = { prompt: 0, completion: 0 };
+    const body = JSON.stringify({
+      usage: { prompt_tokens: 2, completion_tokens: 5 },
+      choices: [{ message: { content: 'see "usage_notes"' } }],
+      usage_details: { note: "x" },
+    });
+    expect(readUsage(Buffer.from(body), usage)).toBe(true);
+    expect(usage).toEqual({ prompt: 2, completion: 5 });
+    expect(readUsage(Buffer.from('{"usage_details":{"prompt_tokens":1}}'), usage)).toBe(false);
+  });
+
   it("finds usage far from the end of a long reply, and none where there is none", () => {
     const usage = { prompt: 0, completion: 0 };
     const early = `{"usage":{"prompt_tokens":3,"completion_tokens":4},"pad":"${"x".repeat(10_000)}"}`;

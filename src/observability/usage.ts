@@ -1,8 +1,15 @@
-// Token usage as OpenAI-compatible providers report it: `"usage": {"prompt_tokens": N, "completion_tokens": M}`
-// at the end of a reply, or in the last chunk of a stream. Found by byte search rather than by parsing
-// the reply, which the gateway otherwise relays untouched.
+// Token usage as providers report it at the end of a reply or in a stream's chunks: OpenAI's
+// `"usage": {"prompt_tokens": N, "completion_tokens": M}`, Anthropic's input/output_tokens, and Gemini's
+// `"usageMetadata": {"promptTokenCount": N, "candidatesTokenCount": M, "thoughtsTokenCount": T}`. Found by
+// byte search rather than by parsing the reply, which the gateway otherwise relays untouched.
 
+/** The start both `"usage"` and `"usageMetadata"` share: one search finds either. */
+const USAGE_KEY = Buffer.from('"usage');
 const USAGE = Buffer.from('"usage"');
+const METADATA = Buffer.from('Metadata"');
+const GEMINI_PROMPT = Buffer.from('"promptTokenCount"');
+const GEMINI_CANDIDATES = Buffer.from('"candidatesTokenCount"');
+const GEMINI_THOUGHTS = Buffer.from('"thoughtsTokenCount"');
 const PROMPT = Buffer.from('"prompt_tokens"');
 const COMPLETION = Buffer.from('"completion_tokens"');
 const INPUT = Buffer.from('"input_tokens"');
@@ -22,8 +29,17 @@ export const NEAR = 2048;
 
 /** Reads the last usage object in `chunk` into `into`; false when there is none with numbers. */
 export function readUsage(chunk: Buffer, into: Usage): boolean {
-  const at = lastIndexOf(chunk, USAGE);
-  if (at === -1 || isNullAfter(chunk, at + USAGE.length)) return false;
+  // Another key that starts the same way ("usage_details", text in a message) is passed over.
+  for (let at = lastIndexOf(chunk, USAGE_KEY); at !== -1; at = lastIndexOf(chunk, USAGE_KEY, at)) {
+    const end = at + USAGE_KEY.length;
+    if (chunk[end] === 0x22) return readOpenAIOrAnthropic(chunk, at, end + 1, into);
+    if (matchesAt(chunk, end, METADATA)) return readGemini(chunk, at, into);
+  }
+  return false;
+}
+
+function readOpenAIOrAnthropic(chunk: Buffer, at: number, valueAt: number, into: Usage): boolean {
+  if (isNullAfter(chunk, valueAt)) return false;
   const prompt = numberAfter(chunk, indexOf(chunk, PROMPT, at), PROMPT.length);
   if (prompt < 0) return readInputOutput(chunk, at, into);
   into.prompt = prompt;
@@ -31,10 +47,21 @@ export function readUsage(chunk: Buffer, into: Usage): boolean {
   return true;
 }
 
-/** `chunk.lastIndexOf(needle)`, with the last NEAR bytes searched here. */
-export function lastIndexOf(chunk: Buffer, needle: Buffer): number {
-  const stop = chunk.length > NEAR ? chunk.length - NEAR : 0;
-  for (let i = chunk.length - needle.length; i >= stop; i--) if (matchesAt(chunk, i, needle)) return i;
+/** Gemini counts thinking apart from the answer; both are output tokens, as OpenAI counts reasoning. */
+function readGemini(chunk: Buffer, at: number, into: Usage): boolean {
+  const prompt = numberAfter(chunk, indexOf(chunk, GEMINI_PROMPT, at), GEMINI_PROMPT.length);
+  const candidates = numberAfter(chunk, indexOf(chunk, GEMINI_CANDIDATES, at), GEMINI_CANDIDATES.length);
+  const thoughts = numberAfter(chunk, indexOf(chunk, GEMINI_THOUGHTS, at), GEMINI_THOUGHTS.length);
+  if (prompt < 0 && candidates < 0) return false;
+  into.prompt = Math.max(0, prompt);
+  into.completion = Math.max(0, candidates) + Math.max(0, thoughts);
+  return true;
+}
+
+/** `chunk.lastIndexOf(needle)` among matches ending by `end`, with the NEAR bytes before `end` searched here. */
+export function lastIndexOf(chunk: Buffer, needle: Buffer, end = chunk.length): number {
+  const stop = end > NEAR ? end - NEAR : 0;
+  for (let i = end - needle.length; i >= stop; i--) if (matchesAt(chunk, i, needle)) return i;
   return stop === 0 ? -1 : chunk.lastIndexOf(needle, stop - 1);
 }
 

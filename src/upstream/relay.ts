@@ -152,7 +152,8 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
           controller.pause();
           this.reply.onWritable(() => controller.resume());
         }
-        if (this.sse) readUsage(chunk, this.account.usage);
+        // Each chunk: SSE events, or a JSON reply sent without a length (chunked), whose usage is near its end.
+        readUsage(chunk, this.account.usage);
         return;
       default:
         return;

@@ -233,6 +233,43 @@ describe("Google GenAI SDK → Gemini provider (bytes through)", () => {
   });
 });
 
+describe("token counts of Gemini replies relayed as bytes", () => {
+  const MODEL = "gemini-2.0-flash-lite";
+  async function counted(): Promise<{ input: number; output: number }> {
+    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    const value = (name: string) =>
+      Number(
+        text
+          .split("\n")
+          .find((l) => l.startsWith(`${name}{`) && l.includes(`model="${MODEL}"`))
+          ?.split(" ")
+          .pop() ?? 0,
+      );
+    return { input: value("switchyard_tokens_input_total"), output: value("switchyard_tokens_output_total") };
+  }
+
+  it("adds usageMetadata's prompt, candidates and thoughts tokens, whole and streamed", async () => {
+    const whole = await genai.models.generateContent({ model: MODEL, contents: "Count me" });
+    let last: Awaited<ReturnType<typeof genai.models.generateContent>> | undefined;
+    for await (const chunk of await genai.models.generateContentStream({ model: MODEL, contents: "Me too" }))
+      last = chunk;
+    const reported = [whole.usageMetadata, last?.usageMetadata];
+    const expected = {
+      input: reported.reduce((n, u) => n + (u?.promptTokenCount ?? 0), 0),
+      output: reported.reduce((n, u) => n + (u?.candidatesTokenCount ?? 0) + (u?.thoughtsTokenCount ?? 0), 0),
+    };
+    expect(expected.input).toBeGreaterThan(0);
+    expect(expected.output).toBeGreaterThan(0);
+    // Lanes report their metrics to the control plane periodically.
+    let seen = await counted();
+    for (let i = 0; i < 50 && seen.output !== expected.output; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      seen = await counted();
+    }
+    expect(seen).toEqual(expected);
+  });
+});
+
 describe("Google GenAI SDK → OpenAI provider (transcoded)", () => {
   it("answers generateContent from an OpenAI model [openai: chat]", async () => {
     const response = await genai.models.generateContent({
