@@ -7,6 +7,8 @@
  *   mock-hang             never answers
  *   mock-reset            destroys the connection before answering
  *   mock-reset-midstream  sends a few stream chunks, then destroys the connection
+ *   mock-reset-midbody    a non-streamed reply: 200, its length, half its body, then destroys the connection
+ *   mock-hang-midbody     the same, but the connection stays open and the rest never comes
  *   mock-slow-stream      100 chunks, 200 ms apart
  * Reasoning: a chat request with `reasoning_effort` is billed reasoning tokens (inside completion_tokens, in
  * completion_tokens_details.reasoning_tokens), as OpenAI's reasoning models are; `deepseek-reasoner` also
@@ -382,6 +384,15 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
     });
   }
 
+  /** 200 with the whole body's length but only its first half: the rest never comes. */
+  function sendHalf(ex: Exchange, body: string): void {
+    const res = ex.res;
+    res.cork(() => {
+      res.writeStatus(statusLine(200)).writeHeader("content-type", "application/json");
+      res.tryEnd(body.slice(0, body.length >> 1), body.length);
+    });
+  }
+
   function reset(ex: Exchange): void {
     if (ex.done) return;
     // Settled first so the onAborted that close() triggers does not count as a client abort.
@@ -708,6 +719,11 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
       return;
     }
     const r = chatReply(model, tool);
+    if (model === "mock-reset-midbody" || model === "mock-hang-midbody") {
+      sendHalf(ex, r.prefix + usageJson(promptTokens, r.completionTokens, 0) + r.suffix);
+      if (model === "mock-reset-midbody") setTimeout(() => reset(ex), MIDSTREAM_GAP_MS);
+      return;
+    }
     later(() =>
       send(ex, 200, r.prefix + usageJson(promptTokens, r.completionTokens, reasoningTokens) + r.suffix),
     );

@@ -211,7 +211,8 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       });
       return;
     }
-    if (this.mode === Mode.Waiting || this.mode === Mode.ProviderError) {
+    // A gathered reply is held until its last byte, so nothing of it has reached the client either.
+    if (this.mode === Mode.Waiting || this.mode === Mode.ProviderError || this.mode === Mode.Gather) {
       this.reply.start(failure.status, withHeaders([...JSON_HEADERS], this.headers));
       this.reply.end(this.errors.gateway(failure));
       this.finish(failure.status);

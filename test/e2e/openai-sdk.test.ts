@@ -185,6 +185,27 @@ describe("errors reach the SDK as typed exceptions", () => {
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
   });
 
+  it("answers a reply cut off mid-body with a 502, since nothing of it was sent yet", async () => {
+    const error = await client.chat.completions
+      .create({ model: "openai/mock-reset-midbody", messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+  });
+
+  it("answers 504 when the request's timeout passes while the reply's body is still coming", async () => {
+    const error = await client.chat.completions
+      .create(
+        { model: "openai/mock-hang-midbody", messages: [{ role: "user", content: "x" }] },
+        { headers: { "x-switchyard-timeout": "0.3" } },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    const apiError = error as InstanceType<typeof OpenAI.APIError>;
+    expect(apiError.status).toBe(504);
+    expect(apiError.code).toBe("request_timeout");
+  });
+
   it("turns a reset mid-stream into an error the SDK raises", async () => {
     const stream = await client.chat.completions.create({
       model: "openai/mock-reset-midstream",
