@@ -81,6 +81,16 @@ describe.each(["uws", "node"] as const)("gateway over the %s front", (backend) =
     expect(await errorOf(response)).toMatchObject({ type: "invalid_request_error", code: "invalid_json" });
   });
 
+  it("answers a provider reply cut off mid-body with a whole 502, not a truncated 200", async () => {
+    const response = await post(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "openai/mock-reset-midbody", messages: [{ role: "user", content: "x" }] }),
+    );
+    expect(response.status).toBe(502);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(await errorOf(response)).toMatchObject({ type: "api_error", code: "upstream_unreachable" });
+  });
+
   it("rejects a missing or non-string model with 400 naming the parameter", async () => {
     const missing = await post("/v1/chat/completions", JSON.stringify({ messages: [] }));
     expect(missing.status).toBe(400);
