@@ -30,6 +30,14 @@ export function measure(fn: () => number): number {
   return Number(process.hrtime.bigint() - t0) / iters;
 }
 
+/** A per-call time for the tables: ns, µs or ms; "—" when there is none. */
+export function formatNs(ns: number | null): string {
+  if (ns === null || Number.isNaN(ns)) return "—";
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
+  return `${ns} ns`;
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;

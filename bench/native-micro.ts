@@ -13,7 +13,7 @@ import {
   nativeStatus,
   scanRequest,
 } from "../src/native/index.js";
-import { measure, median, ROUND_MS, ROUNDS, sink, smoke } from "./micro.js";
+import { formatNs, measure, median, ROUND_MS, ROUNDS, sink, smoke } from "./micro.js";
 
 function chatBody(contentBytes: number): Buffer {
   const sentence =
@@ -122,21 +122,12 @@ for (const c of cases) {
   });
 }
 
-const fmt = (ns: number | null): string =>
-  ns === null || Number.isNaN(ns)
-    ? "—"
-    : ns >= 1e6
-      ? `${(ns / 1e6).toFixed(2)} ms`
-      : ns >= 1e3
-        ? `${(ns / 1e3).toFixed(2)} µs`
-        : `${ns} ns`;
-
 const table = [
   "| operation | bytes | TypeScript | native | native speed-up |",
   "|---|---:|---:|---:|---:|",
   ...rows.map(
     (r) =>
-      `| ${r.name} | ${r.bytes} | ${fmt(r.fallbackNs)} | ${fmt(r.nativeNs)} | ${r.speedup === null ? "—" : `${r.speedup}×`} |`,
+      `| ${r.name} | ${r.bytes} | ${formatNs(r.fallbackNs)} | ${formatNs(r.nativeNs)} | ${r.speedup === null ? "—" : `${r.speedup}×`} |`,
   ),
 ].join("\n");
 

@@ -23,7 +23,7 @@ import { encodeMessage } from "../src/providers/bedrock/eventstream.js";
 import { converseResponse, converseStream } from "../src/providers/bedrock/response.js";
 import { chatResponseOf, geminiStreamDecoder } from "../src/providers/gemini/response.js";
 import type { GeminiResponse } from "../src/providers/gemini/wire.js";
-import { measure, median, ROUND_MS, ROUNDS, sink, smoke } from "./micro.js";
+import { formatNs, measure, median, ROUND_MS, ROUNDS, sink, smoke } from "./micro.js";
 
 /** Stream bodies reach the decoder in network reads of about this size. */
 const READ_BYTES = 1400;
@@ -404,21 +404,12 @@ for (const c of cases) {
   });
 }
 
-const fmt = (ns: number | null): string =>
-  ns === null
-    ? "—"
-    : ns >= 1e6
-      ? `${(ns / 1e6).toFixed(2)} ms`
-      : ns >= 1e3
-        ? `${(ns / 1e3).toFixed(2)} µs`
-        : `${ns} ns`;
-
 const table = [
   "| converter (per request) | input bytes | TypeScript | TS MB/s | native | native MB/s | native speed-up |",
   "|---|---:|---:|---:|---:|---:|---:|",
   ...rows.map(
     (r) =>
-      `| ${r.name} | ${r.bytes} | ${fmt(r.tsNs)} | ${r.tsMBps} | ${fmt(r.nativeNs)} | ${r.nativeMBps ?? "—"} | ${r.speedup === null ? "—" : `${r.speedup}×`} |`,
+      `| ${r.name} | ${r.bytes} | ${formatNs(r.tsNs)} | ${r.tsMBps} | ${formatNs(r.nativeNs)} | ${r.nativeMBps ?? "—"} | ${r.speedup === null ? "—" : `${r.speedup}×`} |`,
   ),
 ].join("\n");
 

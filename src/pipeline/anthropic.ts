@@ -14,7 +14,7 @@ import { pickKey, resolveModel } from "../routing/resolve.js";
 import type { ProviderRoute, RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { type RelayErrors, RelayHandler } from "../upstream/relay.js";
-import { requestDeadline, takeBodyExtras } from "./extras.js";
+import { requestDeadline, scanBody } from "./extras.js";
 import { type Prepared, prepareTranscode, sendFormatError, sendTranscoded } from "./transcode.js";
 
 // Anthropic clients (/anthropic/v1/messages and count_tokens). To an Anthropic provider the body passes
@@ -145,13 +145,7 @@ export function anthropicPassthrough(
   received: Buffer,
   startedAt: number,
 ): boolean {
-  let body = received;
-  let scan = scanRequest(body);
-  const extras = scan.ok && scan.gatewayFields ? takeBodyExtras(body) : undefined;
-  if (extras !== undefined) {
-    body = extras.body;
-    scan = scanRequest(body);
-  }
+  const { body, scan, extras } = scanBody(received);
   if (!scan.ok || scan.modelType !== "string" || scan.model === undefined || scan.model === "") return false;
   const plan = candidatesFor(table, scan.model);
   if ("status" in plan || (plan.candidates[0] as RouteCandidate).provider.config.kind !== "anthropic")

@@ -1,3 +1,4 @@
+import { type ScanResult, scanRequest } from "../native/index.js";
 import { shortestDeadline, timeoutSecondsToMs } from "../routing/retry.js";
 import type { RoutingTable } from "../routing/table.js";
 
@@ -11,6 +12,21 @@ export interface BodyExtras {
   readonly fallbacks: readonly string[] | undefined;
   /** 0 when absent. */
   readonly timeoutMs: number;
+}
+
+/** A request body scanned, without the gateway's fields when it had them. */
+export interface ScannedBody {
+  readonly body: Buffer;
+  readonly scan: ScanResult;
+  readonly extras: BodyExtras | undefined;
+}
+
+/** Scans a request body; one that names the gateway's fields loses them and is scanned again. */
+export function scanBody(received: Buffer): ScannedBody {
+  const scan = scanRequest(received);
+  const extras = scan.ok && scan.gatewayFields ? takeBodyExtras(received) : undefined;
+  if (extras === undefined) return { body: received, scan, extras };
+  return { body: extras.body, scan: scanRequest(extras.body), extras };
 }
 
 /** Reads and removes the gateway's fields from a JSON body the scan found them in; undefined when it has none. */

@@ -15,7 +15,7 @@ import type { KeyEndpoint, RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { RelayHandler } from "../upstream/relay.js";
 import { anthropicPassthrough } from "./anthropic.js";
-import { requestDeadline, takeBodyExtras } from "./extras.js";
+import { requestDeadline, scanBody } from "./extras.js";
 import type { Route } from "./routes.js";
 import {
   canonical,
@@ -47,13 +47,9 @@ export function proxy(
       return;
     }
     const startedAt = performance.now();
-    let body = route.pathModel === undefined ? received : withModel(received, route.pathModel);
-    let scan = scanRequest(body);
-    const extras = scan.ok && scan.gatewayFields ? takeBodyExtras(body) : undefined;
-    if (extras !== undefined) {
-      body = extras.body;
-      scan = scanRequest(body);
-    }
+    const { body, scan, extras } = scanBody(
+      route.pathModel === undefined ? received : withModel(received, route.pathModel),
+    );
     if (!scan.ok) {
       refuse(
         reply,

@@ -157,7 +157,7 @@ export class SharedUpstreamHealth implements UpstreamHealth, CandidateStats {
 
   choose(strategy: RoutingStrategy, candidates: readonly Candidate[], tried: ReadonlySet<number>): number {
     const n = candidates.length;
-    // The common case, a lone untried candidate with its circuit closed, without the strategies' scratch.
+    // The common case: a lone untried candidate with the breakers off is always the choice.
     if (n === 1 && tried.size === 0 && this.allowedFails === 0) return 0;
     if (this.eligible.length < n) {
       this.eligible = new Uint8Array(n * 2);
