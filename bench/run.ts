@@ -3,9 +3,9 @@
  * measured for every target in the same run, so the added latency (target minus direct) and the RPS ratio
  * compare like with like on a noisy shared machine.
  *   --smoke            every scenario for a second or two at tiny rates (CI), writes results/smoke.json
- *   --only a,b         scenarios: overhead, throughput, inflight, streaming, chaos, flood
+ *   --only a,b         scenarios: overhead, throughput, inflight, streaming, chaos, flood, hostile
  *   --targets a,b      direct, switchyard, portkey (direct is always measured: it is the baseline)
- * chaos and flood are proofs: a row whose proof fails is marked failed and the run exits with status 1.
+ * chaos, flood and hostile are proofs: a row whose proof fails is marked failed and the run exits with status 1.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import { runChaos } from "./chaos.js";
 import { runFlood } from "./flood.js";
+import { runHostile } from "./hostile/soak.js";
 import { runThroughput, type ThroughputResult } from "./load/closed-loop.js";
 import { type LoadResult, runOpenLoop, runSequential } from "./load/open-loop.js";
 import { cpuMicros, RssWatcher } from "./load/proc.js";
@@ -29,9 +30,9 @@ import {
   type Target,
 } from "./targets.js";
 
-const SCENARIOS = ["overhead", "throughput", "inflight", "streaming", "chaos", "flood"] as const;
+const SCENARIOS = ["overhead", "throughput", "inflight", "streaming", "chaos", "flood", "hostile"] as const;
 /** Proofs against Switchyard alone, each with its own mocks and gateway; a failed one fails the run. */
-const PROOFS: readonly Scenario[] = ["chaos", "flood"];
+const PROOFS: readonly Scenario[] = ["chaos", "flood", "hostile"];
 type Scenario = (typeof SCENARIOS)[number];
 const TARGETS = ["direct", "switchyard", "portkey"] as const;
 const OVERHEAD_METRIC = "switchyard_gateway_overhead_seconds";
@@ -105,6 +106,13 @@ const plan = {
     sampleMs: S ? 250 : 500,
     // Two seconds are mostly warm-up: the smoke run reports growth without judging it.
     maxGrowth: S ? undefined : 0.5,
+  },
+  hostile: {
+    seconds: S ? 3 : 60,
+    normalClients: 8,
+    hostileClients: 4,
+    sampleMs: S ? 250 : 1000,
+    maxGrowth: S ? undefined : 0.25,
   },
 };
 
@@ -502,7 +510,9 @@ async function main(): Promise<void> {
     const row =
       scenario === "chaos"
         ? await runChaos(plan.chaos, children, log)
-        : await runFlood(plan.flood, children, log);
+        : scenario === "flood"
+          ? await runFlood(plan.flood, children, log)
+          : await runHostile(plan.hostile, log);
     log(`${scenario}: ${row.status}${row.note ? ` (${row.note})` : ""}`);
     rows.push(row);
   }

@@ -7,7 +7,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
+// This file runs built (dist/bench/) for the benchmark and from source (bench/) in tests.
+const root = fileURLToPath(
+  new URL(import.meta.url.includes("/dist/bench/") ? "../.." : "..", import.meta.url),
+);
 export const paths = {
   mock: `${root}dist/bench/mock/openai-mock.js`,
   // scripts/write-entry.mjs writes dist/server.js even before src/server.ts exists; the real entry is this one.
@@ -178,6 +181,30 @@ export async function startSwitchyardWith(
     env,
   );
   const origin = `http://127.0.0.1:${port}`;
+  await waitUntilHealthy(child, origin);
+  return { child, origin };
+}
+
+/** Switchyard with no configuration file: providers from `env`, ready when `GET /health` answers 200. */
+export async function startSwitchyardEnv(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): Promise<{ child: Child; origin: string }> {
+  if (!existsSync(paths.switchyardImpl)) {
+    throw new Error(`skipped: ${paths.switchyardImpl} does not exist (run npm run build)`);
+  }
+  const port = await freePort();
+  const child = startChild(
+    "switchyard",
+    [paths.switchyard, "--host", "127.0.0.1", "--port", String(port), ...args],
+    env,
+  );
+  const origin = `http://127.0.0.1:${port}`;
+  await waitUntilHealthy(child, origin);
+  return { child, origin };
+}
+
+async function waitUntilHealthy(child: Child, origin: string): Promise<void> {
   try {
     await waitFor("switchyard", child, async () => {
       const res = await request(`${origin}/health`);
@@ -188,7 +215,6 @@ export async function startSwitchyardWith(
     await child.stop();
     throw err;
   }
-  return { child, origin };
 }
 
 export async function startSwitchyard(mockUrl: string): Promise<{ child: Child; target: Target }> {

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostileCases, normalProblems } from "../../bench/hostile/cases.js";
+import { type HostileEnvironment, startHostileEnvironment } from "../../bench/hostile/environment.js";
+import { rawExchange, requestBytes } from "../../bench/hostile/raw-http.js";
+
+// A hostile client against the uWS front with both lanes: every case gets an answer in its own wire
+// format (or a clean refusal), forges nothing, and leaves every lane serving normal requests.
+
+const LANES = 2;
+let env: HostileEnvironment;
+
+beforeAll(async () => {
+  env = await startHostileEnvironment(LANES);
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+/** The lanes that answered `/health` over fresh connections (the kernel spreads connections over lanes). */
+async function lanesSeen(origin: string): Promise<Set<number>> {
+  const seen = new Set<number>();
+  for (let i = 0; i < 60 && seen.size < LANES; i++) {
+    const exchange = await rawExchange(origin, requestBytes("GET", "/health", []));
+    const body = exchange.responses[0]?.body.toString("utf8");
+    if (body !== undefined) seen.add((JSON.parse(body) as { lane: number }).lane);
+  }
+  return seen;
+}
+
+function gatewayAlive(): string[] {
+  const problems: string[] = [];
+  if (env.gateway.proc.exitCode !== null)
+    problems.push(`the gateway exited with ${env.gateway.proc.exitCode}`);
+  if (/lane \d+ (exited|failed)/.test(env.gateway.log())) problems.push(`a lane died:\n${env.gateway.log()}`);
+  return problems;
+}
+
+describe("hostile input, one case at a time", () => {
+  for (const hostile of hostileCases()) {
+    it(`${hostile.name}: answered as it should, and every lane still serves`, async () => {
+      const problems = await hostile.run(env.origin);
+      expect(problems).toEqual([]);
+      expect(gatewayAlive()).toEqual([]);
+      expect(await normalProblems(env.origin)).toEqual([]);
+      expect((await lanesSeen(env.origin)).size).toBe(LANES);
+    });
+  }
+});
+
+describe("hostile input against shared state", () => {
+  it("never lets a model name steer the provider's URL path", async () => {
+    const before = env.gemini.stats.requests;
+    for (const model of [
+      "gemini/../../v1beta/files",
+      "gemini/..%2F..%2Fv1beta%2Ffiles",
+      "gemini/x?alt=json#",
+    ]) {
+      const body = JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }] });
+      await rawExchange(
+        env.origin,
+        requestBytes("POST", "/v1/chat/completions", [["content-type", "application/json"]], body),
+      );
+    }
+    if (env.gemini.stats.requests > before) {
+      const path = env.gemini.stats.lastRequest?.path ?? "";
+      expect(path.startsWith("/v1beta/models/")).toBe(true);
+      expect(decodeURIComponent(path.split("?")[0] as string)).not.toMatch(/\/\.\.?\//);
+    }
+    expect(await normalProblems(env.origin)).toEqual([]);
+  });
+
+  it("keeps memory and the metrics bounded under thousands of distinct and megabyte model names", async () => {
+    const metricsBytes = async () => {
+      const exchange = await rawExchange(env.origin, requestBytes("GET", "/metrics", []), {
+        timeoutMs: 10_000,
+      });
+      return exchange.responses[0]?.body.length ?? 0;
+    };
+    // Warm every path first, so the figure below is growth, not start-up.
+    for (let i = 0; i < 20; i++) await normalProblems(env.origin);
+    const rssBefore = env.rssKb();
+    const metricsBefore = await metricsBytes();
+    const send = (model: string) =>
+      rawExchange(
+        env.origin,
+        requestBytes(
+          "POST",
+          "/v1/chat/completions",
+          [["content-type", "application/json"]],
+          JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }] }),
+        ),
+        { timeoutMs: 15_000 },
+      );
+    const big = "m".repeat(1 << 20);
+    for (let batch = 0; batch < 15; batch++)
+      await Promise.all(Array.from({ length: 20 }, (_, i) => send(`openai/${big}${batch}-${i}`)));
+    for (let batch = 0; batch < 100; batch++)
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) => send(`unknown-${batch}-${i}/model-${batch * 50 + i}`)),
+      );
+    const growthMb = (env.rssKb() - rssBefore) / 1024;
+    expect(growthMb).toBeLessThan(150);
+    expect(await metricsBytes()).toBeLessThan(metricsBefore + 16_384);
+    expect(gatewayAlive()).toEqual([]);
+    expect(await normalProblems(env.origin)).toEqual([]);
+  }, 120_000);
+
+  it("serves every wire format's normal request after it all", async () => {
+    expect(await normalProblems(env.origin)).toEqual([]);
+    expect((await lanesSeen(env.origin)).size).toBe(LANES);
+  });
+});
