@@ -248,8 +248,9 @@ describe("parseBifrostConfig: providers", () => {
     ).toEqual(['providers.openai.keys[1].name: duplicate key name "k"']);
   });
 
-  it("reads models: [] as Bifrost v1.5+ does (no model) unless version is 1", () => {
+  it('reads models: [] as no model under "version": 2 and as any model under version 1', () => {
     const v2 = parse({
+      version: 2,
       providers: {
         openai: {
           keys: [
@@ -272,6 +273,24 @@ describe("parseBifrostConfig: providers", () => {
     expect(v1.warnings).toEqual([]);
 
     expect(problemsOf({ version: 3, providers: { openai: openai() } })).toEqual(["version: must be 1 or 2"]);
+  });
+
+  it("starts a Bifrost v1.3 file (no version, a key with models: []) serving any model, and says why", () => {
+    const { config, warnings } = parse({
+      providers: { openai: { keys: [{ name: "k", value: "a", models: [], weight: 1 }] } },
+    });
+    expect(config.providers.openai?.keys[0]?.models).toEqual([]);
+    expect(warnings).toEqual([
+      'providers.openai.keys[0].models: [] read as every model, as Bifrost before v1.5 did, since the file has no "version"; write ["*"] to keep this reading, or set "version": 2 to read [] as no model',
+    ]);
+  });
+
+  it("refuses a provider left without a usable key with the reason in the refusal itself", () => {
+    expect(
+      problemsOf({ version: 2, providers: { openai: { keys: [{ name: "k", value: "a", models: [] }] } } }),
+    ).toEqual([
+      'providers.openai.keys: at least one usable key is required for openai (providers.openai.keys[0].models: an empty list serves no model (Bifrost config version 2); use ["*"] for all models; key unused)',
+    ]);
   });
 
   it("accepts weight 0 and rejects negative weights and bad model lists", () => {

@@ -188,15 +188,24 @@ function readObject(c: Collector, obj: Obj, key: string, path: string): Obj | un
   return v;
 }
 
+/**
+ * Bifrost config `version`. 2 reads a key's `models: []` as no model (Bifrost v1.5 and later), 1 as any
+ * model (earlier releases). A file without it was most likely written for a release before v1.5, so []
+ * is read as any model then, with a start-up warning that says how to choose the other reading.
+ */
+type ConfigVersion = 1 | 2 | undefined;
+
 interface KeyContext {
   readonly provider: string;
   /** The provider's kind: decides which key config a key needs and whether `value` is required. */
   readonly kind: string;
   readonly index: number;
   readonly path: string;
-  /** Bifrost config `version`: 2 (default) reads models: [] as "no model", 1 as "any model". */
-  readonly version: 1 | 2;
+  /** Bifrost config `version`: see `ConfigVersion`. */
+  readonly version: ConfigVersion;
   readonly keyless: boolean;
+  /** Why keys were left unused, for the refusal when none is left. */
+  readonly unused: string[];
 }
 
 function parseKey(
@@ -246,6 +255,11 @@ function parseKey(
       const list = raw.models as string[];
       if (list.includes("*")) models = [];
       else if (list.length === 0 && k.version === 2) servesNothing = true;
+      else if (list.length === 0 && k.version === undefined)
+        c.warn(
+          modelsPath,
+          '[] read as every model, as Bifrost before v1.5 did, since the file has no "version"; write ["*"] to keep this reading, or set "version": 2 to read [] as no model',
+        );
       else models = [...new Set(list)];
     }
   }
@@ -296,10 +310,10 @@ function parseKey(
 
   if (c.problems.length > before) return undefined;
   if (servesNothing) {
-    c.warn(
-      modelsPath,
-      'an empty list serves no model (Bifrost config version 2); use ["*"] for all models; key unused',
-    );
+    const reason =
+      'an empty list serves no model (Bifrost config version 2); use ["*"] for all models; key unused';
+    c.warn(modelsPath, reason);
+    k.unused.push(`${modelsPath}: ${reason}`);
     return undefined;
   }
   return { name, value, models, weight, ...keyConfig };
@@ -419,7 +433,7 @@ function parseProvider(
   c: Collector,
   name: string,
   raw: unknown,
-  version: 1 | 2,
+  version: ConfigVersion,
   env: NodeJS.ProcessEnv,
 ): ProviderConfig | undefined {
   const path = `providers.${name}`;
@@ -481,6 +495,7 @@ function parseProvider(
   const keyless = !needsKey;
 
   const keys: ProviderKey[] = [];
+  const unused: string[] = [];
   const keysPath = `${path}.keys`;
   const beforeKeys = c.problems.length;
   if (raw.keys !== undefined && raw.keys !== null) {
@@ -492,7 +507,7 @@ function parseProvider(
         const key = parseKey(
           c,
           rawKey,
-          { provider: name, kind, index, path: `${keysPath}[${index}]`, version, keyless },
+          { provider: name, kind, index, path: `${keysPath}[${index}]`, version, keyless, unused },
           env,
         );
         if (!key) return;
@@ -503,7 +518,9 @@ function parseProvider(
     }
   }
   if (needsKey && keys.length === 0 && c.problems.length === beforeKeys) {
-    c.problem(keysPath, `at least one usable key is required for ${name}`);
+    // The refusal carries its reason: warnings are not printed when the file is refused.
+    const why = unused.length === 0 ? "" : ` (${unused.join("; ")})`;
+    c.problem(keysPath, `at least one usable key is required for ${name}${why}`);
   }
 
   for (const key of Object.keys(raw)) {
@@ -580,7 +597,7 @@ export function parseBifrostConfig(
   const c = new Collector();
   if (!isObject(json)) throw new ConfigError(source, ["(root): must be a JSON object"]);
 
-  let version: 1 | 2 = 2;
+  let version: ConfigVersion;
   if (json.version !== undefined && json.version !== null) {
     if (json.version === 1 || json.version === 2) version = json.version;
     else c.problem("version", "must be 1 or 2");
