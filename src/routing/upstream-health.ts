@@ -262,6 +262,23 @@ export class SharedUpstreamHealth implements UpstreamHealth, CandidateStats {
     if (Atomics.compareExchange(i32, slot + D.STATE, CLOSED, OPEN) === CLOSED) this.countOpen(candidate, 1);
   }
 
+  reopensInMs(candidates: readonly Candidate[]): number {
+    if (this.allowedFails === 0) return 0;
+    const i32 = this.i32;
+    const t = this.now();
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const candidate of candidates) {
+      const slot = this.slotOf(candidate);
+      const state = Atomics.load(i32, slot + D.STATE);
+      if (state === CLOSED) continue;
+      const wait = state === OPEN ? this.cooldownMs : this.probeTimeoutMs;
+      // At least 1: a circuit whose cooldown just ran out lost its probe to another request.
+      const left = Math.max(1, wait - elapsed(t, Atomics.load(i32, slot + D.OPENED_AT)));
+      if (left < soonest) soonest = left;
+    }
+    return Number.isFinite(soonest) ? soonest : 0;
+  }
+
   private countOpen(candidate: Candidate, delta: number): void {
     const key = Math.min(Math.max(0, candidate.keyIndex), KEY_SLOTS - 1);
     Atomics.add(this.i32, this.providerSlotOf(candidate.provider.name) + P.KEY_OPEN + key, delta);
