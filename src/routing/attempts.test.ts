@@ -285,6 +285,7 @@ describe("the attempt loop", () => {
     expect(sent).toHaveLength(0);
     expect(reply.status).toBe(429);
     expect(header(reply.headers, "retry-after")).toBe("3");
+    expect(health.log).toEqual(["withdrawn a/gpt-4o#0"]);
   });
 
   it("answers 503 with the time left of the soonest cooldown when every circuit on the way is open", () => {
@@ -484,14 +485,14 @@ describe("a lone attempt (one candidate, nothing to retry) with shared upstream 
     expect(JSON.stringify(metrics.snapshot())).toContain('"status":"503"');
   });
 
-  it("passes on the concurrency limit's refusal", () => {
+  it("passes on the concurrency limit's refusal, and hands back what it chose (a half-open probe's token)", () => {
     const health = new LocalHealth();
     health.refuse = { status: 429, retryAfterSeconds: 3 };
     const { sent, reply } = runLone(health);
     expect(sent).toHaveLength(0);
     expect(reply.status).toBe(429);
     expect(header(reply.headers, "retry-after")).toBe("3");
-    expect(health.log).toEqual([]);
+    expect(health.log).toEqual(["withdrawn b/gpt-4o-mini#0"]);
   });
 });
 

@@ -230,7 +230,10 @@ export class Attempts {
     }
     admission.then(
       (result) => this.admitted(candidate, result),
-      () => this.refuse(503, 1, undefined),
+      () => {
+        health.withdrawn(candidate);
+        this.refuse(503, 1, undefined);
+      },
     );
   }
 
@@ -241,12 +244,14 @@ export class Attempts {
 
   private admitted(candidate: RouteCandidate, admission: Admission): void {
     if (!admission.admitted) {
+      this.input.table.health?.withdrawn(candidate);
       this.lastCandidate = candidate;
       this.refuse(admission.status, admission.retryAfterSeconds, undefined);
       return;
     }
     if (this.done || this.input.reply.aborted) {
       admission.release();
+      this.input.table.health?.withdrawn(candidate);
       this.close();
       return;
     }
@@ -453,17 +458,22 @@ class LoneAttempt implements AttemptHook {
     }
     admission.then(
       (result) => this.admitted(result),
-      () => this.refuse(503, 1),
+      () => {
+        this.health.withdrawn(this.candidate);
+        this.refuse(503, 1);
+      },
     );
   }
 
   private admitted(admission: Admission): void {
     if (!admission.admitted) {
+      this.health.withdrawn(this.candidate);
       this.refuse(admission.status, admission.retryAfterSeconds);
       return;
     }
     if (this.input.reply.aborted) {
       admission.release();
+      this.health.withdrawn(this.candidate);
       return;
     }
     this.admission = admission;

@@ -39,6 +39,11 @@ export interface UpstreamHealth {
   /** An attempt on `candidate` started; pair every call with `finished`. */
   started(candidate: Candidate): void;
   finished(candidate: Candidate, outcome: Outcome, latencyMs: number): void;
+  /**
+   * A candidate `choose` returned was not sent after all (its admission was refused, or the client left while
+   * it waited): a half-open probe it held is handed back, with no verdict on the upstream.
+   */
+  withdrawn(candidate: Candidate): void;
   /** Milliseconds until the first of `candidates` whose circuit is open may be tried; 0 when none is open. */
   reopensInMs(candidates: readonly Candidate[]): number;
   /**

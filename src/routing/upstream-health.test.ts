@@ -167,6 +167,18 @@ describe("probe hand-back", () => {
     expect(health.circuit(c(0))).toBe("closed");
   });
 
+  it("a probe chosen but never sent (refused admission, the client gone) is handed back", () => {
+    const { health, clock } = setup(1, 1000);
+    health.finished(c(0), "failure", 1);
+    clock.now += 1000;
+    expect(health.choose("weighted", [c(0)], none)).toBe(0);
+    expect(health.choose("weighted", [c(0)], none)).toBe(-1);
+    health.withdrawn(c(0));
+    expect(health.choose("weighted", [c(0)], none)).toBe(0);
+    health.finished(c(0), "ok", 1);
+    expect(health.circuit(c(0))).toBe("closed");
+  });
+
   it("an outcome that says nothing about the upstream leaves its averages and counts alone", () => {
     const { health } = setup(3);
     const slot = health.slotOf(c(0));

@@ -222,10 +222,7 @@ export class SharedUpstreamHealth implements UpstreamHealth, CandidateStats {
     Atomics.sub(i32, slot + D.IN_FLIGHT, 1);
     if (outcome === "client-error") {
       // Says nothing about the upstream: a probe that ended so hands its token back at once.
-      if (Atomics.load(i32, slot + D.STATE) === HALF_OPEN) {
-        Atomics.store(i32, slot + D.OPENED_AT, this.now() - this.cooldownMs);
-        Atomics.compareExchange(i32, slot + D.STATE, HALF_OPEN, OPEN);
-      }
+      this.handBackProbe(slot);
       return;
     }
     if (Atomics.load(i32, slot + D.SAMPLES) < SAMPLE_CAP) Atomics.add(i32, slot + D.SAMPLES, 1);
@@ -277,6 +274,18 @@ export class SharedUpstreamHealth implements UpstreamHealth, CandidateStats {
       if (left < soonest) soonest = left;
     }
     return Number.isFinite(soonest) ? soonest : 0;
+  }
+
+  withdrawn(candidate: Candidate): void {
+    this.handBackProbe(this.slotOf(candidate));
+  }
+
+  /** The next request may probe a half-open circuit at once, as if its cooldown had just run out. */
+  private handBackProbe(slot: number): void {
+    const i32 = this.i32;
+    if (Atomics.load(i32, slot + D.STATE) !== HALF_OPEN) return;
+    Atomics.store(i32, slot + D.OPENED_AT, this.now() - this.cooldownMs);
+    Atomics.compareExchange(i32, slot + D.STATE, HALF_OPEN, OPEN);
   }
 
   private countOpen(candidate: Candidate, delta: number): void {

@@ -30,6 +30,10 @@ export class LocalHealth implements UpstreamHealth {
     this.log.push(`finished ${candidate.provider.name}/${candidate.model}#${candidate.keyIndex} ${outcome}`);
   }
 
+  withdrawn(candidate: Candidate): void {
+    this.log.push(`withdrawn ${candidate.provider.name}/${candidate.model}#${candidate.keyIndex}`);
+  }
+
   reopensInMs(candidates: readonly Candidate[]): number {
     const open = candidates.some((c) => this.open.has(`${c.provider.name}/${c.model}#${c.keyIndex}`));
     return open ? this.cooldownLeftMs : 0;
