@@ -10,6 +10,7 @@
  *   mock-reset-midbody    a non-streamed reply: 200, its length, half its body, then destroys the connection
  *   mock-hang-midbody     the same, but the connection stays open and the rest never comes
  *   mock-slow-stream      100 chunks, 200 ms apart
+ *   mock-echo-key         401 naming the key it was sent, as OpenAI's "Incorrect API key provided: ..." does
  * Reasoning: a chat request with `reasoning_effort` is billed reasoning tokens (inside completion_tokens, in
  * completion_tokens_details.reasoning_tokens), as OpenAI's reasoning models are; `deepseek-reasoner` also
  * answers with `reasoning_content` before the content, plain and streamed, as DeepSeek's reasoning model does.
@@ -618,6 +619,12 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
         return;
       }
       if (model === "mock-hang") return;
+      if (model === "mock-echo-key") {
+        const key = authorization.replace(/^Bearer /, "");
+        const message = `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+        send(ex, 401, openAIError(message, "invalid_request_error", null, "invalid_api_key"));
+        return;
+      }
       if (model === "mock-reset") {
         reset(ex);
         return;

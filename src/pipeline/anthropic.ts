@@ -100,13 +100,8 @@ function relay(
   const { provider, model, keyIndex, scan } = resolved;
   const upstreamBody =
     model === scan.model ? body : rewriteModel(body, scan.modelStart, scan.modelEnd, model);
-  const upstream = anthropicUpstream(
-    provider,
-    provider.keys[keyIndex] as ProviderRoute["keys"][number],
-    path,
-    upstreamBody,
-    head.anthropicBeta,
-  );
+  const key = provider.keys[keyIndex] as ProviderRoute["keys"][number];
+  const upstream = anthropicUpstream(provider, key, path, upstreamBody, head.anthropicBeta);
   const account = new ExchangeAccount(metrics, provider.name, model, startedAt);
   const network = provider.config.network;
   dispatchUpstream(
@@ -123,6 +118,7 @@ function relay(
     new RelayHandler(
       reply,
       provider.name,
+      key.value,
       account,
       ANTHROPIC_ERRORS,
       hook === undefined ? candidate?.firstHeaders : hook.headers,

@@ -1,5 +1,5 @@
 import { type ScanResult, scanRequest } from "../native/index.js";
-import { shortestDeadline, timeoutSecondsToMs } from "../routing/retry.js";
+import { MAX_TIMER_MS, shortestDeadline, timeoutSecondsToMs } from "../routing/retry.js";
 import type { RoutingTable } from "../routing/table.js";
 
 // Gateway fields a client may put in its request body — Bifrost's `fallbacks: ["provider/model", ...]` and
@@ -59,8 +59,12 @@ export function takeObjectExtras(
   return { fallbacks: fallbacks !== undefined && fallbacks.length > 0 ? fallbacks : undefined, timeoutMs };
 }
 
-/** The request's total deadline in ms: routing's timeout, the x-switchyard-timeout header and the body's, shortest first. */
+/**
+ * The request's total deadline in ms: routing's timeout, the x-switchyard-timeout header and the body's,
+ * shortest first, so a client's value never outlasts the gateway's own (nor MAX_TIMER_MS).
+ */
 export function requestDeadline(table: RoutingTable, timeoutHeader: string, bodyTimeoutMs: number): number {
   const header = timeoutHeader === "" ? 0 : timeoutSecondsToMs(timeoutHeader);
-  return shortestDeadline(table.config.routing?.timeoutMs ?? 0, header, bodyTimeoutMs);
+  const own = Math.min(table.config.routing?.timeoutMs ?? 0, MAX_TIMER_MS);
+  return shortestDeadline(own, header, Math.min(bodyTimeoutMs, MAX_TIMER_MS));
 }

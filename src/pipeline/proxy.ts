@@ -1,3 +1,4 @@
+import type { ProviderKey } from "../config/types.js";
 import type { CanonicalError } from "../formats/canonical.js";
 import { openAIFormat } from "../formats/openai/format.js";
 import { formatFor } from "../formats/registry.js";
@@ -132,6 +133,7 @@ function sendOpenAI(request: OpenAIRequest, candidate: RouteCandidate, hook: Att
   const relay = new RelayHandler(
     request.reply,
     provider.name,
+    (provider.keys[candidate.keyIndex] as ProviderKey).value,
     account,
     undefined,
     hook === undefined ? candidate.firstHeaders : hook.headers,

@@ -1,9 +1,13 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { LocalHealth } from "../../test/helpers/local-health.js";
 import type { GatewayConfig, ProviderConfig, RoutingConfig } from "../config/types.js";
 import { errorBody } from "../http/errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
+import { ExchangeAccount } from "../observability/account.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
+import { createUpstreamBuffer } from "../shm/upstream.js";
+import { closeAllPools, dispatchUpstream } from "../upstream/pools.js";
+import { RelayHandler } from "../upstream/relay.js";
 import {
   type AttemptHook,
   Attempts,
@@ -13,8 +17,10 @@ import {
   weightedUntried,
 } from "./attempts.js";
 import { candidatesFor, type ModelPlan, type RouteCandidate } from "./candidates.js";
+import type { UpstreamHealth } from "./health.js";
 import type { FailureKind } from "./retry.js";
 import { compileRoutingTable, type RoutingTable } from "./table.js";
+import { SharedUpstreamHealth } from "./upstream-health.js";
 
 function provider(name: string, keys: number, maxRetries = 0): ProviderConfig {
   return {
@@ -52,7 +58,7 @@ const ROUTING: RoutingConfig = {
   retryPolicy: {},
 };
 
-function table(routing: RoutingConfig | undefined, health?: LocalHealth): RoutingTable {
+function table(routing: RoutingConfig | undefined, health?: UpstreamHealth): RoutingTable {
   const config: GatewayConfig = {
     providers: { a: provider("a", 2), b: provider("b", 1) },
     client: { maxRequestBodyBytes: 1 << 20, allowedOrigins: [], dropExcessRequests: false },
@@ -104,7 +110,14 @@ interface Sent {
   hook: AttemptHook;
 }
 
-function run(t: RoutingTable, plan: ModelPlan, options: { fallbacks?: string[]; deadlineMs?: number } = {}) {
+interface RunOptions {
+  fallbacks?: string[];
+  deadlineMs?: number;
+  /** Also sends the attempt, answering on `reply`. */
+  send?: (candidate: RouteCandidate, hook: AttemptHook | undefined, reply: Reply) => void;
+}
+
+function run(t: RoutingTable, plan: ModelPlan, options: RunOptions = {}) {
   const sent: Sent[] = [];
   const reply = fakeReply();
   const attempts = new Attempts({
@@ -117,7 +130,10 @@ function run(t: RoutingTable, plan: ModelPlan, options: { fallbacks?: string[]; 
     deadlineMs: options.deadlineMs ?? 0,
     errorBody,
     // The loop always passes its hook; only a direct send (runAttempts without a loop) has none.
-    send: (candidate, hook) => sent.push({ candidate, hook: hook as AttemptHook }),
+    send: (candidate, hook) => {
+      sent.push({ candidate, hook: hook as AttemptHook });
+      options.send?.(candidate, hook, reply);
+    },
   });
   attempts.start();
   return { sent, reply };
@@ -269,6 +285,19 @@ describe("the attempt loop", () => {
     expect(sent).toHaveLength(0);
     expect(reply.status).toBe(429);
     expect(header(reply.headers, "retry-after")).toBe("3");
+    expect(health.log).toEqual(["withdrawn a/gpt-4o#0"]);
+  });
+
+  it("answers 503 with the time left of the soonest cooldown when every circuit on the way is open", () => {
+    const health = new LocalHealth();
+    health.open.add("a/gpt-4o#0").add("a/gpt-4o#1").add("b/gpt-4o-mini#0");
+    health.cooldownLeftMs = 29_001;
+    const t = table(ROUTING, health);
+    const { sent, reply } = run(t, planOf(t, "gpt-4o"));
+    expect(sent).toHaveLength(0);
+    expect(reply.status).toBe(503);
+    expect(header(reply.headers, "retry-after")).toBe("30");
+    expect(JSON.parse(reply.body).error.message).toContain("retry after 30 s");
   });
 
   it("skips open circuits, and falls back when every candidate is open", () => {
@@ -277,6 +306,102 @@ describe("the attempt loop", () => {
     const t = table(ROUTING, health);
     const { sent } = run(t, planOf(t, "gpt-4o"));
     expect(sent[0]?.candidate.provider.name).toBe("b");
+  });
+});
+
+describe("what counts against a provider's health", () => {
+  afterAll(() => closeAllPools());
+
+  /** Breakers that open on the first failure, for 30 s. */
+  const breakers = () =>
+    new SharedUpstreamHealth(createUpstreamBuffer({ providers: 16, deployments: 64 }), {
+      ...ROUTING,
+      allowedFails: 1,
+      cooldownMs: 30_000,
+    });
+
+  it("not an attempt cut short by the client's own deadline", () => {
+    vi.useFakeTimers();
+    const health = new LocalHealth();
+    const t = table(ROUTING, health);
+    const { sent, reply } = run(t, planOf(t, "backup"), { deadlineMs: 1 });
+    sent[0]?.hook.attach({ abort: () => {} });
+    vi.advanceTimersByTime(1);
+    sent[0]?.hook.failed(failure("timeout", 504));
+    expect(reply.status).toBe(504);
+    expect(health.log.at(-1)).toBe("finished b/gpt-4o-mini#0 client-error");
+  });
+
+  it("but an attempt cut short by the gateway's own deadline (router timeout) is a provider timeout", () => {
+    vi.useFakeTimers();
+    const health = new LocalHealth();
+    const t = table({ ...ROUTING, timeoutMs: 500 }, health);
+    const { sent, reply } = run(t, planOf(t, "backup"), { deadlineMs: 500 });
+    sent[0]?.hook.attach({ abort: () => {} });
+    vi.advanceTimersByTime(500);
+    sent[0]?.hook.failed(failure("timeout", 504));
+    expect(reply.status).toBe(504);
+    expect(health.log.at(-1)).toBe("finished b/gpt-4o-mini#0 failure");
+  });
+
+  it("and a provider timeout under a client deadline still counts when the deadline did not cut it", () => {
+    const health = new LocalHealth();
+    const t = table(ROUTING, health);
+    const { sent } = run(t, planOf(t, "backup"), { deadlineMs: 60_000 });
+    sent[0]?.hook.failed(failure("timeout", 504));
+    expect(health.log.at(-1)).toBe("finished b/gpt-4o-mini#0 failure");
+  });
+
+  it("not the client leaving", () => {
+    const health = new LocalHealth();
+    const t = table(ROUTING, health);
+    const { sent } = run(t, planOf(t, "backup"));
+    sent[0]?.hook.settled(499);
+    expect(health.log.at(-1)).toBe("finished b/gpt-4o-mini#0 client-error");
+  });
+
+  it("not a header undici refuses before sending: the client gets a 400 and the circuit stays closed", () => {
+    const health = breakers();
+    const t = table(ROUTING, health);
+    const metrics = new LaneMetrics();
+    for (let i = 0; i < 5; i++) {
+      const { reply } = run(t, planOf(t, "backup"), {
+        send: (candidate, hook, reply) => {
+          const account = new ExchangeAccount(metrics, "b", candidate.model, performance.now());
+          const relay = new RelayHandler(reply, "b", "sk-0", account, undefined, hook?.headers, hook);
+          // undici refuses the control byte synchronously: nothing is sent, the port is never dialled.
+          dispatchUpstream(
+            "http://127.0.0.1:9",
+            undefined,
+            {
+              path: "/v1/chat/completions",
+              method: "POST",
+              headers: ["x-request-id", "a\u0001b"],
+              body: "{}",
+            },
+            relay,
+            account,
+          );
+        },
+      });
+      expect(reply.status).toBe(400);
+      expect(JSON.parse(reply.body).error.message).toContain("invalid x-request-id header");
+    }
+    const candidate = planOf(t, "backup").candidates[0] as RouteCandidate;
+    expect(health.circuit(candidate)).toBe("closed");
+  });
+
+  it("but a provider's 500 opens the circuit, and the next request's Retry-After is the cooldown", () => {
+    const health = breakers();
+    const t = table({ ...ROUTING, fallbacks: {} }, health);
+    const first = run(t, planOf(t, "backup"));
+    first.sent[0]?.hook.failed(failure("server", 500));
+    const { sent, reply } = run(t, planOf(t, "backup"));
+    expect(sent).toHaveLength(0);
+    expect(reply.status).toBe(503);
+    const retryAfter = Number(header(reply.headers, "retry-after"));
+    expect(retryAfter).toBeGreaterThanOrEqual(29);
+    expect(retryAfter).toBeLessThanOrEqual(30);
   });
 });
 
@@ -347,26 +472,27 @@ describe("a lone attempt (one candidate, nothing to retry) with shared upstream 
     expect(health.log.at(-1)).toBe("finished b/gpt-4o-mini#0 client-error");
   });
 
-  it("is refused with 503 and Retry-After when its circuit is open, and nothing is sent", () => {
+  it("is refused with 503 and the cooldown's time left as Retry-After when its circuit is open", () => {
     const health = new LocalHealth();
     health.open.add("b/gpt-4o-mini#0");
+    health.cooldownLeftMs = 30_000;
     const { sent, reply, metrics } = runLone(health);
     expect(sent).toHaveLength(0);
     expect(reply.status).toBe(503);
-    expect(header(reply.headers, "retry-after")).toBe("1");
+    expect(header(reply.headers, "retry-after")).toBe("30");
     expect(header(reply.headers, "x-switchyard-provider")).toBe("b");
     expect(JSON.parse(reply.body).error.code).toBe("overloaded");
     expect(JSON.stringify(metrics.snapshot())).toContain('"status":"503"');
   });
 
-  it("passes on the concurrency limit's refusal", () => {
+  it("passes on the concurrency limit's refusal, and hands back what it chose (a half-open probe's token)", () => {
     const health = new LocalHealth();
     health.refuse = { status: 429, retryAfterSeconds: 3 };
     const { sent, reply } = runLone(health);
     expect(sent).toHaveLength(0);
     expect(reply.status).toBe(429);
     expect(header(reply.headers, "retry-after")).toBe("3");
-    expect(health.log).toEqual([]);
+    expect(health.log).toEqual(["withdrawn b/gpt-4o-mini#0"]);
   });
 });
 

@@ -143,6 +143,13 @@ export class Attempts {
   private deadlineAt = Number.POSITIVE_INFINITY;
   /** Set once the deadline aborted the attempt in flight: its failure is answered with the deadline's 504. */
   private deadlineHit = false;
+  /**
+   * The deadline is the client's own (header or body `timeout`), shorter than the gateway's: an attempt it
+   * cuts short says nothing about the provider, so one client cannot open a circuit for everyone.
+   */
+  private readonly clientDeadline: boolean;
+  /** The soonest an open circuit met on the way reopens, for the Retry-After of a 503 when all were open. */
+  private soonestReopenMs = 0;
   private dispatched = 0;
   private done = false;
   private readonly numRetries: number;
@@ -156,6 +163,8 @@ export class Attempts {
     this.numRetries = routing?.numRetries ?? network.maxRetries;
     this.backoffInitialMs = routing?.retryBackoffInitialMs ?? network.retryBackoffInitialMs;
     this.backoffMaxMs = routing?.retryBackoffMaxMs ?? network.retryBackoffMaxMs;
+    const own = routing?.timeoutMs ?? 0;
+    this.clientDeadline = input.deadlineMs > 0 && (own <= 0 || input.deadlineMs < own);
   }
 
   start(): void {
@@ -198,6 +207,7 @@ export class Attempts {
     }
     if (index < 0) {
       // Every candidate is tried or has its circuit open: the fallback chain, else the last failure stands.
+      this.noteOpenCircuits();
       this.exhausted();
       return;
     }
@@ -220,18 +230,28 @@ export class Attempts {
     }
     admission.then(
       (result) => this.admitted(candidate, result),
-      () => this.refuse(503, 1, undefined),
+      () => {
+        health.withdrawn(candidate);
+        this.refuse(503, 1, undefined);
+      },
     );
+  }
+
+  private noteOpenCircuits(): void {
+    const ms = this.input.table.health?.reopensInMs(this.plan.candidates) ?? 0;
+    if (ms > 0 && (this.soonestReopenMs === 0 || ms < this.soonestReopenMs)) this.soonestReopenMs = ms;
   }
 
   private admitted(candidate: RouteCandidate, admission: Admission): void {
     if (!admission.admitted) {
+      this.input.table.health?.withdrawn(candidate);
       this.lastCandidate = candidate;
       this.refuse(admission.status, admission.retryAfterSeconds, undefined);
       return;
     }
     if (this.done || this.input.reply.aborted) {
       admission.release();
+      this.input.table.health?.withdrawn(candidate);
       this.close();
       return;
     }
@@ -251,7 +271,7 @@ export class Attempts {
     if (this.current === attempt) this.current = undefined;
     this.input.table.health?.finished(
       attempt.candidate,
-      outcomeOf(status, failure),
+      attempt.cutShort && this.clientDeadline ? "client-error" : outcomeOf(status, failure),
       performance.now() - attempt.startedAt,
     );
     if (failure === undefined) {
@@ -332,7 +352,7 @@ export class Attempts {
       failure.deliver(this.headersFor(this.lastCandidate ?? (this.plan.candidates[0] as RouteCandidate)));
       return;
     }
-    this.refuse(503, 1, undefined);
+    this.refuse(503, this.soonestReopenMs / 1000, undefined);
   }
 
   private chainFor(kind: FailureKind): readonly string[] | undefined {
@@ -386,17 +406,18 @@ function refuseRequest(
   retryAfterSeconds: number,
   error: GatewayError | undefined,
 ): void {
+  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
   const body: GatewayError = error ?? {
     status,
     message:
       status === 429
-        ? `Too many requests are waiting for ${candidate.provider.name}; retry after ${retryAfterSeconds} s.`
-        : `${candidate.provider.name} has no capacity for this request now; retry after ${retryAfterSeconds} s.`,
+        ? `Too many requests are waiting for ${candidate.provider.name}; retry after ${seconds} s.`
+        : `${candidate.provider.name} has no capacity for this request now; retry after ${seconds} s.`,
     type: status === 429 ? "rate_limit_error" : "api_error",
     code: status === 429 ? "rate_limit_exceeded" : "overloaded",
   };
   const headers: (readonly [string, string])[] = [JSON_TYPE, ...attemptHeaders];
-  if (status !== 504) headers.push(["retry-after", String(Math.max(1, Math.ceil(retryAfterSeconds)))]);
+  if (status !== 504) headers.push(["retry-after", String(seconds)]);
   input.reply.start(status, headers);
   input.reply.end(input.errorBody(body));
 }
@@ -423,7 +444,7 @@ class LoneAttempt implements AttemptHook {
     const input = this.input;
     const strategy = input.table.config.routing?.strategy ?? "weighted";
     if (this.health.choose(strategy, input.plan.candidates, NOTHING_TRIED) < 0) {
-      this.refuse(503, 1);
+      this.refuse(503, this.health.reopensInMs(input.plan.candidates) / 1000);
       return;
     }
     const admission = this.health.admit(
@@ -437,17 +458,22 @@ class LoneAttempt implements AttemptHook {
     }
     admission.then(
       (result) => this.admitted(result),
-      () => this.refuse(503, 1),
+      () => {
+        this.health.withdrawn(this.candidate);
+        this.refuse(503, 1);
+      },
     );
   }
 
   private admitted(admission: Admission): void {
     if (!admission.admitted) {
+      this.health.withdrawn(this.candidate);
       this.refuse(admission.status, admission.retryAfterSeconds);
       return;
     }
     if (this.input.reply.aborted) {
       admission.release();
+      this.health.withdrawn(this.candidate);
       return;
     }
     this.admission = admission;
@@ -518,6 +544,11 @@ class Attempt implements AttemptHook {
   abort(reason: Error): void {
     this.abortedWith = reason;
     this.upstream?.abort(reason);
+  }
+
+  /** The request's deadline aborted this attempt. */
+  get cutShort(): boolean {
+    return this.abortedWith !== undefined;
   }
 
   failed(failure: Failure): void {

@@ -20,7 +20,10 @@ export type Outcome =
   | "ok"
   /** 429, 5xx, timeout or connection failure: counts against the circuit. */
   | "failure"
-  /** A 4xx the client caused: says nothing about the upstream's health. */
+  /**
+   * Says nothing about the upstream's health: a 4xx the client caused, the client's own (shorter) deadline,
+   * the client leaving, a request undici refused before it was sent. Frees a half-open probe's slot.
+   */
   | "client-error";
 
 export type Admission =
@@ -36,6 +39,13 @@ export interface UpstreamHealth {
   /** An attempt on `candidate` started; pair every call with `finished`. */
   started(candidate: Candidate): void;
   finished(candidate: Candidate, outcome: Outcome, latencyMs: number): void;
+  /**
+   * A candidate `choose` returned was not sent after all (its admission was refused, or the client left while
+   * it waited): a half-open probe it held is handed back, with no verdict on the upstream.
+   */
+  withdrawn(candidate: Candidate): void;
+  /** Milliseconds until the first of `candidates` whose circuit is open may be tried; 0 when none is open. */
+  reopensInMs(candidates: readonly Candidate[]): number;
   /**
    * A place under the provider's concurrency limit: at once, after waiting in its bounded queue (up to
    * `deadlineMs`), or a refusal when the queue is full or `dropExcess` is set.

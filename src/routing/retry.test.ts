@@ -3,6 +3,7 @@ import {
   backoffMs,
   classifyReply,
   isRetryableStatus,
+  MAX_TIMER_MS,
   parseRetryAfter,
   retryClassOf,
   retryDelayMs,
@@ -84,6 +85,14 @@ describe("per-request timeouts", () => {
     expect(timeoutSecondsToMs("abc")).toBe(0);
     expect(timeoutSecondsToMs(-1)).toBe(0);
     expect(timeoutSecondsToMs(0.0001)).toBe(1);
+  });
+
+  it("clamps a value past setTimeout's range (which would fire at once) and ignores one that is not positive", () => {
+    expect(timeoutSecondsToMs("1e12")).toBe(MAX_TIMER_MS);
+    expect(timeoutSecondsToMs(1e300)).toBe(MAX_TIMER_MS);
+    expect(timeoutSecondsToMs("Infinity")).toBe(0);
+    expect(timeoutSecondsToMs(Number.NaN)).toBe(0);
+    expect(timeoutSecondsToMs(0)).toBe(0);
   });
 
   it("keeps the shortest deadline that is set", () => {

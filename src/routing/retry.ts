@@ -107,11 +107,17 @@ export function retryDelayMs(backoff: number, retryAfterMs: number, remainingMs:
   return wait >= remainingMs ? -1 : wait;
 }
 
-/** A per-request timeout in seconds (header or body field) as milliseconds; 0 when absent or invalid. */
+/** The longest delay setTimeout takes; a longer one overflows and fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A per-request timeout in seconds (header or body field) as milliseconds, at most MAX_TIMER_MS. A value
+ * that is not a positive finite number (0, negative, NaN, Infinity, not a number) is ignored: 0, as if absent.
+ */
 export function timeoutSecondsToMs(value: unknown): number {
   const seconds = typeof value === "string" && value !== "" ? Number(value) : value;
   if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0) return 0;
-  return Math.max(1, Math.round(seconds * 1000));
+  return Math.min(MAX_TIMER_MS, Math.max(1, Math.round(seconds * 1000)));
 }
 
 /** The shortest of the deadlines that are set (0 means not set); 0 when none is. */

@@ -162,6 +162,57 @@ describe("probe hand-back", () => {
     health.finished(c(0), "client-error", 1);
     expect(health.circuit(c(0))).toBe("open");
     expect(health.choose("weighted", [c(0)], none)).toBe(0);
+    // The second probe answers: the circuit closes as if the first had never been.
+    health.finished(c(0), "ok", 1);
+    expect(health.circuit(c(0))).toBe("closed");
+  });
+
+  it("a probe chosen but never sent (refused admission, the client gone) is handed back", () => {
+    const { health, clock } = setup(1, 1000);
+    health.finished(c(0), "failure", 1);
+    clock.now += 1000;
+    expect(health.choose("weighted", [c(0)], none)).toBe(0);
+    expect(health.choose("weighted", [c(0)], none)).toBe(-1);
+    health.withdrawn(c(0));
+    expect(health.choose("weighted", [c(0)], none)).toBe(0);
+    health.finished(c(0), "ok", 1);
+    expect(health.circuit(c(0))).toBe("closed");
+  });
+
+  it("an outcome that says nothing about the upstream leaves its averages and counts alone", () => {
+    const { health } = setup(3);
+    const slot = health.slotOf(c(0));
+    const i32 = health.layout.i32;
+    health.started(c(0));
+    health.finished(c(0), "client-error", 1);
+    expect(Atomics.load(i32, slot + D.IN_FLIGHT)).toBe(0);
+    expect(Atomics.load(i32, slot + D.SAMPLES)).toBe(0);
+    expect(Atomics.load(i32, slot + D.ERROR_PPM)).toBe(0);
+    expect(Atomics.load(i32, slot + D.LATENCY_US)).toBe(0);
+    expect(Atomics.load(i32, slot + D.CONSECUTIVE_FAILS)).toBe(0);
+  });
+});
+
+describe("reopensInMs", () => {
+  it("is the time left of the soonest cooldown among open circuits, 0 when none is open", () => {
+    const { health, clock } = setup(1, 30_000);
+    expect(health.reopensInMs([c(0), c(1)])).toBe(0);
+    health.finished(c(0), "failure", 1);
+    expect(health.reopensInMs([c(0), c(1)])).toBe(30_000);
+    clock.now += 10_000;
+    health.finished(c(1), "failure", 1);
+    expect(health.reopensInMs([c(0), c(1)])).toBe(20_000);
+    expect(health.reopensInMs([c(1)])).toBe(30_000);
+    clock.now += 25_000;
+    // c(0)'s cooldown is over but its probe went to another request: try again soon.
+    expect(health.reopensInMs([c(0)])).toBe(1);
+  });
+
+  it("is 0 with the breakers off", () => {
+    const buffer = createUpstreamBuffer({ providers: 16, deployments: 64 });
+    const health = new SharedUpstreamHealth(buffer, undefined);
+    health.finished(c(0), "failure", 1);
+    expect(health.reopensInMs([c(0)])).toBe(0);
   });
 });
 

@@ -222,10 +222,7 @@ export class SharedUpstreamHealth implements UpstreamHealth, CandidateStats {
     Atomics.sub(i32, slot + D.IN_FLIGHT, 1);
     if (outcome === "client-error") {
       // Says nothing about the upstream: a probe that ended so hands its token back at once.
-      if (Atomics.load(i32, slot + D.STATE) === HALF_OPEN) {
-        Atomics.store(i32, slot + D.OPENED_AT, this.now() - this.cooldownMs);
-        Atomics.compareExchange(i32, slot + D.STATE, HALF_OPEN, OPEN);
-      }
+      this.handBackProbe(slot);
       return;
     }
     if (Atomics.load(i32, slot + D.SAMPLES) < SAMPLE_CAP) Atomics.add(i32, slot + D.SAMPLES, 1);
@@ -260,6 +257,35 @@ export class SharedUpstreamHealth implements UpstreamHealth, CandidateStats {
     if (!tripped) return;
     Atomics.store(i32, slot + D.OPENED_AT, this.now());
     if (Atomics.compareExchange(i32, slot + D.STATE, CLOSED, OPEN) === CLOSED) this.countOpen(candidate, 1);
+  }
+
+  reopensInMs(candidates: readonly Candidate[]): number {
+    if (this.allowedFails === 0) return 0;
+    const i32 = this.i32;
+    const t = this.now();
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const candidate of candidates) {
+      const slot = this.slotOf(candidate);
+      const state = Atomics.load(i32, slot + D.STATE);
+      if (state === CLOSED) continue;
+      const wait = state === OPEN ? this.cooldownMs : this.probeTimeoutMs;
+      // At least 1: a circuit whose cooldown just ran out lost its probe to another request.
+      const left = Math.max(1, wait - elapsed(t, Atomics.load(i32, slot + D.OPENED_AT)));
+      if (left < soonest) soonest = left;
+    }
+    return Number.isFinite(soonest) ? soonest : 0;
+  }
+
+  withdrawn(candidate: Candidate): void {
+    this.handBackProbe(this.slotOf(candidate));
+  }
+
+  /** The next request may probe a half-open circuit at once, as if its cooldown had just run out. */
+  private handBackProbe(slot: number): void {
+    const i32 = this.i32;
+    if (Atomics.load(i32, slot + D.STATE) !== HALF_OPEN) return;
+    Atomics.store(i32, slot + D.OPENED_AT, this.now() - this.cooldownMs);
+    Atomics.compareExchange(i32, slot + D.STATE, HALF_OPEN, OPEN);
   }
 
   private countOpen(candidate: Candidate, delta: number): void {

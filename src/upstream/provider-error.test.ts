@@ -1,5 +1,7 @@
+import { errors } from "undici";
 import { describe, expect, it } from "vitest";
-import { providerErrorBody, transportError } from "./provider-error.js";
+import { isRefusedRequest, providerErrorBody, transportError } from "./provider-error.js";
+import { transportKind } from "./relay.js";
 
 const parse = (text: string) => JSON.parse(text).error;
 
@@ -44,5 +46,17 @@ describe("transportError", () => {
       code: "upstream_unreachable",
     });
     expect(transportError("openai", refused, true).message).toContain("broke off its response");
+  });
+
+  it("answers a request undici refused to send (a header it will not write) with a 400, not a provider failure", () => {
+    const invalid = new errors.InvalidArgumentError("invalid x-request-id header");
+    expect(isRefusedRequest(invalid)).toBe(true);
+    expect(transportKind(invalid)).toBe("client");
+    expect(transportError("openai", invalid, false)).toMatchObject({
+      status: 400,
+      type: "invalid_request_error",
+      message: "The request could not be sent to openai: invalid x-request-id header.",
+    });
+    expect(transportKind(Object.assign(new Error("x"), { code: "ECONNREFUSED" }))).toBe("connection");
   });
 });

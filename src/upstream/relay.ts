@@ -5,15 +5,14 @@ import type { ExchangeAccount } from "../observability/account.js";
 import { readUsage } from "../observability/usage.js";
 import { type AttemptHook, DeadlineExceeded, type Failure } from "../routing/attempts.js";
 import { classifyReply, type FailureKind, parseRetryAfter } from "../routing/retry.js";
-import { providerError, providerErrorBody, transportError } from "./provider-error.js";
+import { isRefusedRequest, providerError, providerErrorBody, transportError } from "./provider-error.js";
+import { ERROR_BODY_LIMIT, redactSecrets } from "./redact.js";
 
 type Controller = Dispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;
 
 /** Replies up to this size are gathered and sent in one write; larger ones stream through. */
 const GATHER_LIMIT = 1 << 20;
-/** Error bodies from providers are kept only up to this size. */
-const ERROR_BODY_LIMIT = 64 << 10;
 
 const FORWARDED_PREFIXES = ["x-ratelimit-", "openai-", "anthropic-ratelimit-"];
 
@@ -56,9 +55,10 @@ const OPENAI_ERRORS: RelayErrors = {
 const JSON_HEADERS: [string, string][] = [["content-type", "application/json"]];
 const NO_HEADERS: ResponseHeaders = [];
 
-/** How a failure to get any reply is classified for retries. */
+/** How a failure to get any reply is classified for retries and upstream health. */
 export function transportKind(error: Error): FailureKind {
   if (error instanceof DeadlineExceeded) return "timeout";
+  if (isRefusedRequest(error)) return "client";
   const code = (error as { code?: string }).code ?? "";
   return code.endsWith("_TIMEOUT") ? "timeout" : "connection";
 }
@@ -100,6 +100,8 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   constructor(
     private readonly reply: Reply,
     private readonly provider: string,
+    /** The key the request was sent with, kept out of the provider's error bodies. */
+    private readonly secret: string,
     private readonly account: ExchangeAccount,
     private readonly errors: RelayErrors = OPENAI_ERRORS,
     /** The attempt's x-switchyard-* headers. */
@@ -171,7 +173,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       // Accounting after the hand-over: the client's bytes do not wait for it.
       readUsage(body, this.account.usage);
     } else if (this.mode === Mode.ProviderError) {
-      const body = Buffer.concat(this.chunks);
+      const body = redactSecrets(Buffer.concat(this.chunks), this.secret);
       if (this.hook !== undefined) {
         this.handBack(this.providerFailure(body));
         return;

@@ -13,6 +13,7 @@ import {
 import { type AttemptHook, DeadlineExceeded, type Failure } from "../routing/attempts.js";
 import { classifyReply, parseRetryAfter } from "../routing/retry.js";
 import { transportError } from "./provider-error.js";
+import { ERROR_BODY_LIMIT, redactSecrets } from "./redact.js";
 import { ClientGone, forwardedHeaders, transportKind, withHeaders } from "./relay.js";
 
 type Controller = Dispatcher.DispatchController;
@@ -110,6 +111,8 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
       return;
     }
     if (this.mode !== Mode.Gather && this.mode !== Mode.ProviderError) return;
+    // An error body past its limit is dropped unread, not treated as a failed reply.
+    if (this.mode === Mode.ProviderError && this.size >= ERROR_BODY_LIMIT) return;
     this.size += chunk.length;
     if (this.size > BODY_LIMIT) {
       controller.abort(new Error(`the provider's reply is larger than ${BODY_LIMIT} bytes`));
@@ -124,7 +127,12 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
     this.chunks = [];
     try {
       if (this.mode === Mode.ProviderError) {
-        const error = this.adapter.error(this.status, body, this.target, this.errorHeaders);
+        const error = this.adapter.error(
+          this.status,
+          redactSecrets(body, this.target.key.value),
+          this.target,
+          this.errorHeaders,
+        );
         if (this.hook !== undefined) {
           this.handBack({
             kind: classifyReply(this.status, error.code, error.message),

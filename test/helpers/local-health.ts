@@ -10,6 +10,8 @@ export class LocalHealth implements UpstreamHealth {
   /** Candidates ("provider/model#key") treated as open circuits. */
   readonly open = new Set<string>();
   refuse: { status: 429 | 503; retryAfterSeconds: number } | undefined;
+  /** What `reopensInMs` answers while any candidate asked about is open. */
+  cooldownLeftMs = 1000;
   released = 0;
 
   choose(_strategy: RoutingStrategy, candidates: readonly Candidate[], tried: ReadonlySet<number>): number {
@@ -26,6 +28,15 @@ export class LocalHealth implements UpstreamHealth {
 
   finished(candidate: Candidate, outcome: Outcome): void {
     this.log.push(`finished ${candidate.provider.name}/${candidate.model}#${candidate.keyIndex} ${outcome}`);
+  }
+
+  withdrawn(candidate: Candidate): void {
+    this.log.push(`withdrawn ${candidate.provider.name}/${candidate.model}#${candidate.keyIndex}`);
+  }
+
+  reopensInMs(candidates: readonly Candidate[]): number {
+    const open = candidates.some((c) => this.open.has(`${c.provider.name}/${c.model}#${c.keyIndex}`));
+    return open ? this.cooldownLeftMs : 0;
   }
 
   admit(_provider: ProviderRoute): Admission {

@@ -60,7 +60,7 @@ export function geminiPassthrough(
       headersTimeout: timeout,
       bodyTimeout: timeout,
     },
-    new RelayHandler(reply, provider.name, account, GEMINI_ERRORS),
+    new RelayHandler(reply, provider.name, provider.keys[keyIndex]?.value ?? "", account, GEMINI_ERRORS),
     account,
   );
   return true;
