@@ -11,11 +11,12 @@ import { geminiPassthrough } from "../providers/gemini/passthrough.js";
 import { speaksOpenAI } from "../providers/registry.js";
 import { type AttemptHook, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
+import { checkModelName } from "../routing/model-name.js";
 import type { KeyEndpoint, RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { RelayHandler } from "../upstream/relay.js";
 import { anthropicPassthrough } from "./anthropic.js";
-import { requestDeadline, scanBody } from "./extras.js";
+import { checkBodyModels, requestDeadline, scanBody } from "./extras.js";
 import type { Route } from "./routes.js";
 import {
   canonical,
@@ -56,6 +57,12 @@ export function proxy(
         metrics,
         invalidRequest(`The request body is not valid JSON: ${scan.error}`, "invalid_json"),
       );
+      return;
+    }
+    // Before resolution: its cache, metric labels and response headers only ever see checked names.
+    const invalid = checkBodyModels(scan, extras);
+    if (invalid !== undefined) {
+      refuse(reply, metrics, invalid);
       return;
     }
     if (scan.modelType !== "string" || scan.model === undefined || scan.model === "") {
@@ -234,6 +241,12 @@ export function convert(
       return;
     }
     const startedAt = performance.now();
+    const invalid = pathModel === undefined ? undefined : checkModelName(pathModel);
+    if (invalid !== undefined) {
+      sendFormatError(reply, format, canonical(invalid));
+      metrics.record("", "", invalid.status, -1, -1, 0, 0);
+      return;
+    }
     // Same format on both sides: bytes pass through.
     if (format.name === "anthropic" && anthropicPassthrough(table, metrics, head, reply, body, startedAt))
       return;
