@@ -7,6 +7,7 @@ import { rewriteModel, scanRequest } from "../native/index.js";
 import type { ScanOk } from "../native/types.js";
 import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
+import { UnsupportedRequest } from "../providers/adapter.js";
 import { geminiPassthrough } from "../providers/gemini/passthrough.js";
 import { speaksOpenAI } from "../providers/registry.js";
 import { type AttemptHook, runAttempts } from "../routing/attempts.js";
@@ -133,6 +134,15 @@ function sendOpenAI(request: OpenAIRequest, candidate: RouteCandidate, hook: Att
     return;
   }
   const model = candidate.model;
+  const endpoint = provider.endpoints[candidate.keyIndex] as KeyEndpoint;
+  let path: string;
+  try {
+    path = endpoint.path(route.upstreamPath, model);
+  } catch (error) {
+    if (!(error instanceof UnsupportedRequest)) throw error;
+    answerClientError(request, hook, invalidRequest(error.message, "invalid_model", error.param));
+    return;
+  }
   const upstreamBody =
     model === scan.model ? body : rewriteModel(body, scan.modelStart, scan.modelEnd, model);
   const account = new ExchangeAccount(request.metrics, provider.name, model, request.startedAt);
@@ -144,12 +154,11 @@ function sendOpenAI(request: OpenAIRequest, candidate: RouteCandidate, hook: Att
     hook === undefined ? candidate.firstHeaders : hook.headers,
     hook,
   );
-  const endpoint = provider.endpoints[candidate.keyIndex] as KeyEndpoint;
   dispatchUpstream(
     endpoint.origin,
     provider.config.network,
     {
-      path: endpoint.path(route.upstreamPath, model),
+      path,
       method: "POST",
       headers: [...endpoint.headers, "x-request-id", request.head.requestId],
       body: upstreamBody,
@@ -194,25 +203,35 @@ function sendConverted(
     request.prepared = prepared;
   }
   if ("status" in prepared) {
-    const error = prepared;
-    if (hook === undefined) {
-      sendFormatError(reply, format, error);
-      metrics.record("", "", error.status, -1, -1, 0, 0);
-      return;
-    }
-    metrics.record("", "", error.status, -1, -1, 0, 0);
-    hook.failed({
-      kind: "client",
-      status: error.status,
-      retryAfterMs: -1,
-      deliver(headers) {
-        reply.start(error.status, [["content-type", "application/json"], ...headers]);
-        reply.end(format.errorBody(error));
-      },
-    });
+    answerClientError(request, hook, prepared);
     return;
   }
   sendTranscoded(prepared, candidate, hook);
+}
+
+/** An attempt the gateway refuses before any provider is involved: the loop's to answer when there is one. */
+function answerClientError(
+  request: OpenAIRequest,
+  hook: AttemptHook | undefined,
+  error: GatewayError | CanonicalError,
+): void {
+  const { route, reply, metrics } = request;
+  const format = route.format === undefined ? openAIFormat : formatFor(route.format);
+  const canonicalError = canonical(error);
+  metrics.record("", "", error.status, -1, -1, 0, 0);
+  if (hook === undefined) {
+    sendFormatError(reply, format, canonicalError);
+    return;
+  }
+  hook.failed({
+    kind: "client",
+    status: error.status,
+    retryAfterMs: -1,
+    deliver(headers) {
+      reply.start(error.status, [["content-type", "application/json"], ...headers]);
+      reply.end(format.errorBody(canonicalError));
+    },
+  });
 }
 
 /** A route whose client format is not OpenAI's: the body is always parsed and converted. */
