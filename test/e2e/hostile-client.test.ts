@@ -209,6 +209,18 @@ describe.each(["uws", "node"] as const)("a hostile client on the %s front", (bac
     await expectConnectionIntact();
   });
 
+  it.each([
+    "/openai/deployments/openai/../../files/chat/completions",
+    "/openai/deployments/openai%2F..%2F..%2Ffiles/chat/completions",
+    "/genai/v1beta/models/..%2F..%2Ffiles:generateContent",
+    "/genai/v1beta/models/models/../files:generateContent",
+  ])("refuses dot segments in the model of %s", async (path) => {
+    const response = await connection.request("POST", path, chat("openai/gpt-4o-mini"));
+    expect(response.status).toBe(400);
+    expect(response.body).toContain("path segment");
+    await expectConnectionIntact();
+  });
+
   it("refuses a body naming the model twice", async () => {
     const body =
       '{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"model":"openai/o3"}';
