@@ -33,7 +33,7 @@ fn type_name(t: ModelType) -> &'static str {
 pub fn scan_request(env: Env, body: &[u8]) -> Result<Object<'_>> {
   let mut obj = Object::new(&env)?;
   match scan::scan(body) {
-    Ok(Scan { model_type, model_start, model_end, stream, gateway_fields, model }) => {
+    Ok(Scan { model_type, model_start, model_end, stream, gateway_fields, model_repeated, model }) => {
       obj.set("ok", true)?;
       obj.set("modelType", type_name(model_type))?;
       match model {
@@ -48,6 +48,7 @@ pub fn scan_request(env: Env, body: &[u8]) -> Result<Object<'_>> {
         _ => obj.set("stream", ())?,
       }
       obj.set("gatewayFields", gateway_fields)?;
+      obj.set("modelRepeated", model_repeated)?;
     }
     Err(e) => {
       obj.set("ok", false)?;
@@ -60,7 +61,7 @@ pub fn scan_request(env: Env, body: &[u8]) -> Result<Object<'_>> {
 
 /// Allocation-light form used by the loader: fills `out` (Int32Array, length >= SCAN_SLOTS) with
 /// [ok, modelType 0 missing|1 string|2 other, modelStart, modelEnd, stream 0 none|1 true|2 false, errorOffset,
-/// gatewayFields 0|1] and returns the decoded model (ok) or the error message (not ok).
+/// gatewayFields 0|1, modelRepeated 0|1] and returns the decoded model (ok) or the error message (not ok).
 #[napi]
 pub fn scan_request_into(body: &[u8], mut out: Int32ArraySlice) -> Result<Option<Either<String, Utf16String>>> {
   // SAFETY: the call is synchronous on the JS thread, so nothing else touches `out` meanwhile.
@@ -69,7 +70,7 @@ pub fn scan_request_into(body: &[u8], mut out: Int32ArraySlice) -> Result<Option
     return Err(Error::new(Status::InvalidArg, "out must hold at least SCAN_SLOTS slots"));
   }
   match scan::scan(body) {
-    Ok(Scan { model_type, model_start, model_end, stream, gateway_fields, model }) => {
+    Ok(Scan { model_type, model_start, model_end, stream, gateway_fields, model_repeated, model }) => {
       out[0] = 1;
       out[1] = model_type as i32;
       out[2] = model_start;
@@ -77,6 +78,7 @@ pub fn scan_request_into(body: &[u8], mut out: Int32ArraySlice) -> Result<Option
       out[4] = stream as i32;
       out[5] = -1;
       out[6] = gateway_fields as i32;
+      out[7] = model_repeated as i32;
       Ok(model.map(|m| model_value(body, m)))
     }
     Err(e) => {
@@ -151,4 +153,4 @@ pub const MAX_DEPTH: u32 = scan::MAX_DEPTH as u32;
 
 /// Slots `scanRequestInto` fills; the loader refuses an addon built with another count.
 #[napi]
-pub const SCAN_SLOTS: u32 = 7;
+pub const SCAN_SLOTS: u32 = 8;

@@ -35,6 +35,8 @@ pub struct Scan {
   pub stream: u8,
   /// A top-level `fallbacks` or `timeout` member: the gateway's own fields, removed before the provider sees the body.
   pub gateway_fields: bool,
+  /// More than one top-level `model` member: routing reads the last, a provider may read the first.
+  pub model_repeated: bool,
   pub model: Option<Model>,
 }
 
@@ -298,7 +300,7 @@ pub fn scan(b: &[u8]) -> Result<Scan, ScanError> {
   if len > MAX_BODY {
     return Err(err("Body too large", 0));
   }
-  let mut out = Scan { model_type: ModelType::Missing, model_start: -1, model_end: -1, stream: 0, gateway_fields: false, model: None };
+  let mut out = Scan { model_type: ModelType::Missing, model_start: -1, model_end: -1, stream: 0, gateway_fields: false, model_repeated: false, model: None };
   let mut pos = skip_ws(b, 0);
   match b.get(pos) {
     None => return Err(eof(len)),
@@ -327,6 +329,9 @@ pub fn scan(b: &[u8]) -> Result<Scan, ScanError> {
         b'f' => 2,
         _ => 0,
       };
+    }
+    if at_top && key == Key::Model && out.model_type != ModelType::Missing {
+      out.model_repeated = true;
     }
     if at_top && key == Key::Model && c != b'"' {
       out.model_type = ModelType::Other;

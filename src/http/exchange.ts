@@ -8,11 +8,12 @@ export interface RequestHead {
   readonly query: string;
   /** -1 when the client sent no Content-Length (chunked or no body). */
   readonly contentLength: number;
+  /** The client's x-request-id when it is a safe token, else a generated one. */
   readonly requestId: string;
   readonly origin: string;
-  /** Access-Control-Request-Headers of a preflight; "" for other methods. */
+  /** Access-Control-Request-Headers of a preflight, plain tokens only (see header-value.ts); "" for other methods. */
   readonly corsRequestHeaders: string;
-  /** The client's `anthropic-beta` header on /anthropic routes ("" otherwise), passed on to Anthropic. */
+  /** The client's `anthropic-beta` flags on /anthropic routes ("" otherwise), passed on to Anthropic. */
   readonly anthropicBeta: string;
   /** The client's `x-switchyard-timeout` in seconds, as sent ("" when absent). */
   readonly timeout: string;

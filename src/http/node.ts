@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { ExchangeHandler, HttpFront, Reply, RequestHead, ResponseHeaders } from "./exchange.js";
+import { renderHeaders, requestId, tokenList } from "./header-value.js";
 
 // The portable front for platforms where the uWS binary does not load. Node 20 cannot share a port
 // between worker threads, so this front serves from a single lane.
@@ -60,7 +60,7 @@ class NodeReply implements Reply {
       res.setHeader("access-control-allow-origin", this.corsOrigin);
       res.setHeader("vary", "Origin");
     }
-    for (const [name, value] of headers) res.setHeader(name, value);
+    renderHeaders(headers, (name, value) => res.setHeader(name, value));
   }
 
   write(chunk: Uint8Array | string): boolean {
@@ -98,10 +98,10 @@ function readHead(req: IncomingMessage): RequestHead {
     path: q === -1 ? url : url.slice(0, q),
     query: q === -1 ? "" : url.slice(q + 1),
     contentLength: contentLength === "" ? -1 : Number(contentLength),
-    requestId: header(req, "x-request-id") || randomUUID(),
+    requestId: requestId(header(req, "x-request-id")),
     origin: header(req, "origin"),
-    corsRequestHeaders: header(req, "access-control-request-headers"),
-    anthropicBeta: url.startsWith("/anthropic/") ? header(req, "anthropic-beta") : "",
+    corsRequestHeaders: tokenList(header(req, "access-control-request-headers")),
+    anthropicBeta: url.startsWith("/anthropic/") ? tokenList(header(req, "anthropic-beta")) : "",
     timeout: header(req, "x-switchyard-timeout"),
   };
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import type {
   HttpRequest,
@@ -7,6 +6,7 @@ import type {
   us_listen_socket,
 } from "@trufflesuite/uws-js-unofficial";
 import type { ExchangeHandler, HttpFront, Reply, RequestHead, ResponseHeaders } from "./exchange.js";
+import { renderHeaders, requestId, tokenList } from "./header-value.js";
 import { statusLine } from "./status.js";
 
 type UwsModule = {
@@ -95,7 +95,7 @@ class UwsReply implements Reply {
       res.writeHeader("vary", "Origin");
     }
     const headers = this.headers;
-    if (headers !== undefined) for (const [name, value] of headers) res.writeHeader(name, value);
+    if (headers !== undefined) renderHeaders(headers, (name, value) => res.writeHeader(name, value));
     this.headers = undefined;
     this.status = 0;
   }
@@ -143,11 +143,12 @@ function readHead(req: HttpRequest): RequestHead {
     path: url,
     query: req.getQuery() ?? "",
     contentLength: contentLength === "" ? -1 : Number(contentLength),
-    requestId: req.getHeader("x-request-id") || randomUUID(),
+    requestId: requestId(req.getHeader("x-request-id")),
     origin: req.getHeader("origin"),
     // Only a preflight needs it; skip the lookup for every other request.
-    corsRequestHeaders: method === "OPTIONS" ? req.getHeader("access-control-request-headers") : "",
-    anthropicBeta: url.startsWith("/anthropic/") ? req.getHeader("anthropic-beta") : "",
+    corsRequestHeaders:
+      method === "OPTIONS" ? tokenList(req.getHeader("access-control-request-headers")) : "",
+    anthropicBeta: url.startsWith("/anthropic/") ? tokenList(req.getHeader("anthropic-beta")) : "",
     timeout: req.getHeader("x-switchyard-timeout"),
   };
 }

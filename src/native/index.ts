@@ -98,6 +98,7 @@ function wrap(b: NativeBinding): Implementation {
         modelEnd: out[3] as number,
         stream: st === 1 ? true : st === 2 ? false : undefined,
         gatewayFields: out[6] === 1,
+        modelRepeated: out[7] === 1,
       };
     },
     rewriteModel: (body, modelStart, modelEnd, newModel) =>

@@ -259,6 +259,7 @@ function scanOrThrow(b: Buffer): ScanResult {
   let modelEscaped = false;
   let stream: boolean | undefined;
   let gatewayFields = false;
+  let modelRepeated = false;
   let pos = skipWs(b, 0);
   if (pos >= len) throw eof(len);
   const first = b[pos] as number;
@@ -295,6 +296,7 @@ function scanOrThrow(b: Buffer): ScanResult {
     if (pos >= len) throw eof(len);
     const c = b[pos] as number;
     if (atTop) {
+      if (key === KEY_MODEL && modelType !== "missing") modelRepeated = true;
       if (key === KEY_STREAM) stream = c === 0x74 ? true : c === 0x66 ? false : undefined;
       else if (key === KEY_GATEWAY) gatewayFields = true;
       else if (key === KEY_MODEL && c !== 0x22) {
@@ -344,6 +346,7 @@ function scanOrThrow(b: Buffer): ScanResult {
           modelEnd,
           stream,
           gatewayFields,
+          modelRepeated,
         };
       }
       if (pos >= len) throw eof(len);

@@ -10,6 +10,8 @@ export type ScanOk = {
   stream: boolean | undefined;
   /** The body has a top-level `fallbacks` or `timeout`: fields the gateway takes out before the provider sees it. */
   gatewayFields: boolean;
+  /** More than one top-level `model` member: routing reads the last, a provider may read the first. */
+  modelRepeated: boolean;
 };
 
 export type ScanFail = { ok: false; error: string; offset: number };
@@ -19,7 +21,7 @@ export type ScanResult = ScanOk | ScanFail;
 export type Encoding = "o200k_base" | "cl100k_base";
 
 /** Int32 slots the addon's scanRequestInto fills (see native/src/lib.rs). */
-export const SCAN_SLOTS = 7;
+export const SCAN_SLOTS = 8;
 
 /** Containers nested deeper than this are rejected; the top-level object counts as depth 1. */
 export const MAX_DEPTH = 512;

@@ -13,6 +13,12 @@ export const OVERHEAD_BUCKETS = [
 
 /** Distinct provider/model/status series a lane keeps before folding new models into "other". */
 const MAX_SERIES = 2000;
+/**
+ * Distinct model labels a lane keeps, and their summed length: `provider/anything` resolves for any name,
+ * so clients choose these. Models first seen past either bound are counted as "other".
+ */
+export const MAX_MODEL_LABELS = 256;
+const MAX_MODEL_LABEL_CHARS = 32 * 1024;
 
 class Histogram {
   readonly counts: Float64Array;
@@ -54,6 +60,8 @@ export interface MetricJson {
 export class LaneMetrics {
   inFlight = 0;
   private readonly requests = new Map<string, RequestSeries>();
+  private readonly modelLabels = new Set<string>();
+  private modelLabelChars = 0;
   private readonly upstream = new Map<string, Histogram>();
   private readonly overhead = new Histogram(OVERHEAD_BUCKETS);
   private readonly sources: (() => MetricJson[])[] = [];
@@ -75,6 +83,14 @@ export class LaneMetrics {
   ): void {
     let key = `${provider}\u0000${model}\u0000${status}`;
     let series = this.requests.get(key);
+    if (series === undefined) {
+      const label = this.modelLabel(model);
+      if (label !== model) {
+        model = label;
+        key = `${provider}\u0000${model}\u0000${status}`;
+        series = this.requests.get(key);
+      }
+    }
     if (series === undefined) {
       if (this.requests.size >= MAX_SERIES) {
         model = "other";
@@ -98,6 +114,19 @@ export class LaneMetrics {
       }
       histogram.observe(upstreamSeconds);
     }
+  }
+
+  /** `model` itself while the label bounds allow a new one, else "other". */
+  private modelLabel(model: string): string {
+    if (model === "" || this.modelLabels.has(model)) return model;
+    if (
+      this.modelLabels.size >= MAX_MODEL_LABELS ||
+      this.modelLabelChars + model.length > MAX_MODEL_LABEL_CHARS
+    )
+      return "other";
+    this.modelLabels.add(model);
+    this.modelLabelChars += model.length;
+    return model;
   }
 
   snapshot(): MetricJson[] {

@@ -10,11 +10,12 @@ import { anthropicUpstream } from "../providers/anthropic/adapter.js";
 import { anthropicError } from "../providers/anthropic/response.js";
 import { type AttemptHook, type Failure, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
+import { checkModelName, repeatedModel } from "../routing/model-name.js";
 import { pickKey, resolveModel } from "../routing/resolve.js";
 import type { ProviderRoute, RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { type RelayErrors, RelayHandler } from "../upstream/relay.js";
-import { requestDeadline, scanBody } from "./extras.js";
+import { checkBodyModels, requestDeadline, scanBody } from "./extras.js";
 import { type Prepared, prepareTranscode, sendFormatError, sendTranscoded } from "./transcode.js";
 
 // Anthropic clients (/anthropic/v1/messages and count_tokens). To an Anthropic provider the body passes
@@ -61,6 +62,7 @@ function resolveAnthropic(table: RoutingTable, body: Buffer): Resolved | Gateway
       type: "invalid_request_error",
       code: "invalid_json",
     };
+  if (scan.modelRepeated) return repeatedModel;
   if (scan.modelType !== "string" || scan.model === undefined || scan.model === "") {
     return {
       status: 400,
@@ -70,6 +72,8 @@ function resolveAnthropic(table: RoutingTable, body: Buffer): Resolved | Gateway
       param: "model",
     };
   }
+  const unsafe = checkModelName(scan.model);
+  if (unsafe !== undefined) return unsafe;
   const resolved = resolveModel(table, scan.model);
   if ("status" in resolved) return resolved;
   if (resolved.provider.config.kind !== "anthropic") return undefined;
@@ -142,6 +146,12 @@ export function anthropicPassthrough(
   startedAt: number,
 ): boolean {
   const { body, scan, extras } = scanBody(received);
+  // A repeated model would reach Anthropic as it is, so it is refused here rather than by the transcoder.
+  const invalid = scan.ok ? checkBodyModels(scan, extras) : undefined;
+  if (invalid !== undefined) {
+    refuse(reply, metrics, invalid);
+    return true;
+  }
   if (!scan.ok || scan.modelType !== "string" || scan.model === undefined || scan.model === "") return false;
   const plan = candidatesFor(table, scan.model);
   if ("status" in plan || (plan.candidates[0] as RouteCandidate).provider.config.kind !== "anthropic")

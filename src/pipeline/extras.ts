@@ -1,4 +1,6 @@
-import { type ScanResult, scanRequest } from "../native/index.js";
+import type { GatewayError } from "../http/errors.js";
+import { type ScanOk, type ScanResult, scanRequest } from "../native/index.js";
+import { checkFallbacks, checkModelName, repeatedModel } from "../routing/model-name.js";
 import { MAX_TIMER_MS, shortestDeadline, timeoutSecondsToMs } from "../routing/retry.js";
 import type { RoutingTable } from "../routing/table.js";
 
@@ -27,6 +29,16 @@ export function scanBody(received: Buffer): ScannedBody {
   const extras = scan.ok && scan.gatewayFields ? takeBodyExtras(received) : undefined;
   if (extras === undefined) return { body: received, scan, extras };
   return { body: extras.body, scan: scanRequest(extras.body), extras };
+}
+
+/** The 400 for a body whose model names are unsafe or ambiguous (see model-name.ts); undefined when fine or absent. */
+export function checkBodyModels(scan: ScanOk, extras: BodyExtras | undefined): GatewayError | undefined {
+  if (scan.modelRepeated) return repeatedModel;
+  if (scan.modelType === "string" && scan.model !== undefined && scan.model !== "") {
+    const problem = checkModelName(scan.model);
+    if (problem !== undefined) return problem;
+  }
+  return checkFallbacks(extras?.fallbacks);
 }
 
 /** Reads and removes the gateway's fields from a JSON body the scan found them in; undefined when it has none. */

@@ -8,15 +8,17 @@ import { rewriteModel, scanRequest } from "../native/index.js";
 import type { ScanOk } from "../native/types.js";
 import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
+import { UnsupportedRequest } from "../providers/adapter.js";
 import { geminiPassthrough } from "../providers/gemini/passthrough.js";
 import { speaksOpenAI } from "../providers/registry.js";
 import { type AttemptHook, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
+import { checkModelName } from "../routing/model-name.js";
 import type { KeyEndpoint, RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { RelayHandler } from "../upstream/relay.js";
 import { anthropicPassthrough } from "./anthropic.js";
-import { requestDeadline, scanBody } from "./extras.js";
+import { checkBodyModels, requestDeadline, scanBody } from "./extras.js";
 import type { Route } from "./routes.js";
 import {
   canonical,
@@ -57,6 +59,12 @@ export function proxy(
         metrics,
         invalidRequest(`The request body is not valid JSON: ${scan.error}`, "invalid_json"),
       );
+      return;
+    }
+    // Before resolution: its cache, metric labels and response headers only ever see checked names.
+    const invalid = checkBodyModels(scan, extras);
+    if (invalid !== undefined) {
+      refuse(reply, metrics, invalid);
       return;
     }
     if (scan.modelType !== "string" || scan.model === undefined || scan.model === "") {
@@ -127,6 +135,15 @@ function sendOpenAI(request: OpenAIRequest, candidate: RouteCandidate, hook: Att
     return;
   }
   const model = candidate.model;
+  const endpoint = provider.endpoints[candidate.keyIndex] as KeyEndpoint;
+  let path: string;
+  try {
+    path = endpoint.path(route.upstreamPath, model);
+  } catch (error) {
+    if (!(error instanceof UnsupportedRequest)) throw error;
+    answerClientError(request, hook, invalidRequest(error.message, "invalid_model", error.param));
+    return;
+  }
   const upstreamBody =
     model === scan.model ? body : rewriteModel(body, scan.modelStart, scan.modelEnd, model);
   const account = new ExchangeAccount(request.metrics, provider.name, model, request.startedAt);
@@ -139,12 +156,11 @@ function sendOpenAI(request: OpenAIRequest, candidate: RouteCandidate, hook: Att
     hook === undefined ? candidate.firstHeaders : hook.headers,
     hook,
   );
-  const endpoint = provider.endpoints[candidate.keyIndex] as KeyEndpoint;
   dispatchUpstream(
     endpoint.origin,
     provider.config.network,
     {
-      path: endpoint.path(route.upstreamPath, model),
+      path,
       method: "POST",
       headers: [...endpoint.headers, "x-request-id", request.head.requestId],
       body: upstreamBody,
@@ -189,25 +205,35 @@ function sendConverted(
     request.prepared = prepared;
   }
   if ("status" in prepared) {
-    const error = prepared;
-    if (hook === undefined) {
-      sendFormatError(reply, format, error);
-      metrics.record("", "", error.status, -1, -1, 0, 0);
-      return;
-    }
-    metrics.record("", "", error.status, -1, -1, 0, 0);
-    hook.failed({
-      kind: "client",
-      status: error.status,
-      retryAfterMs: -1,
-      deliver(headers) {
-        reply.start(error.status, [["content-type", "application/json"], ...headers]);
-        reply.end(format.errorBody(error));
-      },
-    });
+    answerClientError(request, hook, prepared);
     return;
   }
   sendTranscoded(prepared, candidate, hook);
+}
+
+/** An attempt the gateway refuses before any provider is involved: the loop's to answer when there is one. */
+function answerClientError(
+  request: OpenAIRequest,
+  hook: AttemptHook | undefined,
+  error: GatewayError | CanonicalError,
+): void {
+  const { route, reply, metrics } = request;
+  const format = route.format === undefined ? openAIFormat : formatFor(route.format);
+  const canonicalError = canonical(error);
+  metrics.record("", "", error.status, -1, -1, 0, 0);
+  if (hook === undefined) {
+    sendFormatError(reply, format, canonicalError);
+    return;
+  }
+  hook.failed({
+    kind: "client",
+    status: error.status,
+    retryAfterMs: -1,
+    deliver(headers) {
+      reply.start(error.status, [["content-type", "application/json"], ...headers]);
+      reply.end(format.errorBody(canonicalError));
+    },
+  });
 }
 
 /** A route whose client format is not OpenAI's: the body is always parsed and converted. */
@@ -236,6 +262,12 @@ export function convert(
       return;
     }
     const startedAt = performance.now();
+    const invalid = pathModel === undefined ? undefined : checkModelName(pathModel);
+    if (invalid !== undefined) {
+      sendFormatError(reply, format, canonical(invalid));
+      metrics.record("", "", invalid.status, -1, -1, 0, 0);
+      return;
+    }
     // Same format on both sides: bytes pass through.
     if (format.name === "anthropic" && anthropicPassthrough(table, metrics, head, reply, body, startedAt))
       return;

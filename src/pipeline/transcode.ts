@@ -13,6 +13,7 @@ import {
 import { adapterFor } from "../providers/registry.js";
 import { type AttemptHook, type Failure, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
+import { checkFallbacks, checkModelName } from "../routing/model-name.js";
 import type { RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { type Operation, TranscodeHandler } from "../upstream/transcode-relay.js";
@@ -97,6 +98,8 @@ export function prepareTranscode(input: TranscodeInput): Prepared | CanonicalErr
     if (!(error instanceof InvalidRequest)) throw error;
     return invalid(error.message, null, error.param);
   }
+  const unsafe = checkModelName(request.model) ?? checkFallbacks(extras?.fallbacks);
+  if (unsafe !== undefined) return canonical(unsafe);
   return {
     input,
     request,

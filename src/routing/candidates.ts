@@ -1,6 +1,7 @@
 import type { Deployment, ProviderKey } from "../config/types.js";
 import type { GatewayError } from "../http/errors.js";
 import type { ResponseHeaders } from "../http/exchange.js";
+import { BoundedCache } from "./bounded-cache.js";
 import type { Candidate } from "./health.js";
 import { resolveModel } from "./resolve.js";
 import type { ProviderRoute, RoutingTable } from "./table.js";
@@ -26,8 +27,13 @@ export interface ModelPlan {
   readonly candidates: readonly RouteCandidate[];
 }
 
-/** Resolved names are cached per table; past this many the rest are resolved each time. */
-const CACHE_LIMIT = 4096;
+/** Resolved names cached per table; past these bounds the oldest are dropped and resolved again when asked. */
+const CACHE_ENTRIES = 4096;
+const CACHE_KEY_CHARS = 256 * 1024;
+
+export function newResolvedCache(): BoundedCache<ModelPlan> {
+  return new BoundedCache(CACHE_ENTRIES, CACHE_KEY_CHARS);
+}
 
 export function candidatesFor(table: RoutingTable, requested: string): ModelPlan | GatewayError {
   const group = table.groups.get(requested);
@@ -52,7 +58,7 @@ export function candidatesFor(table: RoutingTable, requested: string): ModelPlan
     };
   }
   const plan: ModelPlan = { name: requested, candidates };
-  if (table.resolved.size < CACHE_LIMIT) table.resolved.set(requested, plan);
+  table.resolved.set(requested, plan);
   return plan;
 }
 

@@ -1,7 +1,8 @@
 import type { GatewayConfig, ProviderConfig, ProviderKey } from "../config/types.js";
 import { apiBaseUrl, type CatalogEntry, catalogEntry } from "../providers/catalog.js";
 import { adapterFor } from "../providers/registry.js";
-import { compileGroups, type ModelPlan } from "./candidates.js";
+import type { BoundedCache } from "./bounded-cache.js";
+import { compileGroups, type ModelPlan, newResolvedCache } from "./candidates.js";
 import type { UpstreamHealth } from "./health.js";
 
 // A configuration snapshot compiled for the hot path: everything a lane needs per request is precomputed
@@ -45,7 +46,7 @@ export interface RoutingTable {
   /** Model groups and aliases by public name, with their candidates. */
   readonly groups: ReadonlyMap<string, ModelPlan>;
   /** Other names resolved so far (bounded; see candidates.ts). */
-  readonly resolved: Map<string, ModelPlan>;
+  readonly resolved: BoundedCache<ModelPlan>;
   /** The state all lanes share about upstreams; absent, routing picks by weight alone. */
   readonly health: UpstreamHealth | undefined;
 }
@@ -75,7 +76,7 @@ export function compileRoutingTable(config: GatewayConfig, health?: UpstreamHeal
     }
   }
   const groups = compileGroups(config.modelGroups, config.aliases, providers);
-  return { config, providers, listedModels, groups, resolved: new Map(), health };
+  return { config, providers, listedModels, groups, resolved: newResolvedCache(), health };
 }
 
 function compileProvider(provider: ProviderConfig): ProviderRoute | undefined {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { HOSTILE_NAMES, resolvedUrl } from "../../../test/helpers/hostile-names.js";
 import type { GatewayConfig, ProviderConfig, ProviderKey } from "../../config/types.js";
 import type { ChatChunk } from "../../formats/canonical.js";
 import { compileRoutingTable, type KeyEndpoint } from "../../routing/table.js";
-import type { Target } from "../adapter.js";
+import { type Target, UnsupportedRequest } from "../adapter.js";
 import { adapterFor, speaksOpenAI } from "../registry.js";
 import { DEFAULT_AZURE_API_VERSION } from "./endpoint.js";
 
@@ -142,5 +143,21 @@ describe("Azure endpoints", () => {
     expect(chunks).toHaveLength(2);
     expect(chunks[0]?.choices[0]?.delta.content).toBe("hi");
     expect(chunks[1]?.usage?.total_tokens).toBe(2);
+  });
+});
+
+describe("Azure deployment paths", () => {
+  const route = compile(azureProvider([west]));
+  const endpoint = route?.endpoints[0] as KeyEndpoint;
+
+  it.each(HOSTILE_NAMES)("keep %s inside the deployment segment", (model) => {
+    const url = resolvedUrl(endpoint.path("/chat/completions", model));
+    expect(url.pathname).toMatch(/^\/team-a\/openai\/deployments\/[^/]+\/chat\/completions$/);
+    expect(url.search).toBe(`?api-version=${DEFAULT_AZURE_API_VERSION}`);
+    expect(url.hash).toBe("");
+  });
+
+  it.each([".", ".."])("refuse the deployment %j", (model) => {
+    expect(() => endpoint.path("/chat/completions", model)).toThrow(UnsupportedRequest);
   });
 });

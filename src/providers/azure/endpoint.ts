@@ -1,5 +1,6 @@
 import type { ProviderConfig, ProviderKey } from "../../config/types.js";
 import type { KeyEndpoint } from "../../routing/table.js";
+import { pathSegment } from "../path.js";
 
 // Azure OpenAI serves each model from a deployment on the customer's own resource:
 //   {endpoint}/openai/deployments/{deployment}/chat/completions?api-version={version}
@@ -38,7 +39,7 @@ export function azureEndpoint(
     path(operation: string, model: string): string {
       if (operation === "/models") return `${prefix}/openai/models${query}`;
       const deployment = Object.hasOwn(deployments, model) ? (deployments[model] as string) : model;
-      return deploymentsBase + encodeURIComponent(deployment) + operation + query;
+      return deploymentsBase + pathSegment(deployment) + operation + query;
     },
   };
 }

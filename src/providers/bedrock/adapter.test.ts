@@ -5,11 +5,12 @@ import {
   MOCK_SECRET_KEY,
   startBedrockMock,
 } from "../../../bench/mock/bedrock-mock.js";
+import { HOSTILE_NAMES, resolvedUrl } from "../../../test/helpers/hostile-names.js";
 import { DEFAULT_CONCURRENCY, defaultNetwork } from "../../config/defaults.js";
 import type { BedrockKeyConfig, GatewayConfig, ProviderKey } from "../../config/types.js";
 import { compileRoutingTable } from "../../routing/table.js";
 import { closeAllPools, poolFor } from "../../upstream/pools.js";
-import { ProviderStreamError, type Target, type UpstreamRequest } from "../adapter.js";
+import { ProviderStreamError, type Target, UnsupportedRequest, type UpstreamRequest } from "../adapter.js";
 import { adapterFor } from "../registry.js";
 import { BEDROCK_DEFAULT_BASE_URL, bedrockAdapter } from "./adapter.js";
 import { parseAuthorization, verify } from "./sigv4.js";
@@ -293,5 +294,21 @@ describe("Bedrock adapter against the mock", () => {
         targetFor(mock.url, creds(), "amazon.titan-embed-text-v1"),
       ),
     ).toThrow(expect.objectContaining({ param: "dimensions" }));
+  });
+});
+
+describe("Bedrock model paths", () => {
+  it.each(HOSTILE_NAMES)("keep %s inside the model segment", async (model) => {
+    const target = targetFor(BEDROCK_DEFAULT_BASE_URL, creds(), model);
+    const request = await bedrockAdapter.chatRequest(chat, target);
+    const url = resolvedUrl(request.path);
+    expect(url.pathname).toMatch(/^\/model\/[^/]+\/converse$/);
+    expect(url.search).toBe("");
+    expect(url.hash).toBe("");
+  });
+
+  it.each([".", ".."])("refuse the model %j", async (model) => {
+    const target = targetFor(BEDROCK_DEFAULT_BASE_URL, creds(), model);
+    await expect(async () => bedrockAdapter.chatRequest(chat, target)).rejects.toThrow(UnsupportedRequest);
   });
 });

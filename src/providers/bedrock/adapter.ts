@@ -8,6 +8,7 @@ import {
   UnsupportedRequest,
   type UpstreamRequest,
 } from "../adapter.js";
+import { pathSegment } from "../path.js";
 import { converseBody } from "./request.js";
 import { bedrockError, converseResponse, converseStream } from "./response.js";
 import { sign } from "./sigv4.js";
@@ -83,7 +84,7 @@ function signedRequest(target: Target, endpoint: Endpoint, path: string, body: s
 }
 
 function modelPath(endpoint: Endpoint, modelId: string, action: string): string {
-  return `${endpoint.basePath}/model/${encodeURIComponent(modelId)}/${action}`;
+  return `${endpoint.basePath}/model/${pathSegment(modelId)}/${action}`;
 }
 
 // ---- Embeddings -------------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 import type { EmbeddingsResponse } from "../../formats/canonical.js";
 import type { ProviderRoute } from "../../routing/table.js";
 import type { ProviderAdapter, Target, UpstreamRequest } from "../adapter.js";
+import { googleModelSegment } from "../path.js";
 import { geminiEmbeddingsTexts, geminiRequest } from "./request.js";
 import { chatResponseOf, geminiError, geminiStreamDecoder } from "./response.js";
 import type { GeminiResponse } from "./wire.js";
+
+const COLLECTIONS = ["models/", "tunedModels/"];
 
 // The Gemini API (generativelanguage.googleapis.com), authenticated with `x-goog-api-key`:
 //   POST {root}/v1beta/models/{model}:generateContent
@@ -21,8 +24,12 @@ export function geminiRoot(apiPath: string): string {
   return path;
 }
 
+/** `models/{model}` (or the tuned-model collection a name already names), the model one encoded segment. */
 export function modelPath(model: string): string {
-  return model.startsWith("models/") || model.startsWith("tunedModels/") ? model : `models/${model}`;
+  for (const collection of COLLECTIONS) {
+    if (model.startsWith(collection)) return collection + googleModelSegment(model.slice(collection.length));
+  }
+  return `models/${googleModelSegment(model)}`;
 }
 
 const headerCache = new WeakMap<ProviderRoute, string[][]>();

@@ -7,6 +7,7 @@ import { pickKey, resolveModel } from "../../routing/resolve.js";
 import type { RoutingTable } from "../../routing/table.js";
 import { dispatchUpstream } from "../../upstream/pools.js";
 import { type RelayErrors, RelayHandler } from "../../upstream/relay.js";
+import { UnsupportedRequest } from "../adapter.js";
 import { geminiHeaders, geminiRoot, modelPath } from "./adapter.js";
 import { geminiError } from "./response.js";
 
@@ -44,6 +45,14 @@ export function geminiPassthrough(
   const { provider, model } = resolved;
   const keyIndex = pickKey(provider, model);
   if (keyIndex < 0) return false;
+  let path: string;
+  try {
+    path = modelPath(model);
+  } catch (error) {
+    // The transcoder builds the same path and answers the client's 400.
+    if (error instanceof UnsupportedRequest) return false;
+    throw error;
+  }
   const method = stream ? "streamGenerateContent" : "generateContent";
   // Only `alt` is passed on: a client's own `key=` must not reach the provider.
   const query = stream && /(^|&)alt=sse(&|$)/.test(head.query) ? "?alt=sse" : "";
@@ -53,7 +62,7 @@ export function geminiPassthrough(
     provider.origin,
     provider.config.network,
     {
-      path: `${geminiRoot(provider.apiPath)}/v1beta/${modelPath(model)}:${method}${query}`,
+      path: `${geminiRoot(provider.apiPath)}/v1beta/${path}:${method}${query}`,
       method: "POST",
       headers: [...geminiHeaders(provider, keyIndex), "x-request-id", head.requestId],
       body,

@@ -1,9 +1,10 @@
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GeminiMockServer, startGeminiMock } from "../../../bench/mock/gemini-mock.js";
+import { HOSTILE_NAMES, resolvedUrl } from "../../../test/helpers/hostile-names.js";
 import type { GatewayConfig, ProviderKey } from "../../config/types.js";
 import { compileRoutingTable } from "../../routing/table.js";
-import type { Target, UpstreamRequest } from "../adapter.js";
+import { type Target, UnsupportedRequest, type UpstreamRequest } from "../adapter.js";
 import { vertexAdapter } from "./adapter.js";
 
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -121,5 +122,26 @@ describe("Vertex AI requests", () => {
     const t = target("gemini-x", "r");
     const bare = { ...t, key: { ...t.key, vertex: undefined } };
     await expect(vertexAdapter.chatRequest(chat, bare)).rejects.toThrow(/no Vertex service account/);
+  });
+});
+
+describe("Vertex AI model paths", () => {
+  it.each(HOSTILE_NAMES.flatMap((name) => [name, `claude-${name}`]))(
+    "keep %s inside the model segment",
+    async (model) => {
+      const upstream = await vertexAdapter.chatRequest(chat, target(model, "us-east5"));
+      const url = resolvedUrl(upstream.path);
+      expect(url.pathname).toMatch(
+        /^\/v1\/projects\/proj-sa\/locations\/us-east5\/publishers\/(google|anthropic)\/models\/[^/]+:(generateContent|rawPredict)$/,
+      );
+      expect(url.search).toBe("");
+      expect(url.hash).toBe("");
+    },
+  );
+
+  it.each([".", "..", "gemini-pro:countTokens"])("refuse the model %j", async (model) => {
+    await expect(async () => vertexAdapter.chatRequest(chat, target(model, "us-east5"))).rejects.toThrow(
+      UnsupportedRequest,
+    );
   });
 });

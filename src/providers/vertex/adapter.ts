@@ -12,6 +12,7 @@ import { base64Embeddings, base64Floats } from "../gemini/adapter.js";
 import { geminiEmbeddingsTexts, geminiRequest } from "../gemini/request.js";
 import { chatResponseOf, geminiError, geminiStreamDecoder } from "../gemini/response.js";
 import type { GeminiResponse } from "../gemini/wire.js";
+import { googleModelSegment } from "../path.js";
 import { tokenSourceFor } from "./auth.js";
 
 // Vertex AI, authenticated with a service account (see auth.ts). Models live under a project and region:
@@ -71,7 +72,7 @@ async function vertexRequest(
     headers.push(name, value);
   return {
     origin,
-    path: `${prefix}/v1/projects/${project}/locations/${region}/publishers/${publisher}/models/${target.model}:${method}`,
+    path: `${prefix}/v1/projects/${project}/locations/${region}/publishers/${publisher}/models/${googleModelSegment(target.model)}:${method}`,
     method: "POST",
     headers,
     body,
