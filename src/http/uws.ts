@@ -72,13 +72,7 @@ class UwsReply implements Reply {
       // uWS reuses the ArrayBuffer after this callback returns, so every chunk is copied.
       const copy = Buffer.from(new Uint8Array(chunk));
       if (isLast) {
-        const body = chunks === undefined ? copy : Buffer.concat([...chunks, copy], size);
-        // The binary closes the connection, unanswered, when it parses a pipelined request while this
-        // one is pending. Waiting until it has parsed the whole read means such a request is never sent
-        // upstream: onAborted has fired by then (microtasks run before the parser goes on, immediates after).
-        setImmediate(() => {
-          if (!this.aborted) callback(body, false);
-        });
+        callback(chunks === undefined ? copy : Buffer.concat([...chunks, copy], size), false);
       } else {
         if (chunks === undefined) chunks = [copy];
         else chunks.push(copy);
