@@ -11,7 +11,7 @@ import {
   type UpstreamRequest,
 } from "../providers/adapter.js";
 import { adapterFor } from "../providers/registry.js";
-import { type AttemptHook, type Failure, runAttempts } from "../routing/attempts.js";
+import { type AttemptHook, attemptCrashed, type Failure, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import type { RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
@@ -167,12 +167,18 @@ export function sendTranscoded(
   };
   if (built instanceof Promise) {
     // Signing or token exchange (Vertex, Bedrock) may be asynchronous.
-    built.then(send, (error: unknown) => {
-      const failure = unsupported(error);
-      account.finish(failure.status);
-      if (hook !== undefined) hook.failed(clientFailure(input, failure));
-      else sendFormatError(input.reply, input.format, failure);
-    });
+    built
+      .then(send, (error: unknown) => {
+        const failure = unsupported(error);
+        account.finish(failure.status);
+        if (hook !== undefined) hook.failed(clientFailure(input, failure));
+        else sendFormatError(input.reply, input.format, failure);
+      })
+      .catch((error: unknown) => {
+        account.finish(500);
+        const errorBody = (e: GatewayError) => input.format.errorBody(canonical(e));
+        attemptCrashed(input.reply, input.metrics, errorBody, hook, error, true);
+      });
   } else send(built);
 }
 

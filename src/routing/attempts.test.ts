@@ -71,6 +71,8 @@ function table(routing: RoutingConfig | undefined, health?: LocalHealth): Routin
 function fakeReply(): Reply & { status: number; headers: ResponseHeaders; body: string } {
   return {
     aborted: false,
+    requestId: "req-test",
+    committed: false,
     corsOrigin: "",
     status: 0,
     headers: [],

@@ -3,7 +3,7 @@ import { errorBody, type GatewayError } from "../http/errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import { readUsage } from "../observability/usage.js";
-import { type AttemptHook, DeadlineExceeded, type Failure } from "../routing/attempts.js";
+import { type AttemptHook, attemptCrashed, DeadlineExceeded, type Failure } from "../routing/attempts.js";
 import { classifyReply, type FailureKind, parseRetryAfter } from "../routing/retry.js";
 import { providerError, providerErrorBody, transportError } from "./provider-error.js";
 
@@ -117,6 +117,14 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(_controller: Controller, status: number, headers: Headers): void {
+    try {
+      this.responseStart(status, headers);
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  private responseStart(status: number, headers: Headers): void {
     if (status < 200) return;
     this.status = status;
     if (status >= 400) {
@@ -136,6 +144,14 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
+    try {
+      this.responseData(controller, chunk);
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  private responseData(controller: Controller, chunk: Buffer): void {
     switch (this.mode) {
       case Mode.Gather:
         this.chunks.push(chunk);
@@ -161,6 +177,14 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    try {
+      this.responseEnd();
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  private responseEnd(): void {
     this.account.upstreamEnded();
     const reply = this.reply;
     if (this.mode === Mode.Gather) {
@@ -186,6 +210,14 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Controller, error: Error): void {
+    try {
+      this.responseError(error);
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  private responseError(error: Error): void {
     if (this.mode === Mode.Done) return;
     if (error instanceof ClientGone || this.reply.aborted) {
       // 499: the client closed the request, as nginx names it.
@@ -225,6 +257,15 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       this.reply.destroy();
       this.finish(failure.status);
     }
+  }
+
+  /** A bug met while relaying: the upstream request is dropped and the client gets a 500 or a cut-off. */
+  private crash(error: unknown): void {
+    this.mode = Mode.Done;
+    this.chunks = [];
+    this.controller?.abort(new ClientGone());
+    this.account.finish(500);
+    attemptCrashed(this.reply, this.account.metrics, this.errors.gateway, this.hook, error, true);
   }
 
   private providerFailure(body: Buffer): Failure {

@@ -1,0 +1,56 @@
+import type { LaneMetrics } from "../observability/lane-metrics.js";
+import type { GatewayError } from "./errors.js";
+import type { Reply } from "./exchange.js";
+
+// The last line of defence for a request: an error nobody expected (a bug, a shape no converter foresaw)
+// is answered and counted here, so it costs one request and never the lane.
+
+/** A gateway-made error as the client's wire format writes it. */
+export type ErrorBody = (error: GatewayError) => string;
+
+/**
+ * Logs `error` once with its stack (never the request), counts it, and answers 500 in the client's format;
+ * a reply already under way is cut off, since its bytes can no longer be taken back. `recorded` is true
+ * when the caller's exchange account has already recorded the request.
+ */
+export function internalFailure(
+  reply: Reply,
+  metrics: LaneMetrics,
+  errorBody: ErrorBody,
+  error: unknown,
+  recorded = false,
+): void {
+  metrics.internalErrors++;
+  const id = reply.requestId;
+  console.error(`switchyard: internal error on request ${id}:`, error instanceof Error ? error.stack : error);
+  if (!recorded) metrics.record("", "", 500, -1, -1, 0, 0);
+  if (reply.aborted) return;
+  if (reply.committed) {
+    reply.destroy();
+    return;
+  }
+  const failure: GatewayError = {
+    status: 500,
+    message: `The gateway failed while handling request ${id}; it has been logged.`,
+    type: "api_error",
+    code: "internal_error",
+  };
+  reply.start(500, [["content-type", "application/json"]]);
+  reply.end(errorBody(failure));
+}
+
+/** `callback` with any error it throws answered by `internalFailure` instead of reaching the event loop. */
+export function guarded<A extends unknown[]>(
+  reply: Reply,
+  metrics: LaneMetrics,
+  errorBody: ErrorBody,
+  callback: (...args: A) => void,
+): (...args: A) => void {
+  return (...args) => {
+    try {
+      callback(...args);
+    } catch (error) {
+      internalFailure(reply, metrics, errorBody, error);
+    }
+  };
+}
