@@ -115,8 +115,9 @@ export class Lanes {
         if (this.upstream !== data.upstream) reclaimLane(openUpstreamBuffer(this.upstream), index);
         if (!listening || this.stopping) return;
         this.options.log(`lane ${index} exited with code ${code}; starting a new one`);
-        this.spawn(index).catch((error: Error) =>
-          this.options.log(`lane ${index} restart failed: ${error.message}`),
+        this.spawn(index).then(
+          () => this.options.log(`lane ${index} restarted`),
+          (error: Error) => this.options.log(`lane ${index} restart failed: ${error.message}`),
         );
       });
     });

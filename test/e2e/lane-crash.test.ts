@@ -1,0 +1,70 @@
+import { request } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type MockServer, startOpenAIMock } from "../../bench/mock/openai-mock.js";
+import { type RunningGateway, startGateway } from "../helpers/gateway.js";
+
+// A lane that meets an error outside every request's guard (the test-only crash path throws from a timer)
+// is closed and replaced by the control plane; the process and the other lane go on serving.
+
+const CRASH_PATH = "/__test/crash";
+
+let mock: MockServer;
+let gateway: RunningGateway;
+
+beforeAll(async () => {
+  mock = await startOpenAIMock({});
+  gateway = await startGateway({
+    env: {
+      NODE_ENV: "test",
+      SWITCHYARD_TEST_CRASH_PATH: CRASH_PATH,
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: `${mock.url}/v1`,
+    },
+    args: ["--lanes", "2"],
+  });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await mock?.close();
+});
+
+/** One request on its own connection, so the kernel may hand it to either lane. */
+function send(path: string, body: string): Promise<{ status: number; body: string } | { error: string }> {
+  return new Promise((resolve) => {
+    const req = request(
+      `${gateway.url}${path}`,
+      { method: "POST", agent: false, headers: { "content-type": "application/json" } },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on("error", (error) => resolve({ error: error.message }));
+      },
+    );
+    req.on("error", (error) => resolve({ error: error.message }));
+    req.end(body);
+  });
+}
+
+const CHAT = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
+
+describe("a lane that crashes", () => {
+  it("is restarted, its held request is closed, and the gateway keeps serving", async () => {
+    for (let crash = 0; crash < 3; crash++) {
+      const held = await send(CRASH_PATH, "{}");
+      // The dying lane's connections are closed: the client sees the socket end, never a hang.
+      expect(held).toHaveProperty("error");
+      await gateway.waitForOutput(new RegExp(`(lane \\d restarted[\\s\\S]*){${crash + 1}}`));
+      const replies = await Promise.all(Array.from({ length: 8 }, () => send("/v1/chat/completions", CHAT)));
+      for (const reply of replies) expect(reply, gateway.output()).toMatchObject({ status: 200 });
+    }
+    expect(gateway.output()).toMatch(/lane \d crashed: Error: test crash of lane \d/);
+    expect(gateway.output()).toMatch(/lane \d exited with code 1; starting a new one/);
+    expect(gateway.output()).not.toMatch(/uv_loop_close|Aborted|restart failed/);
+    expect(gateway.process.exitCode).toBeNull();
+  });
+});
