@@ -1,5 +1,6 @@
 import type { CanonicalError, ChatRequest, EmbeddingsRequest } from "../formats/canonical.js";
 import { type InboundFormat, InvalidRequest } from "../formats/format.js";
+import { checkChatRequest } from "../formats/validate.js";
 import type { GatewayError } from "../http/errors.js";
 import type { Reply } from "../http/exchange.js";
 import { ExchangeAccount } from "../observability/account.js";
@@ -89,10 +90,11 @@ export function prepareTranscode(input: TranscodeInput): Prepared | CanonicalErr
       : undefined;
   let request: ChatRequest | EmbeddingsRequest;
   try {
-    request =
-      input.operation === "chat"
-        ? input.format.toCanonical(parsed, input.pathModel, input.pathStream)
-        : embeddingsOf(parsed);
+    if (input.operation === "chat") {
+      const chat = input.format.toCanonical(parsed, input.pathModel, input.pathStream);
+      checkChatRequest(chat);
+      request = chat;
+    } else request = embeddingsOf(parsed);
   } catch (error) {
     if (!(error instanceof InvalidRequest)) throw error;
     return invalid(error.message, null, error.param);
@@ -212,7 +214,11 @@ function embeddingsOf(body: unknown): EmbeddingsRequest {
   if (typeof request.model !== "string" || request.model === "") {
     throw new InvalidRequest("you must provide a model parameter", "model");
   }
-  if (request.input === undefined) throw new InvalidRequest("'input' is required", "input");
+  const input = request.input;
+  if (input === undefined) throw new InvalidRequest("'input' is required", "input");
+  if (typeof input !== "string" && !Array.isArray(input)) {
+    throw new InvalidRequest("'input' must be a string or an array", "input");
+  }
   return request as unknown as EmbeddingsRequest;
 }
 
