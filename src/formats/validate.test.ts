@@ -58,8 +58,16 @@ describe("checkChatRequest", () => {
     ],
     [{ messages: [{ role: "assistant", content: null, tool_calls: {} }] }, "messages[0].tool_calls"],
     [
-      { messages: [{ role: "assistant", content: "", tool_calls: [{ function: null }] }] },
+      { messages: [{ role: "assistant", content: "", tool_calls: [{ id: "c", function: null }] }] },
       "messages[0].tool_calls[0].function",
+    ],
+    [
+      { messages: [{ role: "assistant", content: "", tool_calls: [{ id: null, function: {} }] }] },
+      "messages[0].tool_calls[0].id",
+    ],
+    [
+      { messages: [{ role: "assistant", content: "", tool_calls: [{ id: "c", function: { name: "f" } }] }] },
+      "messages[0].tool_calls[0].function.arguments",
     ],
     [{ messages: [{ role: "tool", content: "r" }] }, "messages[0].tool_call_id"],
     [{ tools: [{ type: "function", function: { parameters: {} } }] }, "tools[0].function.name"],

@@ -89,11 +89,11 @@ function checkMessage(message: unknown, path: string): void {
     message.tool_calls.forEach((call: unknown, i: number) => {
       const at = `${path}.tool_calls[${i}]`;
       if (!isObject(call)) fail(at, "an object");
-      optional(call.id, `${at}.id`, "string");
+      if (typeof call.id !== "string") fail(`${at}.id`, "a string");
       const fn = call.function;
       if (!isObject(fn)) fail(`${at}.function`, "an object");
       if (typeof fn.name !== "string") fail(`${at}.function.name`, "a string");
-      optional(fn.arguments, `${at}.function.arguments`, "string");
+      if (typeof fn.arguments !== "string") fail(`${at}.function.arguments`, "a string");
     });
   }
   optional(message.reasoning_content, `${path}.reasoning_content`, "string");
