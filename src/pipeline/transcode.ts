@@ -134,6 +134,7 @@ export function sendTranscoded(
       built = adapter.embeddingsRequest(request as EmbeddingsRequest, target);
     else throw new UnsupportedRequest(`Provider '${provider.name}' does not offer embeddings.`, "model");
   } catch (error) {
+    if (isBug(error)) throw error;
     answerInstead(input, unsupported(error), hook);
     return;
   }
@@ -171,6 +172,7 @@ export function sendTranscoded(
     // Signing or token exchange (Vertex, Bedrock) may be asynchronous.
     built
       .then(send, (error: unknown) => {
+        if (isBug(error)) throw error;
         const failure = unsupported(error);
         account.finish(failure.status);
         if (hook !== undefined) hook.failed(clientFailure(input, failure));
@@ -234,6 +236,11 @@ export function canonical(error: GatewayError): CanonicalError {
     code: error.code,
     param: error.param ?? null,
   };
+}
+
+/** An error of the gateway's own code, answered, logged and counted as an internal error by the guards. */
+function isBug(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError;
 }
 
 function unsupported(error: unknown): CanonicalError {
