@@ -14,6 +14,7 @@ function fakeReply(state: Partial<Pick<Reply, "aborted" | "committed">> = {}) {
     status: 0,
     headers: [] as ResponseHeaders,
     body: "",
+    written: [] as string[],
     destroyed: false,
     onAborted() {},
     readBody() {},
@@ -21,7 +22,10 @@ function fakeReply(state: Partial<Pick<Reply, "aborted" | "committed">> = {}) {
       reply.status = status;
       reply.headers = headers;
     },
-    write: () => true,
+    write(chunk: Uint8Array | string) {
+      reply.written.push(String(chunk));
+      return true;
+    },
     onWritable() {},
     end(body?: Uint8Array | string) {
       reply.body = String(body ?? "");
@@ -73,6 +77,22 @@ describe("internalFailure", () => {
     expect(gone.destroyed).toBe(false);
     expect(gone.status).toBe(0);
     expect(internalErrors(metrics)).toBe(2);
+  });
+});
+
+describe("internalFailure on a started event stream", () => {
+  it("sends the stream's error event and ends it", () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const reply = fakeReply({ committed: true });
+    internalFailure(reply, new LaneMetrics(), errorBody, new Error("mid-stream"), false, (error) => {
+      return `event: error\ndata: ${errorBody(error)}\n\n`;
+    });
+    expect(reply.destroyed).toBe(false);
+    expect(reply.written).toHaveLength(1);
+    expect(reply.written[0]).toMatch(
+      /^event: error\ndata: \{"error":\{"message":"The gateway failed .*req-42/,
+    );
+    expect(reply.body).toBe("");
   });
 });
 

@@ -9,9 +9,10 @@ import type { Reply } from "./exchange.js";
 export type ErrorBody = (error: GatewayError) => string;
 
 /**
- * Logs `error` once with its stack (never the request), counts it, and answers 500 in the client's format;
- * a reply already under way is cut off, since its bytes can no longer be taken back. `recorded` is true
- * when the caller's exchange account has already recorded the request.
+ * Logs `error` once with its stack (never the request), counts it, and answers 500 in the client's format.
+ * A reply already under way cannot be taken back: an event stream gets `streamEvent`'s error event and
+ * ends, anything else is cut off. `recorded` is true when the caller's exchange account has already
+ * recorded the request.
  */
 export function internalFailure(
   reply: Reply,
@@ -19,22 +20,27 @@ export function internalFailure(
   errorBody: ErrorBody,
   error: unknown,
   recorded = false,
+  streamEvent?: ErrorBody,
 ): void {
   metrics.internalErrors++;
   const id = reply.requestId;
   console.error(`switchyard: internal error on request ${id}:`, error instanceof Error ? error.stack : error);
   if (!recorded) metrics.record("", "", 500, -1, -1, 0, 0);
   if (reply.aborted) return;
-  if (reply.committed) {
-    reply.destroy();
-    return;
-  }
   const failure: GatewayError = {
     status: 500,
     message: `The gateway failed while handling request ${id}; it has been logged.`,
     type: "api_error",
     code: "internal_error",
   };
+  if (reply.committed) {
+    if (streamEvent === undefined) reply.destroy();
+    else {
+      reply.write(streamEvent(failure));
+      reply.end();
+    }
+    return;
+  }
   reply.start(500, [["content-type", "application/json"]]);
   reply.end(errorBody(failure));
 }

@@ -115,9 +115,11 @@ export function attemptCrashed(
   error: unknown,
   /** The attempt's exchange account has recorded the request already. */
   recorded = false,
+  /** The error event of the stream the reply has started, if it has. */
+  streamEvent?: ErrorBody,
 ): void {
   if (hook === undefined) {
-    internalFailure(reply, metrics, errorBody, error, recorded);
+    internalFailure(reply, metrics, errorBody, error, recorded, streamEvent);
     return;
   }
   // The client's kind of failure: no fault of the provider's, and never retried.
@@ -125,7 +127,7 @@ export function attemptCrashed(
     kind: "client",
     status: 500,
     retryAfterMs: -1,
-    deliver: () => internalFailure(reply, metrics, errorBody, error, recorded),
+    deliver: () => internalFailure(reply, metrics, errorBody, error, recorded, streamEvent),
   });
 }
 

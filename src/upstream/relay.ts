@@ -261,11 +261,20 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
 
   /** A bug met while relaying: the upstream request is dropped and the client gets a 500 or a cut-off. */
   private crash(error: unknown): void {
+    const streamEvent = this.mode === Mode.Stream && this.sse ? this.errors.sseEvent : undefined;
     this.mode = Mode.Done;
     this.chunks = [];
     this.controller?.abort(new ClientGone());
     this.account.finish(500);
-    attemptCrashed(this.reply, this.account.metrics, this.errors.gateway, this.hook, error, true);
+    attemptCrashed(
+      this.reply,
+      this.account.metrics,
+      this.errors.gateway,
+      this.hook,
+      error,
+      true,
+      streamEvent,
+    );
   }
 
   private providerFailure(body: Buffer): Failure {

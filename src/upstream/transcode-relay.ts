@@ -261,13 +261,18 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
 
   /** A bug met while converting: the upstream request is dropped and the client gets a 500 or a cut-off. */
   private crash(error: unknown): void {
+    const encoder = this.mode === Mode.Stream ? this.encoder : undefined;
     this.mode = Mode.Done;
     this.chunks = [];
     this.controller?.abort(new ClientGone());
     this.account.finish(500);
     const format = this.format;
     const errorBody = (e: GatewayError) => format.errorBody({ ...e, param: e.param ?? null });
-    attemptCrashed(this.reply, this.account.metrics, errorBody, this.hook, error, true);
+    const streamEvent =
+      encoder === undefined
+        ? undefined
+        : (e: GatewayError) => encoder.error({ ...e, param: e.param ?? null });
+    attemptCrashed(this.reply, this.account.metrics, errorBody, this.hook, error, true, streamEvent);
   }
 
   private encode(chunks: ChatChunk[]): string {
