@@ -67,4 +67,57 @@ describe("a lane that crashes", () => {
     expect(gateway.output()).not.toMatch(/uv_loop_close|Aborted|restart failed/);
     expect(gateway.process.exitCode).toBeNull();
   });
+
+  it("ends even when a request's timer holds its loop, without aborting the process", async () => {
+    // One lane, so the slow request and the crash share it; the slow request's deadline timer outlives
+    // the lane's sockets, so the lane ends by its exit timer rather than by running out of work.
+    const slow = await startOpenAIMock({ latencyMs: 10_000 });
+    const single = await startGateway({
+      env: {
+        NODE_ENV: "test",
+        SWITCHYARD_TEST_CRASH_PATH: CRASH_PATH,
+        OPENAI_API_KEY: "sk-test",
+        OPENAI_BASE_URL: `${slow.url}/v1`,
+      },
+      args: ["--lanes", "1"],
+    });
+    try {
+      const pending = new Promise<unknown>((resolve) => {
+        const req = request(
+          `${single.url}/v1/chat/completions`,
+          {
+            method: "POST",
+            agent: false,
+            headers: { "content-type": "application/json", "x-switchyard-timeout": "60" },
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode }));
+            res.on("error", (error) => resolve({ error: error.message }));
+          },
+        );
+        req.on("error", (error) => resolve({ error: error.message }));
+        req.end(CHAT);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const held = await new Promise<unknown>((resolve) => {
+        const req = request(`${single.url}${CRASH_PATH}`, { method: "POST", agent: false }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode }));
+        });
+        req.on("error", (error) => resolve({ error: error.message }));
+        req.end("{}");
+      });
+      expect(held).toHaveProperty("error");
+      expect(await pending).toHaveProperty("error");
+      await single.waitForOutput(/lane 0 restarted/);
+      expect(single.output()).not.toMatch(/uv_loop_close|Aborted|restart failed/);
+      expect(single.process.exitCode).toBeNull();
+      const health = await fetch(`${single.url}/health`);
+      expect(health.status).toBe(200);
+    } finally {
+      await single.stop();
+      await slow.close();
+    }
+  });
 });
