@@ -68,9 +68,9 @@ describe("a lane that crashes", () => {
     expect(gateway.process.exitCode).toBeNull();
   });
 
-  it("ends even when a request's timer holds its loop, without aborting the process", async () => {
-    // One lane, so the slow request and the crash share it; the slow request's deadline timer outlives
-    // the lane's sockets, so the lane ends by its exit timer rather than by running out of work.
+  it("is restarted when it dies with an upstream request under way, also as the only lane", async () => {
+    // One lane, so the slow request (an upstream call and a deadline timer in flight) and the crash share
+    // it, and the restarted lane must take over the port alone.
     const slow = await startOpenAIMock({ latencyMs: 10_000 });
     const single = await startGateway({
       env: {
