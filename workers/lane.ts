@@ -1,6 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { FromLane, LaneData, ToLane } from "../src/control/messages.js";
-import type { HttpFront } from "../src/http/exchange.js";
+import type { ExchangeHandler, HttpFront } from "../src/http/exchange.js";
 import { startNodeFront } from "../src/http/node.js";
 import { loadUws, startUwsFront } from "../src/http/uws.js";
 import { nativeStatus } from "../src/native/index.js";
@@ -40,14 +40,57 @@ const gateway = new Gateway(
 );
 
 async function listen(): Promise<HttpFront> {
-  if (data.backend === "node") return startNodeFront(data.host, data.port, gateway.handle);
+  const handler = testCrashHandler(gateway.handle);
+  if (data.backend === "node") return startNodeFront(data.host, data.port, handler);
   const uws = loadUws();
   if (!uws.ok) throw new Error(`uWS did not load in lane ${data.lane}: ${uws.reason}`);
-  return startUwsFront(uws.uws, data.host, data.port, gateway.handle);
+  return startUwsFront(uws.uws, data.host, data.port, handler);
+}
+
+/**
+ * Test only (NODE_ENV=test): a request to SWITCHYARD_TEST_CRASH_PATH throws from a timer, outside every
+ * request's guard, as a bug in the lane would; the e2e tests use it to see the lane replaced.
+ */
+function testCrashHandler(handle: ExchangeHandler): ExchangeHandler {
+  const path = process.env.SWITCHYARD_TEST_CRASH_PATH;
+  if (process.env.NODE_ENV !== "test" || path === undefined || path === "") return handle;
+  return (head, reply) => {
+    if (head.path !== path) return handle(head, reply);
+    setTimeout(() => {
+      throw new Error(`test crash of lane ${data.lane}`);
+    }, 10);
+  };
 }
 
 const front = await listen();
 send({ type: "listening", port: front.port });
+let listening = true;
+// A drain and a crash may both stop the listener; uWS must close a listen socket only once.
+const stopListening = (): void => {
+  if (listening) front.stopListening();
+  listening = false;
+};
+
+const CRASH_EXIT_MS = 1_000;
+let crashed = false;
+/**
+ * An error that escaped every request's guard leaves the lane in a state nobody can vouch for: it stops
+ * accepting, closes its connections and pools and ends with code 1, and the control plane starts another.
+ * Exiting with uWS handles open would abort the whole process, so the thread ends by running out of work,
+ * or, when a timer of a request under way holds it, by exit once the uWS sockets have had time to close.
+ */
+const crash = (error: unknown): void => {
+  console.error(`[switchyard] lane ${data.lane} crashed:`, error instanceof Error ? error.stack : error);
+  if (crashed) return;
+  crashed = true;
+  process.exitCode = 1;
+  stopListening();
+  front.closeConnections();
+  void closeAllPools().finally(() => port.close());
+  setTimeout(() => process.exit(1), CRASH_EXIT_MS).unref();
+};
+process.on("uncaughtException", crash);
+process.on("unhandledRejection", crash);
 
 port.on("message", (message: ToLane) => {
   switch (message.type) {
@@ -64,7 +107,7 @@ port.on("message", (message: ToLane) => {
       pendingMetrics.delete(message.id);
       return;
     case "drain":
-      front.stopListening();
+      stopListening();
       void drain(message.deadlineMs);
       return;
   }

@@ -318,7 +318,13 @@ export function startAnthropicMock(opts: AnthropicMockOptions = {}): Promise<Ant
         );
         return;
       }
-      messages(req, res, request, path === "/v1/messages/count_tokens");
+      try {
+        messages(req, res, request, path === "/v1/messages/count_tokens");
+      } catch (error) {
+        // A body of the wrong shape (the gateway's fuzz tests send them) is the client's mistake, as upstream.
+        if (res.headersSent) res.destroy();
+        else fail(res, 400, "invalid_request_error", `invalid request: ${(error as Error).message}`);
+      }
     });
   });
 

@@ -309,7 +309,15 @@ export function startCohereMock(opts: CohereMockOptions = {}): Promise<CohereMoc
   const server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on("data", (chunk: Buffer) => parts.push(chunk));
-    req.on("end", () => handle(req, res, Buffer.concat(parts).toString("utf8")));
+    req.on("end", () => {
+      try {
+        handle(req, res, Buffer.concat(parts).toString("utf8"));
+      } catch (error) {
+        // A body of the wrong shape (the gateway's fuzz tests send them) is the client's mistake, as upstream.
+        if (res.headersSent) res.destroy();
+        else send(res, 400, cohereError(`invalid request: ${(error as Error).message}`));
+      }
+    });
   });
 
   return new Promise((resolve, reject) => {

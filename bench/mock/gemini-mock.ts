@@ -434,7 +434,7 @@ export function startGeminiMock(opts: GeminiMockOptions = {}): Promise<GeminiMoc
   }
 
   const server = createServer((req, res) => {
-    void readBody(req).then((body) => {
+    const served = readBody(req).then((body) => {
       const [path = "", query = ""] = (req.url ?? "").split("?", 2);
       if (req.method === "POST" && path === "/token") {
         token(res, body);
@@ -519,6 +519,11 @@ export function startGeminiMock(opts: GeminiMockOptions = {}): Promise<GeminiMoc
         return;
       }
       send(res, 404, googleError(404, `The requested URL ${path} was not found on this server.`));
+    });
+    served.catch((error: unknown) => {
+      // A body of the wrong shape (the gateway's fuzz tests send them) is the client's mistake, as upstream.
+      if (res.headersSent) res.destroy();
+      else send(res, 400, googleError(400, `Invalid request: ${(error as Error).message}`));
     });
   });
 

@@ -833,7 +833,16 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
       const authorization = req.getHeader("authorization");
       readBody(res, ex, (body) => {
         stats.lastRequest = { path, headers, body };
-        dispatch(ex, kind, body, authorization);
+        try {
+          dispatch(ex, kind, body, authorization);
+        } catch (error) {
+          // A body of the wrong shape (the gateway's fuzz tests send them) is the client's mistake, as upstream.
+          send(
+            ex,
+            400,
+            openAIError(`invalid request: ${(error as Error).message}`, "invalid_request_error", null, null),
+          );
+        }
       });
     };
   }

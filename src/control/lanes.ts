@@ -40,9 +40,9 @@ export class Lanes {
   /** Starts every lane; resolves with the bound port once all of them listen. */
   static async start(options: LanesOptions): Promise<Lanes> {
     const lanes = new Lanes(options);
-    // Linux does not let SO_REUSEPORT sockets join a port the kernel chose, so "any free port" is
-    // resolved here first and every lane binds the same number.
-    if (lanes.port === 0 && options.count > 1) lanes.port = await freePort(options.host);
+    // Linux does not let SO_REUSEPORT sockets join (or, once it is closed, take over) a port the kernel
+    // chose, so "any free port" is resolved here first and every lane, restarted ones too, binds that number.
+    if (lanes.port === 0) lanes.port = await freePort(options.host);
     lanes.port = await lanes.spawn(0);
     await Promise.all(Array.from({ length: options.count - 1 }, (_, i) => lanes.spawn(i + 1)));
     return lanes;
@@ -115,8 +115,9 @@ export class Lanes {
         if (this.upstream !== data.upstream) reclaimLane(openUpstreamBuffer(this.upstream), index);
         if (!listening || this.stopping) return;
         this.options.log(`lane ${index} exited with code ${code}; starting a new one`);
-        this.spawn(index).catch((error: Error) =>
-          this.options.log(`lane ${index} restart failed: ${error.message}`),
+        this.spawn(index).then(
+          () => this.options.log(`lane ${index} restarted`),
+          (error: Error) => this.options.log(`lane ${index} restart failed: ${error.message}`),
         );
       });
     });

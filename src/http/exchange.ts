@@ -24,6 +24,10 @@ export type ResponseHeaders = ReadonlyArray<readonly [string, string]>;
 /** The response side of one exchange. Methods are no-ops once the client has gone away. */
 export interface Reply {
   readonly aborted: boolean;
+  /** The request's id (x-request-id), named in error messages and logs. */
+  readonly requestId: string;
+  /** True once the status line has gone out or the reply has ended: an error can no longer replace it. */
+  readonly committed: boolean;
   /** Set by the pipeline when the request's Origin is allowed; `start` then adds the CORS headers. */
   corsOrigin: string;
   /** Called at most once, when the client disconnects before the reply has ended. */

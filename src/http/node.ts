@@ -13,7 +13,7 @@ class NodeReply implements Reply {
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
-    private readonly requestId: string,
+    readonly requestId: string,
   ) {
     res.on("close", () => {
       if (!res.writableFinished) {
@@ -21,6 +21,10 @@ class NodeReply implements Reply {
         this.abortCallback?.();
       }
     });
+  }
+
+  get committed(): boolean {
+    return this.res.headersSent || this.res.writableEnded;
   }
 
   onAborted(callback: () => void): void {

@@ -38,6 +38,7 @@ class UwsReply implements Reply {
   aborted = false;
   corsOrigin = "";
   private ended = false;
+  private headWritten = false;
   /** Status and headers given to `start` and not yet written; 0 when written or not started. */
   private status = 0;
   private headers: ResponseHeaders | undefined;
@@ -45,12 +46,16 @@ class UwsReply implements Reply {
 
   constructor(
     private readonly res: HttpResponse,
-    private readonly requestId: string,
+    readonly requestId: string,
   ) {
     res.onAborted(() => {
       this.aborted = true;
       if (!this.ended) this.abortCallback?.();
     });
+  }
+
+  get committed(): boolean {
+    return this.ended || this.headWritten;
   }
 
   onAborted(callback: () => void): void {
@@ -88,6 +93,7 @@ class UwsReply implements Reply {
 
   private writeHead(): void {
     const res = this.res;
+    this.headWritten = true;
     res.writeStatus(statusLine(this.status));
     res.writeHeader("x-request-id", this.requestId);
     if (this.corsOrigin !== "") {

@@ -13,7 +13,7 @@ export class ExchangeAccount {
   private finished = false;
 
   constructor(
-    private readonly metrics: LaneMetrics,
+    readonly metrics: LaneMetrics,
     private readonly provider: string,
     private readonly model: string,
     /** performance.now() when the request body was complete: gateway time starts here. */

@@ -59,6 +59,8 @@ export interface MetricJson {
 
 export class LaneMetrics {
   inFlight = 0;
+  /** Requests that met an unexpected error in the gateway's own code (answered 500, or cut off). */
+  internalErrors = 0;
   private readonly requests = new Map<string, RequestSeries>();
   private readonly modelLabels = new Set<string>();
   private modelLabelChars = 0;
@@ -161,7 +163,12 @@ export class LaneMetrics {
       aggregator: "sum",
       values: [{ value: this.inFlight, labels: {} }],
     };
-    const metrics = [requests, tokensIn, tokensOut, upstream, overhead, inFlight];
+    const internal = counter(
+      "switchyard_internal_errors_total",
+      "Requests that met an unexpected error in the gateway's own code",
+    );
+    internal.values.push({ value: this.internalErrors, labels: {} });
+    const metrics = [requests, tokensIn, tokensOut, upstream, overhead, inFlight, internal];
     for (const source of this.sources) metrics.push(...source());
     return metrics;
   }

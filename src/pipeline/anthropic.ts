@@ -3,6 +3,7 @@ import { anthropicErrorBody, anthropicFormat } from "../formats/anthropic/format
 import type { CanonicalError } from "../formats/canonical.js";
 import type { GatewayError } from "../http/errors.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
+import { guarded } from "../http/internal-error.js";
 import { rewriteModel, type ScanResult, scanRequest } from "../native/index.js";
 import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
@@ -266,7 +267,7 @@ export function anthropicCountTokens(
     tooLarge();
     return;
   }
-  reply.readBody(limit, (body, overLimit) => {
+  const onBody = (body: Buffer | null, overLimit: boolean): void => {
     if (body === null) {
       if (overLimit) tooLarge();
       return;
@@ -295,7 +296,8 @@ export function anthropicCountTokens(
     reply.start(200, [["content-type", "application/json"]]);
     reply.end(`{"input_tokens":${estimateInputTokens(parsed)}}`);
     metrics.record("", "", 200, -1, (performance.now() - startedAt) / 1000, 0, 0);
-  });
+  };
+  reply.readBody(limit, guarded(reply, metrics, ANTHROPIC_ERRORS.gateway, onBody));
 }
 
 function refuse(reply: Reply, metrics: LaneMetrics, error: GatewayError): void {

@@ -1,6 +1,8 @@
 import type { GatewayConfig } from "../config/types.js";
-import { type GatewayError, sendError } from "../http/errors.js";
+import { formatFor } from "../formats/registry.js";
+import { errorBody, type GatewayError, sendError } from "../http/errors.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
+import { type ErrorBody, internalFailure } from "../http/internal-error.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
 import { compileRoutingTable, type RoutingTable } from "../routing/table.js";
 import { upstreamHealth, upstreamMetrics } from "../routing/upstream-health.js";
@@ -9,6 +11,7 @@ import { anthropicCountTokens } from "./anthropic.js";
 import { listModels } from "./models.js";
 import { convert, proxy, refuse } from "./proxy.js";
 import { findRoute } from "./routes.js";
+import { canonical } from "./transcode.js";
 
 export interface LaneInfo {
   readonly lane: number;
@@ -56,6 +59,15 @@ export class Gateway {
   }
 
   readonly handle = (head: RequestHead, reply: Reply): void => {
+    try {
+      this.serve(head, reply);
+    } catch (error) {
+      const format = findRoute(head.path, head.query)?.format;
+      internalFailure(reply, this.metrics, errorBodyFor(format), error);
+    }
+  };
+
+  private serve(head: RequestHead, reply: Reply): void {
     const table = this.table;
     if (head.origin !== "") reply.corsOrigin = allowedOrigin(table, head.origin);
     const route = findRoute(head.path, head.query);
@@ -122,7 +134,14 @@ export class Gateway {
         );
         return;
     }
-  };
+  }
+}
+
+/** Gateway-made errors in the wire format of a route's clients (OpenAI's when it names none). */
+function errorBodyFor(format: string | undefined): ErrorBody {
+  if (format === undefined) return errorBody;
+  const inbound = formatFor(format);
+  return (error) => inbound.errorBody(canonical(error));
 }
 
 function allowedOrigin(table: RoutingTable, origin: string): string {

@@ -4,6 +4,7 @@ import { openAIFormat } from "../formats/openai/format.js";
 import { formatFor } from "../formats/registry.js";
 import { errorBody, type GatewayError, invalidRequest, sendError } from "../http/errors.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
+import { type ErrorBody, guarded } from "../http/internal-error.js";
 import { rewriteModel, scanRequest } from "../native/index.js";
 import type { ScanOk } from "../native/types.js";
 import { ExchangeAccount } from "../observability/account.js";
@@ -44,7 +45,10 @@ export function proxy(
     refuse(reply, metrics, tooLarge(limit));
     return;
   }
-  reply.readBody(limit, (received, overLimit) => {
+  const format = route.format === undefined ? undefined : formatFor(route.format);
+  const formatErrorBody: ErrorBody =
+    format === undefined ? errorBody : (error) => format.errorBody(canonical(error));
+  const onBody = (received: Buffer | null, overLimit: boolean): void => {
     if (received === null) {
       if (overLimit) refuse(reply, metrics, tooLarge(limit));
       return;
@@ -94,7 +98,6 @@ export function proxy(
       startedAt,
       prepared: undefined,
     };
-    const format = route.format === undefined ? undefined : formatFor(route.format);
     runAttempts({
       table,
       metrics,
@@ -103,10 +106,11 @@ export function proxy(
       plan,
       requestFallbacks: extras?.fallbacks,
       deadlineMs: requestDeadline(table, head.timeout, extras?.timeoutMs ?? 0),
-      errorBody: format === undefined ? errorBody : (error) => format.errorBody(canonical(error)),
+      errorBody: formatErrorBody,
       send: (candidate, hook) => sendOpenAI(request, candidate, hook),
     });
-  });
+  };
+  reply.readBody(limit, guarded(reply, metrics, formatErrorBody, onBody));
 }
 
 /** An OpenAI-format request read and scanned, ready for attempts. */
@@ -256,7 +260,7 @@ export function convert(
     refuseTooLarge();
     return;
   }
-  reply.readBody(limit, (body, overLimit) => {
+  const onBody = (body: Buffer | null, overLimit: boolean): void => {
     if (body === null) {
       if (overLimit) refuseTooLarge();
       return;
@@ -291,7 +295,11 @@ export function convert(
       anthropicBeta: head.anthropicBeta,
       timeoutHeader: head.timeout,
     });
-  });
+  };
+  reply.readBody(
+    limit,
+    guarded(reply, metrics, (error) => format.errorBody(canonical(error)), onBody),
+  );
 }
 
 /** The body with `model` set to the one a deployment path names (LiteLLM lets the path win). */

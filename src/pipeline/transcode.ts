@@ -1,5 +1,6 @@
 import type { CanonicalError, ChatRequest, EmbeddingsRequest } from "../formats/canonical.js";
 import { type InboundFormat, InvalidRequest } from "../formats/format.js";
+import { checkChatRequest } from "../formats/validate.js";
 import type { GatewayError } from "../http/errors.js";
 import type { Reply } from "../http/exchange.js";
 import { ExchangeAccount } from "../observability/account.js";
@@ -11,7 +12,7 @@ import {
   type UpstreamRequest,
 } from "../providers/adapter.js";
 import { adapterFor } from "../providers/registry.js";
-import { type AttemptHook, type Failure, runAttempts } from "../routing/attempts.js";
+import { type AttemptHook, attemptCrashed, type Failure, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import { checkFallbacks, checkModelName } from "../routing/model-name.js";
 import type { RoutingTable } from "../routing/table.js";
@@ -90,10 +91,11 @@ export function prepareTranscode(input: TranscodeInput): Prepared | CanonicalErr
       : undefined;
   let request: ChatRequest | EmbeddingsRequest;
   try {
-    request =
-      input.operation === "chat"
-        ? input.format.toCanonical(parsed, input.pathModel, input.pathStream)
-        : embeddingsOf(parsed);
+    if (input.operation === "chat") {
+      const chat = input.format.toCanonical(parsed, input.pathModel, input.pathStream);
+      checkChatRequest(chat);
+      request = chat;
+    } else request = embeddingsOf(parsed);
   } catch (error) {
     if (!(error instanceof InvalidRequest)) throw error;
     return invalid(error.message, null, error.param);
@@ -135,6 +137,7 @@ export function sendTranscoded(
       built = adapter.embeddingsRequest(request as EmbeddingsRequest, target);
     else throw new UnsupportedRequest(`Provider '${provider.name}' does not offer embeddings.`, "model");
   } catch (error) {
+    if (isBug(error)) throw error;
     answerInstead(input, unsupported(error), hook);
     return;
   }
@@ -170,12 +173,19 @@ export function sendTranscoded(
   };
   if (built instanceof Promise) {
     // Signing or token exchange (Vertex, Bedrock) may be asynchronous.
-    built.then(send, (error: unknown) => {
-      const failure = unsupported(error);
-      account.finish(failure.status);
-      if (hook !== undefined) hook.failed(clientFailure(input, failure));
-      else sendFormatError(input.reply, input.format, failure);
-    });
+    built
+      .then(send, (error: unknown) => {
+        if (isBug(error)) throw error;
+        const failure = unsupported(error);
+        account.finish(failure.status);
+        if (hook !== undefined) hook.failed(clientFailure(input, failure));
+        else sendFormatError(input.reply, input.format, failure);
+      })
+      .catch((error: unknown) => {
+        account.finish(500);
+        const errorBody = (e: GatewayError) => input.format.errorBody(canonical(e));
+        attemptCrashed(input.reply, input.metrics, errorBody, hook, error, true);
+      });
   } else send(built);
 }
 
@@ -209,7 +219,11 @@ function embeddingsOf(body: unknown): EmbeddingsRequest {
   if (typeof request.model !== "string" || request.model === "") {
     throw new InvalidRequest("you must provide a model parameter", "model");
   }
-  if (request.input === undefined) throw new InvalidRequest("'input' is required", "input");
+  const input = request.input;
+  if (input === undefined) throw new InvalidRequest("'input' is required", "input");
+  if (typeof input !== "string" && !Array.isArray(input)) {
+    throw new InvalidRequest("'input' must be a string or an array", "input");
+  }
   return request as unknown as EmbeddingsRequest;
 }
 
@@ -225,6 +239,11 @@ export function canonical(error: GatewayError): CanonicalError {
     code: error.code,
     param: error.param ?? null,
   };
+}
+
+/** An error of the gateway's own code, answered, logged and counted as an internal error by the guards. */
+function isBug(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError;
 }
 
 function unsupported(error: unknown): CanonicalError {

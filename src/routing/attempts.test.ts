@@ -77,6 +77,8 @@ function table(routing: RoutingConfig | undefined, health?: UpstreamHealth): Rou
 function fakeReply(): Reply & { status: number; headers: ResponseHeaders; body: string } {
   return {
     aborted: false,
+    requestId: "req-test",
+    committed: false,
     corsOrigin: "",
     status: 0,
     headers: [],

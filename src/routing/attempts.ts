@@ -1,6 +1,7 @@
 import type { RetryClass, RoutingConfig } from "../config/types.js";
 import type { GatewayError } from "../http/errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
+import { type ErrorBody, internalFailure } from "../http/internal-error.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { candidatesFor, type ModelPlan, type RouteCandidate } from "./candidates.js";
 import type { Admission, Outcome, UpstreamHealth } from "./health.js";
@@ -78,7 +79,8 @@ export interface AttemptsInput {
  * Runs the attempt loop when a second attempt could be needed; otherwise the one candidate is sent on its
  * own, with its admission and outcome kept in the shared upstream state when there is one.
  */
-export function runAttempts(input: AttemptsInput): void {
+export function runAttempts(unguarded: AttemptsInput): void {
+  const input: AttemptsInput = { ...unguarded, send: guardedSend(unguarded) };
   if (needsLoop(input.table, input.plan, input.requestFallbacks, input.deadlineMs)) {
     new Attempts(input).start();
     return;
@@ -87,6 +89,46 @@ export function runAttempts(input: AttemptsInput): void {
   const health = input.table.health;
   if (health === undefined) input.send(candidate, undefined);
   else new LoneAttempt(input, candidate, health).start();
+}
+
+/**
+ * `input.send` with an unexpected error answered as a 500 that ends the request: the same request would
+ * meet the same error at every candidate, so it is neither retried nor sent down a fallback chain.
+ */
+function guardedSend(input: AttemptsInput): Send {
+  const { reply, metrics, errorBody, send } = input;
+  return (candidate, hook) => {
+    try {
+      send(candidate, hook);
+    } catch (error) {
+      attemptCrashed(reply, metrics, errorBody, hook, error);
+    }
+  };
+}
+
+/** An attempt met an unexpected error before reaching the provider: the request ends with a 500. */
+export function attemptCrashed(
+  reply: Reply,
+  metrics: LaneMetrics,
+  errorBody: ErrorBody,
+  hook: AttemptHook | undefined,
+  error: unknown,
+  /** The attempt's exchange account has recorded the request already. */
+  recorded = false,
+  /** The error event of the stream the reply has started, if it has. */
+  streamEvent?: ErrorBody,
+): void {
+  if (hook === undefined) {
+    internalFailure(reply, metrics, errorBody, error, recorded, streamEvent);
+    return;
+  }
+  // The client's kind of failure: no fault of the provider's, and never retried.
+  hook.failed({
+    kind: "client",
+    status: 500,
+    retryAfterMs: -1,
+    deliver: () => internalFailure(reply, metrics, errorBody, error, recorded, streamEvent),
+  });
 }
 
 /**

@@ -3,7 +3,7 @@ import { errorBody, type GatewayError } from "../http/errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import { readUsage } from "../observability/usage.js";
-import { type AttemptHook, DeadlineExceeded, type Failure } from "../routing/attempts.js";
+import { type AttemptHook, attemptCrashed, DeadlineExceeded, type Failure } from "../routing/attempts.js";
 import { classifyReply, type FailureKind, parseRetryAfter } from "../routing/retry.js";
 import { isRefusedRequest, providerError, providerErrorBody, transportError } from "./provider-error.js";
 import { ERROR_BODY_LIMIT, redactSecrets } from "./redact.js";
@@ -119,6 +119,14 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(_controller: Controller, status: number, headers: Headers): void {
+    try {
+      this.responseStart(status, headers);
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  private responseStart(status: number, headers: Headers): void {
     if (status < 200) return;
     this.status = status;
     if (status >= 400) {
@@ -138,6 +146,14 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
+    try {
+      this.responseData(controller, chunk);
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  private responseData(controller: Controller, chunk: Buffer): void {
     switch (this.mode) {
       case Mode.Gather:
         this.chunks.push(chunk);
@@ -163,6 +179,14 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    try {
+      this.responseEnd();
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  private responseEnd(): void {
     this.account.upstreamEnded();
     const reply = this.reply;
     if (this.mode === Mode.Gather) {
@@ -188,6 +212,14 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Controller, error: Error): void {
+    try {
+      this.responseError(error);
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  private responseError(error: Error): void {
     if (this.mode === Mode.Done) return;
     if (error instanceof ClientGone || this.reply.aborted) {
       // 499: the client closed the request, as nginx names it.
@@ -227,6 +259,24 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       this.reply.destroy();
       this.finish(failure.status);
     }
+  }
+
+  /** A bug met while relaying: the upstream request is dropped and the client gets a 500 or a cut-off. */
+  private crash(error: unknown): void {
+    const streamEvent = this.mode === Mode.Stream && this.sse ? this.errors.sseEvent : undefined;
+    this.mode = Mode.Done;
+    this.chunks = [];
+    this.controller?.abort(new ClientGone());
+    this.account.finish(500);
+    attemptCrashed(
+      this.reply,
+      this.account.metrics,
+      this.errors.gateway,
+      this.hook,
+      error,
+      true,
+      streamEvent,
+    );
   }
 
   private providerFailure(body: Buffer): Failure {

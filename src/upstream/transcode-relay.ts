@@ -1,6 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { CanonicalError, ChatChunk } from "../formats/canonical.js";
 import type { InboundFormat, StreamEncoder, StreamOptions } from "../formats/format.js";
+import type { GatewayError } from "../http/errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import { nativeChatReply } from "../native/transcode.js";
 import type { ExchangeAccount } from "../observability/account.js";
@@ -10,7 +11,7 @@ import {
   type StreamDecoder,
   type Target,
 } from "../providers/adapter.js";
-import { type AttemptHook, DeadlineExceeded, type Failure } from "../routing/attempts.js";
+import { type AttemptHook, attemptCrashed, DeadlineExceeded, type Failure } from "../routing/attempts.js";
 import { classifyReply, parseRetryAfter } from "../routing/retry.js";
 import { transportError } from "./provider-error.js";
 import { ERROR_BODY_LIMIT, redactSecrets } from "./redact.js";
@@ -73,6 +74,14 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(_controller: Controller, status: number, headers: Headers): void {
+    try {
+      this.responseStart(status, headers);
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  private responseStart(status: number, headers: Headers): void {
     if (status < 200) return;
     this.status = status;
     if (status >= 400) {
@@ -96,6 +105,14 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
+    try {
+      this.responseData(controller, chunk);
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  private responseData(controller: Controller, chunk: Buffer): void {
     if (this.mode === Mode.Stream) {
       let text: string;
       try {
@@ -122,6 +139,14 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    try {
+      this.responseEnd();
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  private responseEnd(): void {
     this.account.upstreamEnded();
     const body = Buffer.concat(this.chunks, this.size);
     this.chunks = [];
@@ -191,6 +216,14 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Controller, error: Error): void {
+    try {
+      this.responseError(error);
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  private responseError(error: Error): void {
     if (this.mode === Mode.Done) return;
     if (error instanceof ClientGone || this.reply.aborted) {
       this.finish(499);
@@ -232,6 +265,22 @@ export class TranscodeHandler implements Dispatcher.DispatchHandler {
     this.chunks = [];
     this.account.finish(failure.status);
     this.hook?.failed(failure);
+  }
+
+  /** A bug met while converting: the upstream request is dropped and the client gets a 500 or a cut-off. */
+  private crash(error: unknown): void {
+    const encoder = this.mode === Mode.Stream ? this.encoder : undefined;
+    this.mode = Mode.Done;
+    this.chunks = [];
+    this.controller?.abort(new ClientGone());
+    this.account.finish(500);
+    const format = this.format;
+    const errorBody = (e: GatewayError) => format.errorBody({ ...e, param: e.param ?? null });
+    const streamEvent =
+      encoder === undefined
+        ? undefined
+        : (e: GatewayError) => encoder.error({ ...e, param: e.param ?? null });
+    attemptCrashed(this.reply, this.account.metrics, errorBody, this.hook, error, true, streamEvent);
   }
 
   private encode(chunks: ChatChunk[]): string {

@@ -42,7 +42,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 type Loose = any;
 
 function textPart(block: Loose): TextPart {
-  if (typeof block.text !== "string") throw new InvalidRequest("A text block needs a 'text' string.");
+  if (typeof block !== "object" || block === null || typeof block.text !== "string")
+    throw new InvalidRequest("A text block needs a 'text' string.");
   return block.cache_control === undefined
     ? { type: "text", text: block.text }
     : { type: "text", text: block.text, cache_control: block.cache_control };

@@ -98,6 +98,35 @@ function dataUrl(mimeType: string, data: string): string {
   return `data:${mimeType};base64,${data}`;
 }
 
+/** The members of a part the conversion reads have the types it reads them as. */
+function checkPart(part: GeminiPart, param: string): void {
+  const loose = part as Record<string, unknown>;
+  const fail = (field: string, expected: string): never => {
+    throw new InvalidRequest(`${param}.${field} must be ${expected}.`, `${param}.${field}`);
+  };
+  if (loose.text !== undefined && typeof loose.text !== "string") fail("text", "a string");
+  const inline = loose.inlineData;
+  if (inline !== undefined) {
+    if (!isObject(inline)) fail("inlineData", "an object");
+    else if (typeof inline.mimeType !== "string") fail("inlineData.mimeType", "a string");
+    else if (typeof inline.data !== "string") fail("inlineData.data", "a string");
+  }
+  const file = loose.fileData;
+  if (file !== undefined) {
+    if (!isObject(file)) fail("fileData", "an object");
+    else if (typeof file.fileUri !== "string") fail("fileData.fileUri", "a string");
+    else if (file.mimeType !== undefined && typeof file.mimeType !== "string")
+      fail("fileData.mimeType", "a string");
+  }
+  for (const field of ["functionCall", "functionResponse"] as const) {
+    const call = loose[field];
+    if (call === undefined) continue;
+    if (!isObject(call)) fail(field, "an object");
+    else if (typeof call.name !== "string") fail(`${field}.name`, "a string");
+    else if (call.id !== undefined && typeof call.id !== "string") fail(`${field}.id`, "a string");
+  }
+}
+
 function userPart(part: GeminiPart, param: string): ContentPart {
   if (part.text !== undefined) return { type: "text", text: part.text };
   if (part.inlineData !== undefined) {
@@ -145,6 +174,7 @@ function convertContents(contents: unknown[], messages: ChatMessage[]): void {
         const part = parts[p] as GeminiPart;
         if (typeof part !== "object" || part === null)
           throw new InvalidRequest(`${param}.parts[${p}] must be an object.`, param);
+        checkPart(part, `${param}.parts[${p}]`);
         if (part.thought === true) {
           const block: ThinkingBlock = { type: "thinking", thinking: part.text ?? "" };
           if (part.thoughtSignature !== undefined) block.signature = part.thoughtSignature;
@@ -186,6 +216,7 @@ function convertContents(contents: unknown[], messages: ChatMessage[]): void {
       const part = parts[p] as GeminiPart;
       if (typeof part !== "object" || part === null)
         throw new InvalidRequest(`${param}.parts[${p}] must be an object.`, param);
+      checkPart(part, `${param}.parts[${p}]`);
       if (part.functionResponse !== undefined) {
         const answer = part.functionResponse;
         const call =

@@ -1,0 +1,107 @@
+import type { Dispatcher } from "undici";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { anthropicFormat } from "../formats/anthropic/format.js";
+import type { Reply, ResponseHeaders } from "../http/exchange.js";
+import { ExchangeAccount } from "../observability/account.js";
+import { LaneMetrics } from "../observability/lane-metrics.js";
+import type { ProviderAdapter, Target } from "../providers/adapter.js";
+import { RelayHandler } from "./relay.js";
+import { TranscodeHandler } from "./transcode-relay.js";
+
+// A bug met inside undici's callbacks (here: a reply or an adapter that throws) ends the one request with a
+// 500 in the client's format and never escapes to undici or the event loop.
+
+function fakeReply(failWrites = false) {
+  const reply = {
+    aborted: false,
+    committed: false,
+    requestId: "req-7",
+    corsOrigin: "",
+    status: 0,
+    headers: [] as ResponseHeaders,
+    body: "",
+    onAborted() {},
+    readBody() {},
+    start(status: number, headers: ResponseHeaders) {
+      reply.status = status;
+      reply.headers = headers;
+    },
+    write(): boolean {
+      if (failWrites) throw new TypeError("write exploded");
+      return true;
+    },
+    onWritable() {},
+    end(body?: Uint8Array | string) {
+      reply.body = String(body ?? "");
+    },
+    destroy() {},
+  } satisfies Reply & Record<string, unknown>;
+  return reply;
+}
+
+function fakeController() {
+  const controller = {
+    aborted: null as Error | null,
+    abort(reason: Error) {
+      controller.aborted = reason;
+    },
+    pause() {},
+    resume() {},
+  };
+  return controller as unknown as Dispatcher.DispatchController & { aborted: Error | null };
+}
+
+const internalErrors = (metrics: LaneMetrics) =>
+  metrics.snapshot().find((metric) => metric.name === "switchyard_internal_errors_total")?.values[0]?.value;
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("relay handlers", () => {
+  it("RelayHandler answers 500 and aborts the upstream when relaying throws", () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const metrics = new LaneMetrics();
+    const reply = fakeReply(true);
+    const handler = new RelayHandler(reply, "p", new ExchangeAccount(metrics, "p", "m", performance.now()));
+    const controller = fakeController();
+    handler.onRequestStart(controller);
+    handler.onResponseStart(controller, 200, { "content-type": "text/event-stream" });
+    expect(() => handler.onResponseData(controller, Buffer.from("data: {}\n\n"))).not.toThrow();
+    expect(controller.aborted).not.toBeNull();
+    expect(reply.status).toBe(500);
+    expect(JSON.parse(reply.body).error.message).toContain("req-7");
+    expect(metrics.inFlight).toBe(0);
+    expect(internalErrors(metrics)).toBe(1);
+  });
+
+  it("TranscodeHandler answers 500 in the client's format when the adapter throws", () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const metrics = new LaneMetrics();
+    const reply = fakeReply();
+    const adapter = {
+      chatStream() {
+        throw new TypeError("decoder exploded");
+      },
+    } as unknown as ProviderAdapter;
+    const target = { stream: true, provider: { name: "p" } } as unknown as Target;
+    const handler = new TranscodeHandler(
+      reply,
+      anthropicFormat,
+      adapter,
+      target,
+      "chat",
+      "m",
+      new ExchangeAccount(metrics, "p", "m", performance.now()),
+      { includeUsage: false },
+    );
+    const controller = fakeController();
+    handler.onRequestStart(controller);
+    expect(() => handler.onResponseStart(controller, 200, {})).not.toThrow();
+    expect(controller.aborted).not.toBeNull();
+    expect(reply.status).toBe(500);
+    expect(JSON.parse(reply.body)).toMatchObject({ type: "error", error: { type: "api_error" } });
+    expect(metrics.inFlight).toBe(0);
+    expect(internalErrors(metrics)).toBe(1);
+  });
+});
