@@ -63,7 +63,12 @@ describe("relay handlers", () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const metrics = new LaneMetrics();
     const reply = fakeReply(true);
-    const handler = new RelayHandler(reply, "p", new ExchangeAccount(metrics, "p", "m", performance.now()));
+    const handler = new RelayHandler(
+      reply,
+      "p",
+      "",
+      new ExchangeAccount(metrics, "p", "m", performance.now()),
+    );
     const controller = fakeController();
     handler.onRequestStart(controller);
     handler.onResponseStart(controller, 200, { "content-type": "text/event-stream" });
