@@ -8,6 +8,8 @@ export interface RequestHead {
   readonly query: string;
   /** -1 when the client sent no Content-Length (chunked or no body). */
   readonly contentLength: number;
+  /** The Content-Type header as sent ("" when absent). */
+  readonly contentType: string;
   readonly requestId: string;
   readonly origin: string;
   /** Access-Control-Request-Headers of a preflight; "" for other methods. */

@@ -98,6 +98,7 @@ function readHead(req: IncomingMessage): RequestHead {
     path: q === -1 ? url : url.slice(0, q),
     query: q === -1 ? "" : url.slice(q + 1),
     contentLength: contentLength === "" ? -1 : Number(contentLength),
+    contentType: header(req, "content-type"),
     requestId: header(req, "x-request-id") || randomUUID(),
     origin: header(req, "origin"),
     corsRequestHeaders: header(req, "access-control-request-headers"),

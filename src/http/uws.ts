@@ -143,6 +143,7 @@ function readHead(req: HttpRequest): RequestHead {
     path: url,
     query: req.getQuery() ?? "",
     contentLength: contentLength === "" ? -1 : Number(contentLength),
+    contentType: req.getHeader("content-type"),
     requestId: req.getHeader("x-request-id") || randomUUID(),
     origin: req.getHeader("origin"),
     // Only a preflight needs it; skip the lookup for every other request.

@@ -1,4 +1,7 @@
 import type { GatewayConfig } from "../config/types.js";
+import { openAIFormat } from "../formats/openai/format.js";
+import { formatFor } from "../formats/registry.js";
+import { isJsonContentType } from "../http/content-type.js";
 import { type GatewayError, sendError } from "../http/errors.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
@@ -8,7 +11,8 @@ import { retainPools } from "../upstream/pools.js";
 import { anthropicCountTokens } from "./anthropic.js";
 import { listModels } from "./models.js";
 import { convert, proxy, refuse } from "./proxy.js";
-import { findRoute } from "./routes.js";
+import { findRoute, type Route } from "./routes.js";
+import { sendFormatError } from "./transcode.js";
 
 export interface LaneInfo {
   readonly lane: number;
@@ -82,6 +86,11 @@ export class Gateway {
       });
       return;
     }
+    // Every POST route takes a JSON body.
+    if (route.method === "POST" && !isJsonContentType(head.contentType)) {
+      refuseInFormat(reply, this.metrics, route, unsupportedMediaType(head.contentType));
+      return;
+    }
     switch (route.kind) {
       case "proxy":
         proxy(table, this.metrics, route, head, reply);
@@ -143,6 +152,23 @@ function notFound(head: RequestHead): GatewayError {
     type: "invalid_request_error",
     code: "unknown_route",
   };
+}
+
+function unsupportedMediaType(contentType: string): GatewayError {
+  const sent = contentType === "" ? "no Content-Type" : `Content-Type ${JSON.stringify(contentType)}`;
+  return {
+    status: 415,
+    message: `The request body must be JSON: send the header "Content-Type: application/json" (got ${sent}).`,
+    type: "invalid_request_error",
+    code: "unsupported_media_type",
+  };
+}
+
+/** A refusal in the route's wire format (OpenAI's on OpenAI routes, Anthropic's on /anthropic, ...). */
+function refuseInFormat(reply: Reply, metrics: LaneMetrics, route: Route, error: GatewayError): void {
+  const format = route.format === undefined ? openAIFormat : formatFor(route.format);
+  sendFormatError(reply, format, { ...error, param: error.param ?? null });
+  metrics.record("", "", error.status, -1, -1, 0, 0);
 }
 
 function internalError(error: Error): GatewayError {
