@@ -1,6 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { ExchangeHandler, HttpFront, Reply, RequestHead, ResponseHeaders } from "./exchange.js";
+import {
+  type ExchangeHandler,
+  type HttpFront,
+  isEventStream,
+  type Reply,
+  type RequestHead,
+  type ResponseHeaders,
+  SHUTDOWN_HEADERS,
+  type ShutdownNotice,
+} from "./exchange.js";
 
 // The portable front for platforms where the uWS binary does not load. Node 20 cannot share a port
 // between worker threads, so this front serves from a single lane.
@@ -8,14 +17,20 @@ import type { ExchangeHandler, HttpFront, Reply, RequestHead, ResponseHeaders } 
 class NodeReply implements Reply {
   aborted = false;
   corsOrigin = "";
+  shutdownNotice: ShutdownNotice | undefined;
+  private eventStream = false;
   private abortCallback: (() => void) | undefined;
 
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly requestId: string,
+    /** The front's exchanges under way, which this one leaves when its response closes. */
+    open: Set<NodeReply>,
   ) {
+    open.add(this);
     res.on("close", () => {
+      open.delete(this);
       if (!res.writableFinished) {
         this.aborted = true;
         this.abortCallback?.();
@@ -52,8 +67,9 @@ class NodeReply implements Reply {
   }
 
   start(status: number, headers: ResponseHeaders): void {
-    if (this.aborted) return;
+    if (this.aborted || this.res.writableEnded) return;
     const res = this.res;
+    this.eventStream = isEventStream(headers);
     res.statusCode = status;
     res.setHeader("x-request-id", this.requestId);
     if (this.corsOrigin !== "") {
@@ -64,7 +80,7 @@ class NodeReply implements Reply {
   }
 
   write(chunk: Uint8Array | string): boolean {
-    if (this.aborted) return true;
+    if (this.aborted || this.res.writableEnded) return true;
     return this.res.write(chunk);
   }
 
@@ -81,6 +97,20 @@ class NodeReply implements Reply {
   destroy(): void {
     this.aborted = true;
     this.res.destroy();
+  }
+
+  /** The drain deadline has come: see HttpFront.interruptExchanges. */
+  interrupt(): void {
+    if (this.aborted || this.res.writableEnded) return;
+    const notice = this.shutdownNotice;
+    if (!this.res.headersSent) {
+      this.start(503, SHUTDOWN_HEADERS);
+      this.end(notice?.body);
+    } else if (this.eventStream && notice !== undefined) {
+      this.end(notice.sseEvent);
+    } else {
+      this.destroy();
+    }
   }
 }
 
@@ -108,9 +138,10 @@ function readHead(req: IncomingMessage): RequestHead {
 }
 
 export function startNodeFront(host: string, port: number, handler: ExchangeHandler): Promise<HttpFront> {
+  const open = new Set<NodeReply>();
   const server = createServer({ keepAliveTimeout: 10_000, requestTimeout: 60_000 }, (req, res) => {
     const head = readHead(req);
-    handler(head, new NodeReply(req, res, head.requestId));
+    handler(head, new NodeReply(req, res, head.requestId, open));
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -119,6 +150,11 @@ export function startNodeFront(host: string, port: number, handler: ExchangeHand
       resolve({
         port: typeof address === "object" && address !== null ? address.port : port,
         stopListening: () => server.close(),
+        interruptExchanges: () => {
+          const count = open.size;
+          for (const reply of [...open]) reply.interrupt();
+          return count;
+        },
         closeConnections: () => server.closeAllConnections(),
       });
     });

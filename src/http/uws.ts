@@ -6,7 +6,16 @@ import type {
   TemplatedApp,
   us_listen_socket,
 } from "@trufflesuite/uws-js-unofficial";
-import type { ExchangeHandler, HttpFront, Reply, RequestHead, ResponseHeaders } from "./exchange.js";
+import {
+  type ExchangeHandler,
+  type HttpFront,
+  isEventStream,
+  type Reply,
+  type RequestHead,
+  type ResponseHeaders,
+  SHUTDOWN_HEADERS,
+  type ShutdownNotice,
+} from "./exchange.js";
 import { statusLine } from "./status.js";
 
 type UwsModule = {
@@ -37,7 +46,11 @@ export function loadUws(env: NodeJS.ProcessEnv = process.env): UwsLoad {
 class UwsReply implements Reply {
   aborted = false;
   corsOrigin = "";
+  shutdownNotice: ShutdownNotice | undefined;
   private ended = false;
+  /** Whether status and headers have gone out; until then a 503 can still replace the reply. */
+  private headWritten = false;
+  private eventStream = false;
   /** Status and headers given to `start` and not yet written; 0 when written or not started. */
   private status = 0;
   private headers: ResponseHeaders | undefined;
@@ -46,9 +59,13 @@ class UwsReply implements Reply {
   constructor(
     private readonly res: HttpResponse,
     private readonly requestId: string,
+    /** The front's exchanges under way, which this one leaves when it ends. */
+    private readonly open: Set<UwsReply>,
   ) {
+    open.add(this);
     res.onAborted(() => {
       this.aborted = true;
+      open.delete(this);
       if (!this.ended) this.abortCallback?.();
     });
   }
@@ -86,6 +103,20 @@ class UwsReply implements Reply {
     this.headers = headers;
   }
 
+  /** The drain deadline has come: see HttpFront.interruptExchanges. */
+  interrupt(): void {
+    if (this.aborted || this.ended) return;
+    const notice = this.shutdownNotice;
+    if (!this.headWritten) {
+      this.start(503, SHUTDOWN_HEADERS);
+      this.end(notice?.body);
+    } else if (this.eventStream && notice !== undefined) {
+      this.end(notice.sseEvent);
+    } else {
+      this.destroy();
+    }
+  }
+
   private writeHead(): void {
     const res = this.res;
     res.writeStatus(statusLine(this.status));
@@ -95,13 +126,17 @@ class UwsReply implements Reply {
       res.writeHeader("vary", "Origin");
     }
     const headers = this.headers;
-    if (headers !== undefined) for (const [name, value] of headers) res.writeHeader(name, value);
+    if (headers !== undefined) {
+      for (const [name, value] of headers) res.writeHeader(name, value);
+      this.eventStream = isEventStream(headers);
+    }
     this.headers = undefined;
     this.status = 0;
+    this.headWritten = true;
   }
 
   write(chunk: Uint8Array | string): boolean {
-    if (this.aborted) return true;
+    if (this.aborted || this.ended) return true;
     let ok = true;
     this.res.cork(() => {
       if (this.status !== 0) this.writeHead();
@@ -120,6 +155,7 @@ class UwsReply implements Reply {
   end(body?: Uint8Array | string): void {
     if (this.aborted || this.ended) return;
     this.ended = true;
+    this.open.delete(this);
     this.res.cork(() => {
       if (this.status !== 0) this.writeHead();
       this.res.end(body);
@@ -130,6 +166,7 @@ class UwsReply implements Reply {
     if (this.aborted || this.ended) return;
     this.ended = true;
     this.aborted = true;
+    this.open.delete(this);
     this.res.close();
   }
 }
@@ -160,9 +197,10 @@ export function startUwsFront(
   handler: ExchangeHandler,
 ): Promise<HttpFront> {
   const app = uws.App();
+  const open = new Set<UwsReply>();
   app.any("/*", (res, req) => {
     const head = readHead(req);
-    handler(head, new UwsReply(res, head.requestId));
+    handler(head, new UwsReply(res, head.requestId, open));
   });
   return new Promise((resolve, reject) => {
     app.listen(host, port, (socket) => {
@@ -173,6 +211,11 @@ export function startUwsFront(
       resolve({
         port: uws.us_socket_local_port(socket),
         stopListening: () => uws.us_listen_socket_close(socket),
+        interruptExchanges: () => {
+          const count = open.size;
+          for (const reply of [...open]) reply.interrupt();
+          return count;
+        },
         // Present in the binary, missing from the package's typings.
         closeConnections: () => (app as TemplatedApp & { close(): void }).close(),
       });

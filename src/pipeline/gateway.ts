@@ -12,6 +12,7 @@ import { anthropicCountTokens } from "./anthropic.js";
 import { listModels } from "./models.js";
 import { convert, proxy, refuse } from "./proxy.js";
 import { findRoute, type Route } from "./routes.js";
+import { shutdownNoticeFor } from "./shutdown.js";
 import { sendFormatError } from "./transcode.js";
 
 export interface LaneInfo {
@@ -67,6 +68,7 @@ export class Gateway {
       refuse(reply, this.metrics, notFound(head));
       return;
     }
+    reply.shutdownNotice = shutdownNoticeFor(route.format);
     if (head.method !== route.method) {
       if (head.method === "OPTIONS" && reply.corsOrigin !== "") {
         reply.start(204, [

@@ -73,6 +73,7 @@ function fakeReply(): Reply & { status: number; headers: ResponseHeaders; body: 
   return {
     aborted: false,
     corsOrigin: "",
+    shutdownNotice: undefined,
     status: 0,
     headers: [],
     body: "",
