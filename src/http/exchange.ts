@@ -34,7 +34,6 @@ export interface ShutdownNotice {
 export const SHUTDOWN_HEADERS: ResponseHeaders = [
   ["content-type", "application/json"],
   ["retry-after", "1"],
-  ["connection", "close"],
 ];
 
 /** Whether headers given to `start` open an event stream. */
@@ -50,7 +49,7 @@ export interface Reply {
   readonly aborted: boolean;
   /** Set by the pipeline when the request's Origin is allowed; `start` then adds the CORS headers. */
   corsOrigin: string;
-  /** Set by the pipeline to the route's wire format; OpenAI's when unset. */
+  /** Set by the pipeline from the route's wire format; unset, the 503 has no body and a stream is cut. */
   shutdownNotice: ShutdownNotice | undefined;
   /** Called at most once, when the client disconnects before the reply has ended. */
   onAborted(callback: () => void): void;

@@ -99,9 +99,9 @@ class NodeReply implements Reply {
     this.res.destroy();
   }
 
-  /** The drain deadline has come: see HttpFront.interruptExchanges. */
-  interrupt(): void {
-    if (this.aborted || this.res.writableEnded) return;
+  /** The drain deadline has come (see HttpFront.interruptExchanges); false when the reply had ended. */
+  interrupt(): boolean {
+    if (this.aborted || this.res.writableEnded) return false;
     const notice = this.shutdownNotice;
     if (!this.res.headersSent) {
       this.start(503, SHUTDOWN_HEADERS);
@@ -111,6 +111,7 @@ class NodeReply implements Reply {
     } else {
       this.destroy();
     }
+    return true;
   }
 }
 
@@ -151,8 +152,8 @@ export function startNodeFront(host: string, port: number, handler: ExchangeHand
         port: typeof address === "object" && address !== null ? address.port : port,
         stopListening: () => server.close(),
         interruptExchanges: () => {
-          const count = open.size;
-          for (const reply of [...open]) reply.interrupt();
+          let count = 0;
+          for (const reply of [...open]) if (reply.interrupt()) count++;
           return count;
         },
         closeConnections: () => server.closeAllConnections(),

@@ -103,9 +103,9 @@ class UwsReply implements Reply {
     this.headers = headers;
   }
 
-  /** The drain deadline has come: see HttpFront.interruptExchanges. */
-  interrupt(): void {
-    if (this.aborted || this.ended) return;
+  /** The drain deadline has come (see HttpFront.interruptExchanges); false when the reply had ended. */
+  interrupt(): boolean {
+    if (this.aborted || this.ended) return false;
     const notice = this.shutdownNotice;
     if (!this.headWritten) {
       this.start(503, SHUTDOWN_HEADERS);
@@ -115,6 +115,7 @@ class UwsReply implements Reply {
     } else {
       this.destroy();
     }
+    return true;
   }
 
   private writeHead(): void {
@@ -212,8 +213,8 @@ export function startUwsFront(
         port: uws.us_socket_local_port(socket),
         stopListening: () => uws.us_listen_socket_close(socket),
         interruptExchanges: () => {
-          const count = open.size;
-          for (const reply of [...open]) reply.interrupt();
+          let count = 0;
+          for (const reply of [...open]) if (reply.interrupt()) count++;
           return count;
         },
         // Present in the binary, missing from the package's typings.
