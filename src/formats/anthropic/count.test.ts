@@ -30,13 +30,15 @@ describe("estimateInputTokens", () => {
 
 describe("boundedTokenCount", () => {
   it("is exact for ordinary text within the bound", () => {
-    const text = "The quick brown fox jumps over the lazy dog. ".repeat(1000);
+    const sentence = "The quick brown fox jumps over the lazy dog. ";
+    const text = sentence.repeat(Math.floor(COUNTED_CHARS / sentence.length));
     expect(text.length).toBeLessThan(COUNTED_CHARS);
     expect(boundedTokenCount(text)).toBe(countTokens(text, "o200k_base"));
   });
 
   it("estimates text past the bound at the rate of its counted part", () => {
-    const text = "The quick brown fox jumps over the lazy dog. ".repeat(20_000);
+    const sentence = "The quick brown fox jumps over the lazy dog. ";
+    const text = sentence.repeat(Math.ceil((20 * COUNTED_CHARS) / sentence.length));
     const exact = countTokens(text, "o200k_base");
     const estimate = boundedTokenCount(text);
     expect(Math.abs(estimate - exact) / exact).toBeLessThan(0.01);
@@ -47,5 +49,13 @@ describe("boundedTokenCount", () => {
     const estimate = boundedTokenCount("x".repeat(1 << 20));
     expect(estimate).toBeGreaterThan((1 << 20) / 64);
     expect(estimate).toBeLessThan(1 << 20);
+  });
+
+  it("breaks a megabyte of whitespace the same way", () => {
+    for (const text of [" ".repeat(1 << 20), "\n".repeat(1 << 20), " \n\t".repeat(1 << 18)]) {
+      const estimate = boundedTokenCount(text);
+      expect(estimate).toBeGreaterThan((1 << 20) / 64);
+      expect(estimate).toBeLessThan(1 << 20);
+    }
   });
 });
