@@ -1,9 +1,11 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MockServer, startOpenAIMock } from "../../bench/mock/openai-mock.js";
 import { type RunningGateway, startGateway } from "../helpers/gateway.js";
 
 // What a hostile or careless client may send: a cross-origin "simple" POST (text/plain, no preflight) and
-// a count_tokens body far past its limit. Runs on both HTTP fronts.
+// a count_tokens body far past its limit (both HTTP fronts); and an upstream stream whose line never ends.
 
 const OPENAI = JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
 const ANTHROPIC = JSON.stringify({
@@ -119,6 +121,71 @@ describe.each(["uws", "node"] as const)("hostile clients over the %s front", (ba
     expect(response.status).toBe(200);
     const { input_tokens } = (await response.json()) as { input_tokens: number };
     expect(input_tokens).toBeGreaterThan((3 << 20) / 64);
+    expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
+  });
+});
+
+describe("an upstream stream line that never ends", () => {
+  let upstream: Server;
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    // An OpenAI-compatible upstream that opens a stream, then sends 17 MiB without a line break.
+    upstream = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write(
+          'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n',
+        );
+        res.write("data: ");
+        const piece = "x".repeat(1 << 20);
+        let sent = 0;
+        const more = () => {
+          while (sent < 17) {
+            sent++;
+            if (!res.write(piece)) {
+              res.once("drain", more);
+              return;
+            }
+          }
+          res.end();
+        };
+        more();
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    const { port } = upstream.address() as AddressInfo;
+    gateway = await startGateway({
+      env: { OPENAI_API_KEY: "k", OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` },
+      args: ["--lanes", "1"],
+    });
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await new Promise((resolve) => upstream?.close(resolve));
+  });
+
+  it("ends a converted stream with an error event once the line passes 16 Mi characters", async () => {
+    const response = await fetch(`${gateway.url}/anthropic/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "openai/gpt-4o-mini",
+        max_tokens: 16,
+        stream: true,
+        messages: [{ role: "user", content: "hi" }],
+      }),
+    });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const last = text.trimEnd().split("\n\n").at(-1) ?? "";
+    expect(last.startsWith("event: error\ndata: ")).toBe(true);
+    expect(JSON.parse(last.slice("event: error\ndata: ".length))).toMatchObject({
+      type: "error",
+      error: { message: expect.stringContaining("longer than 16777216 characters") },
+    });
     expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
   });
 });
