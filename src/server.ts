@@ -11,8 +11,6 @@ import { nativeStatus } from "./native/index.js";
 // Entry point: read flags and environment, load the configuration, start the lanes, watch the file,
 // and drain on SIGTERM.
 
-const DRAIN_DEADLINE_MS = 30_000;
-
 const log = (line: string) => process.stdout.write(`[switchyard] ${line}\n`);
 
 const { values: flags } = parseArgs({
@@ -22,14 +20,16 @@ const { values: flags } = parseArgs({
     config: { type: "string" },
     "app-dir": { type: "string" },
     lanes: { type: "string" },
+    "drain-seconds": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
 
 if (flags.help) {
   process.stdout.write(`Usage: switchyard [--port 8080] [--host 0.0.0.0] [--config FILE] [--app-dir DIR] [--lanes N]
+                  [--drain-seconds 30]
 
-Environment: PORT, HOST, SWITCHYARD_LANES, provider keys (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...),
+Environment: PORT, HOST, SWITCHYARD_LANES, SWITCHYARD_DRAIN_SECONDS, provider keys (OPENAI_API_KEY, ...),
 SWITCHYARD_HTTP=node (force the node:http front), SWITCHYARD_NATIVE=0 (force the TypeScript fallbacks).
 `);
   process.exit(0);
@@ -50,6 +50,12 @@ const port = positiveInt(flags.port ?? env.PORT, "--port", 8080);
 const host = flags.host ?? env.HOST ?? "0.0.0.0";
 const configPath = flags.config ?? env.SWITCHYARD_CONFIG;
 const appDir = flags["app-dir"] ?? env.SWITCHYARD_APP_DIR;
+// How long SIGTERM lets requests under way finish; past it they end with an error in their client's format.
+const drainSeconds = positiveInt(
+  flags["drain-seconds"] ?? env.SWITCHYARD_DRAIN_SECONDS,
+  "--drain-seconds",
+  30,
+);
 
 let loaded: ReturnType<typeof loadConfig>;
 try {
@@ -114,10 +120,14 @@ let stopping = false;
 async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log(`${signal}: draining (up to ${DRAIN_DEADLINE_MS / 1000} s)`);
+  log(`${signal}: draining (up to ${drainSeconds} s)`);
   watcher?.close();
-  const unfinished = await lanes.drain(DRAIN_DEADLINE_MS);
-  log(unfinished === 0 ? "drained; bye" : `deadline reached with ${unfinished} requests unfinished`);
+  const unfinished = await lanes.drain(drainSeconds * 1000);
+  log(
+    unfinished === 0
+      ? "drained; bye"
+      : `deadline reached with ${unfinished} requests unfinished; each was ended with a shutdown error`,
+  );
   process.exit(0);
 }
 process.on("SIGTERM", () => void stop("SIGTERM"));

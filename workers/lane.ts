@@ -113,13 +113,19 @@ port.on("message", (message: ToLane) => {
   }
 });
 
+/** How long the last bytes of replies ended at the deadline get to leave before connections close. */
+const FLUSH_MS = 100;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function drain(deadlineMs: number): Promise<void> {
   const deadline = Date.now() + deadlineMs;
-  while (gateway.metrics.inFlight > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  while (gateway.metrics.inFlight > 0 && Date.now() < deadline) await sleep(20);
+  // Past the deadline every client still waiting is told so in its format, rather than cut off mid-stream.
+  const unfinished = front.interruptExchanges();
+  if (unfinished > 0) await sleep(FLUSH_MS);
   // Open uWS handles at thread exit abort the whole process, so every connection is closed first.
   front.closeConnections();
   await closeAllPools();
-  send({ type: "drained", unfinished: gateway.metrics.inFlight });
+  send({ type: "drained", unfinished });
 }

@@ -44,6 +44,7 @@ describe("parseBifrostConfig: providers", () => {
     });
     expect(config.client).toEqual({
       maxRequestBodyBytes: 100 * 1024 * 1024,
+      maxCountTokensBodyBytes: 4 * 1024 * 1024,
       allowedOrigins: [],
       dropExcessRequests: false,
     });
@@ -416,6 +417,7 @@ describe("parseBifrostConfig: warnings", () => {
     ]);
     expect(config.client).toEqual({
       maxRequestBodyBytes: 10 * 1024 * 1024,
+      maxCountTokensBodyBytes: 4 * 1024 * 1024,
       allowedOrigins: ["https://app.example.com", "http://localhost:3000"],
       dropExcessRequests: true,
     });

@@ -14,6 +14,7 @@ import { Collector, childPath, isObject, type Obj, resolveSecret } from "./colle
 import {
   DEFAULT_CLIENT,
   DEFAULT_CONCURRENCY,
+  DEFAULT_MAX_COUNT_TOKENS_BODY_MB,
   DEFAULT_MAX_REQUEST_BODY_MB,
   DEFAULT_MAX_RETRIES,
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
@@ -549,6 +550,15 @@ function parseClient(c: Collector, raw: Obj | undefined): ClientConfig {
   if (!raw) return DEFAULT_CLIENT;
   const path = "client";
   const bodyMb = readInteger(c, raw, "max_request_body_size_mb", path, 1, DEFAULT_MAX_REQUEST_BODY_MB);
+  // Switchyard's own key: Bifrost serves no count_tokens route.
+  const countTokensMb = readInteger(
+    c,
+    raw,
+    "max_count_tokens_body_size_mb",
+    path,
+    1,
+    DEFAULT_MAX_COUNT_TOKENS_BODY_MB,
+  );
   const dropExcessRequests = readBoolean(
     c,
     raw,
@@ -576,12 +586,22 @@ function parseClient(c: Collector, raw: Obj | undefined): ClientConfig {
   }
 
   for (const key of Object.keys(raw)) {
-    if (key === "max_request_body_size_mb" || key === "drop_excess_requests" || key === "allowed_origins")
+    if (
+      key === "max_request_body_size_mb" ||
+      key === "max_count_tokens_body_size_mb" ||
+      key === "drop_excess_requests" ||
+      key === "allowed_origins"
+    )
       continue;
     if (UNSUPPORTED_CLIENT_KEYS.has(key)) c.unsupported(`${path}.${key}`, raw[key]);
     else c.warn(`${path}.${key}`, "unknown key; ignored");
   }
-  return { maxRequestBodyBytes: bodyMb * MIB, allowedOrigins, dropExcessRequests };
+  return {
+    maxRequestBodyBytes: bodyMb * MIB,
+    maxCountTokensBodyBytes: countTokensMb * MIB,
+    allowedOrigins,
+    dropExcessRequests,
+  };
 }
 
 /**

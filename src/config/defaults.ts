@@ -11,6 +11,7 @@ export const DEFAULT_RETRY_BACKOFF_INITIAL_MS = 500;
 export const DEFAULT_RETRY_BACKOFF_MAX_MS = 5_000;
 export const DEFAULT_CONCURRENCY: ConcurrencyConfig = { concurrency: 1000, bufferSize: 5000 };
 export const DEFAULT_MAX_REQUEST_BODY_MB = 100;
+export const DEFAULT_MAX_COUNT_TOKENS_BODY_MB = 4;
 
 export const MIB = 1024 * 1024;
 
@@ -29,6 +30,7 @@ export function defaultNetwork(baseUrl: string) {
 // so a gateway holding provider keys is not callable from any web page by default.
 export const DEFAULT_CLIENT: ClientConfig = {
   maxRequestBodyBytes: DEFAULT_MAX_REQUEST_BODY_MB * MIB,
+  maxCountTokensBodyBytes: DEFAULT_MAX_COUNT_TOKENS_BODY_MB * MIB,
   allowedOrigins: [],
   dropExcessRequests: false,
 };

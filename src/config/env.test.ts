@@ -78,6 +78,7 @@ describe("configFromEnvironment", () => {
     const { config } = configFromEnvironment({ OPENAI_API_KEY: "k" });
     expect(config.client).toEqual({
       maxRequestBodyBytes: 100 * 1024 * 1024,
+      maxCountTokensBodyBytes: 4 * 1024 * 1024,
       allowedOrigins: [],
       dropExcessRequests: false,
     });
@@ -87,11 +88,13 @@ describe("configFromEnvironment", () => {
     const { config } = configFromEnvironment({
       OPENAI_API_KEY: "k",
       SWITCHYARD_MAX_BODY_MB: "8",
+      SWITCHYARD_COUNT_TOKENS_MAX_BODY_MB: "2",
       SWITCHYARD_ALLOWED_ORIGINS: "https://app.example.com, http://localhost:3000/",
       SWITCHYARD_DROP_EXCESS_REQUESTS: "true",
     });
     expect(config.client).toEqual({
       maxRequestBodyBytes: 8 * 1024 * 1024,
+      maxCountTokensBodyBytes: 2 * 1024 * 1024,
       allowedOrigins: ["https://app.example.com", "http://localhost:3000"],
       dropExcessRequests: true,
     });

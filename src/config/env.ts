@@ -1,6 +1,7 @@
 // Zero-config mode: with no config file, every catalog provider whose API key is in the environment is
-// configured with Bifrost's defaults. Client settings come from three optional variables:
+// configured with Bifrost's defaults. Client settings come from four optional variables:
 //   SWITCHYARD_MAX_BODY_MB            request body limit in MiB (default 100, as Bifrost)
+//   SWITCHYARD_COUNT_TOKENS_MAX_BODY_MB  the same for count_tokens (default 4)
 //   SWITCHYARD_ALLOWED_ORIGINS        comma-separated CORS origins, or "*" (default none: no CORS headers)
 //   SWITCHYARD_DROP_EXCESS_REQUESTS   "true" sheds load with 429 when a provider's queue is full (default false)
 
@@ -36,6 +37,15 @@ function clientFromEnvironment(env: NodeJS.ProcessEnv, problems: string[]): Clie
     else maxRequestBodyBytes = mb * MIB;
   }
 
+  let maxCountTokensBodyBytes = DEFAULT_CLIENT.maxCountTokensBodyBytes;
+  const countBody = env.SWITCHYARD_COUNT_TOKENS_MAX_BODY_MB?.trim();
+  if (countBody) {
+    const mb = Number(countBody);
+    if (!/^\d+$/.test(countBody) || mb < 1)
+      problems.push("SWITCHYARD_COUNT_TOKENS_MAX_BODY_MB: must be a whole number of MiB, at least 1");
+    else maxCountTokensBodyBytes = mb * MIB;
+  }
+
   let allowedOrigins: string[] = [];
   const origins = env.SWITCHYARD_ALLOWED_ORIGINS?.trim();
   if (origins) {
@@ -59,7 +69,7 @@ function clientFromEnvironment(env: NodeJS.ProcessEnv, problems: string[]): Clie
     else problems.push("SWITCHYARD_DROP_EXCESS_REQUESTS: must be true or false");
   }
 
-  return { maxRequestBodyBytes, allowedOrigins, dropExcessRequests };
+  return { maxRequestBodyBytes, maxCountTokensBodyBytes, allowedOrigins, dropExcessRequests };
 }
 
 /**

@@ -79,6 +79,8 @@ export interface ProviderConfig {
 
 export interface ClientConfig {
   readonly maxRequestBodyBytes: number;
+  /** count_tokens reads a smaller body: counting tokens is CPU time a lane spends on nothing else. */
+  readonly maxCountTokensBodyBytes: number;
   /** CORS allow-list; "*" allows any origin. Empty disables CORS headers. */
   readonly allowedOrigins: readonly string[];
   /** Shed load at once (429) instead of queueing when a provider's buffer is full. */

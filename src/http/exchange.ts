@@ -8,6 +8,8 @@ export interface RequestHead {
   readonly query: string;
   /** -1 when the client sent no Content-Length (chunked or no body). */
   readonly contentLength: number;
+  /** The Content-Type header as sent ("" when absent). */
+  readonly contentType: string;
   /** The client's x-request-id when it is a safe token, else a generated one. */
   readonly requestId: string;
   readonly origin: string;
@@ -21,6 +23,28 @@ export interface RequestHead {
 
 export type ResponseHeaders = ReadonlyArray<readonly [string, string]>;
 
+/** How a reply still under way at the drain deadline is ended, in its client's wire format. */
+export interface ShutdownNotice {
+  /** The whole 503 body (JSON) for a reply that has sent nothing yet. */
+  readonly body: string;
+  /** The event that ends a started event stream. */
+  readonly sseEvent: string;
+}
+
+/** Headers of the 503 a reply that has sent nothing gets at the drain deadline. */
+export const SHUTDOWN_HEADERS: ResponseHeaders = [
+  ["content-type", "application/json"],
+  ["retry-after", "1"],
+];
+
+/** Whether headers given to `start` open an event stream. */
+export function isEventStream(headers: ResponseHeaders): boolean {
+  for (const [name, value] of headers) {
+    if (name === "content-type") return value.startsWith("text/event-stream");
+  }
+  return false;
+}
+
 /** The response side of one exchange. Methods are no-ops once the client has gone away. */
 export interface Reply {
   readonly aborted: boolean;
@@ -30,6 +54,8 @@ export interface Reply {
   readonly committed: boolean;
   /** Set by the pipeline when the request's Origin is allowed; `start` then adds the CORS headers. */
   corsOrigin: string;
+  /** Set by the pipeline from the route's wire format; unset, the 503 has no body and a stream is cut. */
+  shutdownNotice: ShutdownNotice | undefined;
   /** Called at most once, when the client disconnects before the reply has ended. */
   onAborted(callback: () => void): void;
   /** Buffers the whole request body, refusing it past `limit` bytes. */
@@ -51,6 +77,12 @@ export interface HttpFront {
   readonly port: number;
   /** Stops accepting connections; exchanges already under way go on. */
   stopListening(): void;
+  /**
+   * Ends every exchange still under way (the drain deadline has come): a reply that has sent nothing gets a
+   * 503, a started event stream its notice's error event, any other started reply a closed connection.
+   * Returns how many there were.
+   */
+  interruptExchanges(): number;
   /** Closes every connection, idle keep-alive ones included; the last step of a drain. */
   closeConnections(): void;
 }

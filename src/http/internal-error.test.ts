@@ -11,6 +11,7 @@ function fakeReply(state: Partial<Pick<Reply, "aborted" | "committed">> = {}) {
     committed: state.committed ?? false,
     requestId: "req-42",
     corsOrigin: "",
+    shutdownNotice: undefined,
     status: 0,
     headers: [] as ResponseHeaders,
     body: "",

@@ -1,5 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { ExchangeHandler, HttpFront, Reply, RequestHead, ResponseHeaders } from "./exchange.js";
+import {
+  type ExchangeHandler,
+  type HttpFront,
+  isEventStream,
+  type Reply,
+  type RequestHead,
+  type ResponseHeaders,
+  SHUTDOWN_HEADERS,
+  type ShutdownNotice,
+} from "./exchange.js";
 import { renderHeaders, requestId, tokenList } from "./header-value.js";
 
 // The portable front for platforms where the uWS binary does not load. Node 20 cannot share a port
@@ -8,14 +17,20 @@ import { renderHeaders, requestId, tokenList } from "./header-value.js";
 class NodeReply implements Reply {
   aborted = false;
   corsOrigin = "";
+  shutdownNotice: ShutdownNotice | undefined;
+  private eventStream = false;
   private abortCallback: (() => void) | undefined;
 
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     readonly requestId: string,
+    /** The front's exchanges under way, which this one leaves when its response closes. */
+    open: Set<NodeReply>,
   ) {
+    open.add(this);
     res.on("close", () => {
+      open.delete(this);
       if (!res.writableFinished) {
         this.aborted = true;
         this.abortCallback?.();
@@ -56,8 +71,9 @@ class NodeReply implements Reply {
   }
 
   start(status: number, headers: ResponseHeaders): void {
-    if (this.aborted) return;
+    if (this.aborted || this.res.writableEnded) return;
     const res = this.res;
+    this.eventStream = isEventStream(headers);
     res.statusCode = status;
     res.setHeader("x-request-id", this.requestId);
     if (this.corsOrigin !== "") {
@@ -68,7 +84,7 @@ class NodeReply implements Reply {
   }
 
   write(chunk: Uint8Array | string): boolean {
-    if (this.aborted) return true;
+    if (this.aborted || this.res.writableEnded) return true;
     return this.res.write(chunk);
   }
 
@@ -86,6 +102,21 @@ class NodeReply implements Reply {
     this.aborted = true;
     this.res.destroy();
   }
+
+  /** The drain deadline has come (see HttpFront.interruptExchanges); false when the reply had ended. */
+  interrupt(): boolean {
+    if (this.aborted || this.res.writableEnded) return false;
+    const notice = this.shutdownNotice;
+    if (!this.res.headersSent) {
+      this.start(503, SHUTDOWN_HEADERS);
+      this.end(notice?.body);
+    } else if (this.eventStream && notice !== undefined) {
+      this.end(notice.sseEvent);
+    } else {
+      this.destroy();
+    }
+    return true;
+  }
 }
 
 function header(req: IncomingMessage, name: string): string {
@@ -102,6 +133,7 @@ function readHead(req: IncomingMessage): RequestHead {
     path: q === -1 ? url : url.slice(0, q),
     query: q === -1 ? "" : url.slice(q + 1),
     contentLength: contentLength === "" ? -1 : Number(contentLength),
+    contentType: header(req, "content-type"),
     requestId: requestId(header(req, "x-request-id")),
     origin: header(req, "origin"),
     corsRequestHeaders: tokenList(header(req, "access-control-request-headers")),
@@ -111,9 +143,10 @@ function readHead(req: IncomingMessage): RequestHead {
 }
 
 export function startNodeFront(host: string, port: number, handler: ExchangeHandler): Promise<HttpFront> {
+  const open = new Set<NodeReply>();
   const server = createServer({ keepAliveTimeout: 10_000, requestTimeout: 60_000 }, (req, res) => {
     const head = readHead(req);
-    handler(head, new NodeReply(req, res, head.requestId));
+    handler(head, new NodeReply(req, res, head.requestId, open));
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -122,6 +155,11 @@ export function startNodeFront(host: string, port: number, handler: ExchangeHand
       resolve({
         port: typeof address === "object" && address !== null ? address.port : port,
         stopListening: () => server.close(),
+        interruptExchanges: () => {
+          let count = 0;
+          for (const reply of [...open]) if (reply.interrupt()) count++;
+          return count;
+        },
         closeConnections: () => server.closeAllConnections(),
       });
     });

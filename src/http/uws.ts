@@ -5,7 +5,16 @@ import type {
   TemplatedApp,
   us_listen_socket,
 } from "@trufflesuite/uws-js-unofficial";
-import type { ExchangeHandler, HttpFront, Reply, RequestHead, ResponseHeaders } from "./exchange.js";
+import {
+  type ExchangeHandler,
+  type HttpFront,
+  isEventStream,
+  type Reply,
+  type RequestHead,
+  type ResponseHeaders,
+  SHUTDOWN_HEADERS,
+  type ShutdownNotice,
+} from "./exchange.js";
 import { renderHeaders, requestId, tokenList } from "./header-value.js";
 import { statusLine } from "./status.js";
 
@@ -37,8 +46,11 @@ export function loadUws(env: NodeJS.ProcessEnv = process.env): UwsLoad {
 class UwsReply implements Reply {
   aborted = false;
   corsOrigin = "";
+  shutdownNotice: ShutdownNotice | undefined;
   private ended = false;
+  /** Whether status and headers have gone out; until then a 503 can still replace the reply. */
   private headWritten = false;
+  private eventStream = false;
   /** Status and headers given to `start` and not yet written; 0 when written or not started. */
   private status = 0;
   private headers: ResponseHeaders | undefined;
@@ -47,9 +59,13 @@ class UwsReply implements Reply {
   constructor(
     private readonly res: HttpResponse,
     readonly requestId: string,
+    /** The front's exchanges under way, which this one leaves when it ends. */
+    private readonly open: Set<UwsReply>,
   ) {
+    open.add(this);
     res.onAborted(() => {
       this.aborted = true;
+      open.delete(this);
       if (!this.ended) this.abortCallback?.();
     });
   }
@@ -91,6 +107,21 @@ class UwsReply implements Reply {
     this.headers = headers;
   }
 
+  /** The drain deadline has come (see HttpFront.interruptExchanges); false when the reply had ended. */
+  interrupt(): boolean {
+    if (this.aborted || this.ended) return false;
+    const notice = this.shutdownNotice;
+    if (!this.headWritten) {
+      this.start(503, SHUTDOWN_HEADERS);
+      this.end(notice?.body);
+    } else if (this.eventStream && notice !== undefined) {
+      this.end(notice.sseEvent);
+    } else {
+      this.destroy();
+    }
+    return true;
+  }
+
   private writeHead(): void {
     const res = this.res;
     this.headWritten = true;
@@ -101,13 +132,16 @@ class UwsReply implements Reply {
       res.writeHeader("vary", "Origin");
     }
     const headers = this.headers;
-    if (headers !== undefined) renderHeaders(headers, (name, value) => res.writeHeader(name, value));
+    if (headers !== undefined) {
+      renderHeaders(headers, (name, value) => res.writeHeader(name, value));
+      this.eventStream = isEventStream(headers);
+    }
     this.headers = undefined;
     this.status = 0;
   }
 
   write(chunk: Uint8Array | string): boolean {
-    if (this.aborted) return true;
+    if (this.aborted || this.ended) return true;
     let ok = true;
     this.res.cork(() => {
       if (this.status !== 0) this.writeHead();
@@ -126,6 +160,7 @@ class UwsReply implements Reply {
   end(body?: Uint8Array | string): void {
     if (this.aborted || this.ended) return;
     this.ended = true;
+    this.open.delete(this);
     this.res.cork(() => {
       if (this.status !== 0) this.writeHead();
       this.res.end(body);
@@ -136,6 +171,7 @@ class UwsReply implements Reply {
     if (this.aborted || this.ended) return;
     this.ended = true;
     this.aborted = true;
+    this.open.delete(this);
     this.res.close();
   }
 }
@@ -149,6 +185,7 @@ function readHead(req: HttpRequest): RequestHead {
     path: url,
     query: req.getQuery() ?? "",
     contentLength: contentLength === "" ? -1 : Number(contentLength),
+    contentType: req.getHeader("content-type"),
     requestId: requestId(req.getHeader("x-request-id")),
     origin: req.getHeader("origin"),
     // Only a preflight needs it; skip the lookup for every other request.
@@ -166,9 +203,10 @@ export function startUwsFront(
   handler: ExchangeHandler,
 ): Promise<HttpFront> {
   const app = uws.App();
+  const open = new Set<UwsReply>();
   app.any("/*", (res, req) => {
     const head = readHead(req);
-    handler(head, new UwsReply(res, head.requestId));
+    handler(head, new UwsReply(res, head.requestId, open));
   });
   return new Promise((resolve, reject) => {
     app.listen(host, port, (socket) => {
@@ -179,6 +217,11 @@ export function startUwsFront(
       resolve({
         port: uws.us_socket_local_port(socket),
         stopListening: () => uws.us_listen_socket_close(socket),
+        interruptExchanges: () => {
+          let count = 0;
+          for (const reply of [...open]) if (reply.interrupt()) count++;
+          return count;
+        },
         // Present in the binary, missing from the package's typings.
         closeConnections: () => (app as TemplatedApp & { close(): void }).close(),
       });

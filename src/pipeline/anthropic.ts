@@ -255,11 +255,12 @@ export function anthropicCountTokens(
   head: RequestHead,
   reply: Reply,
 ): void {
-  const limit = table.config.client.maxRequestBodyBytes;
+  const client = table.config.client;
+  const limit = Math.min(client.maxCountTokensBodyBytes, client.maxRequestBodyBytes);
   const tooLarge = () =>
     refuse(reply, metrics, {
       status: 413,
-      message: `The request body is larger than the gateway's limit of ${limit} bytes.`,
+      message: `The request body is larger than the gateway's limit of ${limit} bytes for count_tokens.`,
       type: "request_too_large",
       code: "request_too_large",
     });

@@ -1,5 +1,7 @@
 import type { GatewayConfig } from "../config/types.js";
+import { openAIFormat } from "../formats/openai/format.js";
 import { formatFor } from "../formats/registry.js";
+import { isJsonContentType } from "../http/content-type.js";
 import { errorBody, type GatewayError, sendError } from "../http/errors.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
 import { type ErrorBody, internalFailure } from "../http/internal-error.js";
@@ -10,8 +12,9 @@ import { retainPools } from "../upstream/pools.js";
 import { anthropicCountTokens } from "./anthropic.js";
 import { listModels } from "./models.js";
 import { convert, proxy, refuse } from "./proxy.js";
-import { findRoute } from "./routes.js";
-import { canonical } from "./transcode.js";
+import { findRoute, type Route } from "./routes.js";
+import { shutdownNoticeFor } from "./shutdown.js";
+import { canonical, sendFormatError } from "./transcode.js";
 
 export interface LaneInfo {
   readonly lane: number;
@@ -75,6 +78,7 @@ export class Gateway {
       refuse(reply, this.metrics, notFound(head));
       return;
     }
+    reply.shutdownNotice = shutdownNoticeFor(route.format);
     if (head.method !== route.method) {
       if (head.method === "OPTIONS" && reply.corsOrigin !== "") {
         reply.start(204, [
@@ -92,6 +96,11 @@ export class Gateway {
         code: "method_not_allowed",
         headers: [["allow", route.method]],
       });
+      return;
+    }
+    // Every POST route takes a JSON body.
+    if (route.method === "POST" && !isJsonContentType(head.contentType)) {
+      refuseInFormat(reply, this.metrics, route, unsupportedMediaType(head.contentType));
       return;
     }
     switch (route.kind) {
@@ -162,6 +171,23 @@ function notFound(head: RequestHead): GatewayError {
     type: "invalid_request_error",
     code: "unknown_route",
   };
+}
+
+function unsupportedMediaType(contentType: string): GatewayError {
+  const sent = contentType === "" ? "no Content-Type" : `Content-Type ${JSON.stringify(contentType)}`;
+  return {
+    status: 415,
+    message: `The request body must be JSON: send the header "Content-Type: application/json" (got ${sent}).`,
+    type: "invalid_request_error",
+    code: "unsupported_media_type",
+  };
+}
+
+/** A refusal in the route's wire format (OpenAI's on OpenAI routes, Anthropic's on /anthropic, ...). */
+function refuseInFormat(reply: Reply, metrics: LaneMetrics, route: Route, error: GatewayError): void {
+  const format = route.format === undefined ? openAIFormat : formatFor(route.format);
+  sendFormatError(reply, format, { ...error, param: error.param ?? null });
+  metrics.record("", "", error.status, -1, -1, 0, 0);
 }
 
 function internalError(error: Error): GatewayError {

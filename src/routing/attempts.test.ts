@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { LocalHealth } from "../../test/helpers/local-health.js";
+import { DEFAULT_CLIENT } from "../config/defaults.js";
 import type { GatewayConfig, ProviderConfig, RoutingConfig } from "../config/types.js";
 import { errorBody } from "../http/errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
@@ -61,7 +62,7 @@ const ROUTING: RoutingConfig = {
 function table(routing: RoutingConfig | undefined, health?: UpstreamHealth): RoutingTable {
   const config: GatewayConfig = {
     providers: { a: provider("a", 2), b: provider("b", 1) },
-    client: { maxRequestBodyBytes: 1 << 20, allowedOrigins: [], dropExcessRequests: false },
+    client: { ...DEFAULT_CLIENT, maxRequestBodyBytes: 1 << 20 },
     modelGroups: {
       "gpt-4o": [{ provider: "a", model: "gpt-4o", weight: 1, order: 0 }],
       backup: [{ provider: "b", model: "gpt-4o-mini", weight: 1, order: 0 }],
@@ -80,6 +81,7 @@ function fakeReply(): Reply & { status: number; headers: ResponseHeaders; body: 
     requestId: "req-test",
     committed: false,
     corsOrigin: "",
+    shutdownNotice: undefined,
     status: 0,
     headers: [],
     body: "",

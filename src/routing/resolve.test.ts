@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_CLIENT } from "../config/defaults.js";
 import type { GatewayConfig, ProviderConfig, ProviderKey } from "../config/types.js";
 import { pickKey, resolveModel } from "./resolve.js";
 import { compileRoutingTable } from "./table.js";
@@ -35,7 +36,7 @@ const key = (name: string, models: string[] = [], weight = 1): ProviderKey => ({
 function table(...providers: ProviderConfig[]) {
   const config: GatewayConfig = {
     providers: Object.fromEntries(providers.map((p) => [p.name, p])),
-    client: { maxRequestBodyBytes: 1 << 20, allowedOrigins: [], dropExcessRequests: false },
+    client: { ...DEFAULT_CLIENT, maxRequestBodyBytes: 1 << 20 },
     source: "test",
   };
   return compileRoutingTable(config);

@@ -144,8 +144,9 @@ export function retainPools(inUse: ReadonlySet<string>): void {
   }
 }
 
+/** The end of a drain: upstream requests still open (their clients have been answered) are dropped. */
 export async function closeAllPools(): Promise<void> {
-  const closing = [...pools.values()].map((pool) => pool.close());
+  const closing = [...pools.values()].map((pool) => pool.destroy());
   pools.clear();
   await Promise.allSettled(closing);
 }

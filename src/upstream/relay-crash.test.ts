@@ -17,6 +17,7 @@ function fakeReply(failWrites = false) {
     committed: false,
     requestId: "req-7",
     corsOrigin: "",
+    shutdownNotice: undefined,
     status: 0,
     headers: [] as ResponseHeaders,
     body: "",

@@ -295,6 +295,14 @@ describe("Anthropic stream → canonical chunks", () => {
     });
   });
 
+  it("refuses a line that never ends once it passes 16 Mi characters", () => {
+    const decoder = chatStream();
+    const piece = Buffer.from("x".repeat(1 << 20));
+    decoder.push(Buffer.from("event: content_block_delta\ndata: "));
+    for (let i = 0; i < 15; i++) decoder.push(piece);
+    expect(() => decoder.push(Buffer.concat([piece, piece]))).toThrow(/longer than 16777216 characters/);
+  });
+
   it("streams the forced JSON tool's input as text", () => {
     const text =
       sse("message_start", {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HOSTILE_NAMES, resolvedUrl } from "../../../test/helpers/hostile-names.js";
+import { DEFAULT_CLIENT } from "../../config/defaults.js";
 import type { GatewayConfig, ProviderConfig, ProviderKey } from "../../config/types.js";
 import type { ChatChunk } from "../../formats/canonical.js";
 import { compileRoutingTable, type KeyEndpoint } from "../../routing/table.js";
@@ -27,7 +28,7 @@ function azureProvider(keys: ProviderKey[], baseUrl = ""): ProviderConfig {
 function compile(provider: ProviderConfig) {
   const config: GatewayConfig = {
     providers: { [provider.name]: provider },
-    client: { maxRequestBodyBytes: 1 << 20, allowedOrigins: [], dropExcessRequests: false },
+    client: { ...DEFAULT_CLIENT, maxRequestBodyBytes: 1 << 20 },
     source: "test",
   };
   return compileRoutingTable(config).providers.get(provider.name);

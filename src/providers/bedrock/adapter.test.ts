@@ -6,7 +6,7 @@ import {
   startBedrockMock,
 } from "../../../bench/mock/bedrock-mock.js";
 import { HOSTILE_NAMES, resolvedUrl } from "../../../test/helpers/hostile-names.js";
-import { DEFAULT_CONCURRENCY, defaultNetwork } from "../../config/defaults.js";
+import { DEFAULT_CLIENT, DEFAULT_CONCURRENCY, defaultNetwork } from "../../config/defaults.js";
 import type { BedrockKeyConfig, GatewayConfig, ProviderKey } from "../../config/types.js";
 import { compileRoutingTable } from "../../routing/table.js";
 import { closeAllPools, poolFor } from "../../upstream/pools.js";
@@ -35,7 +35,7 @@ function targetFor(
         concurrency: DEFAULT_CONCURRENCY,
       },
     },
-    client: { maxRequestBodyBytes: 1 << 20, allowedOrigins: [], dropExcessRequests: false },
+    client: { ...DEFAULT_CLIENT, maxRequestBodyBytes: 1 << 20 },
     source: "test",
   };
   const provider = compileRoutingTable(config).providers.get("bedrock");

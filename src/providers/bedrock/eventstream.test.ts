@@ -1,5 +1,5 @@
 import { crc32 } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { EventStreamDecoder, EventStreamError, encodeMessage } from "./eventstream.js";
 
 // Encoded messages from AWS's event stream test vectors (the SDKs' eventstream codec suites), plus the
@@ -124,6 +124,23 @@ describe("event stream decoding: incremental", () => {
     const firstLength = stream.readUInt32BE(0);
     expect(decoder.push(stream.subarray(0, firstLength + 5))).toHaveLength(1);
     expect(decoder.buffered).toBe(5);
+  });
+
+  it("joins a long message's chunks once, not on every push", () => {
+    const big = encodeMessage({ ":event-type": "contentBlockDelta" }, Buffer.alloc(4 << 20, 0x61));
+    const concat = vi.spyOn(Buffer, "concat");
+    try {
+      const decoder = new EventStreamDecoder();
+      const got = [];
+      for (let at = 0; at < big.length; at += 16 << 10)
+        got.push(...decoder.push(big.subarray(at, at + (16 << 10))));
+      expect(got).toHaveLength(1);
+      expect(got[0]?.payload.length).toBe(4 << 20);
+      const joined = concat.mock.results.reduce((sum, result) => sum + (result.value as Buffer).length, 0);
+      expect(joined).toBeLessThanOrEqual(big.length);
+    } finally {
+      concat.mockRestore();
+    }
   });
 
   it("rejects a corrupted CRC wherever the frame is split", () => {

@@ -114,12 +114,24 @@ export function decodeHeaders(buffer: Buffer, start: number, end: number): Recor
 
 /** Splits a byte stream into event messages, checking both CRCs of each. */
 export class EventStreamDecoder {
-  private pending: Buffer = Buffer.alloc(0);
+  /** Bytes of an unfinished message, joined only once the message is complete: a long message costs linear time. */
+  private pending: Buffer[] = [];
+  private pendingLength = 0;
+  /** Bytes needed before decoding can go on: a prelude, or the whole message once its prelude is read. */
+  private needed = PRELUDE;
 
   push(bytes: Buffer): EventMessage[] {
     const messages: EventMessage[] = [];
-    let buffer = this.pending.length === 0 ? bytes : Buffer.concat([this.pending, bytes]);
+    this.pendingLength += bytes.length;
+    if (this.pendingLength < this.needed) {
+      // Copied: the caller's chunk may be reused once this returns.
+      this.pending.push(Buffer.from(bytes));
+      return messages;
+    }
+    this.pending.push(bytes);
+    const buffer = this.pending.length === 1 ? bytes : Buffer.concat(this.pending, this.pendingLength);
     let at = 0;
+    this.needed = PRELUDE;
     while (buffer.length - at >= PRELUDE) {
       const total = buffer.readUInt32BE(at);
       const headersLength = buffer.readUInt32BE(at + 4);
@@ -129,7 +141,10 @@ export class EventStreamDecoder {
       if (total < MIN_MESSAGE || total > MAX_MESSAGE || headersLength > total - MIN_MESSAGE) {
         throw new EventStreamError(`event stream message length ${total} is out of range`);
       }
-      if (buffer.length - at < total) break;
+      if (buffer.length - at < total) {
+        this.needed = total;
+        break;
+      }
       const end = at + total;
       if (crc32(buffer.subarray(at, end - 4)) !== buffer.readUInt32BE(end - 4)) {
         throw new EventStreamError("event stream message CRC mismatch");
@@ -142,16 +157,15 @@ export class EventStreamDecoder {
       });
       at = end;
     }
-    if (at === buffer.length) buffer = Buffer.alloc(0);
-    else if (at > 0) buffer = Buffer.from(buffer.subarray(at));
-    else if (buffer === bytes) buffer = Buffer.from(bytes);
-    this.pending = buffer;
+    const rest = buffer.length - at;
+    this.pending = rest === 0 ? [] : [Buffer.from(buffer.subarray(at))];
+    this.pendingLength = rest;
     return messages;
   }
 
   /** Bytes of an unfinished message at the end of the stream. */
   get buffered(): number {
-    return this.pending.length;
+    return this.pendingLength;
   }
 }
 

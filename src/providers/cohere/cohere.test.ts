@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_CLIENT } from "../../config/defaults.js";
 import type { GatewayConfig } from "../../config/types.js";
 import type { ChatChunk, ChatRequest } from "../../formats/canonical.js";
 import { compileRoutingTable } from "../../routing/table.js";
@@ -24,7 +25,7 @@ const config: GatewayConfig = {
       concurrency: { concurrency: 10, bufferSize: 10 },
     },
   },
-  client: { maxRequestBodyBytes: 1 << 20, allowedOrigins: [], dropExcessRequests: false },
+  client: { ...DEFAULT_CLIENT, maxRequestBodyBytes: 1 << 20 },
   source: "test",
 };
 const route = compileRoutingTable(config).providers.get("cohere");

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_CLIENT } from "../../config/defaults.js";
 import type { GatewayConfig } from "../../config/types.js";
 import type { ChatRequest } from "../../formats/canonical.js";
 import { compileRoutingTable } from "../../routing/table.js";
@@ -23,7 +24,7 @@ function target(kind: string, model: string): Target {
         concurrency: { concurrency: 1, bufferSize: 1 },
       },
     },
-    client: { maxRequestBodyBytes: 1 << 20, allowedOrigins: [], dropExcessRequests: false },
+    client: { ...DEFAULT_CLIENT, maxRequestBodyBytes: 1 << 20 },
     source: "test",
   };
   const provider = compileRoutingTable(config).providers.get(kind);

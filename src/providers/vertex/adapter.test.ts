@@ -2,6 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GeminiMockServer, startGeminiMock } from "../../../bench/mock/gemini-mock.js";
 import { HOSTILE_NAMES, resolvedUrl } from "../../../test/helpers/hostile-names.js";
+import { DEFAULT_CLIENT } from "../../config/defaults.js";
 import type { GatewayConfig, ProviderKey } from "../../config/types.js";
 import { compileRoutingTable } from "../../routing/table.js";
 import { type Target, UnsupportedRequest, type UpstreamRequest } from "../adapter.js";
@@ -52,7 +53,7 @@ function target(model: string, region: string, baseUrl = "", stream = false): Ta
         concurrency: { concurrency: 10, bufferSize: 10 },
       },
     },
-    client: { maxRequestBodyBytes: 1 << 20, allowedOrigins: [], dropExcessRequests: false },
+    client: { ...DEFAULT_CLIENT, maxRequestBodyBytes: 1 << 20 },
     source: "test",
   } as unknown as GatewayConfig;
   const provider = compileRoutingTable(config).providers.get("vertex");
