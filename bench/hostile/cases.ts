@@ -20,8 +20,17 @@ export type WireFormat = "openai" | "anthropic" | "gemini";
 
 export interface HostileCase {
   readonly name: string;
-  /** Sends the case; resolves with the problems found (none when the gateway answered as it should). */
-  run(origin: string): Promise<string[]>;
+  /**
+   * Set when the uWS binary that loads here drops the request in its own parser, before any of the
+   * gateway's code runs (no answer; it closes the connection at its idle timeout): what it drops. On that
+   * front such a case proves only that the gateway lives on; docs/architecture.md has the measurements.
+   */
+  readonly uwsDrops?: string;
+  /**
+   * Sends the case; resolves with the problems found (none when the gateway answered as it should).
+   * `timeoutMs` bounds the wait for an answer (silence is a problem).
+   */
+  run(origin: string, timeoutMs?: number): Promise<string[]>;
 }
 
 const JSON_HEADERS: ReadonlyArray<readonly [string, string]> = [["content-type", "application/json"]];
@@ -96,7 +105,6 @@ interface Expectation {
   readonly statuses: readonly number[];
   /** How many answers the bytes ask for (pipelining); fewer is allowed only with an error and a close. */
   readonly answers?: number;
-  readonly timeoutMs?: number;
   readonly check?: (responses: RawResponse[]) => string[];
 }
 
@@ -133,10 +141,8 @@ function post(
 ): HostileCase {
   return {
     name,
-    async run(origin) {
-      const exchange = await rawExchange(origin, requestBytes("POST", path, headers, body), {
-        timeoutMs: expected.timeoutMs ?? 10_000,
-      });
+    async run(origin, timeoutMs = 10_000) {
+      const exchange = await rawExchange(origin, requestBytes("POST", path, headers, body), { timeoutMs });
       return judge(path, exchange, expected);
     },
   };
@@ -272,10 +278,13 @@ export function hostileCases(): HostileCase[] {
       ["x-switchyard-timeout", "1000000000000"],
     ]),
     post("a body timeout of 10^12 s", CHAT, chat({ timeout: 1e12 }), { statuses: [200] }),
-    post("a control byte in x-request-id", CHAT, chat({}), { statuses: [200, 400] }, [
-      ...JSON_HEADERS,
-      ["x-request-id", "abc\x01def"],
-    ]),
+    {
+      ...post("a control byte in x-request-id", CHAT, chat({}), { statuses: [200, 400] }, [
+        ...JSON_HEADERS,
+        ["x-request-id", "abc\x01def"],
+      ]),
+      uwsDrops: "a header value with a C0 control byte",
+    },
     post(
       "an x-request-id of 8 KB",
       CHAT,
@@ -292,34 +301,39 @@ export function hostileCases(): HostileCase[] {
     // Framing that proxies and old clients send.
     {
       name: "an HTTP/1.0 POST",
-      async run(origin) {
+      uwsDrops: "any request line that does not end in HTTP/1.1",
+      async run(origin, timeoutMs) {
         const bytes = requestBytes("POST", CHAT, JSON_HEADERS, chat({}), "HTTP/1.0");
-        return judge(CHAT, await rawExchange(origin, bytes), { statuses: [200, 505] });
+        return judge(CHAT, await rawExchange(origin, bytes, { timeoutMs }), { statuses: [200, 505] });
       },
     },
     {
       name: "60 request headers",
-      async run(origin) {
+      uwsDrops: "more than 48 header lines",
+      async run(origin, timeoutMs) {
         const headers = Array.from({ length: 60 }, (_, i) => [`x-extra-${i}`, "1"] as const);
         const bytes = requestBytes("POST", CHAT, [...JSON_HEADERS, ...headers], chat({}));
-        return judge(CHAT, await rawExchange(origin, bytes), { statuses: [200, 431] });
+        return judge(CHAT, await rawExchange(origin, bytes, { timeoutMs }), { statuses: [200, 431] });
       },
     },
     {
       name: "200 request headers",
-      async run(origin) {
+      uwsDrops: "more than 48 header lines",
+      async run(origin, timeoutMs) {
         const headers = Array.from({ length: 200 }, (_, i) => [`x-extra-${i}`, "1"] as const);
         const bytes = requestBytes("GET", "/health", headers);
-        return judge("/health", await rawExchange(origin, bytes), { statuses: [200, 431] });
+        return judge("/health", await rawExchange(origin, bytes, { timeoutMs }), { statuses: [200, 431] });
       },
     },
     {
       name: "three pipelined POSTs in one write",
-      async run(origin) {
+      uwsDrops: "a request that arrives while the previous reply is pending",
+      async run(origin, timeoutMs) {
         const one = (id: string) =>
           requestBytes("POST", CHAT, [...JSON_HEADERS, ["x-request-id", id]], chat({}));
         const exchange = await rawExchange(origin, Buffer.concat([one("p-1"), one("p-2"), one("p-3")]), {
           expect: 3,
+          timeoutMs,
         });
         return judge(CHAT, exchange, {
           statuses: [200, 400],
@@ -337,11 +351,11 @@ export function hostileCases(): HostileCase[] {
       async run(origin) {
         const body = chat({ model: "openai/mock-slow-stream", stream: true });
         const exchange = await rawExchange(origin, requestBytes("POST", CHAT, JSON_HEADERS, body), {
-          abortAfterMs: 300,
+          abortAfterMs: 1000,
           expect: 2,
         });
         return exchange.leftover.length === 0 && exchange.responses.length === 0
-          ? ["no stream started within 300 ms"]
+          ? ["no stream started within a second"]
           : [];
       },
     },

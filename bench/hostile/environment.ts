@@ -1,7 +1,7 @@
 /**
- * The gateway that hostile clients are let loose on: the uWS front with two lanes (one per core here), in
- * front of three mock providers that speak OpenAI's, Anthropic's and Gemini's wire formats, so that every
- * inbound route meets both legs (bytes and conversion).
+ * The gateway that hostile clients are let loose on: two lanes (one per core here) on the uWS front or the
+ * node:http one, in front of three mock providers that speak OpenAI's, Anthropic's and Gemini's wire
+ * formats, so that every inbound route meets both legs (bytes and conversion).
  */
 
 import { rssKb } from "../load/proc.js";
@@ -10,9 +10,15 @@ import { type GeminiMockServer, startGeminiMock } from "../mock/gemini-mock.js";
 import { type MockServer, startOpenAIMock } from "../mock/openai-mock.js";
 import { type Child, startSwitchyardEnv } from "../targets.js";
 import { BODY_LIMIT_MB } from "./cases.js";
+import { rawExchange, requestBytes } from "./raw-http.js";
+
+export type Front = "uws" | "node";
 
 export interface HostileEnvironment {
   readonly origin: string;
+  readonly front: Front;
+  /** How many lanes serve, as the gateway says on /health (node:http may run fewer than asked). */
+  readonly lanes: number;
   readonly gateway: Child;
   readonly openai: MockServer;
   readonly anthropic: AnthropicMockServer;
@@ -22,7 +28,7 @@ export interface HostileEnvironment {
   stop(): Promise<void>;
 }
 
-export async function startHostileEnvironment(lanes = 2): Promise<HostileEnvironment> {
+export async function startHostileEnvironment(front: Front, lanes = 2): Promise<HostileEnvironment> {
   const [openai, anthropic, gemini] = await Promise.all([
     startOpenAIMock({ latencyMs: 0 }),
     startAnthropicMock({}),
@@ -37,11 +43,19 @@ export async function startHostileEnvironment(lanes = 2): Promise<HostileEnviron
       GEMINI_API_KEY: "AIza-hostile-gemini",
       GEMINI_BASE_URL: gemini.url,
       SWITCHYARD_MAX_BODY_MB: String(BODY_LIMIT_MB),
+      ...(front === "node" ? { SWITCHYARD_HTTP: "node" } : {}),
     },
     ["--lanes", String(lanes)],
   );
+  const serving = (await healthOf(origin)).lanes;
+  // /health answers once one lane listens; the cases want every lane up.
+  const deadline = Date.now() + 15_000;
+  while ((await lanesSeen(origin, serving)).size < serving && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 100));
   return {
     origin,
+    front,
+    lanes: serving,
     gateway: child,
     openai,
     anthropic,
@@ -52,4 +66,20 @@ export async function startHostileEnvironment(lanes = 2): Promise<HostileEnviron
       await Promise.all([openai.close(), anthropic.close(), gemini.close()]);
     },
   };
+}
+
+async function healthOf(origin: string): Promise<{ lane: number; lanes: number }> {
+  const exchange = await rawExchange(origin, requestBytes("GET", "/health", []));
+  const body = exchange.responses[0]?.body.toString("utf8") ?? "{}";
+  return JSON.parse(body) as { lane: number; lanes: number };
+}
+
+/** The lanes that answer `/health` over fresh connections (the kernel spreads connections over lanes). */
+export async function lanesSeen(origin: string, lanes: number, tries = 60): Promise<Set<number>> {
+  const seen = new Set<number>();
+  for (let i = 0; i < tries && seen.size < lanes; i++) {
+    const health = await healthOf(origin).catch(() => undefined);
+    if (health !== undefined) seen.add(health.lane);
+  }
+  return seen;
 }
