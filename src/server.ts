@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { describeConfig, describeModelGroups } from "./config/describe.js";
+import { describeAuth, describeConfig, describeModelGroups } from "./config/describe.js";
 import { loadConfig } from "./config/load.js";
 import { watchConfig } from "./config/watch.js";
 import { Lanes } from "./control/lanes.js";
@@ -92,6 +92,7 @@ log(
   `native module: ${nativeStatus.loaded ? "loaded" : "not loaded, TypeScript fallback"} (${nativeStatus.detail})`,
 );
 log(`config: ${loaded.path ?? "environment"}`);
+log(describeAuth(loaded.config));
 if (Object.keys(loaded.config.providers).length === 0) {
   log("providers: none found; set OPENAI_API_KEY (or another provider key) or pass --config");
 } else {
@@ -109,6 +110,7 @@ const watcher =
         (config, warnings) => {
           lanes.publish(config);
           log(`config reloaded from ${loaded.path}`);
+          log(describeAuth(config));
           for (const warning of warnings) log(`warning: ${warning}`);
         },
         (error) => log(`config change rejected, keeping the previous one: ${error.message}`),

@@ -84,3 +84,10 @@ export function describeModelGroups(config: GatewayConfig): string[] {
   }
   return lines;
 }
+
+/** Whether the gateway asks for a key, without ever saying the key. */
+export function describeAuth(config: GatewayConfig): string {
+  if (config.masterKey === undefined || config.masterKey === "")
+    return "auth: none; the gateway is open to anyone who reaches it (set SWITCHYARD_API_KEY or general_settings.master_key)";
+  return `auth: master key required on inference routes and /v1/models${config.metricsRequireKey === true ? " and /metrics" : ""}`;
+}

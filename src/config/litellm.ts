@@ -921,6 +921,7 @@ const LITELLM_SETTINGS_READ = new Set([
   "content_policy_fallbacks",
   "allowed_fails",
   "cooldown_time",
+  "require_auth_for_metrics_endpoint",
 ]);
 
 const GENERAL_READ = new Set(["master_key", "max_request_size_mb"]);
@@ -1072,6 +1073,7 @@ export function parseLiteLLMConfig(
 
   const dropParams = r.boolean(litellm, "drop_params", "litellm_settings");
   const masterKey = r.text(general, "master_key", "general_settings");
+  const metricsRequireKey = r.boolean(litellm, "require_auth_for_metrics_endpoint", "litellm_settings");
   const bodyMb = r.number(general, "max_request_size_mb", "general_settings", 1, false);
 
   const { providers, modelGroups } = list.build(Math.round(requestTimeout * 1000));
@@ -1133,6 +1135,7 @@ export function parseLiteLLMConfig(
     routing,
     ...(dropParams !== undefined ? { dropParams } : {}),
     ...(masterKey !== undefined ? { masterKey } : {}),
+    ...(metricsRequireKey !== undefined ? { metricsRequireKey } : {}),
     source,
   };
   return { config: deepFreeze(config), warnings: c.warnings, includes: [...includes] };

@@ -118,6 +118,32 @@ describe("loadConfig", () => {
   });
 });
 
+describe("the gateway's own key", () => {
+  it("comes from SWITCHYARD_API_KEY, else LITELLM_MASTER_KEY, in every mode; a file's master_key wins", () => {
+    expect(loadConfig({ env: { SWITCHYARD_API_KEY: "sk-sy" } }).config.masterKey).toBe("sk-sy");
+    expect(loadConfig({ env: { LITELLM_MASTER_KEY: "sk-ll" } }).config.masterKey).toBe("sk-ll");
+    expect(loadConfig({ env: {} }).config.masterKey).toBeUndefined();
+    const json = write("config.json", fileConfig);
+    expect(
+      loadConfig({ configPath: json, env: { GROQ_API_KEY: "g", SWITCHYARD_API_KEY: "sk-sy" } }).config
+        .masterKey,
+    ).toBe("sk-sy");
+    const yaml = write(
+      "config.yaml",
+      "model_list: []\ngeneral_settings:\n  master_key: sk-file\nlitellm_settings:\n  require_auth_for_metrics_endpoint: true\n",
+    );
+    const fromFile = loadConfig({ configPath: yaml, env: { SWITCHYARD_API_KEY: "sk-sy" } }).config;
+    expect(fromFile.masterKey).toBe("sk-file");
+    expect(fromFile.metricsRequireKey).toBe(true);
+  });
+
+  it("guards /metrics too with SWITCHYARD_METRICS_REQUIRE_KEY=true", () => {
+    const env = { SWITCHYARD_API_KEY: "sk-sy", SWITCHYARD_METRICS_REQUIRE_KEY: "true" };
+    expect(loadConfig({ env }).config.metricsRequireKey).toBe(true);
+    expect(loadConfig({ env: { SWITCHYARD_API_KEY: "sk-sy" } }).config.metricsRequireKey).toBeUndefined();
+  });
+});
+
 describe("jsonErrorOffset", () => {
   it.each([
     ["{", 1],

@@ -7,6 +7,7 @@ import { extname, join, resolve } from "node:path";
 import { parseBifrostConfig } from "./bifrost.js";
 import { configFromEnvironment } from "./env.js";
 import { ConfigError } from "./errors.js";
+import { deepFreeze } from "./freeze.js";
 import { parseLiteLLMConfig } from "./litellm.js";
 import type { GatewayConfig } from "./types.js";
 
@@ -30,7 +31,10 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
     const candidate = resolve(join(opts.appDir, "config.json"));
     if (existsSync(candidate)) path = candidate;
   }
-  if (path === undefined) return configFromEnvironment(opts.env);
+  if (path === undefined) {
+    const fromEnv = configFromEnvironment(opts.env);
+    return { ...fromEnv, config: withGatewayKey(fromEnv.config, opts.env) };
+  }
   return { ...parseConfigText(readConfigFile(path), path, opts.env), path };
 }
 
@@ -55,9 +59,29 @@ export function parseConfigText(
   env: NodeJS.ProcessEnv,
 ): { config: GatewayConfig; warnings: string[]; includes?: string[] } {
   const ext = extname(path).toLowerCase();
-  if (ext === ".yaml" || ext === ".yml") return parseLiteLLMConfig(text, path, env);
-  // Bifrost's file is JSON whatever its name, so any other extension is read as JSON.
-  return parseBifrostConfig(parseJson(text, path), env, path);
+  const parsed =
+    ext === ".yaml" || ext === ".yml"
+      ? parseLiteLLMConfig(text, path, env)
+      : // Bifrost's file is JSON whatever its name, so any other extension is read as JSON.
+        parseBifrostConfig(parseJson(text, path), env, path);
+  return { ...parsed, config: withGatewayKey(parsed.config, env) };
+}
+
+/**
+ * The gateway's own key from the environment when the file names none: SWITCHYARD_API_KEY, or LiteLLM's
+ * LITELLM_MASTER_KEY so that a LiteLLM deployment moves over as it is; SWITCHYARD_METRICS_REQUIRE_KEY=true
+ * puts /metrics behind it too.
+ */
+function withGatewayKey(config: GatewayConfig, env: NodeJS.ProcessEnv): GatewayConfig {
+  const key = config.masterKey ?? (env.SWITCHYARD_API_KEY || env.LITELLM_MASTER_KEY || undefined);
+  const metrics =
+    config.metricsRequireKey ?? env.SWITCHYARD_METRICS_REQUIRE_KEY?.trim().toLowerCase() === "true";
+  if (key === config.masterKey && metrics === (config.metricsRequireKey ?? false)) return config;
+  return deepFreeze({
+    ...config,
+    ...(key !== undefined ? { masterKey: key } : {}),
+    ...(metrics ? { metricsRequireKey: true } : {}),
+  });
 }
 
 function parseJson(text: string, path: string): unknown {

@@ -150,8 +150,13 @@ export interface GatewayConfig {
   readonly routing?: RoutingConfig;
   /** Drop parameters a provider cannot take instead of answering 400 (LiteLLM drop_params). */
   readonly dropParams?: boolean;
-  /** Admin key of the management API and master virtual key (LiteLLM general_settings.master_key). */
+  /**
+   * The key every inference route and /v1/models require (LiteLLM general_settings.master_key, else
+   * SWITCHYARD_API_KEY or LITELLM_MASTER_KEY); absent, the gateway is open to whoever reaches it.
+   */
   readonly masterKey?: string;
+  /** /metrics requires the master key too (LiteLLM require_auth_for_metrics_endpoint). */
+  readonly metricsRequireKey?: boolean;
   /** Where this configuration came from: a file path, or "environment". */
   readonly source: string;
 }

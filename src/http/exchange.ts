@@ -19,6 +19,8 @@ export interface RequestHead {
   readonly anthropicBeta: string;
   /** The client's `x-switchyard-timeout` in seconds, as sent ("" when absent). */
   readonly timeout: string;
+  /** The API key the client presented (see credentials.ts); "" when none. Never logged. */
+  readonly apiKey: string;
 }
 
 export type ResponseHeaders = ReadonlyArray<readonly [string, string]>;

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { presentedKey } from "./credentials.js";
 import {
   type ExchangeHandler,
   type HttpFront,
@@ -139,6 +140,7 @@ function readHead(req: IncomingMessage): RequestHead {
     corsRequestHeaders: tokenList(header(req, "access-control-request-headers")),
     anthropicBeta: url.startsWith("/anthropic/") ? tokenList(header(req, "anthropic-beta")) : "",
     timeout: header(req, "x-switchyard-timeout"),
+    apiKey: presentedKey((name) => header(req, name)),
   };
 }
 

@@ -5,6 +5,7 @@ import type {
   TemplatedApp,
   us_listen_socket,
 } from "@trufflesuite/uws-js-unofficial";
+import { presentedKey } from "./credentials.js";
 import {
   type ExchangeHandler,
   type HttpFront,
@@ -193,6 +194,7 @@ function readHead(req: HttpRequest): RequestHead {
       method === "OPTIONS" ? tokenList(req.getHeader("access-control-request-headers")) : "",
     anthropicBeta: url.startsWith("/anthropic/") ? tokenList(req.getHeader("anthropic-beta")) : "",
     timeout: req.getHeader("x-switchyard-timeout"),
+    apiKey: presentedKey((name) => req.getHeader(name)),
   };
 }
 

@@ -10,6 +10,7 @@ import { compileRoutingTable, type RoutingTable } from "../routing/table.js";
 import { upstreamHealth, upstreamMetrics } from "../routing/upstream-health.js";
 import { retainPools } from "../upstream/pools.js";
 import { anthropicCountTokens } from "./anthropic.js";
+import { MasterKey, unauthorized } from "./auth.js";
 import { listModels } from "./models.js";
 import { convert, proxy, refuse } from "./proxy.js";
 import { findRoute, type Route } from "./routes.js";
@@ -40,6 +41,8 @@ const CORS_METHODS = "GET, POST, OPTIONS";
 export class Gateway {
   readonly metrics = new LaneMetrics();
   private table: RoutingTable;
+  /** Absent when no key is configured: the gateway is open (start-up says so). */
+  private masterKey: MasterKey | undefined;
 
   constructor(
     config: GatewayConfig,
@@ -47,12 +50,14 @@ export class Gateway {
     private readonly control: ControlChannel,
   ) {
     this.table = compileRoutingTable(config, upstreamHealth());
+    this.masterKey = masterKeyOf(config);
     // Shared gauges are read by one lane only, since the control plane sums the lanes' snapshots.
     this.metrics.addSource(() => upstreamMetrics(this.table, info.lane === 0));
   }
 
   setConfig(config: GatewayConfig): void {
     this.table = compileRoutingTable(config, upstreamHealth());
+    this.masterKey = masterKeyOf(config);
     const origins = new Set<string>();
     for (const provider of this.table.providers.values()) {
       origins.add(provider.origin);
@@ -96,6 +101,10 @@ export class Gateway {
         code: "method_not_allowed",
         headers: [["allow", route.method]],
       });
+      return;
+    }
+    if (this.masterKey !== undefined && guarded(table, route) && !this.masterKey.accepts(head.apiKey)) {
+      refuseInFormat(reply, this.metrics, route, unauthorized(head.apiKey));
       return;
     }
     // Every POST route takes a JSON body.
@@ -151,6 +160,18 @@ function errorBodyFor(format: string | undefined): ErrorBody {
   if (format === undefined) return errorBody;
   const inbound = formatFor(format);
   return (error) => inbound.errorBody(canonical(error));
+}
+
+/** Whether a route needs the master key: all but /health, and /metrics only when configured so. */
+function guarded(table: RoutingTable, route: Route): boolean {
+  if (route.kind === "health") return false;
+  return route.kind !== "metrics" || table.config.metricsRequireKey === true;
+}
+
+function masterKeyOf(config: GatewayConfig): MasterKey | undefined {
+  return config.masterKey === undefined || config.masterKey === ""
+    ? undefined
+    : new MasterKey(config.masterKey);
 }
 
 function allowedOrigin(table: RoutingTable, origin: string): string {
