@@ -167,25 +167,14 @@ export function directTarget(mockUrl: string, mockPid: number): Target {
  * Switchyard from a configuration file (Bifrost config.json or LiteLLM config.yaml) with `env` as the
  * environment's additions, ready when `GET /health` answers 200.
  */
-export async function startSwitchyardWith(
+export function startSwitchyardWith(
   configPath: string,
   env: Record<string, string>,
 ): Promise<{ child: Child; origin: string }> {
-  if (!existsSync(paths.switchyardImpl)) {
-    throw new Error(`skipped: ${paths.switchyardImpl} does not exist (run npm run build)`);
-  }
-  const port = await freePort();
-  const child = startChild(
-    "switchyard",
-    [paths.switchyard, "--host", "127.0.0.1", "--port", String(port), "--config", configPath],
-    env,
-  );
-  const origin = `http://127.0.0.1:${port}`;
-  await waitUntilHealthy(child, origin);
-  return { child, origin };
+  return startSwitchyardEnv(env, ["--config", configPath]);
 }
 
-/** Switchyard with no configuration file: providers from `env`, ready when `GET /health` answers 200. */
+/** Switchyard with `args` and `env` as the environment's additions, ready when `GET /health` answers 200. */
 export async function startSwitchyardEnv(
   env: Record<string, string>,
   args: readonly string[] = [],

@@ -2,6 +2,7 @@ import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MockServer, startOpenAIMock } from "../../bench/mock/openai-mock.js";
 import { type RunningGateway, startGateway } from "../helpers/gateway.js";
+import { postOnOwnConnection } from "../helpers/own-connection.js";
 
 // A lane that meets an error outside every request's guard (the test-only crash path throws from a timer)
 // is closed and replaced by the control plane; the process and the other lane go on serving.
@@ -31,23 +32,9 @@ afterAll(async () => {
 
 /** One request on its own connection, so the kernel may hand it to either lane. */
 function send(path: string, body: string): Promise<{ status: number; body: string } | { error: string }> {
-  return new Promise((resolve) => {
-    const req = request(
-      `${gateway.url}${path}`,
-      { method: "POST", agent: false, headers: { "content-type": "application/json" } },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          text += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on("error", (error) => resolve({ error: error.message }));
-      },
-    );
-    req.on("error", (error) => resolve({ error: error.message }));
-    req.end(body);
-  });
+  return postOnOwnConnection(`${gateway.url}${path}`, body).catch((error: Error) => ({
+    error: error.message,
+  }));
 }
 
 const CHAT = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });

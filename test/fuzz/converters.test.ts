@@ -1,4 +1,3 @@
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AnthropicMockServer, startAnthropicMock } from "../../bench/mock/anthropic-mock.js";
 import {
@@ -11,21 +10,15 @@ import { type CohereMockServer, startCohereMock } from "../../bench/mock/cohere-
 import { type GeminiMockServer, startGeminiMock } from "../../bench/mock/gemini-mock.js";
 import { type MockServer, startOpenAIMock } from "../../bench/mock/openai-mock.js";
 import { type RunningGateway, startGateway } from "../helpers/gateway.js";
+import { postOnOwnConnection } from "../helpers/own-connection.js";
+import { seededRandom } from "../helpers/prng.js";
 
 // Valid-JSON bodies of the wrong shape on every converting route, to every provider kind: random nulls,
 // wrong types and deep nesting where the converters read. Every answer must be a whole reply (2xx, or an
 // error in the client's own format), and no lane may die: a lane that dies takes its connections with it.
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261204);
-let state = SEED;
-function random(): number {
-  // xorshift32: reproducible from the seed printed on failure.
-  state ^= state << 13;
-  state ^= state >>> 17;
-  state ^= state << 5;
-  return (state >>> 0) / 0x1_0000_0000;
-}
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+const { random, pick } = seededRandom(SEED);
 
 /** Mutations per route and provider: about 1,000 requests in all with the deep-schema ones. */
 const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 25);
@@ -222,39 +215,6 @@ function deepSchema(route: RouteCase, model: string): string {
   return JSON.stringify(body).replace(JSON.stringify(DEEP_MARK), deepJson(2));
 }
 
-interface Answer {
-  readonly status: number;
-  readonly contentType: string;
-  readonly body: string;
-}
-
-/** One request on its own connection; a connection the gateway drops rejects. */
-function post(url: string, body: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: "POST", agent: false, headers: { "content-type": "application/json" } },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          text += chunk;
-        });
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            contentType: res.headers["content-type"] ?? "",
-            body: text,
-          }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
 /** Whether an error answer is in the client's own format. */
 function errorInShape(shape: ErrorShape, text: string): boolean {
   let parsed: { type?: unknown; error?: { message?: unknown; type?: unknown; code?: unknown } };
@@ -340,7 +300,7 @@ describe(`converter fuzz (FUZZ_SEED=${SEED})`, () => {
       while (next < cases.length) {
         const item = cases[next++] as (typeof cases)[number];
         try {
-          const answer = await post(item.url, item.body);
+          const answer = await postOnOwnConnection(item.url, item.body);
           if (answer.status >= 200 && answer.status < 300) continue;
           if (answer.status < 400 || answer.status > 599)
             problems.push(`${item.label}: status ${answer.status}`);
@@ -361,7 +321,10 @@ describe(`converter fuzz (FUZZ_SEED=${SEED})`, () => {
     for (const route of ROUTES) {
       const model =
         route.embeddings === true ? "openai/text-embedding-3-small" : "anthropic/claude-sonnet-4-5";
-      const answer = await post(`${gateway.url}${route.path(model)}`, JSON.stringify(route.body(model)));
+      const answer = await postOnOwnConnection(
+        `${gateway.url}${route.path(model)}`,
+        JSON.stringify(route.body(model)),
+      );
       expect(answer.status, `${route.name}: ${answer.body.slice(0, 200)}`).toBe(200);
     }
     expect(gateway.output()).not.toMatch(/lane \d+ (exited|crashed|failed)/);

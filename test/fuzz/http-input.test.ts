@@ -2,20 +2,13 @@ import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MockServer, startOpenAIMock } from "../../bench/mock/openai-mock.js";
 import { type RunningGateway, startGateway } from "../helpers/gateway.js";
+import { seededRandom } from "../helpers/prng.js";
 
 // Throws random and mutated bodies and raw garbage at a running gateway. Every answer must be a
 // well-formed reply in OpenAI's shape, and the gateway must still be healthy afterwards.
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 100_000);
-let state = SEED;
-function random(): number {
-  // xorshift32: reproducible from the seed printed on failure.
-  state ^= state << 13;
-  state ^= state >>> 17;
-  state ^= state << 5;
-  return (state >>> 0) / 0x1_0000_0000;
-}
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+const { random, pick } = seededRandom(SEED);
 
 const VALID = JSON.stringify({
   model: "openai/gpt-4o-mini",
