@@ -11,6 +11,7 @@ import { nodeFrontLanes, type RunningGateway, startGateway } from "../helpers/ga
 // must fall back to one lane and say so.
 
 const lanes = nodeFrontLanes(2);
+const CRASH_PATH = "/__test/crash";
 const BODY = JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
 
 let mock: MockServer;
@@ -20,7 +21,13 @@ beforeAll(async () => {
   // Slow enough for the drain test to catch a request under way.
   mock = await startOpenAIMock({ latencyMs: 300 });
   gateway = await startGateway({
-    env: { OPENAI_API_KEY: "sk-mock", OPENAI_BASE_URL: `${mock.url}/v1`, SWITCHYARD_HTTP: "node" },
+    env: {
+      NODE_ENV: "test",
+      SWITCHYARD_TEST_CRASH_PATH: CRASH_PATH,
+      OPENAI_API_KEY: "sk-mock",
+      OPENAI_BASE_URL: `${mock.url}/v1`,
+      SWITCHYARD_HTTP: "node",
+    },
     args: ["--lanes", "2"],
   });
 });
@@ -29,6 +36,17 @@ afterAll(async () => {
   await gateway?.stop();
   await mock?.close();
 });
+
+/** The lanes that answered `GET /health` on fresh connections, after at most 40 tries. */
+async function lanesSeen(): Promise<number[]> {
+  const seen = new Set<number>();
+  for (let i = 0; i < 40 && seen.size < lanes; i++) {
+    const health = await freshHealth();
+    expect(health).toMatchObject({ backend: "node", lanes });
+    seen.add(health.lane);
+  }
+  return [...seen].sort();
+}
 
 /** GET /health on a connection of its own, so that the kernel picks a lane for it afresh. */
 function freshHealth(): Promise<{ lane: number; lanes: number; backend: string }> {
@@ -79,13 +97,7 @@ describe("the node:http front on every lane", () => {
   });
 
   it("spreads fresh connections over the lanes", async () => {
-    const seen = new Set<number>();
-    for (let i = 0; i < 40 && seen.size < lanes; i++) {
-      const health = await freshHealth();
-      expect(health).toMatchObject({ backend: "node", lanes });
-      seen.add(health.lane);
-    }
-    expect([...seen].sort()).toEqual(lanes === 2 ? [0, 1] : [0]);
+    expect(await lanesSeen()).toEqual(lanes === 2 ? [0, 1] : [0]);
   });
 
   it("relays chat completions, plain and streamed, through the OpenAI SDK", async () => {
@@ -115,6 +127,20 @@ describe("the node:http front on every lane", () => {
       expect(answer).toMatch(/^HTTP\/1\.[01] 200 /);
       expect(answer).toContain('"object":"chat.completion"');
     }
+  });
+
+  it("replaces a lane that crashes with one that listens on the same port again", async () => {
+    // The crashing request's connection is closed with its lane; the client sees an error, not an answer.
+    await new Promise<void>((resolve) => {
+      const req = get(`${gateway.url}${CRASH_PATH}`, { agent: false }, (res) => {
+        res.resume();
+        res.on("close", () => resolve());
+      });
+      req.on("error", () => resolve());
+    });
+    await gateway.waitForOutput(/lane \d restarted/);
+    expect(await lanesSeen()).toEqual(lanes === 2 ? [0, 1] : [0]);
+    expect(gateway.output()).not.toMatch(/restart failed|EADDRINUSE/);
   });
 
   it("drains a request under way on SIGTERM and exits with 0", async () => {
