@@ -17,6 +17,12 @@ export declare function anthropicResponseToOpenaiBytes(body: Uint8Array, modelJs
 /** Exact tiktoken token count of `text` encoded as ordinary text (special-token text is not special). */
 export declare function countTokens(text: string, encoding: string): number
 
+/**
+ * A listening TCP socket on `host:port` (IPv4 or IPv6 literal) in the port's SO_REUSEPORT group, with
+ * SO_REUSEADDR, O_NONBLOCK and close-on-exec set; returns the descriptor, which the caller then owns.
+ */
+export declare function listenReusePort(host: string, port: number, backlog: number): number
+
 /** The nesting limit the scanner enforces. */
 export declare const MAX_DEPTH: number
 

@@ -6,7 +6,7 @@ import { loadConfig } from "./config/load.js";
 import { watchConfig } from "./config/watch.js";
 import { Lanes } from "./control/lanes.js";
 import { loadUws } from "./http/uws.js";
-import { nativeStatus } from "./native/index.js";
+import { listenReusePort, nativeStatus } from "./native/index.js";
 
 // Entry point: read flags and environment, load the configuration, start the lanes, watch the file,
 // and drain on SIGTERM.
@@ -69,8 +69,10 @@ const uws = loadUws(env);
 const backend = uws.ok ? "uws" : "node";
 const requestedLanes =
   positiveInt(flags.lanes ?? env.SWITCHYARD_LANES, "--lanes", availableParallelism()) || 1;
-// node:http cannot share one port between threads on Node 20, so its front runs a single lane.
-const laneCount = backend === "uws" ? requestedLanes : 1;
+// Node 20 cannot share a port between threads: node:http serves from every lane only on the addon's
+// SO_REUSEPORT sockets (src/http/node.ts), else from one.
+const nodeShares = listenReusePort !== undefined;
+const laneCount = backend === "uws" || nodeShares ? requestedLanes : 1;
 
 const lanes = await Lanes.start({ count: laneCount, host, port, backend, config: loaded.config, log }).catch(
   (error: Error) => {
@@ -85,8 +87,13 @@ log(
     ? `http backend: uWebSockets.js (${uws.path.split("/").pop()})`
     : `http backend: node:http (uWebSockets.js unavailable: ${uws.reason})`,
 );
+const asked = laneCount !== requestedLanes ? `asked for ${requestedLanes}; ` : "";
 log(
-  `lanes: ${laneCount}${laneCount !== requestedLanes ? ` (asked for ${requestedLanes}; node:http serves one)` : ""}`,
+  backend === "uws"
+    ? `lanes: ${laneCount}`
+    : nodeShares
+      ? `lanes: ${laneCount} (node:http on SO_REUSEPORT sockets from the native module)`
+      : `lanes: ${laneCount} (${asked}node:http serves one without the native module's SO_REUSEPORT sockets)`,
 );
 log(
   `native module: ${nativeStatus.loaded ? "loaded" : "not loaded, TypeScript fallback"} (${nativeStatus.detail})`,

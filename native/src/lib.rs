@@ -1,6 +1,8 @@
 //! Switchyard's native hot path: request scanning and patching, token counting.
-//! Every export has a TypeScript twin in `src/native/` with identical results.
+//! Every export but `listenReusePort` (a socket call) has a TypeScript twin in `src/native/` with identical
+//! results.
 
+mod listen;
 mod rewrite;
 mod scan;
 mod tokens;
@@ -145,6 +147,15 @@ pub fn anthropic_response_to_openai_bytes(
     usage[1] = counts[1];
     Buffer::from(bytes)
   }))
+}
+
+/// A listening TCP socket on `host:port` (IPv4 or IPv6 literal) in the port's SO_REUSEPORT group, with
+/// SO_REUSEADDR, O_NONBLOCK and close-on-exec set; returns the descriptor, which the caller then owns.
+#[napi]
+pub fn listen_reuse_port(host: String, port: u32, backlog: u32) -> Result<i32> {
+  let port = u16::try_from(port).map_err(|_| Error::new(Status::InvalidArg, "port must be below 65536"))?;
+  let backlog = i32::try_from(backlog).map_err(|_| Error::new(Status::InvalidArg, "backlog is too large"))?;
+  listen::listen(&host, port, backlog).map_err(|m| Error::new(Status::GenericFailure, m))
 }
 
 /// The nesting limit the scanner enforces.

@@ -1,4 +1,7 @@
+import { lookup } from "node:dns/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { isIP } from "node:net";
+import { listenReusePort } from "../native/index.js";
 import { presentedKey } from "./credentials.js";
 import {
   type ExchangeHandler,
@@ -12,8 +15,9 @@ import {
 } from "./exchange.js";
 import { renderHeaders, requestId, tokenList } from "./header-value.js";
 
-// The portable front for platforms where the uWS binary does not load. Node 20 cannot share a port
-// between worker threads, so this front serves from a single lane.
+// The portable front for platforms where the uWS binary does not load, and for clients the uWS binary
+// cannot parse (docs/architecture.md). Node 20 cannot share a port between worker threads, so it serves
+// from every lane only on sockets the addon opens in the port's SO_REUSEPORT group, else from one lane.
 
 class NodeReply implements Reply {
   aborted = false;
@@ -144,15 +148,27 @@ function readHead(req: IncomingMessage): RequestHead {
   };
 }
 
-export function startNodeFront(host: string, port: number, handler: ExchangeHandler): Promise<HttpFront> {
+/** Node's own default backlog. */
+const BACKLOG = 511;
+
+export async function startNodeFront(
+  host: string,
+  port: number,
+  handler: ExchangeHandler,
+): Promise<HttpFront> {
   const open = new Set<NodeReply>();
+  // The addon binds an address, not a name; server.listen(port, name) would take lookup's first answer too.
+  const fd =
+    listenReusePort === undefined
+      ? undefined
+      : listenReusePort(isIP(host) === 0 ? (await lookup(host)).address : host, port, BACKLOG);
   const server = createServer({ keepAliveTimeout: 10_000, requestTimeout: 60_000 }, (req, res) => {
     const head = readHead(req);
     handler(head, new NodeReply(req, res, head.requestId, open));
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    const listening = () => {
       const address = server.address();
       resolve({
         port: typeof address === "object" && address !== null ? address.port : port,
@@ -164,6 +180,8 @@ export function startNodeFront(host: string, port: number, handler: ExchangeHand
         },
         closeConnections: () => server.closeAllConnections(),
       });
-    });
+    };
+    if (fd === undefined) server.listen(port, host, listening);
+    else server.listen({ fd }, listening);
   });
 }

@@ -17,6 +17,8 @@ export interface NativeBinding {
   scanRequestInto(body: Uint8Array, out: Int32Array): string | null;
   rewriteModel(body: Uint8Array, modelStart: number, modelEnd: number, newModel: string): Buffer;
   countTokens(text: string, encoding: string): number;
+  /** Absent from addons built before it; the loader accepts those. */
+  listenReusePort?: (host: string, port: number, backlog: number) => number;
   MAX_DEPTH: number;
   SCAN_SLOTS: number;
 }
@@ -126,6 +128,15 @@ export const rewriteModel: (body: Buffer, modelStart: number, modelEnd: number, 
 
 /** Exact tiktoken count of `text` as ordinary text. */
 export const countTokens: (text: string, encoding: Encoding) => number = impl.countTokens;
+
+/**
+ * Opens a listening TCP socket on `host:port` (an IP literal) in the port's SO_REUSEPORT group and returns
+ * its descriptor, which the caller owns; the node:http front listens on it from every lane. Undefined
+ * without the addon, and off Linux, whose kernel alone spreads connections across such sockets. It has no
+ * TypeScript twin: Node 20 cannot set SO_REUSEPORT.
+ */
+export const listenReusePort: ((host: string, port: number, backlog: number) => number) | undefined =
+  process.platform === "linux" ? binding?.listenReusePort : undefined;
 
 /**
  * Bodies at least this long go to the addon in scanRequestBest. Measured (native-micro, one run,

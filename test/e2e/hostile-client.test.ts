@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MockServer, startOpenAIMock } from "../../bench/mock/openai-mock.js";
-import { type RunningGateway, startGateway } from "../helpers/gateway.js";
+import { nodeFrontLanes, type RunningGateway, startGateway } from "../helpers/gateway.js";
 
 // A hostile client on both HTTP fronts: model names that try to write response headers (through the
 // body and through the URL path), request headers that are echoed, and a flood of distinct model names
@@ -285,7 +285,7 @@ describe.each(["uws", "node"] as const)("a hostile client on the %s front", (bac
       [...after.matchAll(/^switchyard_requests_total\{[^}]*model="([^"]*)"/gm)].map((m) => m[1]),
     );
     // Each lane keeps at most 256 model labels and folds the rest into "other".
-    const lanes = backend === "uws" ? 2 : 1;
+    const lanes = backend === "uws" ? 2 : nodeFrontLanes(2);
     expect(models.size).toBeLessThanOrEqual(lanes * 256 + 3);
     expect(models.has("other")).toBe(true);
     expect(after.length - before.length).toBeLessThan(lanes * 257 * 3 * 200);

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { listenReusePort } from "../../src/native/index.js";
 
 // Starts the built gateway (`node dist/server.js`) as its own process, as a user would, on a free port.
 
@@ -17,6 +18,13 @@ export interface RunningGateway {
   readonly process: ChildProcess;
 }
 
+/**
+ * The lanes a gateway started here runs for `--lanes requested` on the node:http front: every one only when
+ * the addon opens SO_REUSEPORT sockets. The gateway loads the addon the test process loaded (startGateway
+ * passes SWITCHYARD_NATIVE on).
+ */
+export const nodeFrontLanes = (requested: number): number => (listenReusePort === undefined ? 1 : requested);
+
 export interface GatewayOptions {
   readonly env?: Record<string, string>;
   readonly args?: readonly string[];
@@ -28,7 +36,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
     [ENTRY, "--host", "127.0.0.1", "--port", "0", ...(options.args ?? [])],
     {
       // Only what the test gives: the developer's own provider keys must not leak into a test run.
-      env: { PATH: process.env.PATH ?? "", ...options.env },
+      env: {
+        PATH: process.env.PATH ?? "",
+        ...(process.env.SWITCHYARD_NATIVE === undefined
+          ? {}
+          : { SWITCHYARD_NATIVE: process.env.SWITCHYARD_NATIVE }),
+        ...options.env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
