@@ -108,6 +108,7 @@ const plan = {
     maxGrowth: S ? undefined : 0.5,
   },
   hostile: {
+    warmupSeconds: S ? 0 : 20,
     seconds: S ? 3 : 60,
     normalClients: 8,
     hostileClients: 4,

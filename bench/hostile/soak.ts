@@ -11,6 +11,8 @@ import { hostileCases, MODELS, normalBody, type WireFormat } from "./cases.js";
 import { startHostileEnvironment } from "./environment.js";
 
 export interface HostilePlan {
+  /** Traffic before the measured part: the heap and caches grow to their working size first. */
+  warmupSeconds: number;
   seconds: number;
   normalClients: number;
   hostileClients: number;
@@ -49,15 +51,19 @@ export async function runHostile(plan: HostilePlan, log: (msg: string) => void):
   };
   const samples: { ms: number; rssKb: number }[] = [];
   try {
-    log(`hostile: ${variant} for ${plan.seconds} s`);
+    log(`hostile: ${variant}, ${plan.warmupSeconds} s of warm-up, then ${plan.seconds} s measured`);
     const rss = new RssWatcher(env.gateway.pid);
-    rss.start();
-    const started = Date.now();
+    const began = Date.now();
+    const started = began + plan.warmupSeconds * 1000;
     const end = started + plan.seconds * 1000;
-    const sampler = setInterval(
-      () => samples.push({ ms: Date.now() - started, rssKb: env.rssKb() }),
-      plan.sampleMs,
-    );
+    let sampler: NodeJS.Timeout | undefined;
+    const measuring = setTimeout(() => {
+      rss.start();
+      sampler = setInterval(
+        () => samples.push({ ms: Date.now() - started, rssKb: env.rssKb() }),
+        plan.sampleMs,
+      );
+    }, plan.warmupSeconds * 1000);
 
     const normalClient = async (client: number): Promise<void> => {
       for (let i = client; Date.now() < end; i++) {
@@ -104,9 +110,10 @@ export async function runHostile(plan: HostilePlan, log: (msg: string) => void):
       ...Array.from({ length: plan.normalClients }, (_, i) => normalClient(i)),
       ...Array.from({ length: plan.hostileClients }, (_, i) => hostileClient(i * 7)),
     ]);
+    clearTimeout(measuring);
     clearInterval(sampler);
     const peakKb = rss.stop();
-    const elapsedS = (Date.now() - started) / 1000;
+    const elapsedS = (Date.now() - began) / 1000;
 
     const gatewayLog = env.gateway.log();
     const laneRestarts = (gatewayLog.match(/lane \d+ exited/g) ?? []).length;
