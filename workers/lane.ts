@@ -41,10 +41,10 @@ const gateway = new Gateway(
 
 async function listen(): Promise<HttpFront> {
   const handler = testCrashHandler(gateway.handle);
-  if (data.backend === "node") return startNodeFront(data.host, data.port, handler);
+  if (data.backend === "node") return startNodeFront(data.host, data.port, handler, gateway.headNeeds);
   const uws = loadUws();
   if (!uws.ok) throw new Error(`uWS did not load in lane ${data.lane}: ${uws.reason}`);
-  return startUwsFront(uws.uws, data.host, data.port, handler);
+  return startUwsFront(uws.uws, data.host, data.port, handler, gateway.headNeeds);
 }
 
 /**

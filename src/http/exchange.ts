@@ -19,7 +19,10 @@ export interface RequestHead {
   readonly anthropicBeta: string;
   /** The client's `x-switchyard-timeout` in seconds, as sent ("" when absent). */
   readonly timeout: string;
-  /** The API key the client presented (see credentials.ts); "" when none. Never logged. */
+  /**
+   * The API key the client presented (see credentials.ts); "" when none, and "" when the gateway asks for
+   * no key (the front does not read it then). Never logged.
+   */
   readonly apiKey: string;
 }
 
@@ -73,6 +76,12 @@ export interface Reply {
 }
 
 export type ExchangeHandler = (head: RequestHead, reply: Reply) => void;
+
+/** What a front needs to know of the gateway while it reads a request head. */
+export interface HeadNeeds {
+  /** Whether a key is configured, so that the client's key must be read. */
+  readonly apiKey: boolean;
+}
 
 export interface HttpFront {
   /** The port actually bound (useful when 0 was asked for). */

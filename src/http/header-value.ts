@@ -26,9 +26,20 @@ export function headerValue(value: string): string {
   return safe.length > MAX_HEADER_VALUE ? safe.slice(0, MAX_HEADER_VALUE) : safe;
 }
 
+/** Names already found valid: the same few dozen come with every reply, so each is tested once. */
+const validNames = new Set<string>();
+const MAX_VALID_NAMES = 512;
+
+function validName(name: string): boolean {
+  if (validNames.has(name)) return true;
+  if (!TOKEN.test(name)) return false;
+  if (validNames.size < MAX_VALID_NAMES && name.length <= 64) validNames.add(name);
+  return true;
+}
+
 /** Calls `write` for each header with a valid name, with its value rendered; other headers are left out. */
 export function renderHeaders(headers: ResponseHeaders, write: (name: string, value: string) => void): void {
-  for (const [name, value] of headers) if (TOKEN.test(name)) write(name, headerValue(value));
+  for (const [name, value] of headers) if (validName(name)) write(name, headerValue(value));
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

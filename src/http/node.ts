@@ -5,6 +5,7 @@ import { listenReusePort } from "../native/index.js";
 import { presentedKey } from "./credentials.js";
 import {
   type ExchangeHandler,
+  type HeadNeeds,
   type HttpFront,
   isEventStream,
   type Reply,
@@ -129,7 +130,7 @@ function header(req: IncomingMessage, name: string): string {
   return typeof value === "string" ? value : "";
 }
 
-function readHead(req: IncomingMessage): RequestHead {
+function readHead(req: IncomingMessage, needs: HeadNeeds): RequestHead {
   const url = req.url ?? "/";
   const q = url.indexOf("?");
   const contentLength = header(req, "content-length");
@@ -144,7 +145,7 @@ function readHead(req: IncomingMessage): RequestHead {
     corsRequestHeaders: tokenList(header(req, "access-control-request-headers")),
     anthropicBeta: url.startsWith("/anthropic/") ? tokenList(header(req, "anthropic-beta")) : "",
     timeout: header(req, "x-switchyard-timeout"),
-    apiKey: presentedKey((name) => header(req, name)),
+    apiKey: needs.apiKey ? presentedKey((name) => header(req, name)) : "",
   };
 }
 
@@ -155,6 +156,7 @@ export async function startNodeFront(
   host: string,
   port: number,
   handler: ExchangeHandler,
+  needs: HeadNeeds,
 ): Promise<HttpFront> {
   const open = new Set<NodeReply>();
   // The addon binds an address, not a name; server.listen(port, name) would take lookup's first answer too.
@@ -163,7 +165,7 @@ export async function startNodeFront(
       ? undefined
       : listenReusePort(isIP(host) === 0 ? (await lookup(host)).address : host, port, BACKLOG);
   const server = createServer({ keepAliveTimeout: 10_000, requestTimeout: 60_000 }, (req, res) => {
-    const head = readHead(req);
+    const head = readHead(req, needs);
     handler(head, new NodeReply(req, res, head.requestId, open));
   });
   return new Promise((resolve, reject) => {

@@ -8,6 +8,7 @@ import type {
 import { presentedKey } from "./credentials.js";
 import {
   type ExchangeHandler,
+  type HeadNeeds,
   type HttpFront,
   isEventStream,
   type Reply,
@@ -177,7 +178,7 @@ class UwsReply implements Reply {
   }
 }
 
-function readHead(req: HttpRequest): RequestHead {
+function readHead(req: HttpRequest, needs: HeadNeeds): RequestHead {
   const contentLength = req.getHeader("content-length");
   const method = req.getMethod().toUpperCase();
   const url = req.getUrl();
@@ -194,7 +195,7 @@ function readHead(req: HttpRequest): RequestHead {
       method === "OPTIONS" ? tokenList(req.getHeader("access-control-request-headers")) : "",
     anthropicBeta: url.startsWith("/anthropic/") ? tokenList(req.getHeader("anthropic-beta")) : "",
     timeout: req.getHeader("x-switchyard-timeout"),
-    apiKey: presentedKey((name) => req.getHeader(name)),
+    apiKey: needs.apiKey ? presentedKey((name) => req.getHeader(name)) : "",
   };
 }
 
@@ -203,11 +204,12 @@ export function startUwsFront(
   host: string,
   port: number,
   handler: ExchangeHandler,
+  needs: HeadNeeds,
 ): Promise<HttpFront> {
   const app = uws.App();
   const open = new Set<UwsReply>();
   app.any("/*", (res, req) => {
-    const head = readHead(req);
+    const head = readHead(req, needs);
     handler(head, new UwsReply(res, head.requestId, open));
   });
   return new Promise((resolve, reject) => {

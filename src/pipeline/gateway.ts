@@ -43,6 +43,8 @@ export class Gateway {
   private table: RoutingTable;
   /** Absent when no key is configured: the gateway is open (start-up says so). */
   private masterKey: MasterKey | undefined;
+  /** Read by the HTTP front for every request head; follows the configuration. */
+  readonly headNeeds = { apiKey: false };
 
   constructor(
     config: GatewayConfig,
@@ -51,6 +53,7 @@ export class Gateway {
   ) {
     this.table = compileRoutingTable(config, upstreamHealth());
     this.masterKey = masterKeyOf(config);
+    this.headNeeds.apiKey = this.masterKey !== undefined;
     // Shared gauges are read by one lane only, since the control plane sums the lanes' snapshots.
     this.metrics.addSource(() => upstreamMetrics(this.table, info.lane === 0));
   }
@@ -58,6 +61,7 @@ export class Gateway {
   setConfig(config: GatewayConfig): void {
     this.table = compileRoutingTable(config, upstreamHealth());
     this.masterKey = masterKeyOf(config);
+    this.headNeeds.apiKey = this.masterKey !== undefined;
     const origins = new Set<string>();
     for (const provider of this.table.providers.values()) {
       origins.add(provider.origin);
