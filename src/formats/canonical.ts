@@ -2,7 +2,7 @@
 // because most clients and most providers already speak it (so the common case needs no conversion), plus
 // the few fields other providers carry that OpenAI's shape has no place for: thinking blocks with their
 // signatures, prompt-cache markers, top_k. Converters map what has an equivalent and follow the
-// `drop_params` policy (see unsupported.ts) for what does not.
+// `drop_params` policy (UnsupportedRequest in src/providers/adapter.ts) for what does not.
 
 export type Role = "system" | "developer" | "user" | "assistant" | "tool";
 

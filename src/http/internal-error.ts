@@ -25,7 +25,7 @@ export function internalFailure(
   metrics.internalErrors++;
   const id = reply.requestId;
   console.error(`switchyard: internal error on request ${id}:`, error instanceof Error ? error.stack : error);
-  if (!recorded) metrics.record("", "", 500, -1, -1, 0, 0);
+  if (!recorded) metrics.recordAnswered(500);
   if (reply.aborted) return;
   const failure: GatewayError = {
     status: 500,

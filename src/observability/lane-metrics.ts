@@ -74,6 +74,11 @@ export class LaneMetrics {
   }
 
   /** One finished request. `provider` and `model` are "" when the request never reached routing. */
+  /** A request the gateway answered itself (refused, or failed before any provider was asked). */
+  recordAnswered(status: number): void {
+    this.record("", "", status, -1, -1, 0, 0);
+  }
+
   record(
     provider: string,
     model: string,

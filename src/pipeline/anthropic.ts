@@ -231,7 +231,7 @@ function sendAnthropic(
     return;
   }
   const reply = request.reply;
-  request.metrics.record("", "", prepared.status, -1, -1, 0, 0);
+  request.metrics.recordAnswered(prepared.status);
   const failure: Failure = {
     kind: "client",
     status: prepared.status,
@@ -303,5 +303,5 @@ export function anthropicCountTokens(
 
 function refuse(reply: Reply, metrics: LaneMetrics, error: GatewayError): void {
   sendFormatError(reply, anthropicFormat, canonical(error));
-  metrics.record("", "", error.status, -1, -1, 0, 0);
+  metrics.recordAnswered(error.status);
 }

@@ -212,7 +212,7 @@ function unsupportedMediaType(contentType: string): GatewayError {
 function refuseInFormat(reply: Reply, metrics: LaneMetrics, route: Route, error: GatewayError): void {
   const format = route.format === undefined ? openAIFormat : formatFor(route.format);
   sendFormatError(reply, format, { ...error, param: error.param ?? null });
-  metrics.record("", "", error.status, -1, -1, 0, 0);
+  metrics.recordAnswered(error.status);
 }
 
 function internalError(error: Error): GatewayError {

@@ -224,7 +224,7 @@ function answerClientError(
   const { route, reply, metrics } = request;
   const format = route.format === undefined ? openAIFormat : formatFor(route.format);
   const canonicalError = canonical(error);
-  metrics.record("", "", error.status, -1, -1, 0, 0);
+  metrics.recordAnswered(error.status);
   if (hook === undefined) {
     sendFormatError(reply, format, canonicalError);
     return;
@@ -254,7 +254,7 @@ export function convert(
   const limit = table.config.client.maxRequestBodyBytes;
   const refuseTooLarge = () => {
     sendFormatError(reply, format, { ...tooLarge(limit), param: null });
-    metrics.record("", "", 413, -1, -1, 0, 0);
+    metrics.recordAnswered(413);
   };
   if (head.contentLength > limit) {
     refuseTooLarge();
@@ -269,7 +269,7 @@ export function convert(
     const invalid = pathModel === undefined ? undefined : checkModelName(pathModel);
     if (invalid !== undefined) {
       sendFormatError(reply, format, canonical(invalid));
-      metrics.record("", "", invalid.status, -1, -1, 0, 0);
+      metrics.recordAnswered(invalid.status);
       return;
     }
     // Same format on both sides: bytes pass through.
@@ -324,5 +324,5 @@ function tooLarge(limit: number): GatewayError {
 /** Answers a request the gateway turns away before any provider is involved. */
 export function refuse(reply: Reply, metrics: LaneMetrics, error: GatewayError): void {
   sendError(reply, error);
-  metrics.record("", "", error.status, -1, -1, 0, 0);
+  metrics.recordAnswered(error.status);
 }

@@ -195,7 +195,7 @@ function answerInstead(input: TranscodeInput, error: CanonicalError, hook: Attem
     refuse(input, error);
     return;
   }
-  input.metrics.record("", "", error.status, -1, -1, 0, 0);
+  input.metrics.recordAnswered(error.status);
   hook.failed(clientFailure(input, error));
 }
 
@@ -267,5 +267,5 @@ export function sendFormatError(reply: Reply, format: InboundFormat, error: Cano
 
 function refuse(input: TranscodeInput, error: CanonicalError): void {
   sendFormatError(input.reply, input.format, error);
-  input.metrics.record("", "", error.status, -1, -1, 0, 0);
+  input.metrics.recordAnswered(error.status);
 }

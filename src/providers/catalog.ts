@@ -1,6 +1,7 @@
 // Well-known providers: where they live, how they authenticate, which environment variables configure
-// them and which model names they are known to serve. Until the native adapters land (issue 3) every entry
-// is reached through the provider's OpenAI-compatible API at `root + openaiPath`.
+// them and which model names they are known to serve. `openaiPath` is where a provider's OpenAI-compatible
+// API lives; providers with a wire format of their own are reached through their adapters
+// (src/providers/<name>/).
 
 /** How a key is sent: `Authorization: Bearer <key>`, an `api-key: <key>` header (Azure), or not at all. */
 export type AuthStyle = "bearer" | "api-key" | "none";

@@ -413,7 +413,7 @@ export class Attempts {
     const candidate = this.lastCandidate ?? (this.plan.candidates[0] as RouteCandidate);
     refuseRequest(this.input, this.headersFor(candidate), candidate, status, retryAfterSeconds, error);
     // Attempts record themselves; a request turned away before any is recorded here.
-    if (this.dispatched === 0) this.input.metrics.record("", "", status, -1, -1, 0, 0);
+    if (this.dispatched === 0) this.input.metrics.recordAnswered(status);
   }
 
   private expire(): void {
@@ -525,7 +525,7 @@ class LoneAttempt implements AttemptHook {
 
   private refuse(status: 429 | 503, retryAfterSeconds: number): void {
     refuseRequest(this.input, this.headers, this.candidate, status, retryAfterSeconds, undefined);
-    this.input.metrics.record("", "", status, -1, -1, 0, 0);
+    this.input.metrics.recordAnswered(status);
   }
 
   /** No deadline to enforce: the upstream request ends by its own timeouts or when the client leaves. */

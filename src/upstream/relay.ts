@@ -52,7 +52,7 @@ const OPENAI_ERRORS: RelayErrors = {
   sseEvent: (error) => `data: ${errorBody(error)}\n\n`,
 };
 
-const JSON_HEADERS: [string, string][] = [["content-type", "application/json"]];
+const JSON_HEADERS: ResponseHeaders = [["content-type", "application/json"]];
 const NO_HEADERS: ResponseHeaders = [];
 
 /** How a failure to get any reply is classified for retries and upstream health. */
@@ -63,15 +63,9 @@ export function transportKind(error: Error): FailureKind {
   return code.endsWith("_TIMEOUT") ? "timeout" : "connection";
 }
 
-/** Adds the attempt's x-switchyard-* headers to a reply's own. */
-export function withHeaders(
-  headers: [string, string][],
-  extra: ResponseHeaders,
-): (readonly [string, string])[] {
-  if (extra.length === 0) return headers;
-  const out: (readonly [string, string])[] = headers;
-  for (const header of extra) out.push(header);
-  return out;
+/** A reply's own headers and the attempt's x-switchyard-* headers; neither list is changed. */
+export function withHeaders(headers: ResponseHeaders, extra: ResponseHeaders): ResponseHeaders {
+  return extra.length === 0 ? headers : [...headers, ...extra];
 }
 
 enum Mode {
@@ -239,7 +233,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
         status: failure.status,
         retryAfterMs: -1,
         deliver(headers) {
-          reply.start(failure.status, withHeaders([...JSON_HEADERS], headers));
+          reply.start(failure.status, withHeaders(JSON_HEADERS, headers));
           reply.end(errors.gateway(failure));
         },
       });
@@ -247,7 +241,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     }
     // A gathered reply is held until its last byte, so nothing of it has reached the client either.
     if (this.mode === Mode.Waiting || this.mode === Mode.ProviderError || this.mode === Mode.Gather) {
-      this.reply.start(failure.status, withHeaders([...JSON_HEADERS], this.headers));
+      this.reply.start(failure.status, withHeaders(JSON_HEADERS, this.headers));
       this.reply.end(this.errors.gateway(failure));
       this.finish(failure.status);
     } else if (this.sse) {
