@@ -45,6 +45,7 @@ describe("parseBifrostConfig: providers", () => {
     expect(config.client).toEqual({
       maxRequestBodyBytes: 100 * 1024 * 1024,
       maxCountTokensBodyBytes: 4 * 1024 * 1024,
+      maxConvertedBodyBytes: 32 * 1024 * 1024,
       allowedOrigins: [],
       dropExcessRequests: false,
     });
@@ -418,6 +419,7 @@ describe("parseBifrostConfig: warnings", () => {
     expect(config.client).toEqual({
       maxRequestBodyBytes: 10 * 1024 * 1024,
       maxCountTokensBodyBytes: 4 * 1024 * 1024,
+      maxConvertedBodyBytes: 32 * 1024 * 1024,
       allowedOrigins: ["https://app.example.com", "http://localhost:3000"],
       dropExcessRequests: true,
     });

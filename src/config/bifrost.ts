@@ -14,6 +14,7 @@ import { Collector, childPath, isObject, type Obj, resolveSecret } from "./colle
 import {
   DEFAULT_CLIENT,
   DEFAULT_CONCURRENCY,
+  DEFAULT_MAX_CONVERTED_BODY_MB,
   DEFAULT_MAX_COUNT_TOKENS_BODY_MB,
   DEFAULT_MAX_REQUEST_BODY_MB,
   DEFAULT_MAX_RETRIES,
@@ -559,6 +560,14 @@ function parseClient(c: Collector, raw: Obj | undefined): ClientConfig {
     1,
     DEFAULT_MAX_COUNT_TOKENS_BODY_MB,
   );
+  const convertedMb = readInteger(
+    c,
+    raw,
+    "max_converted_body_size_mb",
+    path,
+    1,
+    DEFAULT_MAX_CONVERTED_BODY_MB,
+  );
   const dropExcessRequests = readBoolean(
     c,
     raw,
@@ -589,6 +598,7 @@ function parseClient(c: Collector, raw: Obj | undefined): ClientConfig {
     if (
       key === "max_request_body_size_mb" ||
       key === "max_count_tokens_body_size_mb" ||
+      key === "max_converted_body_size_mb" ||
       key === "drop_excess_requests" ||
       key === "allowed_origins"
     )
@@ -599,6 +609,7 @@ function parseClient(c: Collector, raw: Obj | undefined): ClientConfig {
   return {
     maxRequestBodyBytes: bodyMb * MIB,
     maxCountTokensBodyBytes: countTokensMb * MIB,
+    maxConvertedBodyBytes: convertedMb * MIB,
     allowedOrigins,
     dropExcessRequests,
   };

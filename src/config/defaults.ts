@@ -12,6 +12,8 @@ export const DEFAULT_RETRY_BACKOFF_MAX_MS = 5_000;
 export const DEFAULT_CONCURRENCY: ConcurrencyConfig = { concurrency: 1000, bufferSize: 5000 };
 export const DEFAULT_MAX_REQUEST_BODY_MB = 100;
 export const DEFAULT_MAX_COUNT_TOKENS_BODY_MB = 4;
+/** Anthropic's own limit on a Messages request; parsing is lane CPU, about 20 ms a MiB at worst here. */
+export const DEFAULT_MAX_CONVERTED_BODY_MB = 32;
 
 export const MIB = 1024 * 1024;
 
@@ -31,6 +33,7 @@ export function defaultNetwork(baseUrl: string) {
 export const DEFAULT_CLIENT: ClientConfig = {
   maxRequestBodyBytes: DEFAULT_MAX_REQUEST_BODY_MB * MIB,
   maxCountTokensBodyBytes: DEFAULT_MAX_COUNT_TOKENS_BODY_MB * MIB,
+  maxConvertedBodyBytes: DEFAULT_MAX_CONVERTED_BODY_MB * MIB,
   allowedOrigins: [],
   dropExcessRequests: false,
 };

@@ -79,6 +79,7 @@ describe("configFromEnvironment", () => {
     expect(config.client).toEqual({
       maxRequestBodyBytes: 100 * 1024 * 1024,
       maxCountTokensBodyBytes: 4 * 1024 * 1024,
+      maxConvertedBodyBytes: 32 * 1024 * 1024,
       allowedOrigins: [],
       dropExcessRequests: false,
     });
@@ -95,6 +96,7 @@ describe("configFromEnvironment", () => {
     expect(config.client).toEqual({
       maxRequestBodyBytes: 8 * 1024 * 1024,
       maxCountTokensBodyBytes: 2 * 1024 * 1024,
+      maxConvertedBodyBytes: 32 * 1024 * 1024,
       allowedOrigins: ["https://app.example.com", "http://localhost:3000"],
       dropExcessRequests: true,
     });

@@ -2,6 +2,7 @@
 // configured with Bifrost's defaults. Client settings come from four optional variables:
 //   SWITCHYARD_MAX_BODY_MB            request body limit in MiB (default 100, as Bifrost)
 //   SWITCHYARD_COUNT_TOKENS_MAX_BODY_MB  the same for count_tokens (default 4)
+//   SWITCHYARD_CONVERTED_MAX_BODY_MB  the same for bodies converted between wire formats (default 32)
 //   SWITCHYARD_ALLOWED_ORIGINS        comma-separated CORS origins, or "*" (default none: no CORS headers)
 //   SWITCHYARD_DROP_EXCESS_REQUESTS   "true" sheds load with 429 when a provider's queue is full (default false)
 
@@ -28,23 +29,21 @@ function firstSet(
 }
 
 function clientFromEnvironment(env: NodeJS.ProcessEnv, problems: string[]): ClientConfig {
-  let maxRequestBodyBytes = DEFAULT_CLIENT.maxRequestBodyBytes;
-  const body = env.SWITCHYARD_MAX_BODY_MB?.trim();
-  if (body) {
-    const mb = Number(body);
-    if (!/^\d+$/.test(body) || mb < 1)
-      problems.push("SWITCHYARD_MAX_BODY_MB: must be a whole number of MiB, at least 1");
-    else maxRequestBodyBytes = mb * MIB;
-  }
-
-  let maxCountTokensBodyBytes = DEFAULT_CLIENT.maxCountTokensBodyBytes;
-  const countBody = env.SWITCHYARD_COUNT_TOKENS_MAX_BODY_MB?.trim();
-  if (countBody) {
-    const mb = Number(countBody);
-    if (!/^\d+$/.test(countBody) || mb < 1)
-      problems.push("SWITCHYARD_COUNT_TOKENS_MAX_BODY_MB: must be a whole number of MiB, at least 1");
-    else maxCountTokensBodyBytes = mb * MIB;
-  }
+  const mib = (name: string, fallback: number): number => {
+    const text = env[name]?.trim();
+    if (!text) return fallback;
+    if (!/^\d+$/.test(text) || Number(text) < 1) {
+      problems.push(`${name}: must be a whole number of MiB, at least 1`);
+      return fallback;
+    }
+    return Number(text) * MIB;
+  };
+  const maxRequestBodyBytes = mib("SWITCHYARD_MAX_BODY_MB", DEFAULT_CLIENT.maxRequestBodyBytes);
+  const maxCountTokensBodyBytes = mib(
+    "SWITCHYARD_COUNT_TOKENS_MAX_BODY_MB",
+    DEFAULT_CLIENT.maxCountTokensBodyBytes,
+  );
+  const maxConvertedBodyBytes = mib("SWITCHYARD_CONVERTED_MAX_BODY_MB", DEFAULT_CLIENT.maxConvertedBodyBytes);
 
   let allowedOrigins: string[] = [];
   const origins = env.SWITCHYARD_ALLOWED_ORIGINS?.trim();
@@ -69,7 +68,13 @@ function clientFromEnvironment(env: NodeJS.ProcessEnv, problems: string[]): Clie
     else problems.push("SWITCHYARD_DROP_EXCESS_REQUESTS: must be true or false");
   }
 
-  return { maxRequestBodyBytes, maxCountTokensBodyBytes, allowedOrigins, dropExcessRequests };
+  return {
+    maxRequestBodyBytes,
+    maxCountTokensBodyBytes,
+    maxConvertedBodyBytes,
+    allowedOrigins,
+    dropExcessRequests,
+  };
 }
 
 /**

@@ -81,6 +81,11 @@ export interface ClientConfig {
   readonly maxRequestBodyBytes: number;
   /** count_tokens reads a smaller body: counting tokens is CPU time a lane spends on nothing else. */
   readonly maxCountTokensBodyBytes: number;
+  /**
+   * A body converted between wire formats is parsed whole on the lane (JSON.parse cannot be interrupted),
+   * so it gets a limit of its own; bytes relayed as they are only pass the request limit.
+   */
+  readonly maxConvertedBodyBytes: number;
   /** CORS allow-list; "*" allows any origin. Empty disables CORS headers. */
   readonly allowedOrigins: readonly string[];
   /** Shed load at once (429) instead of queueing when a provider's buffer is full. */

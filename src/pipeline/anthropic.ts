@@ -16,7 +16,7 @@ import { pickKey, resolveModel } from "../routing/resolve.js";
 import type { ProviderRoute, RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { type RelayErrors, RelayHandler } from "../upstream/relay.js";
-import { checkBodyModels, requestDeadline, scanBody } from "./extras.js";
+import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./extras.js";
 import { type Prepared, prepareTranscode, sendFormatError, sendTranscoded } from "./transcode.js";
 
 // Anthropic clients (/anthropic/v1/messages and count_tokens). To an Anthropic provider the body passes
@@ -146,7 +146,11 @@ export function anthropicPassthrough(
   received: Buffer,
   startedAt: number,
 ): boolean {
-  const { body, scan, extras } = scanBody(received);
+  const { body, scan, extras, refusal } = scanBody(received, parseLimitOf(table));
+  if (refusal !== undefined) {
+    refuse(reply, metrics, refusal);
+    return true;
+  }
   // A repeated model would reach Anthropic as it is, so it is refused here rather than by the transcoder.
   const invalid = scan.ok ? checkBodyModels(scan, extras) : undefined;
   if (invalid !== undefined) {

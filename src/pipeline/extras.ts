@@ -21,14 +21,37 @@ export interface ScannedBody {
   readonly body: Buffer;
   readonly scan: ScanResult;
   readonly extras: BodyExtras | undefined;
+  /** Set when the body names the gateway's fields but is too large to parse on a lane. */
+  readonly refusal: GatewayError | undefined;
 }
 
-/** Scans a request body; one that names the gateway's fields loses them and is scanned again. */
-export function scanBody(received: Buffer): ScannedBody {
+/**
+ * Scans a request body; one that names the gateway's fields loses them and is scanned again. Taking them
+ * out means parsing the body whole, so that is done up to `parseLimit` bytes (client.max_converted_body_size_mb).
+ */
+export function scanBody(received: Buffer, parseLimit: number): ScannedBody {
   const scan = scanRequest(received);
-  const extras = scan.ok && scan.gatewayFields ? takeBodyExtras(received) : undefined;
-  if (extras === undefined) return { body: received, scan, extras };
-  return { body: extras.body, scan: scanRequest(extras.body), extras };
+  if (!scan.ok || !scan.gatewayFields) return { body: received, scan, extras: undefined, refusal: undefined };
+  if (received.length > parseLimit)
+    return { body: received, scan, extras: undefined, refusal: tooLargeToParse(parseLimit) };
+  const extras = takeBodyExtras(received);
+  if (extras === undefined) return { body: received, scan, extras, refusal: undefined };
+  return { body: extras.body, scan: scanRequest(extras.body), extras, refusal: undefined };
+}
+
+/** The limit on a body the gateway must parse whole: its fields taken out, or converted to another format. */
+export function parseLimitOf(table: RoutingTable): number {
+  const { client } = table.config;
+  return Math.min(client.maxConvertedBodyBytes, client.maxRequestBodyBytes);
+}
+
+export function tooLargeToParse(limit: number): GatewayError {
+  return {
+    status: 413,
+    message: `The request body is larger than ${limit} bytes, the gateway's limit for a body it must parse (to convert it to another provider's format, or to take out the gateway's own fields): client.max_converted_body_size_mb.`,
+    type: "invalid_request_error",
+    code: "request_too_large",
+  };
 }
 
 /** The 400 for a body whose model names are unsafe or ambiguous (see model-name.ts); undefined when fine or absent. */

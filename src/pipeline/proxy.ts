@@ -19,7 +19,7 @@ import type { KeyEndpoint, RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { RelayHandler } from "../upstream/relay.js";
 import { anthropicPassthrough } from "./anthropic.js";
-import { checkBodyModels, requestDeadline, scanBody } from "./extras.js";
+import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./extras.js";
 import type { Route } from "./routes.js";
 import {
   canonical,
@@ -54,9 +54,14 @@ export function proxy(
       return;
     }
     const startedAt = performance.now();
-    const { body, scan, extras } = scanBody(
+    const { body, scan, extras, refusal } = scanBody(
       route.pathModel === undefined ? received : withModel(received, route.pathModel),
+      parseLimitOf(table),
     );
+    if (refusal !== undefined) {
+      refuse(reply, metrics, refusal);
+      return;
+    }
     if (!scan.ok) {
       refuse(
         reply,

@@ -18,7 +18,7 @@ import { checkFallbacks, checkModelName } from "../routing/model-name.js";
 import type { RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { type Operation, TranscodeHandler } from "../upstream/transcode-relay.js";
-import { requestDeadline, takeObjectExtras } from "./extras.js";
+import { parseLimitOf, requestDeadline, takeObjectExtras, tooLargeToParse } from "./extras.js";
 
 // A request whose client format differs from the provider's wire format, end to end:
 // parse → canonical request → model resolution → key → provider request → upstream → convert back.
@@ -79,6 +79,8 @@ export function transcode(input: TranscodeInput): void {
 
 /** Parses the client body into the canonical request; the error to answer when it cannot. */
 export function prepareTranscode(input: TranscodeInput): Prepared | CanonicalError {
+  const limit = parseLimitOf(input.table);
+  if (input.body.length > limit) return canonical(tooLargeToParse(limit));
   let parsed: unknown;
   try {
     parsed = JSON.parse(input.body.toString("utf8"));
