@@ -134,9 +134,9 @@ function relay(
 }
 
 /**
- * Relays a Messages request to an Anthropic provider as bytes. Returns false when the model goes to
- * another provider first or the body cannot be routed: the caller then transcodes (and reports any error).
- * Candidates of another kind met later (fallbacks, model groups) are converted one by one.
+ * Relays a Messages request to Anthropic providers as bytes. Returns false when no candidate of the model
+ * is an Anthropic provider or the body cannot be routed: the caller then transcodes (and reports any
+ * error). Candidates of another kind (in the group, or fallbacks) are converted one by one.
  */
 export function anthropicPassthrough(
   table: RoutingTable,
@@ -159,8 +159,9 @@ export function anthropicPassthrough(
   }
   if (!scan.ok || scan.modelType !== "string" || scan.model === undefined || scan.model === "") return false;
   const plan = candidatesFor(table, scan.model);
-  if ("status" in plan || (plan.candidates[0] as RouteCandidate).provider.config.kind !== "anthropic")
-    return false;
+  // The leg is chosen per candidate (sendAnthropic): a group with any Anthropic member takes this way, so
+  // its Anthropic members get the bytes as sent whichever deployment comes first.
+  if ("status" in plan || !plan.candidates.some((c) => c.provider.config.kind === "anthropic")) return false;
   const request: AnthropicRequest = {
     table,
     metrics,
