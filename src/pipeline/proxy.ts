@@ -10,7 +10,6 @@ import type { ScanOk } from "../native/types.js";
 import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { UnsupportedRequest } from "../providers/adapter.js";
-import { geminiPassthrough } from "../providers/gemini/passthrough.js";
 import { speaksOpenAI } from "../providers/registry.js";
 import { type AttemptHook, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
@@ -20,6 +19,7 @@ import { dispatchUpstream } from "../upstream/pools.js";
 import { RelayHandler } from "../upstream/relay.js";
 import { anthropicPassthrough } from "./anthropic.js";
 import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./extras.js";
+import { geminiBytes } from "./gemini.js";
 import type { Route } from "./routes.js";
 import {
   canonical,
@@ -283,7 +283,17 @@ export function convert(
     if (
       pathModel !== undefined &&
       format.name.startsWith("gemini") &&
-      geminiPassthrough(table, metrics, head, reply, body, startedAt, pathModel, pathStream === true)
+      geminiBytes({
+        table,
+        metrics,
+        head,
+        reply,
+        format,
+        body,
+        startedAt,
+        model: pathModel.startsWith("models/") ? pathModel.slice("models/".length) : pathModel,
+        stream: pathStream === true,
+      })
     )
       return;
     transcode({
