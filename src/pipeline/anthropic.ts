@@ -9,7 +9,7 @@ import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { anthropicUpstream } from "../providers/anthropic/adapter.js";
 import { anthropicError } from "../providers/anthropic/response.js";
-import { type AttemptHook, type Failure, runAttempts } from "../routing/attempts.js";
+import { type AttemptHook, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import { checkModelName, repeatedModel } from "../routing/model-name.js";
 import { pickKey, resolveModel } from "../routing/resolve.js";
@@ -17,7 +17,13 @@ import type { ProviderRoute, RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { type RelayErrors, RelayHandler } from "../upstream/relay.js";
 import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./extras.js";
-import { type Prepared, prepareTranscode, sendFormatError, sendTranscoded } from "./transcode.js";
+import {
+  answerBeforeSending,
+  type Prepared,
+  prepareTranscode,
+  sendFormatError,
+  sendTranscoded,
+} from "./transcode.js";
 
 // Anthropic clients (/anthropic/v1/messages and count_tokens). To an Anthropic provider the body passes
 // through as bytes with only the model rewritten, so unknown fields and beta features reach Anthropic
@@ -235,19 +241,11 @@ function sendAnthropic(
     sendTranscoded(prepared, candidate, hook);
     return;
   }
-  const reply = request.reply;
-  request.metrics.recordAnswered(prepared.status);
-  const failure: Failure = {
-    kind: "client",
-    status: prepared.status,
-    retryAfterMs: -1,
-    deliver(headers) {
-      reply.start(prepared.status, [["content-type", "application/json"], ...headers]);
-      reply.end(anthropicFormat.errorBody(prepared));
-    },
-  };
-  if (hook === undefined) failure.deliver(candidate.firstHeaders);
-  else hook.failed(failure);
+  answerBeforeSending(
+    { reply: request.reply, metrics: request.metrics, format: anthropicFormat },
+    prepared,
+    hook,
+  );
 }
 
 /**

@@ -8,13 +8,13 @@ import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { UnsupportedRequest } from "../providers/adapter.js";
 import { geminiHeaders, geminiRoot, modelPath } from "../providers/gemini/adapter.js";
 import { geminiError } from "../providers/gemini/response.js";
-import { type AttemptHook, type Failure, runAttempts } from "../routing/attempts.js";
+import { type AttemptHook, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import type { RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { type RelayErrors, RelayHandler } from "../upstream/relay.js";
 import { requestDeadline } from "./extras.js";
-import { type Prepared, prepareTranscode, sendTranscoded } from "./transcode.js";
+import { answerBeforeSending, type Prepared, prepareTranscode, sendTranscoded } from "./transcode.js";
 
 // Google GenAI clients (/genai/v1beta/models/{model}:generateContent and :streamGenerateContent). The model
 // is in the URL, so to a Gemini API provider the body goes through as the bytes sent, and only the path is
@@ -77,13 +77,17 @@ function sendGemini(call: GeminiCall, candidate: RouteCandidate, hook: AttemptHo
     path = modelPath(model);
   } catch (error) {
     if (!(error instanceof UnsupportedRequest)) throw error;
-    answer(call, candidate, hook, {
-      status: 400,
-      message: error.message,
-      type: "invalid_request_error",
-      code: "invalid_model",
-      param: "model",
-    });
+    answerBeforeSending(
+      call,
+      {
+        status: 400,
+        message: error.message,
+        type: "invalid_request_error",
+        code: "invalid_model",
+        param: "model",
+      },
+      hook,
+    );
     return;
   }
   const method = call.stream ? "streamGenerateContent" : "generateContent";
@@ -129,27 +133,6 @@ function sendConverted(call: GeminiCall, candidate: RouteCandidate, hook: Attemp
     timeoutHeader: call.head.timeout,
   });
   const prepared = call.prepared;
-  if ("status" in prepared) answer(call, candidate, hook, prepared);
+  if ("status" in prepared) answerBeforeSending(call, prepared, hook);
   else sendTranscoded(prepared, candidate, hook);
-}
-
-/** An error found before this attempt reached a provider: the client's, so it is not retried. */
-function answer(
-  call: GeminiCall,
-  candidate: RouteCandidate,
-  hook: AttemptHook | undefined,
-  error: CanonicalError,
-): void {
-  call.metrics.recordAnswered(error.status);
-  const failure: Failure = {
-    kind: "client",
-    status: error.status,
-    retryAfterMs: -1,
-    deliver(headers) {
-      call.reply.start(error.status, [["content-type", "application/json"], ...headers]);
-      call.reply.end(call.format.errorBody(error));
-    },
-  };
-  if (hook === undefined) failure.deliver(candidate.firstHeaders);
-  else hook.failed(failure);
 }

@@ -22,6 +22,7 @@ import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./extr
 import { geminiBytes } from "./gemini.js";
 import type { Route } from "./routes.js";
 import {
+  answerBeforeSending,
   canonical,
   type Prepared,
   prepareTranscode,
@@ -220,29 +221,14 @@ function sendConverted(
   sendTranscoded(prepared, candidate, hook);
 }
 
-/** An attempt the gateway refuses before any provider is involved: the loop's to answer when there is one. */
+/** An attempt the gateway refuses before any provider is involved, in the route's wire format. */
 function answerClientError(
   request: OpenAIRequest,
   hook: AttemptHook | undefined,
   error: GatewayError | CanonicalError,
 ): void {
-  const { route, reply, metrics } = request;
-  const format = route.format === undefined ? openAIFormat : formatFor(route.format);
-  const canonicalError = canonical(error);
-  metrics.recordAnswered(error.status);
-  if (hook === undefined) {
-    sendFormatError(reply, format, canonicalError);
-    return;
-  }
-  hook.failed({
-    kind: "client",
-    status: error.status,
-    retryAfterMs: -1,
-    deliver(headers) {
-      reply.start(error.status, [["content-type", "application/json"], ...headers]);
-      reply.end(format.errorBody(canonicalError));
-    },
-  });
+  const format = request.route.format === undefined ? openAIFormat : formatFor(request.route.format);
+  answerBeforeSending({ reply: request.reply, metrics: request.metrics, format }, canonical(error), hook);
 }
 
 /** A route whose client format is not OpenAI's: the body is always parsed and converted. */

@@ -140,7 +140,7 @@ export function sendTranscoded(
     else throw new UnsupportedRequest(`Provider '${provider.name}' does not offer embeddings.`, "model");
   } catch (error) {
     if (isBug(error)) throw error;
-    answerInstead(input, unsupported(error), hook);
+    answerBeforeSending(input, unsupported(error), hook);
     return;
   }
 
@@ -191,24 +191,39 @@ export function sendTranscoded(
   } else send(built);
 }
 
-/** An error found before the attempt reached the provider: the loop's to answer when there is one. */
-function answerInstead(input: TranscodeInput, error: CanonicalError, hook: AttemptHook | undefined): void {
-  if (hook === undefined) {
-    refuse(input, error);
-    return;
-  }
-  input.metrics.recordAnswered(error.status);
-  hook.failed(clientFailure(input, error));
+/** Where an error goes back to the client: its reply, in its wire format, counted in its lane. */
+export interface ClientSide {
+  readonly reply: Reply;
+  readonly metrics: LaneMetrics;
+  readonly format: InboundFormat;
 }
 
-function clientFailure(input: TranscodeInput, error: CanonicalError): Failure {
+/**
+ * An error found before an attempt reached a provider (the body cannot be converted for it, or the
+ * request cannot be built), answered in the client's format: by the attempt loop when one runs, which
+ * adds its headers and knows a client's error is not retried, else at once.
+ */
+export function answerBeforeSending(
+  client: ClientSide,
+  error: CanonicalError,
+  hook: AttemptHook | undefined,
+): void {
+  if (hook === undefined) {
+    refuse(client, error);
+    return;
+  }
+  client.metrics.recordAnswered(error.status);
+  hook.failed(clientFailure(client, error));
+}
+
+function clientFailure(client: ClientSide, error: CanonicalError): Failure {
   return {
     kind: error.status >= 500 ? "server" : "client",
     status: error.status,
     retryAfterMs: -1,
     deliver(headers) {
-      input.reply.start(error.status, [["content-type", "application/json"], ...headers]);
-      input.reply.end(input.format.errorBody(error));
+      client.reply.start(error.status, [["content-type", "application/json"], ...headers]);
+      client.reply.end(client.format.errorBody(error));
     },
   };
 }
@@ -267,7 +282,7 @@ export function sendFormatError(reply: Reply, format: InboundFormat, error: Cano
   reply.end(format.errorBody(error));
 }
 
-function refuse(input: TranscodeInput, error: CanonicalError): void {
-  sendFormatError(input.reply, input.format, error);
-  input.metrics.recordAnswered(error.status);
+function refuse(client: ClientSide, error: CanonicalError): void {
+  sendFormatError(client.reply, client.format, error);
+  client.metrics.recordAnswered(error.status);
 }
