@@ -2,7 +2,6 @@ import { lookup } from "node:dns/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { isIP } from "node:net";
 import { listenReusePort } from "../native/index.js";
-import { presentedKey } from "./credentials.js";
 import {
   type ExchangeHandler,
   type HeadNeeds,
@@ -14,7 +13,8 @@ import {
   SHUTDOWN_HEADERS,
   type ShutdownNotice,
 } from "./exchange.js";
-import { renderHeaders, requestId, tokenList } from "./header-value.js";
+import { renderHeaders } from "./header-value.js";
+import { requestHead } from "./request-head.js";
 
 // The portable front for platforms where the uWS binary does not load, and for clients the uWS binary
 // cannot parse (docs/architecture.md). Node 20 cannot share a port between worker threads, so it serves
@@ -133,20 +133,13 @@ function header(req: IncomingMessage, name: string): string {
 function readHead(req: IncomingMessage, needs: HeadNeeds): RequestHead {
   const url = req.url ?? "/";
   const q = url.indexOf("?");
-  const contentLength = header(req, "content-length");
-  return {
-    method: req.method ?? "GET",
-    path: q === -1 ? url : url.slice(0, q),
-    query: q === -1 ? "" : url.slice(q + 1),
-    contentLength: contentLength === "" ? -1 : Number(contentLength),
-    contentType: header(req, "content-type"),
-    requestId: requestId(header(req, "x-request-id")),
-    origin: header(req, "origin"),
-    corsRequestHeaders: tokenList(header(req, "access-control-request-headers")),
-    anthropicBeta: url.startsWith("/anthropic/") ? tokenList(header(req, "anthropic-beta")) : "",
-    timeout: header(req, "x-switchyard-timeout"),
-    apiKey: needs.apiKey ? presentedKey((name) => header(req, name)) : "",
-  };
+  return requestHead(
+    req.method ?? "GET",
+    q === -1 ? url : url.slice(0, q),
+    q === -1 ? "" : url.slice(q + 1),
+    (name) => header(req, name),
+    needs,
+  );
 }
 
 /** Node's own default backlog. */

@@ -5,7 +5,6 @@ import type {
   TemplatedApp,
   us_listen_socket,
 } from "@trufflesuite/uws-js-unofficial";
-import { presentedKey } from "./credentials.js";
 import {
   type ExchangeHandler,
   type HeadNeeds,
@@ -17,7 +16,8 @@ import {
   SHUTDOWN_HEADERS,
   type ShutdownNotice,
 } from "./exchange.js";
-import { renderHeaders, requestId, tokenList } from "./header-value.js";
+import { renderHeaders } from "./header-value.js";
+import { requestHead } from "./request-head.js";
 import { statusLine } from "./status.js";
 
 type UwsModule = {
@@ -179,24 +179,13 @@ class UwsReply implements Reply {
 }
 
 function readHead(req: HttpRequest, needs: HeadNeeds): RequestHead {
-  const contentLength = req.getHeader("content-length");
-  const method = req.getMethod().toUpperCase();
-  const url = req.getUrl();
-  return {
-    method,
-    path: url,
-    query: req.getQuery() ?? "",
-    contentLength: contentLength === "" ? -1 : Number(contentLength),
-    contentType: req.getHeader("content-type"),
-    requestId: requestId(req.getHeader("x-request-id")),
-    origin: req.getHeader("origin"),
-    // Only a preflight needs it; skip the lookup for every other request.
-    corsRequestHeaders:
-      method === "OPTIONS" ? tokenList(req.getHeader("access-control-request-headers")) : "",
-    anthropicBeta: url.startsWith("/anthropic/") ? tokenList(req.getHeader("anthropic-beta")) : "",
-    timeout: req.getHeader("x-switchyard-timeout"),
-    apiKey: needs.apiKey ? presentedKey((name) => req.getHeader(name)) : "",
-  };
+  return requestHead(
+    req.getMethod().toUpperCase(),
+    req.getUrl(),
+    req.getQuery() ?? "",
+    (name) => req.getHeader(name),
+    needs,
+  );
 }
 
 export function startUwsFront(
