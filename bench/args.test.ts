@@ -11,9 +11,9 @@ describe("parseArgs", () => {
   });
 
   it("accepts the peers in --targets and always keeps direct as the baseline", () => {
-    const args = parseArgs(["--smoke", "--targets", "switchyard,bifrost,litellm"]);
+    const args = parseArgs(["--smoke", "--targets", "switchyard,bifrost,litellm,litellm-2w"]);
     expect(args.smoke).toBe(true);
-    expect([...args.targets]).toEqual(["direct", "switchyard", "bifrost", "litellm"]);
+    expect([...args.targets]).toEqual(["direct", "switchyard", "bifrost", "litellm", "litellm-2w"]);
     expect(args.targetsNamed).toBe(true);
   });
 

@@ -147,20 +147,22 @@ async function ensureLitellm(log: (msg: string) => void): Promise<string> {
 
 export async function startLitellm(
   mockUrl: string,
+  workers: 1 | 2,
   log: (msg: string) => void,
 ): Promise<{ child: Child; target: Target }> {
   const bin = await ensureLitellm(log);
   const configPath = join(mkdtempSync(join(tmpdir(), "litellm-bench-")), "config.yaml");
   writeFileSync(configPath, litellmConfig(mockUrl));
   const port = await freePort();
+  const name = workers === 1 ? "litellm" : "litellm-2w";
   const child = startChild(
-    "litellm",
-    ["--config", configPath, "--host", "127.0.0.1", "--port", String(port), "--num_workers", "1"],
+    name,
+    ["--config", configPath, "--host", "127.0.0.1", "--port", String(port), "--num_workers", String(workers)],
     LITELLM_ENV,
     bin,
   );
   const target: Target = {
-    name: "litellm",
+    name,
     origin: `http://127.0.0.1:${port}`,
     path: "/v1/chat/completions",
     headers: { "content-type": "application/json", authorization: `Bearer ${MOCK_KEY}` },
@@ -168,9 +170,10 @@ export async function startLitellm(
     pid: child.pid,
   };
   try {
-    await waitFor("litellm", child, async () => (await probeChat(target)).status === 200, 120_000);
-    // Its first requests are slow (about 0.6 s); they belong to start-up, not to any scenario.
-    for (let i = 0; i < 20; i++) await probeChat(target);
+    await waitFor(name, child, async () => (await probeChat(target)).status === 200, 120_000);
+    // Its first requests are slow (about 0.6 s); they belong to start-up, not to any scenario. Several at
+    // once, so that every worker gets some.
+    for (let i = 0; i < 10; i++) await Promise.all([probeChat(target), probeChat(target)]);
     return { child, target };
   } catch (err) {
     await child.stop();

@@ -6,7 +6,8 @@
  * asked for (--targets naming it, or BENCH_LITELLM=1).
  *   --smoke            every scenario for a second or two at tiny rates (CI), writes results/smoke.json
  *   --only a,b         scenarios: overhead, throughput, inflight, streaming, chaos, flood, hostile
- *   --targets a,b      direct, switchyard, portkey, bifrost, litellm (direct is always measured: the baseline)
+ *   --targets a,b      direct, switchyard, portkey, bifrost, litellm, litellm-2w (two workers); direct is always
+ *                      measured: it is the baseline
  * chaos, flood and hostile are proofs: a row whose proof fails is marked failed and the run exits with status 1.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -247,15 +248,17 @@ async function main(): Promise<void> {
   const targets: Target[] = [directTarget(mock.url, mock.child.pid)];
   targetStatus.direct = "ok";
 
+  const litellm = async (url: string, workers: 1 | 2) => {
+    const skip = litellmSkipReason(process.env, args.targetsNamed);
+    if (skip !== undefined) throw new Error(skip);
+    return startLitellm(url, workers, log);
+  };
   const starters = {
     switchyard: startSwitchyard,
     portkey: startPortkey,
     bifrost: startBifrost,
-    litellm: async (url: string) => {
-      const skip = litellmSkipReason(process.env, args.targetsNamed);
-      if (skip !== undefined) throw new Error(skip);
-      return startLitellm(url, log);
-    },
+    litellm: (url: string) => litellm(url, 1),
+    "litellm-2w": (url: string) => litellm(url, 2),
   } as const;
   // The proofs start processes of their own.
   const shared = [...args.only].some((s) => !PROOFS.includes(s));
