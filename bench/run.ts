@@ -1,16 +1,20 @@
 /**
- * `npm run bench`: the mock, Switchyard and Portkey each run as a separate process; every scenario is
- * measured for every target in the same run, so the added latency (target minus direct) and the RPS ratio
- * compare like with like on a noisy shared machine.
+ * `npm run bench`: the mock, Switchyard and the peers (Portkey, Bifrost, LiteLLM) each run as a separate
+ * process; every scenario is measured for every target in the same run, so the added latency (target minus
+ * direct) and the RPS ratios compare like with like on a noisy shared machine. A peer that is absent is
+ * skipped with its reason in the table: Bifrost needs BIFROST_BIN, LiteLLM is installed and run only when
+ * asked for (--targets naming it, or BENCH_LITELLM=1).
  *   --smoke            every scenario for a second or two at tiny rates (CI), writes results/smoke.json
  *   --only a,b         scenarios: overhead, throughput, inflight, streaming, chaos, flood, hostile
- *   --targets a,b      direct, switchyard, portkey (direct is always measured: it is the baseline)
+ *   --targets a,b      direct, switchyard, portkey, bifrost, litellm, litellm-2w (two workers); direct is always
+ *                      measured: it is the baseline
  * chaos, flood and hostile are proofs: a row whose proof fails is marked failed and the run exits with status 1.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
+import { PEERS, PROOFS, parseArgs, SCENARIOS, type Scenario, TARGETS } from "./args.js";
 import { runChaos } from "./chaos.js";
 import { runFlood } from "./flood.js";
 import { runHostile } from "./hostile/soak.js";
@@ -18,6 +22,7 @@ import { runThroughput, type ThroughputResult } from "./load/closed-loop.js";
 import { type LoadResult, runOpenLoop, runSequential } from "./load/open-loop.js";
 import { cpuMicros, RssWatcher } from "./load/proc.js";
 import { type Buckets, diffBuckets, parseHistogram, quantile } from "./load/prom.js";
+import { litellmSkipReason, startBifrost, startLitellm } from "./peers.js";
 import { markdown, type Percentiles, type Ratio, type Row } from "./report.js";
 import {
   type Child,
@@ -30,42 +35,7 @@ import {
   type Target,
 } from "./targets.js";
 
-const SCENARIOS = ["overhead", "throughput", "inflight", "streaming", "chaos", "flood", "hostile"] as const;
-/** Proofs against Switchyard alone, each with its own mocks and gateway; a failed one fails the run. */
-const PROOFS: readonly Scenario[] = ["chaos", "flood", "hostile"];
-type Scenario = (typeof SCENARIOS)[number];
-const TARGETS = ["direct", "switchyard", "portkey"] as const;
 const OVERHEAD_METRIC = "switchyard_gateway_overhead_seconds";
-
-interface Args {
-  smoke: boolean;
-  only: Set<Scenario>;
-  targets: Set<string>;
-}
-
-function parseArgs(argv: string[]): Args {
-  const args: Args = { smoke: false, only: new Set(SCENARIOS), targets: new Set(TARGETS) };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const [flag, inline] = a.includes("=") ? (a.split("=", 2) as [string, string]) : [a, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === "--smoke") args.smoke = true;
-    else if (flag === "--only") {
-      const list = value().split(",");
-      for (const s of list) if (!SCENARIOS.includes(s as Scenario)) throw new Error(`unknown scenario ${s}`);
-      args.only = new Set(list as Scenario[]);
-    } else if (flag === "--targets") {
-      const list = value().split(",");
-      for (const t of list) if (!TARGETS.includes(t as never)) throw new Error(`unknown target ${t}`);
-      args.targets = new Set(["direct", ...list]);
-    } else throw new Error(`unknown flag ${a} (known: --smoke, --only, --targets)`);
-  }
-  return args;
-}
 
 const args = parseArgs(process.argv.slice(2));
 const S = args.smoke;
@@ -278,10 +248,21 @@ async function main(): Promise<void> {
   const targets: Target[] = [directTarget(mock.url, mock.child.pid)];
   targetStatus.direct = "ok";
 
-  const starters = { switchyard: startSwitchyard, portkey: startPortkey } as const;
+  const litellm = async (url: string, workers: 1 | 2) => {
+    const skip = litellmSkipReason(process.env, args.targetsNamed);
+    if (skip !== undefined) throw new Error(skip);
+    return startLitellm(url, workers, log);
+  };
+  const starters = {
+    switchyard: startSwitchyard,
+    portkey: startPortkey,
+    bifrost: startBifrost,
+    litellm: (url: string) => litellm(url, 1),
+    "litellm-2w": (url: string) => litellm(url, 2),
+  } as const;
   // The proofs start processes of their own.
   const shared = [...args.only].some((s) => !PROOFS.includes(s));
-  for (const name of ["switchyard", "portkey"] as const) {
+  for (const name of ["switchyard", ...PEERS] as const) {
     if (!args.targets.has(name)) {
       targetStatus[name] = "not selected";
       continue;
@@ -300,10 +281,9 @@ async function main(): Promise<void> {
       const msg = (err as Error).message.replace(/\s+/g, " ").slice(0, 400);
       targetStatus[name] = msg.startsWith("skipped:") ? msg : `failed to start: ${msg}`;
       log(`${name}: ${targetStatus[name]}`);
-      for (const scenario of args.only) {
-        if (PROOFS.includes(scenario)) continue;
-        rows.push({ scenario, variant: "", target: name, status: "skipped", note: targetStatus[name] });
-      }
+      // One row for all its scenarios: an absent peer would otherwise fill the top of the table.
+      const scenario = [...args.only].filter((s) => !PROOFS.includes(s)).join(", ");
+      rows.push({ scenario, variant: "", target: name, status: "skipped", note: targetStatus[name] });
     }
   }
 
@@ -414,12 +394,15 @@ async function main(): Promise<void> {
     }
     rows.push(...tpRows);
     const sy = throughputByTarget.get("switchyard")?.maxRps;
-    const pk = throughputByTarget.get("portkey")?.maxRps;
-    ratios.push({
-      name: "switchyard ÷ portkey max RPS",
-      value: sy && pk ? sy / pk : null,
-      ...(sy && pk ? {} : { note: "needs both targets measured" }),
-    });
+    for (const peer of PEERS) {
+      if (!args.targets.has(peer)) continue;
+      const p = throughputByTarget.get(peer)?.maxRps;
+      ratios.push({
+        name: `switchyard ÷ ${peer} max RPS`,
+        value: sy && p ? sy / p : null,
+        ...(sy && p ? {} : { note: "needs both targets measured" }),
+      });
+    }
     const direct = throughputByTarget.get("direct")?.maxRps;
     if (sy && direct) ratios.push({ name: "switchyard ÷ direct max RPS", value: sy / direct });
   }
@@ -435,7 +418,7 @@ async function main(): Promise<void> {
     const variant = `${plan.inflightRate} RPS, ${plan.inflightLatencyMs} ms mock latency`;
     for (const t of targets) {
       const known = throughputByTarget.get(t.name)?.maxRps;
-      if (t.name === "portkey" && known !== undefined && known < plan.inflightRate) {
+      if (PEERS.includes(t.name as never) && known !== undefined && known < plan.inflightRate) {
         ifRows.push({
           scenario: "inflight",
           variant,
@@ -443,7 +426,7 @@ async function main(): Promise<void> {
           status: "skipped",
           note: `closed-loop max ${Math.round(known)} RPS < ${plan.inflightRate} RPS asked: it cannot keep up`,
         });
-        log(`inflight: portkey skipped (max ${Math.round(known)} RPS)`);
+        log(`inflight: ${t.name} skipped (max ${Math.round(known)} RPS)`);
         continue;
       }
       log(`inflight: ${t.name} ${variant} for ${plan.inflightMs} ms`);

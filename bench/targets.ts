@@ -1,4 +1,4 @@
-/** Child processes under test: the mock provider, Switchyard and the Portkey gateway. */
+/** Child processes under test: the mock provider, Switchyard and the Portkey gateway (other peers: peers.ts). */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -6,9 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
+import type { TargetName } from "./args.js";
 
 // This file runs built (dist/bench/) for the benchmark and from source (bench/) in tests.
-const root = fileURLToPath(
+export const root = fileURLToPath(
   new URL(import.meta.url.includes("/dist/bench/") ? "../.." : "..", import.meta.url),
 );
 export const paths = {
@@ -31,7 +32,7 @@ export interface Child {
 }
 
 export interface Target {
-  name: "direct" | "switchyard" | "portkey";
+  name: TargetName;
   origin: string;
   path: string;
   headers: Record<string, string>;
@@ -53,8 +54,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-function startChild(name: string, args: string[], env: Record<string, string> = {}): Child {
-  const proc = spawn(process.execPath, args, {
+/** `command` is Node unless given (a peer's own binary). */
+export function startChild(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+  command = process.execPath,
+): Child {
+  const proc = spawn(command, args, {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -81,7 +88,7 @@ function startChild(name: string, args: string[], env: Record<string, string> = 
   };
 }
 
-async function waitFor(what: string, child: Child, probe: () => Promise<boolean>, timeoutMs = 30_000) {
+export async function waitFor(what: string, child: Child, probe: () => Promise<boolean>, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.proc.exitCode !== null)
@@ -141,7 +148,7 @@ export function chatBody(model: string, stream: boolean): string {
   return JSON.stringify(base);
 }
 
-async function probeChat(t: Omit<Target, "pid">): Promise<{ status: number; body: string }> {
+export async function probeChat(t: Omit<Target, "pid">): Promise<{ status: number; body: string }> {
   const res = await request(`${t.origin}${t.path}`, {
     method: "POST",
     headers: t.headers,

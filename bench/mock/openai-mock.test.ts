@@ -128,6 +128,12 @@ describe("openai mock", () => {
     expect(ids).toContain("gpt-4o-mini");
   });
 
+  it("serves an empty pricing sheet at /datasheet for Bifrost's start-up", async () => {
+    const res = await fetch(`${mock.url}/datasheet`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({});
+  });
+
   it("injects errors by model name in OpenAI's shape", async () => {
     const e429 = await client.chat.completions.create({ model: "mock-error-429", messages }).catch((e) => e);
     expect(e429).toBeInstanceOf(OpenAI.RateLimitError);

@@ -868,6 +868,12 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
       send(ex, 404, injectedError(404, id).body);
     }
   });
+  // Bifrost fetches its pricing sheet from here at start-up (the bench points pricing_url at the mock); an
+  // empty sheet is enough for it to start.
+  app.get("/datasheet", (res, req) => {
+    const { ex } = begin(res, req);
+    send(ex, 200, "{}");
+  });
   // Bench control, outside /v1 so it cannot collide with anything a gateway forwards.
   app.get("/__mock/stats", (res) => {
     res.cork(() => {
