@@ -168,7 +168,8 @@ export class Lanes {
   }
 }
 
-function freePort(host: string): Promise<number> {
+/** A port the kernel reports free on `host` now (it may be taken again before it is bound). */
+export function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

@@ -1,20 +1,10 @@
 import { fstatSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
+import { freePort } from "../control/lanes.js";
 import { listenReusePort, nativeStatus } from "./index.js";
 
 // The addon's SO_REUSEPORT listener, which lets the node:http front serve one port from every lane.
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}
 
 /** Adopts a listening descriptor the way the node:http front does. */
 function adopt(fd: number): Promise<Server> {
