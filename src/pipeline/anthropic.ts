@@ -12,7 +12,6 @@ import { anthropicError } from "../providers/anthropic/response.js";
 import { type AttemptHook, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import { checkModelName, repeatedModel } from "../routing/model-name.js";
-import { pickKey, resolveModel } from "../routing/resolve.js";
 import type { ProviderRoute, RoutingTable } from "../routing/table.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { type RelayErrors, RelayHandler } from "../upstream/relay.js";
@@ -81,20 +80,12 @@ function resolveAnthropic(table: RoutingTable, body: Buffer): Resolved | Gateway
   }
   const unsafe = checkModelName(scan.model);
   if (unsafe !== undefined) return unsafe;
-  const resolved = resolveModel(table, scan.model);
-  if ("status" in resolved) return resolved;
-  if (resolved.provider.config.kind !== "anthropic") return undefined;
-  const keyIndex = pickKey(resolved.provider, resolved.model);
-  if (keyIndex < 0) {
-    return {
-      status: 404,
-      message: `No key of provider '${resolved.provider.name}' is configured for model '${resolved.model}'.`,
-      type: "not_found_error",
-      code: "model_not_found",
-      param: "model",
-    };
-  }
-  return { ...resolved, keyIndex, scan };
+  // Model groups and aliases resolve as on every other route; the group's first Anthropic member counts.
+  const plan = candidatesFor(table, scan.model);
+  if ("status" in plan) return plan;
+  const anthropic = plan.candidates.find((c) => c.provider.config.kind === "anthropic");
+  if (anthropic === undefined) return undefined;
+  return { provider: anthropic.provider, model: anthropic.model, keyIndex: anthropic.keyIndex, scan };
 }
 
 function relay(

@@ -60,4 +60,18 @@ describe("an Anthropic request to a mixed model group", () => {
     // The retry reached Anthropic with the client's own bytes, only the model rewritten.
     expect(anthropic.stats.lastRequest?.body).toBe(sent.replace('"mixed"', '"claude-sonnet-4-5"'));
   });
+
+  it("counts tokens at the group's Anthropic member (a group name is not an unknown model)", async () => {
+    const response = await fetch(`${gateway.url}/anthropic/v1/messages/count_tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "mixed", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { input_tokens: number }).input_tokens).toBeGreaterThan(0);
+    expect(anthropic.stats.lastRequest?.path).toBe("/v1/messages/count_tokens");
+    expect(JSON.parse(anthropic.stats.lastRequest?.body ?? "{}")).toMatchObject({
+      model: "claude-sonnet-4-5",
+    });
+  });
 });
