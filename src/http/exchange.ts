@@ -50,6 +50,23 @@ export function isEventStream(headers: ResponseHeaders): boolean {
   return false;
 }
 
+/**
+ * Ends an exchange still open at the drain deadline: a reply that has sent nothing gets a 503, a started
+ * event stream its format's error event, anything else a closed connection. `sent` is what went to
+ * `start`, undefined when nothing has gone out yet; it is read only here, so the hot path keeps no state.
+ */
+export function interruptReply(reply: Reply, sent: ResponseHeaders | undefined): void {
+  const notice = reply.shutdownNotice;
+  if (sent === undefined) {
+    reply.start(503, SHUTDOWN_HEADERS);
+    reply.end(notice?.body);
+  } else if (notice !== undefined && isEventStream(sent)) {
+    reply.end(notice.sseEvent);
+  } else {
+    reply.destroy();
+  }
+}
+
 /** The response side of one exchange. Methods are no-ops once the client has gone away. */
 export interface Reply {
   readonly aborted: boolean;

@@ -6,11 +6,10 @@ import {
   type ExchangeHandler,
   type HeadNeeds,
   type HttpFront,
-  isEventStream,
+  interruptReply,
   type Reply,
   type RequestHead,
   type ResponseHeaders,
-  SHUTDOWN_HEADERS,
   type ShutdownNotice,
 } from "./exchange.js";
 import { renderHeaders } from "./header-value.js";
@@ -24,7 +23,8 @@ class NodeReply implements Reply {
   aborted = false;
   corsOrigin = "";
   shutdownNotice: ShutdownNotice | undefined;
-  private eventStream = false;
+  /** What went to `start`, kept for the drain deadline only. */
+  private sent: ResponseHeaders | undefined;
   private abortCallback: (() => void) | undefined;
 
   constructor(
@@ -79,7 +79,7 @@ class NodeReply implements Reply {
   start(status: number, headers: ResponseHeaders): void {
     if (this.aborted || this.res.writableEnded) return;
     const res = this.res;
-    this.eventStream = isEventStream(headers);
+    this.sent = headers;
     res.statusCode = status;
     res.setHeader("x-request-id", this.requestId);
     if (this.corsOrigin !== "") {
@@ -112,15 +112,7 @@ class NodeReply implements Reply {
   /** The drain deadline has come (see HttpFront.interruptExchanges); false when the reply had ended. */
   interrupt(): boolean {
     if (this.aborted || this.res.writableEnded) return false;
-    const notice = this.shutdownNotice;
-    if (!this.res.headersSent) {
-      this.start(503, SHUTDOWN_HEADERS);
-      this.end(notice?.body);
-    } else if (this.eventStream && notice !== undefined) {
-      this.end(notice.sseEvent);
-    } else {
-      this.destroy();
-    }
+    interruptReply(this, this.res.headersSent ? this.sent : undefined);
     return true;
   }
 }

@@ -9,16 +9,17 @@ import {
   type ExchangeHandler,
   type HeadNeeds,
   type HttpFront,
-  isEventStream,
+  interruptReply,
   type Reply,
   type RequestHead,
   type ResponseHeaders,
-  SHUTDOWN_HEADERS,
   type ShutdownNotice,
 } from "./exchange.js";
 import { renderHeaders } from "./header-value.js";
 import { requestHead } from "./request-head.js";
 import { statusLine } from "./status.js";
+
+const NO_HEADERS: ResponseHeaders = [];
 
 type UwsModule = {
   App(): TemplatedApp;
@@ -50,9 +51,8 @@ class UwsReply implements Reply {
   corsOrigin = "";
   shutdownNotice: ShutdownNotice | undefined;
   private ended = false;
-  /** Whether status and headers have gone out; until then a 503 can still replace the reply. */
-  private headWritten = false;
-  private eventStream = false;
+  /** The headers that went out with the status line; undefined until then (a 503 can still replace it). */
+  private sent: ResponseHeaders | undefined;
   /** Status and headers given to `start` and not yet written; 0 when written or not started. */
   private status = 0;
   private headers: ResponseHeaders | undefined;
@@ -73,7 +73,7 @@ class UwsReply implements Reply {
   }
 
   get committed(): boolean {
-    return this.ended || this.headWritten;
+    return this.ended || this.sent !== undefined;
   }
 
   onAborted(callback: () => void): void {
@@ -112,21 +112,13 @@ class UwsReply implements Reply {
   /** The drain deadline has come (see HttpFront.interruptExchanges); false when the reply had ended. */
   interrupt(): boolean {
     if (this.aborted || this.ended) return false;
-    const notice = this.shutdownNotice;
-    if (!this.headWritten) {
-      this.start(503, SHUTDOWN_HEADERS);
-      this.end(notice?.body);
-    } else if (this.eventStream && notice !== undefined) {
-      this.end(notice.sseEvent);
-    } else {
-      this.destroy();
-    }
+    interruptReply(this, this.sent);
     return true;
   }
 
   private writeHead(): void {
     const res = this.res;
-    this.headWritten = true;
+    this.sent = this.headers ?? NO_HEADERS;
     res.writeStatus(statusLine(this.status));
     res.writeHeader("x-request-id", this.requestId);
     if (this.corsOrigin !== "") {
@@ -134,10 +126,7 @@ class UwsReply implements Reply {
       res.writeHeader("vary", "Origin");
     }
     const headers = this.headers;
-    if (headers !== undefined) {
-      renderHeaders(headers, (name, value) => res.writeHeader(name, value));
-      this.eventStream = isEventStream(headers);
-    }
+    if (headers !== undefined) renderHeaders(headers, (name, value) => res.writeHeader(name, value));
     this.headers = undefined;
     this.status = 0;
   }

@@ -1,5 +1,4 @@
 import type { GatewayConfig } from "../config/types.js";
-import { openAIFormat } from "../formats/openai/format.js";
 import { formatFor } from "../formats/registry.js";
 import { isJsonContentType } from "../http/content-type.js";
 import { errorBody, type GatewayError, sendError } from "../http/errors.js";
@@ -13,9 +12,9 @@ import { anthropicCountTokens } from "./anthropic.js";
 import { MasterKey, unauthorized } from "./auth.js";
 import { listModels } from "./models.js";
 import { convert, proxy, refuse } from "./proxy.js";
-import { findRoute, type Route } from "./routes.js";
+import { findRoute, type Route, routeFormat } from "./routes.js";
 import { shutdownNoticeFor } from "./shutdown.js";
-import { canonical, sendFormatError } from "./transcode.js";
+import { canonical, refuseInFormat } from "./transcode.js";
 
 export interface LaneInfo {
   readonly lane: number;
@@ -108,12 +107,12 @@ export class Gateway {
       return;
     }
     if (this.masterKey !== undefined && guarded(table, route) && !this.masterKey.accepts(head.apiKey)) {
-      refuseInFormat(reply, this.metrics, route, unauthorized(head.apiKey));
+      refuseInRoute(reply, this.metrics, route, unauthorized(head.apiKey));
       return;
     }
     // Every POST route takes a JSON body.
     if (route.method === "POST" && !isJsonContentType(head.contentType)) {
-      refuseInFormat(reply, this.metrics, route, unsupportedMediaType(head.contentType));
+      refuseInRoute(reply, this.metrics, route, unsupportedMediaType(head.contentType));
       return;
     }
     switch (route.kind) {
@@ -199,7 +198,8 @@ function notFound(head: RequestHead): GatewayError {
 }
 
 function unsupportedMediaType(contentType: string): GatewayError {
-  const sent = contentType === "" ? "no Content-Type" : `Content-Type ${JSON.stringify(contentType)}`;
+  const sent =
+    contentType === "" ? "no Content-Type" : `Content-Type ${JSON.stringify(contentType.slice(0, 100))}`;
   return {
     status: 415,
     message: `The request body must be JSON: send the header "Content-Type: application/json" (got ${sent}).`,
@@ -209,10 +209,8 @@ function unsupportedMediaType(contentType: string): GatewayError {
 }
 
 /** A refusal in the route's wire format (OpenAI's on OpenAI routes, Anthropic's on /anthropic, ...). */
-function refuseInFormat(reply: Reply, metrics: LaneMetrics, route: Route, error: GatewayError): void {
-  const format = route.format === undefined ? openAIFormat : formatFor(route.format);
-  sendFormatError(reply, format, { ...error, param: error.param ?? null });
-  metrics.recordAnswered(error.status);
+function refuseInRoute(reply: Reply, metrics: LaneMetrics, route: Route, error: GatewayError): void {
+  refuseInFormat({ reply, metrics, format: routeFormat(route) }, canonical(error));
 }
 
 function internalError(error: Error): GatewayError {

@@ -1,6 +1,5 @@
 import type { ProviderKey } from "../config/types.js";
 import type { CanonicalError } from "../formats/canonical.js";
-import { openAIFormat } from "../formats/openai/format.js";
 import { formatFor } from "../formats/registry.js";
 import { errorBody, type GatewayError, invalidRequest, sendError } from "../http/errors.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
@@ -20,13 +19,13 @@ import { RelayHandler } from "../upstream/relay.js";
 import { anthropicPassthrough } from "./anthropic.js";
 import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./extras.js";
 import { geminiBytes } from "./gemini.js";
-import type { Route } from "./routes.js";
+import { type Route, routeFormat } from "./routes.js";
 import {
   answerBeforeSending,
   canonical,
   type Prepared,
   prepareTranscode,
-  sendFormatError,
+  refuseInFormat,
   sendTranscoded,
   transcode,
 } from "./transcode.js";
@@ -189,7 +188,7 @@ function sendConverted(
   hook: AttemptHook | undefined,
 ): void {
   const { route, reply, metrics } = request;
-  const format = route.format === undefined ? openAIFormat : formatFor(route.format);
+  const format = routeFormat(route);
   let prepared = request.prepared;
   if (prepared === undefined) {
     prepared =
@@ -227,8 +226,8 @@ function answerClientError(
   hook: AttemptHook | undefined,
   error: GatewayError | CanonicalError,
 ): void {
-  const format = request.route.format === undefined ? openAIFormat : formatFor(request.route.format);
-  answerBeforeSending({ reply: request.reply, metrics: request.metrics, format }, canonical(error), hook);
+  const client = { reply: request.reply, metrics: request.metrics, format: routeFormat(request.route) };
+  answerBeforeSending(client, canonical(error), hook);
 }
 
 /** A route whose client format is not OpenAI's: the body is always parsed and converted. */
@@ -241,12 +240,9 @@ export function convert(
   pathModel?: string,
   pathStream?: boolean,
 ): void {
-  const format = formatFor(route.format ?? "openai");
+  const format = routeFormat(route);
   const limit = table.config.client.maxRequestBodyBytes;
-  const refuseTooLarge = () => {
-    sendFormatError(reply, format, { ...tooLarge(limit), param: null });
-    metrics.recordAnswered(413);
-  };
+  const refuseTooLarge = () => refuseInFormat({ reply, metrics, format }, canonical(tooLarge(limit)));
   if (head.contentLength > limit) {
     refuseTooLarge();
     return;
@@ -259,8 +255,7 @@ export function convert(
     const startedAt = performance.now();
     const invalid = pathModel === undefined ? undefined : checkModelName(pathModel);
     if (invalid !== undefined) {
-      sendFormatError(reply, format, canonical(invalid));
-      metrics.recordAnswered(invalid.status);
+      refuseInFormat({ reply, metrics, format }, canonical(invalid));
       return;
     }
     // Same format on both sides: bytes pass through.

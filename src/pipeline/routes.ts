@@ -1,3 +1,6 @@
+import type { InboundFormat } from "../formats/format.js";
+import { formatFor } from "../formats/registry.js";
+
 // The gateway's HTTP surface. Every OpenAI-compatible route is served under /v1 and under the drop-in
 // prefixes (/openai and /openai/v1), so an app changes only its base URL. LiteLLM's proxy clients find
 // LiteLLM's route names too: the same routes without /v1, everything under /litellm, and the Azure-style
@@ -119,4 +122,9 @@ function geminiRoute(path: string, query: string): Route | undefined {
     pathModel: model,
     pathStream: stream,
   };
+}
+
+/** The wire format of a route's clients: its own, or OpenAI's when it names none. */
+export function routeFormat(route: Route): InboundFormat {
+  return formatFor(route.format ?? "openai");
 }

@@ -56,12 +56,12 @@ export interface Prepared {
 export function transcode(input: TranscodeInput): void {
   const prepared = prepareTranscode(input);
   if ("status" in prepared) {
-    refuse(input, prepared);
+    refuseInFormat(input, prepared);
     return;
   }
   const plan = candidatesFor(input.table, prepared.request.model);
   if ("status" in plan) {
-    refuse(input, canonical(plan));
+    refuseInFormat(input, canonical(plan));
     return;
   }
   runAttempts({
@@ -209,7 +209,7 @@ export function answerBeforeSending(
   hook: AttemptHook | undefined,
 ): void {
   if (hook === undefined) {
-    refuse(client, error);
+    refuseInFormat(client, error);
     return;
   }
   client.metrics.recordAnswered(error.status);
@@ -282,7 +282,8 @@ export function sendFormatError(reply: Reply, format: InboundFormat, error: Cano
   reply.end(format.errorBody(error));
 }
 
-function refuse(client: ClientSide, error: CanonicalError): void {
+/** A request the gateway answers itself, in the client's wire format, before any provider is asked. */
+export function refuseInFormat(client: ClientSide, error: CanonicalError): void {
   sendFormatError(client.reply, client.format, error);
   client.metrics.recordAnswered(error.status);
 }
