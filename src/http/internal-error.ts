@@ -1,5 +1,5 @@
 import type { LaneMetrics } from "../observability/lane-metrics.js";
-import type { GatewayError } from "./errors.js";
+import { type GatewayError, gatewayError } from "../errors.js";
 import type { Reply } from "./exchange.js";
 
 // The last line of defence for a request: an error nobody expected (a bug, a shape no converter foresaw)
@@ -25,14 +25,12 @@ export function internalFailure(
   metrics.internalErrors++;
   const id = reply.requestId;
   console.error(`switchyard: internal error on request ${id}:`, error instanceof Error ? error.stack : error);
-  if (!recorded) metrics.recordAnswered(500);
+  if (!recorded) metrics.recordAnswered(500, "gateway");
   if (reply.aborted) return;
-  const failure: GatewayError = {
-    status: 500,
-    message: `The gateway failed while handling request ${id}; it has been logged.`,
-    type: "api_error",
-    code: "internal_error",
-  };
+  const failure = gatewayError(
+    "internal_error",
+    `The gateway failed while handling request ${id}; it has been logged.`,
+  );
   if (reply.committed) {
     if (streamEvent === undefined) reply.destroy();
     else {

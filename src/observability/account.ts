@@ -1,3 +1,4 @@
+import type { ErrorClass } from "../errors.js";
 import type { LaneMetrics } from "./lane-metrics.js";
 import type { Usage } from "./usage.js";
 
@@ -44,7 +45,8 @@ export class ExchangeAccount {
     return this.finished;
   }
 
-  finish(status: number): void {
+  /** `errorClass` is "" for a success. */
+  finish(status: number, errorClass: ErrorClass | ""): void {
     if (this.finished) return;
     this.finished = true;
     const now = this.repliedAt < 0 ? performance.now() : this.repliedAt;
@@ -55,6 +57,7 @@ export class ExchangeAccount {
       this.provider,
       this.model,
       status,
+      errorClass,
       (upstreamEnd - dispatchedAt) / 1000,
       (dispatchedAt - this.startedAt + (now - upstreamEnd)) / 1000,
       this.usage.prompt,

@@ -1,3 +1,4 @@
+import type { ErrorClass } from "../errors.js";
 // Per-lane metric state kept as plain numbers so that recording costs a map lookup and a few adds on the
 // hot path. The control plane collects every lane's snapshot in prom-client's JSON form and lets
 // prom-client sum and render them (see aggregate.ts).
@@ -44,6 +45,7 @@ interface RequestSeries {
   readonly provider: string;
   readonly model: string;
   readonly status: string;
+  readonly errorClass: ErrorClass | "";
   count: number;
   tokensIn: number;
   tokensOut: number;
@@ -73,39 +75,46 @@ export class LaneMetrics {
     this.sources.push(source);
   }
 
-  /** One finished request. `provider` and `model` are "" when the request never reached routing. */
-  /** A request the gateway answered itself (refused, or failed before any provider was asked). */
-  recordAnswered(status: number): void {
-    this.record("", "", status, -1, -1, 0, 0);
+  /**
+   * A request the gateway answered itself (refused, failed before any provider was asked, or answered
+   * locally in `overheadSeconds`); `errorClass` is "" for a success.
+   */
+  recordAnswered(status: number, errorClass: ErrorClass | "", overheadSeconds = -1): void {
+    this.record("", "", status, errorClass, -1, overheadSeconds, 0, 0);
   }
 
+  /**
+   * One finished exchange. `provider` and `model` are "" when the request never reached routing;
+   * `errorClass` is "" for a success; a negative time was not measured.
+   */
   record(
     provider: string,
     model: string,
     status: number,
+    errorClass: ErrorClass | "",
     upstreamSeconds: number,
     overheadSeconds: number,
     tokensIn: number,
     tokensOut: number,
   ): void {
-    let key = `${provider}\u0000${model}\u0000${status}`;
+    let key = `${provider}\u0000${model}\u0000${status}\u0000${errorClass}`;
     let series = this.requests.get(key);
     if (series === undefined) {
       const label = this.modelLabel(model);
       if (label !== model) {
         model = label;
-        key = `${provider}\u0000${model}\u0000${status}`;
+        key = `${provider}\u0000${model}\u0000${status}\u0000${errorClass}`;
         series = this.requests.get(key);
       }
     }
     if (series === undefined) {
       if (this.requests.size >= MAX_SERIES) {
         model = "other";
-        key = `${provider}\u0000other\u0000${status}`;
+        key = `${provider}\u0000other\u0000${status}\u0000${errorClass}`;
         series = this.requests.get(key);
       }
       if (series === undefined) {
-        series = { provider, model, status: String(status), count: 0, tokensIn: 0, tokensOut: 0 };
+        series = { provider, model, status: String(status), errorClass, count: 0, tokensIn: 0, tokensOut: 0 };
         this.requests.set(key, series);
       }
     }
@@ -139,12 +148,12 @@ export class LaneMetrics {
   snapshot(): MetricJson[] {
     const requests: MetricJson = counter(
       "switchyard_requests_total",
-      "Requests by provider, model and status",
+      "Requests by provider, model, status and error class (client, policy, provider, gateway; empty for a success)",
     );
     const tokensIn = counter("switchyard_tokens_input_total", "Prompt tokens reported by providers");
     const tokensOut = counter("switchyard_tokens_output_total", "Completion tokens reported by providers");
     for (const s of this.requests.values()) {
-      const labels = { provider: s.provider, model: s.model, status: s.status };
+      const labels = { provider: s.provider, model: s.model, status: s.status, error_class: s.errorClass };
       requests.values.push({ value: s.count, labels });
       if (s.tokensIn > 0)
         tokensIn.values.push({ value: s.tokensIn, labels: { provider: s.provider, model: s.model } });

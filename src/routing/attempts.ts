@@ -1,63 +1,39 @@
 import type { RetryClass, RoutingConfig } from "../config/types.js";
-import type { GatewayError } from "../http/errors.js";
+import { type GatewayError, gatewayError } from "../errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import { type ErrorBody, internalFailure } from "../http/internal-error.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
+import { type Abortable, DeadlineExceeded } from "../upstream/abort.js";
+import type { ExchangeReport, ReplyObserver, UpstreamFailure } from "../upstream/report.js";
 import { candidatesFor, type ModelPlan, type RouteCandidate } from "./candidates.js";
 import type { Admission, Outcome, UpstreamHealth } from "./health.js";
-import { backoffMs, type FailureKind, retriesByDefault, retryClassOf, retryDelayMs } from "./retry.js";
+import {
+  backoffMs,
+  classifyReply,
+  type FailureKind,
+  retriesByDefault,
+  retryClassOf,
+  retryDelayMs,
+} from "./retry.js";
 import type { RoutingTable } from "./table.js";
 
 // The attempt loop of one request: pick a candidate, send it, and when it fails before anything reached
 // the client, try another key or deployment, wait and retry, or move down a fallback chain, within the
 // request's deadline. A request with one candidate and nothing to retry takes a shorter way (see
-// `needsLoop`): straight to the provider, or through `LoneAttempt` when shared upstream state is kept.
+// `needsLoop`): its `SoleAttempt` keeps the circuit and concurrency limit but sets up no loop. The relays
+// know none of this: each reports to the attempt it was sent with (an ExchangeReport).
 
-/** One attempt's failure, held back from the client until the loop decides what to do with it. */
-export interface Failure {
-  readonly kind: FailureKind;
-  readonly status: number;
-  /** The provider's Retry-After in milliseconds; -1 when it gave none. */
-  readonly retryAfterMs: number;
-  /** Answers the client with this failure, when no further attempt is made. */
-  deliver(headers: ResponseHeaders): void;
+/** The attempt a relay reports to, with what hooks see of it. */
+export interface AttemptReport extends ExchangeReport {
+  readonly candidate: RouteCandidate;
+  /** Retries over the whole request before this attempt. */
+  readonly retries: number;
+  /** 0 for the requested model, n for the n-th model of its fallback chain. */
+  readonly fallbackIndex: number;
 }
 
-/** What a relay handler reports to the loop about its attempt. */
-export interface AttemptHook {
-  /** The x-switchyard-* headers this attempt answers with. */
-  readonly headers: ResponseHeaders;
-  /** Lets the request's deadline abort the attempt's upstream request (undici's dispatch controller). */
-  attach(upstream: Abortable): void;
-  /** The attempt failed before anything reached the client. */
-  failed(failure: Failure): void;
-  /** The attempt answered the client (or failed past the point of retrying) with `status`. */
-  settled(status: number): void;
-}
-
-export interface Abortable {
-  abort(reason: Error): void;
-}
-
-/**
- * Sends one attempt upstream; its relay handler reports through `hook`, which is absent when the request
- * goes straight to its only candidate.
- */
-export type Send = (candidate: RouteCandidate, hook: AttemptHook | undefined) => void;
-
-/** The reason an attempt is aborted when the request's total deadline passes. */
-export class DeadlineExceeded extends Error {
-  readonly error: GatewayError;
-  constructor(timeoutMs: number) {
-    super("the request's deadline passed");
-    this.error = {
-      status: 504,
-      message: `The request did not complete within its timeout of ${timeoutMs / 1000} s.`,
-      type: "timeout_error",
-      code: "request_timeout",
-    };
-  }
-}
+/** Sends one attempt upstream; its relay reports through `attempt`. */
+export type Send = (candidate: RouteCandidate, attempt: AttemptReport) => void;
 
 export interface AttemptsInput {
   readonly table: RoutingTable;
@@ -71,24 +47,23 @@ export interface AttemptsInput {
   /** The request's total time in milliseconds, all attempts included; 0 when unbounded. */
   readonly deadlineMs: number;
   /** A gateway-made error in the client's format. */
-  readonly errorBody: (error: GatewayError) => string;
+  readonly errorBody: ErrorBody;
   readonly send: Send;
+  /** The request's hooks, when a plugin observes replies. */
+  readonly observer: ReplyObserver | undefined;
 }
 
 /**
- * Runs the attempt loop when a second attempt could be needed; otherwise the one candidate is sent on its
- * own, with its admission and outcome kept in the shared upstream state when there is one.
+ * Runs the attempt loop when a second attempt could be needed; otherwise the one candidate is sent as the
+ * request's sole attempt.
  */
 export function runAttempts(unguarded: AttemptsInput): void {
   const input: AttemptsInput = { ...unguarded, send: guardedSend(unguarded) };
   if (needsLoop(input.table, input.plan, input.requestFallbacks, input.deadlineMs)) {
-    new Attempts(input).start();
+    new AttemptLoop(input).start();
     return;
   }
-  const candidate = input.plan.candidates[0] as RouteCandidate;
-  const health = input.table.health;
-  if (health === undefined) input.send(candidate, undefined);
-  else new LoneAttempt(input, candidate, health).start();
+  new SoleAttempt(input, input.plan.candidates[0] as RouteCandidate).start();
 }
 
 /**
@@ -97,38 +72,50 @@ export function runAttempts(unguarded: AttemptsInput): void {
  */
 function guardedSend(input: AttemptsInput): Send {
   const { reply, metrics, errorBody, send } = input;
-  return (candidate, hook) => {
+  return (candidate, attempt) => {
     try {
-      send(candidate, hook);
+      send(candidate, attempt);
     } catch (error) {
-      attemptCrashed(reply, metrics, errorBody, hook, error);
+      attempt.failed(crashed(reply, metrics, errorBody, error, false));
     }
   };
 }
 
-/** An attempt met an unexpected error before reaching the provider: the request ends with a 500. */
-export function attemptCrashed(
+/**
+ * The failure of an attempt that met an unexpected error in the gateway's own code before reaching the
+ * provider: answered as a 500, never retried, no verdict on the provider. `recorded` is true when the
+ * attempt's exchange account has recorded the request already.
+ */
+export function crashed(
   reply: Reply,
   metrics: LaneMetrics,
   errorBody: ErrorBody,
-  hook: AttemptHook | undefined,
   error: unknown,
-  /** The attempt's exchange account has recorded the request already. */
-  recorded = false,
-  /** The error event of the stream the reply has started, if it has. */
-  streamEvent?: ErrorBody,
-): void {
-  if (hook === undefined) {
-    internalFailure(reply, metrics, errorBody, error, recorded, streamEvent);
-    return;
-  }
-  // The client's kind of failure: no fault of the provider's, and never retried.
-  hook.failed({
-    kind: "client",
+  recorded: boolean,
+): UpstreamFailure {
+  return {
+    source: "gateway",
     status: 500,
+    code: "internal_error",
+    message: "internal error",
+    timedOut: false,
     retryAfterMs: -1,
-    deliver: () => internalFailure(reply, metrics, errorBody, error, recorded, streamEvent),
-  });
+    deliver: () => internalFailure(reply, metrics, errorBody, error, recorded),
+  };
+}
+
+/** What routing makes of a failure: whether to retry, which fallback chain, the provider's health. */
+export function failureKind(failure: UpstreamFailure): FailureKind {
+  switch (failure.source) {
+    case "reply":
+      return classifyReply(failure.status, failure.code, failure.message);
+    case "transport":
+      return failure.timedOut ? "timeout" : "connection";
+    case "deadline":
+      return "timeout";
+    default:
+      return "client";
+  }
 }
 
 /**
@@ -168,7 +155,8 @@ const LONGEST_WAIT_MS = 60_000;
 const COUNTS = Array.from({ length: 16 }, (_, i) => String(i));
 const count = (n: number) => COUNTS[n] ?? String(n);
 
-export class Attempts {
+/** The loop over the attempts of one request. */
+export class AttemptLoop {
   private plan: ModelPlan;
   private tried = new Set<number>();
   /** Retries spent on the current model. */
@@ -178,7 +166,8 @@ export class Attempts {
   private fallbackIndex = 0;
   private chain: readonly string[] | undefined;
   private current: Attempt | undefined;
-  private lastFailure: Failure | undefined;
+  private lastFailure: UpstreamFailure | undefined;
+  private lastKind: FailureKind | undefined;
   private lastCandidate: RouteCandidate | undefined;
   private waiting: ReturnType<typeof setTimeout> | undefined;
   private deadline: ReturnType<typeof setTimeout> | undefined;
@@ -301,7 +290,14 @@ export class Attempts {
   }
 
   private dispatch(candidate: RouteCandidate, admission: Admitted | undefined): void {
-    const attempt = new Attempt(this, candidate, this.headersFor(candidate), admission);
+    const attempt = new Attempt(
+      this,
+      candidate,
+      this.headersFor(candidate),
+      admission,
+      this.totalRetries,
+      this.fallbackIndex,
+    );
     this.current = attempt;
     this.dispatched++;
     this.input.table.health?.started(candidate);
@@ -309,33 +305,34 @@ export class Attempts {
   }
 
   /** Reported once by each attempt when it is over; `failure` when it was handed back unanswered. */
-  ended(attempt: Attempt, status: number, failure: Failure | undefined): void {
+  ended(attempt: Attempt, status: number, failure: UpstreamFailure | undefined): void {
     if (this.current === attempt) this.current = undefined;
+    const kind = failure === undefined ? undefined : failureKind(failure);
     this.input.table.health?.finished(
       attempt.candidate,
-      attempt.cutShort && this.clientDeadline ? "client-error" : outcomeOf(status, failure),
+      attempt.cutShort && this.clientDeadline ? "client-error" : outcomeOf(status, kind),
       performance.now() - attempt.startedAt,
     );
-    if (failure === undefined) {
+    if (failure === undefined || kind === undefined) {
       this.close();
       return;
     }
     if (this.done) return;
     this.lastFailure = failure;
+    this.lastKind = kind;
     this.lastCandidate = attempt.candidate;
     if (this.deadlineHit || this.remainingMs() <= 0) {
       this.refuse(504, 0, new DeadlineExceeded(this.input.deadlineMs).error);
       return;
     }
-    this.retryOrFallBack(failure);
+    this.retryOrFallBack(failure, kind);
   }
 
-  private retryOrFallBack(failure: Failure): void {
-    const retryClass = retryClassOf(failure.kind, failure.status);
+  private retryOrFallBack(failure: UpstreamFailure, kind: FailureKind): void {
+    const retryClass = retryClassOf(kind, failure.status);
     const byClass =
       retryClass === undefined ? undefined : this.input.table.config.routing?.retryPolicy[retryClass];
-    const allowed =
-      failure.kind === "client" ? 0 : (byClass ?? (retriesByDefault(failure.kind) ? this.numRetries : 0));
+    const allowed = kind === "client" ? 0 : (byClass ?? (retriesByDefault(kind) ? this.numRetries : 0));
     if (this.retries < allowed) {
       // Another key or deployment goes at once; waiting is for when all of them have been tried.
       const untried = this.choose();
@@ -374,8 +371,8 @@ export class Attempts {
   private exhausted(): void {
     const failure = this.lastFailure;
     // The client's own mistake is answered as it is, wherever in the chain it happens.
-    if (failure?.kind !== "client") {
-      this.chain ??= this.chainFor(failure?.kind ?? "server");
+    if (this.lastKind !== "client") {
+      this.chain ??= this.chainFor(this.lastKind ?? "server");
       const chain = this.chain;
       while (chain !== undefined && this.fallbackIndex < chain.length) {
         const name = chain[this.fallbackIndex] as string;
@@ -413,7 +410,7 @@ export class Attempts {
     const candidate = this.lastCandidate ?? (this.plan.candidates[0] as RouteCandidate);
     refuseRequest(this.input, this.headersFor(candidate), candidate, status, retryAfterSeconds, error);
     // Attempts record themselves; a request turned away before any is recorded here.
-    if (this.dispatched === 0) this.input.metrics.recordAnswered(status);
+    if (this.dispatched === 0) this.input.metrics.recordAnswered(status, "policy");
   }
 
   private expire(): void {
@@ -449,89 +446,98 @@ function refuseRequest(
   error: GatewayError | undefined,
 ): void {
   const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-  const body: GatewayError = error ?? {
-    status,
-    message:
-      status === 429
-        ? `Too many requests are waiting for ${candidate.provider.name}; retry after ${seconds} s.`
-        : `${candidate.provider.name} has no capacity for this request now; retry after ${seconds} s.`,
-    type: status === 429 ? "rate_limit_error" : "api_error",
-    code: status === 429 ? "rate_limit_exceeded" : "overloaded",
-  };
+  const body: GatewayError =
+    error ??
+    (status === 429
+      ? gatewayError(
+          "rate_limit_exceeded",
+          `Too many requests are waiting for ${candidate.provider.name}; retry after ${seconds} s.`,
+        )
+      : gatewayError(
+          "overloaded",
+          `${candidate.provider.name} has no capacity for this request now; retry after ${seconds} s.`,
+        ));
   const headers: (readonly [string, string])[] = [JSON_TYPE, ...attemptHeaders];
   if (status !== 504) headers.push(["retry-after", String(seconds)]);
   input.reply.start(status, headers);
   input.reply.end(input.errorBody(body));
+  input.observer?.error(status, body.code, "policy", body.message);
 }
 
 /**
- * The only attempt of a request with one candidate, nothing to retry and no deadline, where shared upstream
- * state is kept: the circuit and the provider's concurrency limit are consulted and the outcome reported,
- * as the loop would, with less to set up on every request.
+ * The only attempt of a request with one candidate, nothing to retry and no deadline: the circuit and the
+ * provider's concurrency limit are consulted and the outcome reported, as the loop would, with less to set
+ * up on every request. Without shared upstream state it goes straight to the provider.
  */
-class LoneAttempt implements AttemptHook {
+class SoleAttempt implements AttemptReport {
   readonly headers: ResponseHeaders;
+  readonly retries = 0;
+  readonly fallbackIndex = 0;
   private admission: Admitted | undefined;
   private over = false;
 
   constructor(
     private readonly input: AttemptsInput,
-    private readonly candidate: RouteCandidate,
-    private readonly health: UpstreamHealth,
+    readonly candidate: RouteCandidate,
   ) {
     this.headers = candidate.firstHeaders;
   }
 
   start(): void {
-    const input = this.input;
-    const strategy = input.table.config.routing?.strategy ?? "weighted";
-    if (this.health.choose(strategy, input.plan.candidates, NOTHING_TRIED) < 0) {
-      this.refuse(503, this.health.reopensInMs(input.plan.candidates) / 1000);
+    const health = this.input.table.health;
+    if (health === undefined) {
+      this.input.send(this.candidate, this);
       return;
     }
-    const admission = this.health.admit(
+    const input = this.input;
+    const strategy = input.table.config.routing?.strategy ?? "weighted";
+    if (health.choose(strategy, input.plan.candidates, NOTHING_TRIED) < 0) {
+      this.refuse(503, health.reopensInMs(input.plan.candidates) / 1000);
+      return;
+    }
+    const admission = health.admit(
       this.candidate.provider,
       this.candidate.firstByteTimeoutMs,
       input.table.config.client.dropExcessRequests,
     );
     if (!(admission instanceof Promise)) {
-      this.admitted(admission);
+      this.admitted(health, admission);
       return;
     }
     admission.then(
-      (result) => this.admitted(result),
+      (result) => this.admitted(health, result),
       () => {
-        this.health.withdrawn(this.candidate);
+        health.withdrawn(this.candidate);
         this.refuse(503, 1);
       },
     );
   }
 
-  private admitted(admission: Admission): void {
+  private admitted(health: UpstreamHealth, admission: Admission): void {
     if (!admission.admitted) {
-      this.health.withdrawn(this.candidate);
+      health.withdrawn(this.candidate);
       this.refuse(admission.status, admission.retryAfterSeconds);
       return;
     }
     if (this.input.reply.aborted) {
       admission.release();
-      this.health.withdrawn(this.candidate);
+      health.withdrawn(this.candidate);
       return;
     }
     this.admission = admission;
-    this.health.started(this.candidate);
+    health.started(this.candidate);
     this.input.send(this.candidate, this);
   }
 
   private refuse(status: 429 | 503, retryAfterSeconds: number): void {
     refuseRequest(this.input, this.headers, this.candidate, status, retryAfterSeconds, undefined);
-    this.input.metrics.recordAnswered(status);
+    this.input.metrics.recordAnswered(status, "policy");
   }
 
   /** No deadline to enforce: the upstream request ends by its own timeouts or when the client leaves. */
   attach(): void {}
 
-  failed(failure: Failure): void {
+  failed(failure: UpstreamFailure): void {
     if (this.end(failure.status, failure)) failure.deliver(this.headers);
   }
 
@@ -539,14 +545,14 @@ class LoneAttempt implements AttemptHook {
     this.end(status, undefined);
   }
 
-  private end(status: number, failure: Failure | undefined): boolean {
+  private end(status: number, failure: UpstreamFailure | undefined): boolean {
     if (this.over) return false;
     this.over = true;
     this.admission?.release();
     // The request's start stands for the attempt's: it is the only one, and a clock read less.
-    this.health.finished(
+    this.input.table.health?.finished(
       this.candidate,
-      outcomeOf(status, failure),
+      outcomeOf(status, failure === undefined ? undefined : failureKind(failure)),
       performance.now() - this.input.startedAt,
     );
     return true;
@@ -557,24 +563,27 @@ const NOTHING_TRIED: ReadonlySet<number> = new Set();
 
 type Admitted = Admission & { readonly admitted: true };
 
-function outcomeOf(status: number, failure: Failure | undefined): Outcome {
-  if (failure !== undefined) return retriesByDefault(failure.kind) ? "failure" : "client-error";
+function outcomeOf(status: number, kind: FailureKind | undefined): Outcome {
+  if (kind !== undefined) return retriesByDefault(kind) ? "failure" : "client-error";
   if (status < 400) return "ok";
   // 499: the client went away, which says nothing about the upstream.
   return status === 429 || (status >= 500 && status !== 499) ? "failure" : "client-error";
 }
 
-class Attempt implements AttemptHook {
+/** One attempt of the loop. */
+class Attempt implements AttemptReport {
   readonly startedAt = performance.now();
   private upstream: Abortable | undefined;
   private abortedWith: Error | undefined;
   private over = false;
 
   constructor(
-    private readonly loop: Attempts,
+    private readonly loop: AttemptLoop,
     readonly candidate: RouteCandidate,
     readonly headers: ResponseHeaders,
     private readonly admission: Admitted | undefined,
+    readonly retries: number,
+    readonly fallbackIndex: number,
   ) {}
 
   attach(upstream: Abortable): void {
@@ -593,7 +602,7 @@ class Attempt implements AttemptHook {
     return this.abortedWith !== undefined;
   }
 
-  failed(failure: Failure): void {
+  failed(failure: UpstreamFailure): void {
     if (this.over) return;
     this.over = true;
     this.admission?.release();

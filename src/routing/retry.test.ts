@@ -4,7 +4,6 @@ import {
   classifyReply,
   isRetryableStatus,
   MAX_TIMER_MS,
-  parseRetryAfter,
   retryClassOf,
   retryDelayMs,
   shortestDeadline,
@@ -56,17 +55,6 @@ describe("backoff", () => {
     expect(backoffMs(2, 100, 5000, 0.5)).toBe(200);
     // Huge retry counts do not overflow into Infinity or NaN.
     expect(backoffMs(5000, 100, 5000, 0.5)).toBe(2500);
-  });
-
-  it("reads Retry-After as seconds or an HTTP date", () => {
-    expect(parseRetryAfter("2")).toBe(2000);
-    expect(parseRetryAfter("0.5")).toBe(500);
-    const now = Date.parse("Wed, 21 Oct 2015 07:28:00 GMT");
-    expect(parseRetryAfter("Wed, 21 Oct 2015 07:28:03 GMT", now)).toBe(3000);
-    expect(parseRetryAfter("Wed, 21 Oct 2015 07:27:00 GMT", now)).toBe(0);
-    expect(parseRetryAfter(undefined)).toBe(-1);
-    expect(parseRetryAfter("soon")).toBe(-1);
-    expect(parseRetryAfter(["1", "2"])).toBe(-1);
   });
 
   it("waits the longer of backoff and Retry-After, and not at all past the deadline", () => {

@@ -87,16 +87,6 @@ export function backoffMs(retry: number, initialMs: number, maxMs: number, rando
   return Math.floor(random * ceiling);
 }
 
-/** Retry-After as milliseconds from `nowMs`: delta-seconds or an HTTP date; -1 when absent or unreadable. */
-export function parseRetryAfter(value: string | string[] | undefined, nowMs = Date.now()): number {
-  if (typeof value !== "string" || value === "") return -1;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const at = Date.parse(trimmed);
-  if (Number.isNaN(at)) return -1;
-  return Math.max(0, at - nowMs);
-}
-
 /**
  * How long to wait before retrying: the backoff, or the provider's Retry-After when that is longer; -1
  * when the wait would run past the request's deadline (`remainingMs`, Infinity when none), so the loop

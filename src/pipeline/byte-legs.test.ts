@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ANTHROPIC_ERRORS } from "./anthropic.js";
+import { byteLegs } from "./byte-legs.js";
 
-describe("errors on the Anthropic passthrough", () => {
+const ANTHROPIC_ERRORS = byteLegs.anthropic.errors;
+
+describe("errors on the Anthropic byte leg", () => {
   it("relays Anthropic's own error bodies byte for byte", () => {
     const body =
       '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_1"}';

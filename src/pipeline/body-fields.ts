@@ -1,4 +1,4 @@
-import type { GatewayError } from "../http/errors.js";
+import { type GatewayError, gatewayError } from "../errors.js";
 import { type ScanOk, type ScanResult, scanRequest } from "../native/index.js";
 import { checkFallbacks, checkModelName, repeatedModel } from "../routing/model-name.js";
 import { MAX_TIMER_MS, shortestDeadline, timeoutSecondsToMs } from "../routing/retry.js";
@@ -8,7 +8,7 @@ import type { RoutingTable } from "../routing/table.js";
 // LiteLLM's `timeout` (seconds) — which must not reach the provider. The request scan reports whether the
 // body has either at its top level; only such a body is parsed.
 
-export interface BodyExtras {
+export interface GatewayFields {
   /** The body without the gateway's fields (the same Buffer when it had none). */
   readonly body: Buffer;
   readonly fallbacks: readonly string[] | undefined;
@@ -20,7 +20,7 @@ export interface BodyExtras {
 export interface ScannedBody {
   readonly body: Buffer;
   readonly scan: ScanResult;
-  readonly extras: BodyExtras | undefined;
+  readonly fields: GatewayFields | undefined;
   /** Set when the body names the gateway's fields but is too large to parse on a lane. */
   readonly refusal: GatewayError | undefined;
 }
@@ -31,12 +31,12 @@ export interface ScannedBody {
  */
 export function scanBody(received: Buffer, parseLimit: number): ScannedBody {
   const scan = scanRequest(received);
-  if (!scan.ok || !scan.gatewayFields) return { body: received, scan, extras: undefined, refusal: undefined };
+  if (!scan.ok || !scan.gatewayFields) return { body: received, scan, fields: undefined, refusal: undefined };
   if (received.length > parseLimit)
-    return { body: received, scan, extras: undefined, refusal: tooLargeToParse(parseLimit) };
-  const extras = takeBodyExtras(received);
-  if (extras === undefined) return { body: received, scan, extras, refusal: undefined };
-  return { body: extras.body, scan: scanRequest(extras.body), extras, refusal: undefined };
+    return { body: received, scan, fields: undefined, refusal: tooLargeToParse(parseLimit) };
+  const fields = takeGatewayFields(received);
+  if (fields === undefined) return { body: received, scan, fields, refusal: undefined };
+  return { body: fields.body, scan: scanRequest(fields.body), fields, refusal: undefined };
 }
 
 /** The limit on a body the gateway must parse whole: its fields taken out, or converted to another format. */
@@ -46,26 +46,24 @@ export function parseLimitOf(table: RoutingTable): number {
 }
 
 export function tooLargeToParse(limit: number): GatewayError {
-  return {
-    status: 413,
-    message: `The request body is larger than ${limit} bytes, the gateway's limit for a body it must parse (to convert it to another provider's format, or to take out the gateway's own fields): client.max_converted_body_size_mb.`,
-    type: "invalid_request_error",
-    code: "request_too_large",
-  };
+  return gatewayError(
+    "request_too_large",
+    `The request body is larger than ${limit} bytes, the gateway's limit for a body it must parse (to convert it to another provider's format, or to take out the gateway's own fields): client.max_converted_body_size_mb.`,
+  );
 }
 
 /** The 400 for a body whose model names are unsafe or ambiguous (see model-name.ts); undefined when fine or absent. */
-export function checkBodyModels(scan: ScanOk, extras: BodyExtras | undefined): GatewayError | undefined {
+export function checkBodyModels(scan: ScanOk, fields: GatewayFields | undefined): GatewayError | undefined {
   if (scan.modelRepeated) return repeatedModel;
   if (scan.modelType === "string" && scan.model !== undefined && scan.model !== "") {
     const problem = checkModelName(scan.model);
     if (problem !== undefined) return problem;
   }
-  return checkFallbacks(extras?.fallbacks);
+  return checkFallbacks(fields?.fallbacks);
 }
 
 /** Reads and removes the gateway's fields from a JSON body the scan found them in; undefined when it has none. */
-export function takeBodyExtras(body: Buffer): BodyExtras | undefined {
+export function takeGatewayFields(body: Buffer): GatewayFields | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString("utf8"));
@@ -73,25 +71,21 @@ export function takeBodyExtras(body: Buffer): BodyExtras | undefined {
     return undefined;
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
-  const fields = takeObjectExtras(parsed as Record<string, unknown>);
-  if (fields === undefined) return undefined;
-  return { body: Buffer.from(JSON.stringify(parsed)), ...fields };
-}
-
-/** The same for a body already parsed: the fields are deleted from `body`. Undefined when it has neither. */
-export function takeObjectExtras(
-  body: Record<string, unknown>,
-): { fallbacks: readonly string[] | undefined; timeoutMs: number } | undefined {
+  const fields = parsed as Record<string, unknown>;
   // The words may have been inside a message; only top-level fields count.
-  if (!("fallbacks" in body) && !("timeout" in body)) return undefined;
-  const raw = body.fallbacks;
+  if (!("fallbacks" in fields) && !("timeout" in fields)) return undefined;
+  const raw = fields.fallbacks;
   const fallbacks = Array.isArray(raw)
     ? raw.filter((name): name is string => typeof name === "string" && name !== "")
     : undefined;
-  const timeoutMs = timeoutSecondsToMs(body.timeout);
-  delete body.fallbacks;
-  delete body.timeout;
-  return { fallbacks: fallbacks !== undefined && fallbacks.length > 0 ? fallbacks : undefined, timeoutMs };
+  const timeoutMs = timeoutSecondsToMs(fields.timeout);
+  delete fields.fallbacks;
+  delete fields.timeout;
+  return {
+    body: Buffer.from(JSON.stringify(fields)),
+    fallbacks: fallbacks !== undefined && fallbacks.length > 0 ? fallbacks : undefined,
+    timeoutMs,
+  };
 }
 
 /**

@@ -1,0 +1,327 @@
+import { type GatewayError, gatewayError } from "../errors.js";
+import type { PluginChain } from "../hooks/chain.js";
+import type { HookRefusal, RequestVerdict } from "../hooks/plugin.js";
+import type { Reply, RequestHead } from "../http/exchange.js";
+import { internalFailure, guarded } from "../http/internal-error.js";
+import { rewriteModel, scanRequest } from "../native/index.js";
+import type { ScanOk } from "../native/types.js";
+import { ExchangeAccount } from "../observability/account.js";
+import type { LaneMetrics } from "../observability/lane-metrics.js";
+import { type AttemptReport, runAttempts } from "../routing/attempts.js";
+import { candidatesFor, type ModelPlan, type RouteCandidate } from "../routing/candidates.js";
+import { checkModelName } from "../routing/model-name.js";
+import type { RoutingTable } from "../routing/table.js";
+import { ByteRelay } from "../upstream/byte-relay.js";
+import { typeForStatus } from "../upstream/provider-error.js";
+import { dispatchUpstream } from "../upstream/pools.js";
+import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./body-fields.js";
+import { sendConverted } from "./convert.js";
+import { type InboundRequest, refuse, refusedAttempt, upstreamHeaders } from "./inbound.js";
+import { RequestHooks } from "./request-hooks.js";
+import { errorBodyIn, type InferenceRoute } from "./routes.js";
+
+// One inference request, every route and every provider, top to bottom:
+//
+//   authenticate → read the body → scan the gateway's own fields → resolve the model to candidates
+//   → request hooks (may answer) → the attempt loop, per candidate the byte leg or the convert leg
+//   → reply hooks (whole reply, each stream chunk, stream end, errors) and accounting, in the relays.
+//
+// Each step is a function below, in that order. Nothing takes a way around the attempt loop: retries,
+// fallbacks, breakers, concurrency limits, deadlines and x-switchyard-* headers hold on every route.
+
+/** What a lane serves requests with; swapped whole when the configuration changes. */
+export interface Lane {
+  readonly table: RoutingTable;
+  readonly metrics: LaneMetrics;
+  readonly plugins: PluginChain;
+}
+
+export function serveInference(lane: Lane, route: InferenceRoute, head: RequestHead, reply: Reply): void {
+  const errorBody = errorBodyIn(route.format);
+  if (!authenticate(lane, route.name, head, reply, errorBody)) return;
+  readBody(lane, lane.table.config.client.maxRequestBodyBytes, head, reply, errorBody, (received, startedAt) => {
+    const scanned = scanOwnFields(lane, route, received);
+    if ("status" in scanned) {
+      refuse(reply, lane.metrics, errorBody, scanned);
+      return;
+    }
+    const plan = resolveCandidates(lane.table, scanned.model);
+    if ("status" in plan) {
+      refuse(reply, lane.metrics, errorBody, plan);
+      return;
+    }
+    const request: InboundRequest = {
+      table: lane.table,
+      metrics: lane.metrics,
+      route,
+      head,
+      reply,
+      startedAt,
+      body: scanned.body,
+      scan: scanned.scan,
+      model: scanned.model,
+      stream: scanned.stream,
+      fallbacks: scanned.fallbacks,
+      deadlineMs: requestDeadline(lane.table, head.timeout, scanned.timeoutMs),
+      errorBody,
+      hooks: requestHooksFor(lane.plugins, route, head, scanned),
+      canonical: undefined,
+    };
+    runRequestHooks(lane.plugins, request, () => attemptLoop(request, plan));
+  });
+}
+
+/**
+ * Step 1: the plugins' `authenticate` (the master key among them), before the body is read, so a client
+ * without a key never makes the lane buffer or parse anything. Shared with the routes that need a key but
+ * take no model (/v1/models, a guarded /metrics).
+ */
+export function authenticate(
+  lane: Lane,
+  routeName: string,
+  head: RequestHead,
+  reply: Reply,
+  errorBody: (error: GatewayError) => string,
+): boolean {
+  if (!lane.plugins.authenticates) return true;
+  const refusal = lane.plugins.authenticate(head.apiKey, routeName);
+  if (refusal === undefined) return true;
+  refuse(reply, lane.metrics, errorBody, refusalError(refusal, "invalid_api_key"), "policy");
+  return false;
+}
+
+/** Step 2: the whole body, within `limit`; `onBody` runs guarded (a bug costs one 500). */
+export function readBody(
+  lane: Lane,
+  limit: number,
+  head: RequestHead,
+  reply: Reply,
+  errorBody: (error: GatewayError) => string,
+  onBody: (body: Buffer, startedAt: number) => void,
+): void {
+  const tooLarge = () =>
+    refuse(
+      reply,
+      lane.metrics,
+      errorBody,
+      gatewayError("request_too_large", `The request body is larger than the gateway's limit of ${limit} bytes.`),
+    );
+  if (head.contentLength > limit) {
+    tooLarge();
+    return;
+  }
+  const received = (body: Buffer | null, overLimit: boolean): void => {
+    if (body !== null) onBody(body, performance.now());
+    else if (overLimit) tooLarge();
+  };
+  reply.readBody(limit, guarded(reply, lane.metrics, errorBody, received));
+}
+
+export interface Scanned {
+  readonly body: Buffer;
+  readonly scan: ScanOk;
+  readonly model: string;
+  readonly stream: boolean;
+  readonly fallbacks: readonly string[] | undefined;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Step 3: the body's JSON is checked and scanned (natively) for the model, the stream flag and the
+ * gateway's own fields (`fallbacks`, `timeout`), which are taken out before any provider sees the body.
+ * Model names are checked here, before resolution: caches, metric labels and headers see checked names only.
+ */
+export function scanOwnFields(lane: Lane, route: InferenceRoute, received: Buffer): Scanned | GatewayError {
+  const { pathModel, modelFrom } = route;
+  const { body, scan, fields, refusal } = scanBody(
+    modelFrom === "path-into-body" && pathModel !== undefined ? withModel(received, pathModel) : received,
+    parseLimitOf(lane.table),
+  );
+  if (refusal !== undefined) return refusal;
+  if (!scan.ok) return gatewayError("invalid_json", `The request body is not valid JSON: ${scan.error}`);
+  const invalid = checkBodyModels(scan, fields);
+  if (invalid !== undefined) return invalid;
+  let model: string;
+  if (modelFrom === "path" && pathModel !== undefined) {
+    // Gemini's routes: the model is the path's, whatever the body says.
+    const unsafe = checkModelName(pathModel);
+    if (unsafe !== undefined) return unsafe;
+    model = pathModel;
+  } else if (scan.modelType === "string" && scan.model !== undefined && scan.model !== "") {
+    model = scan.model;
+  } else {
+    return scan.modelType === "other"
+      ? gatewayError("invalid_request", "'model' must be a string", "model")
+      : gatewayError("missing_model", "you must provide a model parameter", "model");
+  }
+  return {
+    body,
+    scan,
+    model,
+    stream: route.pathStream ?? scan.stream === true,
+    fallbacks: fields?.fallbacks,
+    timeoutMs: fields?.timeoutMs ?? 0,
+  };
+}
+
+/** Step 4: the model as its candidates (deployments of a group, keys of a provider), or why there are none. */
+function resolveCandidates(table: RoutingTable, model: string): ModelPlan | GatewayError {
+  return candidatesFor(table, model);
+}
+
+/**
+ * Step 5: the plugins' `onRequest`, in order; one may answer on its own (a cache hit) or refuse. Runs
+ * `next` when none does, synchronously when no plugin is asynchronous.
+ */
+function runRequestHooks(chain: PluginChain, request: InboundRequest, next: () => void): void {
+  const hooks = request.hooks;
+  if (hooks === undefined || !chain.hasRequestHooks) {
+    next();
+    return;
+  }
+  let verdict: RequestVerdict | Promise<RequestVerdict>;
+  try {
+    verdict = chain.onRequest(hooks);
+  } catch (error) {
+    internalFailure(request.reply, request.metrics, request.errorBody, error);
+    return;
+  }
+  if (!(verdict instanceof Promise)) {
+    applyVerdict(request, verdict, next);
+    return;
+  }
+  verdict.then(
+    (settled) => {
+      if (request.reply.aborted) {
+        request.metrics.recordAnswered(499, "client");
+        return;
+      }
+      applyVerdict(request, settled, next);
+    },
+    (error: unknown) => internalFailure(request.reply, request.metrics, request.errorBody, error),
+  );
+}
+
+function applyVerdict(request: InboundRequest, verdict: RequestVerdict, next: () => void): void {
+  if (verdict === undefined) {
+    next();
+    return;
+  }
+  const { reply, metrics } = request;
+  if ("answer" in verdict) {
+    const { status, headers, body } = verdict.answer;
+    if (status < 400) request.hooks?.response(status, body);
+    reply.start(status, headers);
+    reply.end(body);
+    metrics.recordAnswered(status, status < 400 ? "" : "policy");
+    return;
+  }
+  const error = refusalError(verdict.refuse, "request_refused");
+  refuse(reply, metrics, request.errorBody, error, "policy");
+  request.hooks?.error(error.status, error.code, "policy", error.message);
+}
+
+/** Step 6: the attempt loop; each attempt takes the candidate's leg. */
+export function attemptLoop(request: InboundRequest, plan: ModelPlan): void {
+  runAttempts({
+    table: request.table,
+    metrics: request.metrics,
+    reply: request.reply,
+    startedAt: request.startedAt,
+    plan,
+    requestFallbacks: request.fallbacks,
+    deadlineMs: request.deadlineMs,
+    errorBody: request.errorBody,
+    observer: request.hooks,
+    send: (candidate, attempt) => sendAttempt(request, candidate, attempt),
+  });
+}
+
+/**
+ * Per candidate, not per request: a provider that speaks the client's wire format gets the bytes (byte
+ * leg); any other gets the request converted (convert leg). A model group may mix both.
+ */
+function sendAttempt(request: InboundRequest, candidate: RouteCandidate, attempt: AttemptReport): void {
+  request.hooks?.attempting(attempt);
+  if (request.route.bytes.takes(candidate.provider.config.kind)) sendBytes(request, candidate, attempt);
+  else sendConverted(request, candidate, attempt);
+}
+
+/** The byte leg: the body as sent, the model rewritten to the candidate's, relayed back as it comes. */
+function sendBytes(request: InboundRequest, candidate: RouteCandidate, attempt: AttemptReport): void {
+  const { route, scan } = request;
+  const { provider, model } = candidate;
+  const body =
+    scan.modelType !== "string" || model === scan.model
+      ? request.body
+      : rewriteModel(request.body, scan.modelStart, scan.modelEnd, model);
+  const upstream = route.bytes.upstream(candidate, route.upstreamPath, body, request.head);
+  if ("status" in upstream) {
+    attempt.failed(refusedAttempt(request, upstream));
+    return;
+  }
+  const account = new ExchangeAccount(request.metrics, provider.name, model, request.startedAt);
+  const relay = new ByteRelay(
+    request.reply,
+    provider.name,
+    provider.keys[candidate.keyIndex]?.value ?? "",
+    account,
+    route.bytes.errors,
+    attempt,
+    request.hooks,
+  );
+  dispatchUpstream(
+    upstream.origin,
+    provider.config.network,
+    {
+      path: upstream.path,
+      method: "POST",
+      headers: upstreamHeaders(request, upstream.headers),
+      body: upstream.body,
+      headersTimeout: candidate.firstByteTimeoutMs,
+      bodyTimeout: candidate.idleTimeoutMs,
+    },
+    relay,
+    account,
+  );
+}
+
+/** The plugins' view of the request, when some plugin looks at requests or replies. */
+function requestHooksFor(
+  chain: PluginChain,
+  route: InferenceRoute,
+  head: RequestHead,
+  scanned: Scanned,
+): RequestHooks | undefined {
+  if (!chain.hasRequestHooks && !chain.observesReplies) return undefined;
+  return new RequestHooks(
+    chain,
+    head.requestId,
+    route.name,
+    route.format.name,
+    scanned.model,
+    scanned.stream,
+    scanned.body,
+    chain.requestHeaders,
+    head.pluginHeaderValues,
+  );
+}
+
+/** A plugin's refusal as the gateway's error, its status and code kept within bounds. */
+function refusalError(refusal: HookRefusal, fallbackCode: "invalid_api_key" | "request_refused"): GatewayError {
+  const status = Number.isInteger(refusal.status) && refusal.status >= 400 && refusal.status <= 599 ? refusal.status : 403;
+  const code = /^[A-Za-z0-9_.-]{1,64}$/.test(refusal.code) ? refusal.code : fallbackCode;
+  const base = gatewayError(fallbackCode, String(refusal.message).slice(0, 1000), null, refusal.headers);
+  if (base.status === status && code === fallbackCode && refusal.type === undefined) return base;
+  return { ...base, status, code, type: refusal.type ?? typeForStatus(status) };
+}
+
+/** The body with `model` set to the one a deployment path names (LiteLLM lets the path win). */
+function withModel(body: Buffer, model: string): Buffer {
+  const scan = scanRequest(body);
+  if (!scan.ok) return body;
+  if (scan.modelType === "string") return rewriteModel(body, scan.modelStart, scan.modelEnd, model);
+  const parsed: unknown = JSON.parse(body.toString("utf8"));
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return body;
+  return Buffer.from(JSON.stringify({ ...parsed, model }));
+}

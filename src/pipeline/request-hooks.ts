@@ -1,0 +1,91 @@
+import type { ErrorClass } from "../errors.js";
+import type { PluginChain } from "../hooks/chain.js";
+import type { HookError, HookOutcome, HookRequest } from "../hooks/plugin.js";
+import { headerValue } from "../http/header-value.js";
+import type { AttemptReport } from "../routing/attempts.js";
+import type { ReplyObserver } from "../upstream/report.js";
+
+// One request as the plugins see it (the public HookRequest), and the observer that shows them its reply.
+// Made only when some plugin has a request or reply hook, so a gateway without plugins pays nothing.
+
+/** Headers plugins may add upstream, per request; more is a plugin's bug, not a client's doing. */
+const MAX_UPSTREAM_HEADERS = 32;
+const HEADER_NAME = /^[A-Za-z0-9-]{1,64}$/;
+/** Headers the gateway sets itself, which a plugin may not replace. */
+const RESERVED = new Set(["host", "content-length", "transfer-encoding", "connection", "x-request-id"]);
+
+export class RequestHooks implements HookRequest, ReplyObserver {
+  readonly state = new Map<string, unknown>();
+  /** Flat name/value pairs for every upstream attempt; undefined until a plugin adds one. */
+  upstreamHeaders: string[] | undefined;
+  private attempt: AttemptReport | undefined;
+
+  constructor(
+    private readonly chain: PluginChain,
+    readonly id: string,
+    readonly route: string,
+    readonly format: string,
+    readonly model: string,
+    readonly stream: boolean,
+    readonly body: Uint8Array,
+    private readonly headerNames: readonly string[],
+    private readonly headerValues: readonly string[],
+  ) {}
+
+  header(name: string): string {
+    const index = this.headerNames.indexOf(name.toLowerCase());
+    return index < 0 ? "" : (this.headerValues[index] ?? "");
+  }
+
+  setUpstreamHeader(name: string, value: string): void {
+    const lower = name.toLowerCase();
+    if (!HEADER_NAME.test(name) || RESERVED.has(lower)) throw new Error(`a plugin may not set header '${name}'`);
+    const headers = (this.upstreamHeaders ??= []);
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i] === lower) {
+        headers[i + 1] = headerValue(value);
+        return;
+      }
+    }
+    if (headers.length >= MAX_UPSTREAM_HEADERS * 2) throw new Error("a plugin set too many upstream headers");
+    headers.push(lower, headerValue(value));
+  }
+
+  /** The attempt loop sent an attempt: outcomes name its provider, model, retries and fallback index. */
+  attempting(attempt: AttemptReport): void {
+    this.attempt = attempt;
+  }
+
+  response(status: number, body: Uint8Array | string): void {
+    this.chain.onResponse(this, this.outcome(status), body);
+  }
+
+  chunk(chunk: Uint8Array | string): void {
+    this.chain.onStreamChunk(this, chunk);
+  }
+
+  streamEnd(status: number): void {
+    this.chain.onStreamEnd(this, this.outcome(status));
+  }
+
+  error(status: number, code: string | number | null, errorClass: ErrorClass, message: string): void {
+    const error: HookError = {
+      ...this.outcome(status),
+      code: code === null ? "" : String(code),
+      errorClass,
+      message,
+    };
+    this.chain.onError(this, error);
+  }
+
+  private outcome(status: number): HookOutcome {
+    const attempt = this.attempt;
+    return {
+      status,
+      provider: attempt?.candidate.provider.name ?? "",
+      model: attempt?.candidate.model ?? "",
+      retries: attempt?.retries ?? 0,
+      fallbackIndex: attempt?.fallbackIndex ?? 0,
+    };
+  }
+}

@@ -1,0 +1,111 @@
+import type { GatewayError } from "../errors.js";
+import { errorBody } from "../http/errors.js";
+import type { Reply, ResponseHeaders } from "../http/exchange.js";
+import type { ExchangeAccount } from "../observability/account.js";
+import { readUsage } from "../observability/usage.js";
+import { providerError, providerErrorBody } from "./provider-error.js";
+import { redactSecrets } from "./redact.js";
+import { forwardedHeaders, Mode, RelayCore, type UpstreamHeaders, withHeaders } from "./relay-core.js";
+import type { ExchangeReport, ReplyObserver, UpstreamFailure } from "./report.js";
+import { parseRetryAfter } from "./retry-after.js";
+
+// The byte leg's relay: the provider speaks the client's wire format, so its reply goes to the client as it
+// came, gathered when small and streamed otherwise; only error replies are read, to classify them.
+
+/** Replies up to this size are gathered and sent in one write; larger ones stream through. */
+const GATHER_LIMIT = 1 << 20;
+
+/** How the byte leg words errors in its wire format. */
+export interface RelayErrors {
+  /** A provider's error reply as the client gets it. */
+  provider(status: number, provider: string, body: Buffer): string;
+  /** The gateway's own error (unreachable, timed out) as a JSON body. */
+  gateway(error: GatewayError): string;
+  /** The same once a stream has started: a whole SSE event. */
+  sseEvent(error: GatewayError): string;
+}
+
+export const OPENAI_ERRORS: RelayErrors = {
+  provider: providerErrorBody,
+  gateway: errorBody,
+  // An SSE error event is what OpenAI's SDKs turn into an exception mid-stream.
+  sseEvent: (error) => `data: ${errorBody(error)}\n\n`,
+};
+
+export class ByteRelay extends RelayCore {
+  private sse = false;
+  private headers: ResponseHeaders = [];
+
+  constructor(
+    reply: Reply,
+    provider: string,
+    /** The key the request was sent with, kept out of the provider's error bodies. */
+    private readonly secret: string,
+    account: ExchangeAccount,
+    private readonly errors: RelayErrors,
+    report: ExchangeReport,
+    observer: ReplyObserver | undefined,
+  ) {
+    super(reply, provider, account, report, observer, GATHER_LIMIT);
+  }
+
+  protected successHead(status: number, headers: UpstreamHeaders): void {
+    const contentType = headers["content-type"];
+    this.sse = typeof contentType === "string" && contentType.startsWith("text/event-stream");
+    const length = Number(headers["content-length"] ?? -1);
+    const out = withHeaders(forwardedHeaders(headers, status), this.report.headers);
+    if (!this.sse && length >= 0 && length <= GATHER_LIMIT) {
+      this.mode = Mode.Gather;
+      this.headers = out;
+      return;
+    }
+    this.mode = Mode.Stream;
+    this.reply.start(status, out);
+  }
+
+  protected streamChunk(chunk: Buffer): Buffer {
+    // SSE events, or a JSON reply sent without a length (chunked), whose usage is near its end.
+    readUsage(chunk, this.account.usage);
+    return chunk;
+  }
+
+  protected streamTail(): string {
+    return "";
+  }
+
+  protected wholeBody(body: Buffer): void {
+    this.answerWhole(this.headers, body);
+    // Accounting after the hand-over: the client's bytes do not wait for it.
+    readUsage(body, this.account.usage);
+  }
+
+  protected providerFailure(received: Buffer): UpstreamFailure {
+    const body = redactSecrets(received, this.secret);
+    const status = this.status;
+    const error = providerError(status, this.provider, body);
+    const head = this.errorHead ?? {};
+    const own = forwardedHeaders(head, status).filter(([name]) => name !== "content-type");
+    own.push(["content-type", "application/json"]);
+    return {
+      source: "reply",
+      status,
+      code: error.code,
+      message: error.message,
+      timedOut: false,
+      retryAfterMs: parseRetryAfter(head["retry-after"]),
+      deliver: (headers) => {
+        this.reply.start(status, withHeaders(own, headers));
+        this.reply.end(this.errors.provider(status, this.provider, body));
+        this.observer?.error(status, error.code, "provider", error.message);
+      },
+    };
+  }
+
+  protected errorBody(error: GatewayError): string {
+    return this.errors.gateway(error);
+  }
+
+  protected streamError(error: GatewayError): string | undefined {
+    return this.sse ? this.errors.sseEvent(error) : undefined;
+  }
+}
