@@ -1,5 +1,5 @@
+import { apiBaseUrl, type CatalogEntry, catalogEntry } from "../config/provider-catalog.js";
 import type { GatewayConfig, ProviderConfig, ProviderKey } from "../config/types.js";
-import { apiBaseUrl, type CatalogEntry, catalogEntry } from "../providers/catalog.js";
 import { adapterFor } from "../providers/registry.js";
 import type { BoundedCache } from "./bounded-cache.js";
 import { compileGroups, type ModelPlan, newResolvedCache } from "./candidates.js";
