@@ -3,7 +3,6 @@ import type { CanonicalError, ChatChunk } from "../formats/canonical.js";
 import type { InboundFormat, StreamEncoder, StreamOptions } from "../formats/format.js";
 import type { GatewayError } from "../http/errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
-import { nativeChatReply } from "../native/transcode.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import {
   type ProviderAdapter,
@@ -13,6 +12,7 @@ import {
 } from "../providers/adapter.js";
 import { type AttemptHook, attemptCrashed, DeadlineExceeded, type Failure } from "../routing/attempts.js";
 import { classifyReply, parseRetryAfter } from "../routing/retry.js";
+import { nativeChatReply } from "./native-transcode.js";
 import { transportError } from "./provider-error.js";
 import { ERROR_BODY_LIMIT, redactSecrets } from "./redact.js";
 import { ClientGone, forwardedHeaders, transportKind, withHeaders } from "./relay.js";
