@@ -7,7 +7,7 @@ import type {
   EmbeddingsRequest,
   EmbeddingsResponse,
 } from "../formats/canonical.js";
-import type { KeyEndpoint, ProviderRoute } from "../routing/table.js";
+import type { KeyEndpoint, ProviderRoute } from "./route.js";
 
 // What a provider folder (src/providers/<name>/) exports: converters between the canonical shape and the
 // provider's wire format, for requests, full responses, stream events and errors, plus its auth.

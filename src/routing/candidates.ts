@@ -1,10 +1,11 @@
 import type { Deployment, ProviderKey } from "../config/types.js";
 import type { GatewayError } from "../http/errors.js";
 import type { ResponseHeaders } from "../http/exchange.js";
+import type { ProviderRoute } from "../providers/route.js";
 import { BoundedCache } from "./bounded-cache.js";
 import type { Candidate } from "./health.js";
 import { resolveModel } from "./resolve.js";
-import type { ProviderRoute, RoutingTable } from "./table.js";
+import type { RoutingTable } from "./table.js";
 
 // A requested model name as the ordered list of ways to serve it: a model group's deployments (after
 // aliases), or today's resolution (provider/model, listed models, families) spread over the provider's keys

@@ -1,5 +1,6 @@
 import type { GatewayError } from "../http/errors.js";
-import type { ProviderRoute, RoutingTable } from "./table.js";
+import type { ProviderRoute } from "../providers/route.js";
+import type { RoutingTable } from "./table.js";
 
 export interface ResolvedModel {
   readonly provider: ProviderRoute;

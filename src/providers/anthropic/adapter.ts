@@ -1,7 +1,7 @@
 import type { ProviderKey } from "../../config/types.js";
 import { ANTHROPIC_VERSION } from "../../formats/anthropic/wire.js";
-import type { ProviderRoute } from "../../routing/table.js";
 import type { ProviderAdapter, Target, UpstreamRequest } from "../adapter.js";
+import type { ProviderRoute } from "../route.js";
 import { anthropicRequest } from "./request.js";
 import { anthropicError, chatResponse, chatStream } from "./response.js";
 

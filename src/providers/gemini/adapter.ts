@@ -1,8 +1,8 @@
 import type { EmbeddingsResponse } from "../../formats/canonical.js";
 import type { GeminiResponse } from "../../formats/gemini/wire.js";
-import type { ProviderRoute } from "../../routing/table.js";
 import type { ProviderAdapter, Target, UpstreamRequest } from "../adapter.js";
 import { googleModelSegment } from "../path.js";
+import type { ProviderRoute } from "../route.js";
 import { geminiEmbeddingsTexts, geminiRequest } from "./request.js";
 import { chatResponseOf, geminiError, geminiStreamDecoder } from "./response.js";
 
