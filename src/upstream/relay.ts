@@ -3,10 +3,11 @@ import { errorBody, type GatewayError } from "../http/errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import { readUsage } from "../observability/usage.js";
+import { providerError, providerErrorBody } from "../providers/provider-error.js";
 import { type AttemptHook, attemptCrashed, DeadlineExceeded, type Failure } from "../routing/attempts.js";
 import { classifyReply, type FailureKind, parseRetryAfter } from "../routing/retry.js";
-import { isRefusedRequest, providerError, providerErrorBody, transportError } from "./provider-error.js";
 import { ERROR_BODY_LIMIT, redactSecrets } from "./redact.js";
+import { isRefusedRequest, transportError } from "./transport-error.js";
 
 type Controller = Dispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;

@@ -13,9 +13,9 @@ import {
 import { type AttemptHook, attemptCrashed, DeadlineExceeded, type Failure } from "../routing/attempts.js";
 import { classifyReply, parseRetryAfter } from "../routing/retry.js";
 import { nativeChatReply } from "./native-transcode.js";
-import { transportError } from "./provider-error.js";
 import { ERROR_BODY_LIMIT, redactSecrets } from "./redact.js";
 import { ClientGone, forwardedHeaders, transportKind, withHeaders } from "./relay.js";
+import { transportError } from "./transport-error.js";
 
 type Controller = Dispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;

@@ -10,8 +10,8 @@ import type {
   ToolCall,
   Usage,
 } from "../../formats/canonical.js";
-import { typeForStatus } from "../../upstream/provider-error.js";
 import { ProviderStreamError, type StreamDecoder } from "../adapter.js";
+import { typeForStatus } from "../provider-error.js";
 import { type EventMessage, EventStreamDecoder } from "./eventstream.js";
 import { JSON_TOOL } from "./request.js";
 

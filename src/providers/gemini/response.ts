@@ -16,8 +16,8 @@ import {
   toolCallId,
 } from "../../formats/gemini/wire.js";
 import { SseParser } from "../../formats/sse.js";
-import { typeForStatus } from "../../upstream/provider-error.js";
 import type { StreamDecoder } from "../adapter.js";
+import { typeForStatus } from "../provider-error.js";
 
 // Gemini generateContent responses and stream events → canonical responses and chunks.
 //

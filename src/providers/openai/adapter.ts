@@ -6,8 +6,8 @@ import type {
   EmbeddingsResponse,
 } from "../../formats/canonical.js";
 import { SseParser } from "../../formats/sse.js";
-import { providerError } from "../../upstream/provider-error.js";
 import type { ProviderAdapter, StreamDecoder, Target, UpstreamRequest } from "../adapter.js";
+import { providerError } from "../provider-error.js";
 import type { KeyEndpoint } from "../route.js";
 
 // The OpenAI-compatible family (OpenAI, Groq, Mistral, DeepSeek, xAI, OpenRouter, Together, Fireworks,
