@@ -16,7 +16,7 @@ import { type AttemptHook, attemptCrashed, type Failure, runAttempts } from "../
 import { candidatesFor, type RouteCandidate } from "../routing/candidates.js";
 import { checkFallbacks, checkModelName } from "../routing/model-name.js";
 import type { RoutingTable } from "../routing/table.js";
-import { dispatchUpstream } from "../upstream/pools.js";
+import { dispatchUpstream, sendUpstream } from "../upstream/pools.js";
 import { type Operation, TranscodeHandler } from "../upstream/transcode-relay.js";
 import { parseLimitOf, requestDeadline, takeObjectExtras, tooLargeToParse } from "./extras.js";
 
@@ -136,7 +136,7 @@ export function sendTranscoded(
   try {
     if (input.operation === "chat") built = adapter.chatRequest(request as ChatRequest, target);
     else if (adapter.embeddingsRequest !== undefined)
-      built = adapter.embeddingsRequest(request as EmbeddingsRequest, target);
+      built = adapter.embeddingsRequest(request as EmbeddingsRequest, target, sendUpstream);
     else throw new UnsupportedRequest(`Provider '${provider.name}' does not offer embeddings.`, "model");
   } catch (error) {
     if (isBug(error)) throw error;
