@@ -7,22 +7,22 @@ import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ChatRequest } from "../src/formats/canonical.js";
+import type { GeminiResponse } from "../src/formats/gemini/wire.js";
 import { openAIFormat } from "../src/formats/openai/format.js";
 import { nativeStatus } from "../src/native/index.js";
-import {
-  type AnthropicToOpenAI,
-  anthropicToOpenAIAddon,
-  anthropicToOpenAIAddonBytes,
-  anthropicToOpenAINative,
-  anthropicToOpenAITs,
-} from "../src/native/transcode.js";
 import type { StreamDecoder } from "../src/providers/adapter.js";
 import { anthropicRequest } from "../src/providers/anthropic/request.js";
 import { chatStream } from "../src/providers/anthropic/response.js";
 import { encodeMessage } from "../src/providers/bedrock/eventstream.js";
 import { converseResponse, converseStream } from "../src/providers/bedrock/response.js";
 import { chatResponseOf, geminiStreamDecoder } from "../src/providers/gemini/response.js";
-import type { GeminiResponse } from "../src/providers/gemini/wire.js";
+import {
+  type AnthropicToOpenAI,
+  anthropicToOpenAIAddon,
+  anthropicToOpenAIAddonBytes,
+  anthropicToOpenAINative,
+  anthropicToOpenAITs,
+} from "../src/upstream/native-transcode.js";
 import { formatNs, measure, median, ROUND_MS, ROUNDS, sink, smoke } from "./micro.js";
 
 /** Stream bodies reach the decoder in network reads of about this size. */

@@ -35,7 +35,7 @@ export const ERRORS = {
   missing_model: client(400),
   /** A model name the gateway refuses to route (too long, control characters, repeated `model`). */
   invalid_model: client(400),
-  model_not_found: client(404, "not_found_error"),
+  model_not_found: client(404),
   /** A parameter or endpoint the chosen provider does not offer. */
   unsupported_parameter: client(400),
   unsupported_endpoint: client(400),

@@ -1,7 +1,6 @@
 // Bifrost's config.json (https://www.getbifrost.ai/schema), read as Bifrost reads it: same key names, same
 // units, same defaults. What Switchyard does not implement yet is named in a warning, never dropped silently.
 
-import { CUSTOM_PROVIDER, catalogEntry } from "../providers/catalog.js";
 import {
   azureWantsEntra,
   type KeyConfigInput,
@@ -26,6 +25,7 @@ import {
 import { ConfigError } from "./errors.js";
 import { deepFreeze } from "./freeze.js";
 import { defaultBaseUrl, isKnownKind, KEY_CONFIG_KINDS } from "./kinds.js";
+import { CUSTOM_PROVIDER, catalogEntry } from "./provider-catalog.js";
 import type {
   ClientConfig,
   ConcurrencyConfig,

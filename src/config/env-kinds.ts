@@ -11,7 +11,6 @@
 // BEDROCK_BASE_URL and VERTEX_BASE_URL point every request at one place (a proxy, a private endpoint, a
 // mock); without them the adapters derive the host from the region.
 
-import { catalogEntry } from "../providers/catalog.js";
 import { DEFAULT_CONCURRENCY, defaultNetwork } from "./defaults.js";
 import {
   AWS_REGION_RULE,
@@ -30,6 +29,7 @@ import {
   readCredentialsFile,
 } from "./key-configs.js";
 import { defaultBaseUrl } from "./kinds.js";
+import { catalogEntry } from "./provider-catalog.js";
 import type { ProviderConfig, ProviderKey } from "./types.js";
 import { normalizeBaseUrl } from "./url.js";
 

@@ -6,12 +6,12 @@
 //   SWITCHYARD_ALLOWED_ORIGINS        comma-separated CORS origins, or "*" (default none: no CORS headers)
 //   SWITCHYARD_DROP_EXCESS_REQUESTS   "true" sheds load with 429 when a provider's queue is full (default false)
 
-import { PROVIDER_CATALOG } from "../providers/catalog.js";
 import { DEFAULT_CLIENT, DEFAULT_CONCURRENCY, defaultNetwork, MIB } from "./defaults.js";
 import { ADAPTER_ENV_HINT, adapterProvidersFromEnvironment } from "./env-kinds.js";
 import { ConfigError } from "./errors.js";
 import { deepFreeze } from "./freeze.js";
 import { ADAPTER_KINDS } from "./kinds.js";
+import { PROVIDER_CATALOG } from "./provider-catalog.js";
 import type { ClientConfig, GatewayConfig, ProviderConfig } from "./types.js";
 import { normalizeBaseUrl, normalizeOrigin } from "./url.js";
 

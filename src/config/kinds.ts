@@ -2,7 +2,7 @@
 // the providers with native adapters. Azure, Vertex and Bedrock locate the upstream from each key's own
 // configuration (resource endpoint, region), so they have no single default URL.
 
-import { catalogEntry, PROVIDER_CATALOG } from "../providers/catalog.js";
+import { catalogEntry, PROVIDER_CATALOG } from "./provider-catalog.js";
 
 /** Kinds whose keys carry a provider-specific key config (`azure`, `vertex`, `bedrock` on ProviderKey). */
 export const KEY_CONFIG_KINDS: ReadonlySet<string> = new Set(["azure", "vertex", "bedrock"]);

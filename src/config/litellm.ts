@@ -6,7 +6,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument, type ScalarTag, type Tags } from "yaml";
-import { catalogEntry, PROVIDER_CATALOG } from "../providers/catalog.js";
 import { Collector, isObject, NOT_SUPPORTED, type Obj } from "./collect.js";
 import {
   DEFAULT_CLIENT,
@@ -34,6 +33,7 @@ import {
   readCredentialsFile,
 } from "./key-configs.js";
 import { defaultBaseUrl } from "./kinds.js";
+import { catalogEntry, PROVIDER_CATALOG } from "./provider-catalog.js";
 import type {
   AzureKeyConfig,
   BedrockKeyConfig,

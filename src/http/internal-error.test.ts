@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { anthropicErrorBody } from "../formats/anthropic/format.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
-import { errorBody } from "./errors.js";
+import { openAIGatewayError as errorBody } from "../upstream/byte-relay.js";
 import type { Reply, ResponseHeaders } from "./exchange.js";
 import { guarded, internalFailure } from "./internal-error.js";
 

@@ -13,7 +13,7 @@ import { adapterFor } from "../providers/registry.js";
 import { type AttemptReport, crashed } from "../routing/attempts.js";
 import type { RouteCandidate } from "../routing/candidates.js";
 import { ConvertRelay } from "../upstream/convert-relay.js";
-import { dispatchUpstream } from "../upstream/pools.js";
+import { dispatchUpstream, sendUpstream } from "../upstream/pools.js";
 import { parseLimitOf, tooLargeToParse } from "./body-fields.js";
 import { type InboundRequest, refusedAttempt, upstreamHeaders } from "./inbound.js";
 
@@ -51,7 +51,7 @@ export function sendConverted(request: InboundRequest, candidate: RouteCandidate
   try {
     if (operation === "chat") built = adapter.chatRequest(parsed.request as ChatRequest, target);
     else if (adapter.embeddingsRequest !== undefined)
-      built = adapter.embeddingsRequest(parsed.request as EmbeddingsRequest, target);
+      built = adapter.embeddingsRequest(parsed.request as EmbeddingsRequest, target, sendUpstream);
     else throw new UnsupportedRequest(`Provider '${provider.name}' does not offer embeddings.`, "model");
   } catch (error) {
     if (isBug(error)) throw error;

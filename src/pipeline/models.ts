@@ -1,4 +1,5 @@
-import type { KeyEndpoint, ProviderRoute, RoutingTable } from "../routing/table.js";
+import type { KeyEndpoint, ProviderRoute } from "../providers/route.js";
+import type { RoutingTable } from "../routing/table.js";
 import { poolFor } from "../upstream/pools.js";
 
 // GET /v1/models: what the configured providers actually serve, asked of each provider and cached per

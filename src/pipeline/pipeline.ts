@@ -12,7 +12,7 @@ import { candidatesFor, type ModelPlan, type RouteCandidate } from "../routing/c
 import { checkModelName } from "../routing/model-name.js";
 import type { RoutingTable } from "../routing/table.js";
 import { ByteRelay } from "../upstream/byte-relay.js";
-import { typeForStatus } from "../upstream/provider-error.js";
+import { typeForStatus } from "../providers/provider-error.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./body-fields.js";
 import { sendConverted } from "./convert.js";

@@ -1,3 +1,4 @@
+import { gatewayError } from "../errors.js";
 import type { CanonicalError } from "../formats/canonical.js";
 import { formatFor } from "../formats/registry.js";
 import { sseEvent } from "../formats/sse.js";
@@ -7,10 +8,10 @@ import type { ShutdownNotice } from "../http/exchange.js";
 // HttpFront.interruptExchanges): a 503 it may retry elsewhere, or an error event that ends its stream.
 
 const SHUTTING_DOWN: CanonicalError = {
-  status: 503,
-  message: "The gateway is shutting down and could not finish this reply within its drain window; retry it.",
-  type: "api_error",
-  code: "shutting_down",
+  ...gatewayError(
+    "shutting_down",
+    "The gateway is shutting down and could not finish this reply within its drain window; retry it.",
+  ),
   param: null,
 };
 

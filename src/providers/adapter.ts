@@ -7,7 +7,7 @@ import type {
   EmbeddingsRequest,
   EmbeddingsResponse,
 } from "../formats/canonical.js";
-import type { KeyEndpoint, ProviderRoute } from "../routing/table.js";
+import type { KeyEndpoint, ProviderRoute } from "./route.js";
 
 // What a provider folder (src/providers/<name>/) exports: converters between the canonical shape and the
 // provider's wire format, for requests, full responses, stream events and errors, plus its auth.
@@ -34,6 +34,20 @@ export interface UpstreamRequest {
   readonly body: string | Buffer;
 }
 
+/** A provider's whole reply to a request an adapter sent itself. */
+export interface UpstreamReply {
+  readonly status: number;
+  /** Lower-case names, as undici gives them. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+}
+
+/**
+ * Sends a request through the lane's connection pool for its origin and reads the whole reply (Bedrock's
+ * Titan embeds one text per request: all but the last go this way). The upstream layer supplies it.
+ */
+export type SendUpstream = (request: UpstreamRequest, timeoutMs: number) => Promise<UpstreamReply>;
+
 /** Turns a provider's streamed bytes into canonical chunks as they arrive. */
 export interface StreamDecoder {
   /** Bytes as they came off the wire (any split); returns the chunks they completed. */
@@ -48,7 +62,12 @@ export interface ProviderAdapter {
   chatRequest(request: ChatRequest, target: Target): UpstreamRequest | Promise<UpstreamRequest>;
   chatResponse(body: Buffer, target: Target): ChatResponse;
   chatStream(target: Target): StreamDecoder;
-  embeddingsRequest?(request: EmbeddingsRequest, target: Target): UpstreamRequest | Promise<UpstreamRequest>;
+  /** `send` is for requests the adapter needs answered before it can build the one the gateway relays. */
+  embeddingsRequest?(
+    request: EmbeddingsRequest,
+    target: Target,
+    send: SendUpstream,
+  ): UpstreamRequest | Promise<UpstreamRequest>;
   embeddingsResponse?(body: Buffer, target: Target): EmbeddingsResponse;
   /** The provider's error reply (status >= 400) in the canonical shape; `headers` are the reply's (lower-case). */
   error(

@@ -2,17 +2,18 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { LocalHealth } from "../../test/helpers/local-health.js";
 import { DEFAULT_CLIENT } from "../config/defaults.js";
 import type { GatewayConfig, ProviderConfig, RoutingConfig } from "../config/types.js";
-import { errorBody } from "../http/errors.js";
+import { openAIGatewayError as errorBody } from "../upstream/byte-relay.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import { ExchangeAccount } from "../observability/account.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
 import { createUpstreamBuffer } from "../shm/upstream.js";
 import { closeAllPools, dispatchUpstream } from "../upstream/pools.js";
-import { RelayHandler } from "../upstream/relay.js";
+import { ByteRelay, OPENAI_ERRORS } from "../upstream/byte-relay.js";
+import type { UpstreamFailure } from "../upstream/report.js";
 import {
-  type AttemptHook,
-  Attempts,
-  type Failure,
+  AttemptLoop,
+  type AttemptReport,
+  failureKind,
   needsLoop,
   runAttempts,
   weightedUntried,
@@ -100,31 +101,50 @@ function fakeReply(): Reply & { status: number; headers: ResponseHeaders; body: 
   };
 }
 
+/** A relay's report of a failure that routing reads as `kind`. */
 function failure(
   kind: FailureKind,
   status: number,
   retryAfterMs = -1,
-): Failure & { delivered: ResponseHeaders[] } {
+): UpstreamFailure & { delivered: ResponseHeaders[] } {
   const delivered: ResponseHeaders[] = [];
-  return { kind, status, retryAfterMs, delivered, deliver: (headers) => delivered.push(headers) };
+  const transport = kind === "timeout" || kind === "connection";
+  const code =
+    kind === "context-window"
+      ? "context_length_exceeded"
+      : kind === "content-policy"
+        ? "content_policy_violation"
+        : null;
+  const reported = {
+    source: transport ? ("transport" as const) : ("reply" as const),
+    status,
+    code,
+    message: "",
+    timedOut: kind === "timeout",
+    retryAfterMs,
+    delivered,
+    deliver: (headers: ResponseHeaders) => delivered.push(headers),
+  };
+  expect(failureKind(reported)).toBe(kind);
+  return reported;
 }
 
 interface Sent {
   candidate: RouteCandidate;
-  hook: AttemptHook;
+  hook: AttemptReport;
 }
 
 interface RunOptions {
   fallbacks?: string[];
   deadlineMs?: number;
   /** Also sends the attempt, answering on `reply`. */
-  send?: (candidate: RouteCandidate, hook: AttemptHook | undefined, reply: Reply) => void;
+  send?: (candidate: RouteCandidate, hook: AttemptReport, reply: Reply) => void;
 }
 
 function run(t: RoutingTable, plan: ModelPlan, options: RunOptions = {}) {
   const sent: Sent[] = [];
   const reply = fakeReply();
-  const attempts = new Attempts({
+  const attempts = new AttemptLoop({
     table: t,
     metrics: new LaneMetrics(),
     reply,
@@ -133,9 +153,9 @@ function run(t: RoutingTable, plan: ModelPlan, options: RunOptions = {}) {
     requestFallbacks: options.fallbacks,
     deadlineMs: options.deadlineMs ?? 0,
     errorBody,
-    // The loop always passes its hook; only a direct send (runAttempts without a loop) has none.
+    observer: undefined,
     send: (candidate, hook) => {
-      sent.push({ candidate, hook: hook as AttemptHook });
+      sent.push({ candidate, hook });
       options.send?.(candidate, hook, reply);
     },
   });
@@ -372,7 +392,7 @@ describe("what counts against a provider's health", () => {
       const { reply } = run(t, planOf(t, "backup"), {
         send: (candidate, hook, reply) => {
           const account = new ExchangeAccount(metrics, "b", candidate.model, performance.now());
-          const relay = new RelayHandler(reply, "b", "sk-0", account, undefined, hook?.headers, hook);
+          const relay = new ByteRelay(reply, "b", "sk-0", account, OPENAI_ERRORS, hook, undefined);
           // undici refuses the control byte synchronously: nothing is sent, the port is never dialled.
           dispatchUpstream(
             "http://127.0.0.1:9",
@@ -423,10 +443,10 @@ describe("needsLoop", () => {
   });
 });
 
-describe("a lone attempt (one candidate, nothing to retry) with shared upstream state", () => {
+describe("the sole attempt (one candidate, nothing to retry) with shared upstream state", () => {
   function runLone(health: LocalHealth) {
     const t = table(undefined, health);
-    const sent: { candidate: RouteCandidate; hook: AttemptHook | undefined }[] = [];
+    const sent: { candidate: RouteCandidate; hook: AttemptReport }[] = [];
     const reply = fakeReply();
     const metrics = new LaneMetrics();
     runAttempts({
@@ -438,15 +458,16 @@ describe("a lone attempt (one candidate, nothing to retry) with shared upstream 
       requestFallbacks: undefined,
       deadlineMs: 0,
       errorBody,
+      observer: undefined,
       send: (candidate, hook) => sent.push({ candidate, hook }),
     });
     return { sent, reply, metrics };
   }
 
-  function only(sent: { candidate: RouteCandidate; hook: AttemptHook | undefined }[]) {
+  function only(sent: { candidate: RouteCandidate; hook: AttemptReport }[]) {
     expect(sent).toHaveLength(1);
     const [first] = sent;
-    if (first?.hook === undefined) throw new Error("the lone attempt was sent without its hook");
+    if (first === undefined) throw new Error("the sole attempt was not sent");
     return { candidate: first.candidate, hook: first.hook };
   }
 

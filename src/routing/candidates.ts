@@ -1,10 +1,11 @@
 import type { Deployment, ProviderKey } from "../config/types.js";
-import type { GatewayError } from "../http/errors.js";
+import { type GatewayError, gatewayError } from "../errors.js";
 import type { ResponseHeaders } from "../http/exchange.js";
+import type { ProviderRoute } from "../providers/route.js";
 import { BoundedCache } from "./bounded-cache.js";
 import type { Candidate } from "./health.js";
 import { resolveModel } from "./resolve.js";
-import type { ProviderRoute, RoutingTable } from "./table.js";
+import type { RoutingTable } from "./table.js";
 
 // A requested model name as the ordered list of ways to serve it: a model group's deployments (after
 // aliases), or today's resolution (provider/model, listed models, families) spread over the provider's keys
@@ -49,13 +50,11 @@ export function candidatesFor(table: RoutingTable, requested: string): ModelPlan
     if (serves(key, model)) candidates.push(candidate(provider, i, model, key.weight, 0, undefined));
   }
   if (candidates.length === 0) {
-    return {
-      status: 404,
-      message: `No key of provider '${provider.name}' is configured for model '${model}'.`,
-      type: "invalid_request_error",
-      code: "model_not_found",
-      param: "model",
-    };
+    return gatewayError(
+      "model_not_found",
+      `No key of provider '${provider.name}' is configured for model '${model}'.`,
+      "model",
+    );
   }
   const plan: ModelPlan = { name: requested, candidates };
   table.resolved.set(requested, plan);

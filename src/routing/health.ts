@@ -1,5 +1,5 @@
 import type { RoutingStrategy } from "../config/types.js";
-import type { ProviderRoute } from "./table.js";
+import type { ProviderRoute } from "../providers/route.js";
 
 // The contract between the attempt loop (which tries candidates, retries and falls back) and the state
 // every lane shares about upstreams (circuit breakers, in-flight counts, latency and error averages,

@@ -1,4 +1,4 @@
-import type { GatewayError } from "../http/errors.js";
+import { type GatewayError, gatewayError } from "../errors.js";
 
 // A model name from a client (body, URL path, fallbacks) is checked once, right after the scan, before
 // any cache, metric label, response header or upstream URL sees it. The character set takes every real
@@ -14,15 +14,12 @@ const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/;
 /** The 400 to answer when `name` is not a model name the gateway routes; undefined when it is. */
 export function checkModelName(name: string, param = "model"): GatewayError | undefined {
   if (name.length <= MAX_MODEL_NAME && MODEL_NAME.test(name) && !DOT_SEGMENT.test(name)) return undefined;
-  return {
-    status: 400,
-    message:
-      `'${param}' must be a model name of at most ${MAX_MODEL_NAME} characters: letters, digits and ` +
+  return gatewayError(
+    "invalid_model",
+    `'${param}' must be a model name of at most ${MAX_MODEL_NAME} characters: letters, digits and ` +
       "- _ . : / @ + = ~ , with no '.' or '..' path segment.",
-    type: "invalid_request_error",
-    code: "invalid_model",
     param,
-  };
+  );
 }
 
 /** The same check for the body's `fallbacks`; the first problem found. */
@@ -36,10 +33,8 @@ export function checkFallbacks(names: readonly string[] | undefined): GatewayErr
 }
 
 /** A body with two top-level `model` members: the gateway would route on one and the provider read another. */
-export const repeatedModel: GatewayError = {
-  status: 400,
-  message: "The request body names 'model' more than once.",
-  type: "invalid_request_error",
-  code: "invalid_model",
-  param: "model",
-};
+export const repeatedModel: GatewayError = gatewayError(
+  "invalid_model",
+  "The request body names 'model' more than once.",
+  "model",
+);

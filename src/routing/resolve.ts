@@ -1,5 +1,6 @@
-import type { GatewayError } from "../http/errors.js";
-import type { ProviderRoute, RoutingTable } from "./table.js";
+import { type GatewayError, gatewayError } from "../errors.js";
+import type { ProviderRoute } from "../providers/route.js";
+import type { RoutingTable } from "./table.js";
 
 export interface ResolvedModel {
   readonly provider: ProviderRoute;
@@ -36,13 +37,11 @@ function unknownModel(table: RoutingTable, requested: string): GatewayError {
       ? "No providers are configured: set a provider key such as OPENAI_API_KEY, or pass --config."
       : `Use "provider/model" with a configured provider (${providers.join(", ")})` +
         (listed.length > 0 ? ` or one of the configured models (${listed.join(", ")}).` : ".");
-  return {
-    status: 404,
-    message: `The model '${requested}' does not match any configured provider. ${hint}`,
-    type: "invalid_request_error",
-    code: "model_not_found",
-    param: "model",
-  };
+  return gatewayError(
+    "model_not_found",
+    `The model '${requested}' does not match any configured provider. ${hint}`,
+    "model",
+  );
 }
 
 /** Weighted random choice among the provider's keys that may serve `model`; -1 when none may. */

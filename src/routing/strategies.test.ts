@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { ProviderRoute } from "../providers/route.js";
 import type { Candidate } from "./health.js";
 import { ADAPTIVE_FLOOR, adaptiveWeight, type CandidateStats, pick } from "./strategies.js";
-import type { ProviderRoute } from "./table.js";
 
 const route = { name: "p" } as ProviderRoute;
 const candidate = (keyIndex: number, weight = 1, order = 0): Candidate => ({

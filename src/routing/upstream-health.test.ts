@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RoutingConfig } from "../config/types.js";
+import type { ProviderRoute } from "../providers/route.js";
 import { createUpstreamBuffer, D, P } from "../shm/upstream.js";
 import type { Admission, Candidate } from "./health.js";
-import type { ProviderRoute, RoutingTable } from "./table.js";
+import type { RoutingTable } from "./table.js";
 import {
   ERROR_RATE_THRESHOLD_PPM,
   MIN_SAMPLES,

@@ -1,5 +1,6 @@
 import type { RoutingConfig, RoutingStrategy } from "../config/types.js";
 import type { MetricJson } from "../observability/lane-metrics.js";
+import type { ProviderRoute } from "../providers/route.js";
 import {
   CLOSED,
   createUpstreamBuffer,
@@ -25,7 +26,7 @@ import {
 } from "../shm/upstream.js";
 import type { Admission, Candidate, Outcome, UpstreamHealth } from "./health.js";
 import { type CandidateStats, pick } from "./strategies.js";
-import type { ProviderRoute, RoutingTable } from "./table.js";
+import type { RoutingTable } from "./table.js";
 
 // UpstreamHealth over the shared buffer of src/shm/upstream.ts: circuit breakers, in-flight counts and
 // latency/error averages that every lane sees, and the provider concurrency limit with a lane-local wait

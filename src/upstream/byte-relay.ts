@@ -1,9 +1,9 @@
 import type { GatewayError } from "../errors.js";
-import { errorBody } from "../http/errors.js";
+import { openAIErrorBody } from "../formats/openai/format.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import { readUsage } from "../observability/usage.js";
-import { providerError, providerErrorBody } from "./provider-error.js";
+import { providerError, providerErrorBody } from "../providers/provider-error.js";
 import { redactSecrets } from "./redact.js";
 import { forwardedHeaders, Mode, RelayCore, type UpstreamHeaders, withHeaders } from "./relay-core.js";
 import type { ExchangeReport, ReplyObserver, UpstreamFailure } from "./report.js";
@@ -25,11 +25,15 @@ export interface RelayErrors {
   sseEvent(error: GatewayError): string;
 }
 
+/** A gateway-made error in OpenAI's shape. */
+export const openAIGatewayError = (error: GatewayError): string =>
+  openAIErrorBody({ ...error, param: error.param ?? null });
+
 export const OPENAI_ERRORS: RelayErrors = {
   provider: providerErrorBody,
-  gateway: errorBody,
+  gateway: openAIGatewayError,
   // An SSE error event is what OpenAI's SDKs turn into an exception mid-stream.
-  sseEvent: (error) => `data: ${errorBody(error)}\n\n`,
+  sseEvent: (error) => `data: ${openAIGatewayError(error)}\n\n`,
 };
 
 export class ByteRelay extends RelayCore {

@@ -2,7 +2,7 @@ import type { CanonicalError, ChatChunk } from "../formats/canonical.js";
 import type { InboundFormat, StreamEncoder, StreamOptions } from "../formats/format.js";
 import { type GatewayError, gatewayError } from "../errors.js";
 import type { Reply } from "../http/exchange.js";
-import { nativeChatReply } from "../native/transcode.js";
+import { nativeChatReply } from "./native-transcode.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import {
   type ProviderAdapter,

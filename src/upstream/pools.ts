@@ -1,6 +1,7 @@
 import { Client, Dispatcher, Pool } from "undici";
 import type { NetworkConfig } from "../config/types.js";
 import type { ExchangeAccount } from "../observability/account.js";
+import type { SendUpstream, UpstreamReply } from "../providers/adapter.js";
 
 // One keep-alive connection pool per upstream origin, per lane. Pools outlive configuration snapshots so
 // that a reload keeps warm connections; `retain` closes the ones no provider uses any more.
@@ -166,3 +167,20 @@ export function dispatchUpstream(
   account.dispatched();
   poolFor(origin, network).dispatch(options, handler);
 }
+
+/** The SendUpstream adapters are given: one request through its origin's pool, the whole reply read. */
+export const sendUpstream: SendUpstream = async (request, timeoutMs): Promise<UpstreamReply> => {
+  const reply = await poolFor(request.origin).request({
+    path: request.path,
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  return {
+    status: reply.statusCode,
+    headers: reply.headers,
+    body: Buffer.from(await reply.body.arrayBuffer()),
+  };
+};

@@ -4,7 +4,7 @@ import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import { internalFailure } from "../http/internal-error.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import { ClientGone, DeadlineExceeded } from "./abort.js";
-import { isRefusedRequest, transportError } from "./provider-error.js";
+import { isRefusedRequest, transportError } from "./transport-error.js";
 import { ERROR_BODY_LIMIT } from "./redact.js";
 import type { ExchangeReport, ReplyObserver, UpstreamFailure } from "./report.js";
 

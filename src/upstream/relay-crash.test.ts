@@ -5,8 +5,9 @@ import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import { ExchangeAccount } from "../observability/account.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
 import type { ProviderAdapter, Target } from "../providers/adapter.js";
-import { RelayHandler } from "./relay.js";
-import { TranscodeHandler } from "./transcode-relay.js";
+import { ByteRelay, OPENAI_ERRORS } from "./byte-relay.js";
+import { ConvertRelay } from "./convert-relay.js";
+import type { ExchangeReport } from "./report.js";
 
 // A bug met inside undici's callbacks (here: a reply or an adapter that throws) ends the one request with a
 // 500 in the client's format and never escapes to undici or the event loop.
@@ -52,6 +53,14 @@ function fakeController() {
   return controller as unknown as Dispatcher.DispatchController & { aborted: Error | null };
 }
 
+/** The sender of a request with one attempt: a failure is answered at once. */
+const direct: ExchangeReport = {
+  headers: [],
+  attach() {},
+  failed: (failure) => failure.deliver([]),
+  settled() {},
+};
+
 const internalErrors = (metrics: LaneMetrics) =>
   metrics.snapshot().find((metric) => metric.name === "switchyard_internal_errors_total")?.values[0]?.value;
 
@@ -60,15 +69,18 @@ afterEach(() => {
 });
 
 describe("relay handlers", () => {
-  it("RelayHandler answers 500 and aborts the upstream when relaying throws", () => {
+  it("the byte relay answers 500 and aborts the upstream when relaying throws", () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const metrics = new LaneMetrics();
     const reply = fakeReply(true);
-    const handler = new RelayHandler(
+    const handler = new ByteRelay(
       reply,
       "p",
       "",
       new ExchangeAccount(metrics, "p", "m", performance.now()),
+      OPENAI_ERRORS,
+      direct,
+      undefined,
     );
     const controller = fakeController();
     handler.onRequestStart(controller);
@@ -81,7 +93,7 @@ describe("relay handlers", () => {
     expect(internalErrors(metrics)).toBe(1);
   });
 
-  it("TranscodeHandler answers 500 in the client's format when the adapter throws", () => {
+  it("the convert relay answers 500 in the client's format when the adapter throws", () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const metrics = new LaneMetrics();
     const reply = fakeReply();
@@ -91,7 +103,7 @@ describe("relay handlers", () => {
       },
     } as unknown as ProviderAdapter;
     const target = { stream: true, provider: { name: "p" } } as unknown as Target;
-    const handler = new TranscodeHandler(
+    const handler = new ConvertRelay(
       reply,
       anthropicFormat,
       adapter,
@@ -100,6 +112,8 @@ describe("relay handlers", () => {
       "m",
       new ExchangeAccount(metrics, "p", "m", performance.now()),
       { includeUsage: false },
+      direct,
+      undefined,
     );
     const controller = fakeController();
     handler.onRequestStart(controller);

@@ -1,6 +1,6 @@
 import type { RoutingStrategy } from "../../src/config/types.js";
+import type { ProviderRoute } from "../../src/providers/route.js";
 import type { Admission, Candidate, Outcome, UpstreamHealth } from "../../src/routing/health.js";
-import type { ProviderRoute } from "../../src/routing/table.js";
 
 // A lane-local stand-in for the shared upstream state, for unit tests of the attempt loop: candidates are
 // chosen in list order (skipping tried and "open" ones), admission follows `refuse`, and every call is logged.

@@ -1,11 +1,3 @@
-import {
-  type ContentBlock,
-  type ErrorBody,
-  errorTypeForStatus,
-  type MessagesResponse,
-  type StopReason,
-  type Usage as WireUsage,
-} from "../../providers/anthropic/wire.js";
 import type {
   AssistantMessage,
   CanonicalError,
@@ -24,6 +16,14 @@ import type {
 } from "../canonical.js";
 import { type InboundFormat, InvalidRequest, type StreamEncoder } from "../format.js";
 import { sseEvent } from "../sse.js";
+import {
+  type ContentBlock,
+  type ErrorBody,
+  errorTypeForStatus,
+  type MessagesResponse,
+  type StopReason,
+  type Usage as WireUsage,
+} from "./wire.js";
 
 // Anthropic's Messages API as an inbound format (/anthropic/v1/messages), for requests that go to a
 // provider with another wire format. An Anthropic client talking to an Anthropic provider never comes

@@ -1,11 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { toolCallId } from "../../providers/gemini/request.js";
-import type {
-  GeminiCandidate,
-  GeminiPart,
-  GeminiResponse,
-  GeminiUsage,
-} from "../../providers/gemini/wire.js";
 import type {
   AssistantMessage,
   CanonicalError,
@@ -21,6 +14,13 @@ import type {
   Usage,
 } from "../canonical.js";
 import { type InboundFormat, InvalidRequest, type StreamEncoder } from "../format.js";
+import {
+  type GeminiCandidate,
+  type GeminiPart,
+  type GeminiResponse,
+  type GeminiUsage,
+  toolCallId,
+} from "./wire.js";
 
 // Gemini's generateContent format for clients (the @google/genai SDK and REST callers) whose model is
 // served by another provider. The model and streaming come from the URL

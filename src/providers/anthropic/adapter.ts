@@ -1,9 +1,9 @@
 import type { ProviderKey } from "../../config/types.js";
-import type { ProviderRoute } from "../../routing/table.js";
+import { ANTHROPIC_VERSION } from "../../formats/anthropic/wire.js";
 import type { ProviderAdapter, Target, UpstreamRequest } from "../adapter.js";
+import type { ProviderRoute } from "../route.js";
 import { anthropicRequest } from "./request.js";
 import { anthropicError, chatResponse, chatStream } from "./response.js";
-import { ANTHROPIC_VERSION } from "./wire.js";
 
 // Anthropic's Messages API (POST {base}/v1/messages). The catalog's API path for Anthropic is "/v1", so a
 // base URL given with or without /v1 both work.

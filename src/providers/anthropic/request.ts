@@ -1,13 +1,4 @@
 import type {
-  AssistantMessage,
-  ChatRequest,
-  ContentPart,
-  FunctionTool,
-  TextPart,
-  ToolMessage,
-} from "../../formats/canonical.js";
-import { UnsupportedRequest } from "../adapter.js";
-import type {
   ContentBlock,
   DocumentBlock,
   ImageBlock,
@@ -16,7 +7,16 @@ import type {
   TextBlock,
   Tool,
   ToolChoice,
-} from "./wire.js";
+} from "../../formats/anthropic/wire.js";
+import type {
+  AssistantMessage,
+  ChatRequest,
+  ContentPart,
+  FunctionTool,
+  TextPart,
+  ToolMessage,
+} from "../../formats/canonical.js";
+import { UnsupportedRequest } from "../adapter.js";
 
 // Canonical (OpenAI Chat Completions) request → Anthropic Messages request.
 //

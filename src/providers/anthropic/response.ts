@@ -1,3 +1,10 @@
+import {
+  type ErrorBody,
+  errorTypeForStatus,
+  type MessagesResponse,
+  type StopReason,
+  type Usage as WireUsage,
+} from "../../formats/anthropic/wire.js";
 import type {
   AssistantMessage,
   CanonicalError,
@@ -11,13 +18,6 @@ import type {
 import { SseParser } from "../../formats/sse.js";
 import { ProviderStreamError, type StreamDecoder } from "../adapter.js";
 import { JSON_TOOL } from "./request.js";
-import {
-  type ErrorBody,
-  errorTypeForStatus,
-  type MessagesResponse,
-  type StopReason,
-  type Usage as WireUsage,
-} from "./wire.js";
 
 // Anthropic Messages responses, stream events and errors → canonical.
 

@@ -3,9 +3,10 @@ import { HOSTILE_NAMES, resolvedUrl } from "../../../test/helpers/hostile-names.
 import { DEFAULT_CLIENT } from "../../config/defaults.js";
 import type { GatewayConfig, ProviderConfig, ProviderKey } from "../../config/types.js";
 import type { ChatChunk } from "../../formats/canonical.js";
-import { compileRoutingTable, type KeyEndpoint } from "../../routing/table.js";
+import { compileRoutingTable } from "../../routing/table.js";
 import { type Target, UnsupportedRequest } from "../adapter.js";
 import { adapterFor, speaksOpenAI } from "../registry.js";
+import type { KeyEndpoint } from "../route.js";
 import { DEFAULT_AZURE_API_VERSION } from "./endpoint.js";
 
 function azureProvider(keys: ProviderKey[], baseUrl = ""): ProviderConfig {

@@ -1,6 +1,6 @@
 import type { ProviderConfig, ProviderKey } from "../../config/types.js";
-import type { KeyEndpoint } from "../../routing/table.js";
 import { pathSegment } from "../path.js";
+import type { KeyEndpoint } from "../route.js";
 
 // Azure OpenAI serves each model from a deployment on the customer's own resource:
 //   {endpoint}/openai/deployments/{deployment}/chat/completions?api-version={version}

@@ -9,7 +9,7 @@ import { HOSTILE_NAMES, resolvedUrl } from "../../../test/helpers/hostile-names.
 import { DEFAULT_CLIENT, DEFAULT_CONCURRENCY, defaultNetwork } from "../../config/defaults.js";
 import type { BedrockKeyConfig, GatewayConfig, ProviderKey } from "../../config/types.js";
 import { compileRoutingTable } from "../../routing/table.js";
-import { closeAllPools, poolFor } from "../../upstream/pools.js";
+import { closeAllPools, poolFor, sendUpstream } from "../../upstream/pools.js";
 import { ProviderStreamError, type Target, UnsupportedRequest, type UpstreamRequest } from "../adapter.js";
 import { adapterFor } from "../registry.js";
 import { BEDROCK_DEFAULT_BASE_URL, bedrockAdapter } from "./adapter.js";
@@ -210,6 +210,7 @@ describe("Bedrock adapter against the mock", () => {
     const last = await bedrockAdapter.embeddingsRequest?.(
       { model: "bedrock/amazon.titan-embed-text-v2:0", input: ["alpha", "beta", "gamma"], dimensions: 4 },
       target,
+      sendUpstream,
     );
     const reply = await send(last as UpstreamRequest);
     const response = bedrockAdapter.embeddingsResponse?.(reply.body, target);
@@ -223,6 +224,7 @@ describe("Bedrock adapter against the mock", () => {
     const single = await bedrockAdapter.embeddingsRequest?.(
       { model: "x", input: "alpha", dimensions: 4, encoding_format: "base64" },
       target,
+      sendUpstream,
     );
     const b64 = bedrockAdapter.embeddingsResponse?.((await send(single as UpstreamRequest)).body, target);
     const encoded = b64?.data[0]?.embedding as string;
@@ -235,13 +237,18 @@ describe("Bedrock adapter against the mock", () => {
     const target = targetFor(mock.url, creds(), "amazon.titan-embed-text-v2:0");
     const inputs = Array.from({ length: 20 }, (_, i) => `text number ${i}`);
     const before = mock.stats.log.length;
-    const last = await bedrockAdapter.embeddingsRequest?.({ model: "x", input: inputs }, target);
+    const last = await bedrockAdapter.embeddingsRequest?.(
+      { model: "x", input: inputs },
+      target,
+      sendUpstream,
+    );
     const all = bedrockAdapter.embeddingsResponse?.((await send(last as UpstreamRequest)).body, target);
     expect(mock.stats.log.length - before).toBe(20);
     for (const i of [0, 7, 19]) {
       const one = await bedrockAdapter.embeddingsRequest?.(
         { model: "x", input: inputs[i] as string },
         target,
+        sendUpstream,
       );
       const single = bedrockAdapter.embeddingsResponse?.((await send(one as UpstreamRequest)).body, target);
       expect(all?.data[i]?.embedding).toEqual(single?.data[0]?.embedding);
@@ -254,6 +261,7 @@ describe("Bedrock adapter against the mock", () => {
       bedrockAdapter.embeddingsRequest?.(
         { model: "x", input: ["a", "b"] },
         target,
+        sendUpstream,
       ) as Promise<UpstreamRequest>,
     ).rejects.toSatisfy(
       (error: unknown) =>
@@ -268,6 +276,7 @@ describe("Bedrock adapter against the mock", () => {
     const request = (await bedrockAdapter.embeddingsRequest?.(
       { model: "x", input: ["a", "b"] },
       target,
+      sendUpstream,
     )) as UpstreamRequest;
     expect(JSON.parse(String(request.body))).toEqual({
       texts: ["a", "b"],
@@ -280,18 +289,24 @@ describe("Bedrock adapter against the mock", () => {
 
   it("refuses embeddings for other models and token-array input", () => {
     expect(() =>
-      bedrockAdapter.embeddingsRequest?.({ model: "x", input: "a" }, targetFor(mock.url, creds(), CLAUDE)),
+      bedrockAdapter.embeddingsRequest?.(
+        { model: "x", input: "a" },
+        targetFor(mock.url, creds(), CLAUDE),
+        sendUpstream,
+      ),
     ).toThrow(/Titan text and Cohere/);
     expect(() =>
       bedrockAdapter.embeddingsRequest?.(
         { model: "x", input: [1, 2, 3] },
         targetFor(mock.url, creds(), "amazon.titan-embed-text-v2:0"),
+        sendUpstream,
       ),
     ).toThrow(/token arrays/);
     expect(() =>
       bedrockAdapter.embeddingsRequest?.(
         { model: "x", input: "a", dimensions: 8 },
         targetFor(mock.url, creds(), "amazon.titan-embed-text-v1"),
+        sendUpstream,
       ),
     ).toThrow(expect.objectContaining({ param: "dimensions" }));
   });

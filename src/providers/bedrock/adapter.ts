@@ -1,9 +1,9 @@
 import type { BedrockKeyConfig } from "../../config/types.js";
 import type { ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from "../../formats/canonical.js";
-import { poolFor } from "../../upstream/pools.js";
 import {
   type ProviderAdapter,
   ProviderStreamError,
+  type SendUpstream,
   type Target,
   UnsupportedRequest,
   type UpstreamRequest,
@@ -138,28 +138,25 @@ function titanVector(body: Buffer): { vector: number[]; tokens: number } {
 const FAN_OUT = 8;
 
 async function fetchOne(
+  send: SendUpstream,
   request: UpstreamRequest,
   timeout: number,
 ): Promise<{ vector: number[]; tokens: number }> {
-  const reply = await poolFor(request.origin).request({
-    path: request.path,
-    method: "POST",
-    headers: request.headers,
-    body: request.body,
-    headersTimeout: timeout,
-    bodyTimeout: timeout,
-  });
-  const body = Buffer.from(await reply.body.arrayBuffer());
-  if (reply.statusCode >= 400) {
+  const reply = await send(request, timeout);
+  if (reply.status >= 400) {
     const errorType = reply.headers["x-amzn-errortype"];
     throw new ProviderStreamError(
-      bedrockError(reply.statusCode, body, typeof errorType === "string" ? errorType : undefined),
+      bedrockError(reply.status, reply.body, typeof errorType === "string" ? errorType : undefined),
     );
   }
-  return titanVector(body);
+  return titanVector(reply.body);
 }
 
-async function fetchEarlier(target: Target, requests: UpstreamRequest[]): Promise<EmbeddingState["earlier"]> {
+async function fetchEarlier(
+  target: Target,
+  requests: UpstreamRequest[],
+  send: SendUpstream,
+): Promise<EmbeddingState["earlier"]> {
   const timeout = target.provider.config.network.requestTimeoutMs;
   const out: EmbeddingState["earlier"] = new Array(requests.length);
   let next = 0;
@@ -168,7 +165,7 @@ async function fetchEarlier(target: Target, requests: UpstreamRequest[]): Promis
     while (next < requests.length && !failed) {
       const at = next++;
       try {
-        out[at] = await fetchOne(requests[at] as UpstreamRequest, timeout);
+        out[at] = await fetchOne(send, requests[at] as UpstreamRequest, timeout);
       } catch (error) {
         failed = true;
         throw error;
@@ -189,6 +186,7 @@ function encodeVector(vector: number[], base64: boolean): number[] | string {
 function embeddingsRequest(
   request: EmbeddingsRequest,
   target: Target,
+  send: SendUpstream,
 ): UpstreamRequest | Promise<UpstreamRequest> {
   const modelId = modelIdOf(target);
   const family = familyOf(modelId);
@@ -222,7 +220,7 @@ function embeddingsRequest(
     embeddingStates.set(target, { family, base64, earlier: [] });
     return last;
   }
-  return fetchEarlier(target, requests).then((earlier) => {
+  return fetchEarlier(target, requests, send).then((earlier) => {
     embeddingStates.set(target, { family, base64, earlier });
     return last;
   });

@@ -1,3 +1,4 @@
+import { gatewayError } from "../../errors.js";
 import { randomBytes } from "node:crypto";
 import type {
   AssistantMessage,
@@ -10,8 +11,8 @@ import type {
   ToolCall,
   Usage,
 } from "../../formats/canonical.js";
-import { typeForStatus } from "../../upstream/provider-error.js";
 import { ProviderStreamError, type StreamDecoder } from "../adapter.js";
+import { typeForStatus } from "../provider-error.js";
 import { type EventMessage, EventStreamDecoder } from "./eventstream.js";
 import { JSON_TOOL } from "./request.js";
 
@@ -310,10 +311,7 @@ export function converseStream(model: string): StreamDecoder {
         throw new Error(`the event stream ended inside a message (${frames.buffered} bytes)`);
       if (finish === null) {
         throw new ProviderStreamError({
-          status: 502,
-          message: "bedrock: the stream ended before messageStop",
-          type: "api_error",
-          code: "upstream_malformed",
+          ...gatewayError("upstream_malformed", "bedrock: the stream ended before messageStop"),
           param: null,
         });
       }

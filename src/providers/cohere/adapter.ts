@@ -1,6 +1,6 @@
-import type { KeyEndpoint } from "../../routing/table.js";
-import { providerError } from "../../upstream/provider-error.js";
 import type { ProviderAdapter, Target, UpstreamRequest } from "../adapter.js";
+import { providerError } from "../provider-error.js";
+import type { KeyEndpoint } from "../route.js";
 import { cohereChatBody, cohereEmbedBody } from "./request.js";
 import { cohereChatResponse, cohereEmbedResponse, cohereStreamDecoder } from "./response.js";
 

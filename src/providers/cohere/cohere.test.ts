@@ -399,7 +399,9 @@ describe("Cohere embeddings", () => {
     expect(() => cohereEmbedBody({ model: "e", input: [1, 2, 3] }, "e")).toThrow(UnsupportedRequest);
     const upstream = await (
       cohereAdapter.embeddingsRequest as NonNullable<typeof cohereAdapter.embeddingsRequest>
-    )({ model: "e", input: "x" }, target());
+    )({ model: "e", input: "x" }, target(), () => {
+      throw new Error("Cohere embeddings need no request of their own");
+    });
     expect(upstream.path).toBe("/v2/embed");
   });
 

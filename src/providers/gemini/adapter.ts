@@ -1,10 +1,10 @@
 import type { EmbeddingsResponse } from "../../formats/canonical.js";
-import type { ProviderRoute } from "../../routing/table.js";
+import type { GeminiResponse } from "../../formats/gemini/wire.js";
 import type { ProviderAdapter, Target, UpstreamRequest } from "../adapter.js";
 import { googleModelSegment } from "../path.js";
+import type { ProviderRoute } from "../route.js";
 import { geminiEmbeddingsTexts, geminiRequest } from "./request.js";
 import { chatResponseOf, geminiError, geminiStreamDecoder } from "./response.js";
-import type { GeminiResponse } from "./wire.js";
 
 const COLLECTIONS = ["models/", "tunedModels/"];
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { ChatRequest } from "../../formats/canonical.js";
+import { toolCallId } from "../../formats/gemini/wire.js";
 import { UnsupportedRequest } from "../adapter.js";
-import { geminiRequest, mimeTypeForUrl, toolCallId } from "./request.js";
+import { geminiRequest, mimeTypeForUrl } from "./request.js";
 import { geminiSchema } from "./schema.js";
 
 const base = (extra: Partial<ChatRequest>): ChatRequest => ({

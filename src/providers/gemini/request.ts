@@ -6,16 +6,17 @@ import type {
   TextPart,
   ThinkingBlock,
 } from "../../formats/canonical.js";
+import {
+  type GeminiContent,
+  type GeminiGenerationConfig,
+  type GeminiPart,
+  type GeminiRequest,
+  type GeminiThinkingConfig,
+  type GeminiToolConfig,
+  signatureOf,
+} from "../../formats/gemini/wire.js";
 import { UnsupportedRequest } from "../adapter.js";
 import { geminiSchema } from "./schema.js";
-import type {
-  GeminiContent,
-  GeminiGenerationConfig,
-  GeminiPart,
-  GeminiRequest,
-  GeminiThinkingConfig,
-  GeminiToolConfig,
-} from "./wire.js";
 
 // Canonical (OpenAI Chat Completions) request → Gemini generateContent request, shared by the Gemini API
 // and Vertex AI adapters.
@@ -44,18 +45,6 @@ import type {
 
 /** Thinking budgets for OpenAI's effort levels, in tokens. */
 export const REASONING_BUDGETS = { minimal: 128, low: 1024, medium: 8192, high: 24576 } as const;
-
-const SIGNATURE_SEPARATOR = "__thought__";
-
-/** A tool call id for a Gemini function call; its thought signature, if any, rides along. */
-export function toolCallId(base: string, signature: string | undefined): string {
-  return signature === undefined ? base : `${base}${SIGNATURE_SEPARATOR}${signature}`;
-}
-
-function signatureOf(id: string): string | undefined {
-  const at = id.indexOf(SIGNATURE_SEPARATOR);
-  return at < 0 ? undefined : id.slice(at + SIGNATURE_SEPARATOR.length);
-}
 
 /** Fields of the canonical request this converter handles (or knowingly leaves out). */
 const HANDLED = new Set([

@@ -9,11 +9,15 @@ import type {
   ThinkingBlock,
   Usage,
 } from "../../formats/canonical.js";
+import {
+  type GeminiCandidate,
+  type GeminiResponse,
+  type GeminiUsage,
+  toolCallId,
+} from "../../formats/gemini/wire.js";
 import { SseParser } from "../../formats/sse.js";
-import { typeForStatus } from "../../upstream/provider-error.js";
 import type { StreamDecoder } from "../adapter.js";
-import { toolCallId } from "./request.js";
-import type { GeminiCandidate, GeminiResponse, GeminiUsage } from "./wire.js";
+import { typeForStatus } from "../provider-error.js";
 
 // Gemini generateContent responses and stream events → canonical responses and chunks.
 //

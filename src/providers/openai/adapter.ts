@@ -6,9 +6,9 @@ import type {
   EmbeddingsResponse,
 } from "../../formats/canonical.js";
 import { SseParser } from "../../formats/sse.js";
-import type { KeyEndpoint } from "../../routing/table.js";
-import { providerError } from "../../upstream/provider-error.js";
 import type { ProviderAdapter, StreamDecoder, Target, UpstreamRequest } from "../adapter.js";
+import { providerError } from "../provider-error.js";
+import type { KeyEndpoint } from "../route.js";
 
 // The OpenAI-compatible family (OpenAI, Groq, Mistral, DeepSeek, xAI, OpenRouter, Together, Fireworks,
 // Cerebras, Perplexity, Ollama, vLLM, any custom base URL). Only requests from clients of another format

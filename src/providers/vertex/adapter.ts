@@ -1,5 +1,6 @@
 import type { VertexKeyConfig } from "../../config/types.js";
 import type { ChatRequest, EmbeddingsResponse } from "../../formats/canonical.js";
+import type { GeminiResponse } from "../../formats/gemini/wire.js";
 import type { ProviderAdapter, Target, UpstreamRequest } from "../adapter.js";
 import { UnsupportedRequest } from "../adapter.js";
 import { anthropicRequest } from "../anthropic/request.js";
@@ -11,7 +12,6 @@ import {
 import { base64Embeddings, base64Floats } from "../gemini/adapter.js";
 import { geminiEmbeddingsTexts, geminiRequest } from "../gemini/request.js";
 import { chatResponseOf, geminiError, geminiStreamDecoder } from "../gemini/response.js";
-import type { GeminiResponse } from "../gemini/wire.js";
 import { googleModelSegment } from "../path.js";
 import { tokenSourceFor } from "./auth.js";
 

@@ -5,10 +5,10 @@
 import { createRequire } from "node:module";
 import type { InboundFormat } from "../formats/format.js";
 import { openAIFormat } from "../formats/openai/format.js";
+import { nativeStatus } from "../native/index.js";
 import type { ProviderAdapter } from "../providers/adapter.js";
 import { anthropicAdapter } from "../providers/anthropic/adapter.js";
 import { chatResponse } from "../providers/anthropic/response.js";
-import { nativeStatus } from "./index.js";
 
 export interface TranscodeBinding {
   /**

@@ -99,3 +99,19 @@ export interface GeminiResponse {
 export interface GeminiErrorBody {
   error: { code: number; message: string; status: string; details?: unknown[] };
 }
+
+// A function call's thought signature travels inside the tool call id the client sees, so that the next
+// turn gives it back (Gemini 3 requires it); both directions read and write ids this way.
+
+const SIGNATURE_SEPARATOR = "__thought__";
+
+/** A tool call id for a Gemini function call; its thought signature, if any, rides along. */
+export function toolCallId(base: string, signature: string | undefined): string {
+  return signature === undefined ? base : `${base}${SIGNATURE_SEPARATOR}${signature}`;
+}
+
+/** The thought signature a tool call id made by `toolCallId` carries, if any. */
+export function signatureOf(id: string): string | undefined {
+  const at = id.indexOf(SIGNATURE_SEPARATOR);
+  return at < 0 ? undefined : id.slice(at + SIGNATURE_SEPARATOR.length);
+}

@@ -1,7 +1,7 @@
 // Anthropic Messages API wire shapes (https://docs.anthropic.com/en/api/messages), as much of them as the
 // converters read or write. Both directions use them: the outbound adapter and the inbound format.
 
-import type { CacheControl } from "../../formats/canonical.js";
+import type { CacheControl } from "../canonical.js";
 
 export const ANTHROPIC_VERSION = "2023-06-01";
 

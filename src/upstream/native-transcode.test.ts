@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { openAIFormat } from "../formats/openai/format.js";
+import { nativeStatus } from "../native/index.js";
 import { anthropicAdapter } from "../providers/anthropic/adapter.js";
 import { chatResponse } from "../providers/anthropic/response.js";
 import { openAICompatibleAdapter } from "../providers/openai/adapter.js";
-import { nativeStatus } from "./index.js";
 import {
   type AnthropicToOpenAI,
   anthropicToOpenAIAddon,
@@ -11,7 +11,7 @@ import {
   anthropicToOpenAINative,
   anthropicToOpenAITs,
   nativeChatReply,
-} from "./transcode.js";
+} from "./native-transcode.js";
 
 const CREATED = 1_763_000_000;
 const MODEL = "claude-sonnet-4-5";

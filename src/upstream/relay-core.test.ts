@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ResponseHeaders } from "../http/exchange.js";
-import { withHeaders } from "./relay.js";
+import { withHeaders } from "./relay-core.js";
 
 describe("withHeaders", () => {
   it("adds the attempt's headers to a reply's own without changing either list, reply after reply", () => {

@@ -1,0 +1,39 @@
+import { type GatewayError, gatewayError } from "../errors.js";
+
+// The gateway's own answers when an upstream exchange fails below HTTP: undici refused the request, the
+// provider could not be reached, broke off, or did not answer in time.
+
+const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/**
+ * True for an error undici raised before anything was sent (a header value it refuses, such as a client's
+ * x-request-id with a control byte): the request's fault, never the provider's.
+ */
+export function isRefusedRequest(error: Error): boolean {
+  return (error as { code?: string }).code === "UND_ERR_INVALID_ARG";
+}
+
+/**
+ * The gateway's answer when the provider could not be reached, broke off its reply, or did not answer in
+ * time. `midResponse` tells that the provider had already started answering.
+ */
+export function transportError(provider: string, error: Error, midResponse: boolean): GatewayError {
+  if (isRefusedRequest(error)) {
+    return gatewayError("invalid_request", `The request could not be sent to ${provider}: ${error.message}.`);
+  }
+  const code = (error as { code?: string }).code ?? "";
+  if (TIMEOUT_CODES.has(code)) {
+    const phase =
+      code === "UND_ERR_CONNECT_TIMEOUT"
+        ? "connect"
+        : code === "UND_ERR_HEADERS_TIMEOUT"
+          ? "waiting for the response"
+          : "between response chunks";
+    return gatewayError("upstream_timeout", `${provider} did not answer in time (${phase}).`);
+  }
+  const why = code === "" ? error.message : `${code}: ${error.message}`;
+  return gatewayError(
+    "upstream_unreachable",
+    midResponse ? `${provider} broke off its response (${why}).` : `${provider} could not be reached (${why}).`,
+  );
+}
