@@ -1,5 +1,6 @@
 import type { GatewayConfig } from "../config/types.js";
 import { formatFor } from "../formats/registry.js";
+import { MasterKey, unauthorized } from "../hooks/builtin/master-key.js";
 import { isJsonContentType } from "../http/content-type.js";
 import { errorBody, type GatewayError, sendError } from "../http/errors.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
@@ -9,7 +10,6 @@ import { compileRoutingTable, type RoutingTable } from "../routing/table.js";
 import { upstreamHealth, upstreamMetrics } from "../routing/upstream-health.js";
 import { retainPools } from "../upstream/pools.js";
 import { anthropicCountTokens } from "./anthropic.js";
-import { MasterKey, unauthorized } from "./auth.js";
 import { listModels } from "./models.js";
 import { convert, proxy, refuse } from "./proxy.js";
 import { findRoute, type Route, routeFormat } from "./routes.js";

@@ -1,5 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { GatewayError } from "../http/errors.js";
+import type { HookRefusal, Plugin } from "../plugin.js";
+
+// The gateway's own key as a plugin: the loader puts it first in the chain whenever a key is configured.
+
+export const MASTER_KEY_PLUGIN = "master_key";
 
 /**
  * The gateway's own API key (LiteLLM's `general_settings.master_key`, or SWITCHYARD_API_KEY). Keys are
@@ -21,7 +25,7 @@ export class MasterKey {
 const sha256 = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest();
 
 /** The refusal names where a key goes, never the key that came. */
-export function unauthorized(presented: string): GatewayError {
+export function unauthorized(presented: string): HookRefusal & { readonly type: string } {
   return {
     status: 401,
     message:
@@ -30,5 +34,18 @@ export function unauthorized(presented: string): GatewayError {
         : "The API key is not valid for this gateway.",
     type: "authentication_error",
     code: "invalid_api_key",
+  };
+}
+
+/**
+ * Refuses every request that does not carry `key`. Required: were it ever to fail, the request must not
+ * go on unauthenticated.
+ */
+export function masterKeyPlugin(key: string): Plugin {
+  const master = new MasterKey(key);
+  return {
+    name: MASTER_KEY_PLUGIN,
+    required: true,
+    authenticate: (apiKey) => (master.accepts(apiKey) ? undefined : { refuse: unauthorized(apiKey) }),
   };
 }
