@@ -33,6 +33,8 @@ export const ERRORS = {
   /** The body has the wrong shape for its wire format (a field missing or of the wrong type). */
   invalid_request: client(400),
   missing_model: client(400),
+  /** A gateway field of the wrong JSON type (`model` not a string). */
+  invalid_type: client(400),
   /** A model name the gateway refuses to route (too long, control characters, repeated `model`). */
   invalid_model: client(400),
   model_not_found: client(404),

@@ -2,6 +2,8 @@
 // config.yaml) produces and what lanes receive as an immutable snapshot. Secrets are already resolved here;
 // never log a GatewayConfig whole (see `describeConfig` for the safe summary).
 
+import type { PluginSpec } from "../hooks/load.js";
+
 export interface ProviderKey {
   /** Human name for logs and metrics; never the secret. */
   readonly name: string;
@@ -162,6 +164,12 @@ export interface GatewayConfig {
   readonly masterKey?: string;
   /** /metrics requires the master key too (LiteLLM require_auth_for_metrics_endpoint). */
   readonly metricsRequireKey?: boolean;
+  /**
+   * Plugins in the order they run (Bifrost's `plugins`, LiteLLM's `switchyard_plugins` and header-forwarding
+   * settings, SWITCHYARD_FORWARD_HEADERS); the master key's own plugin goes before them when a key is set.
+   * Loaded by src/hooks/load.ts; options may hold secrets, so only names are ever logged.
+   */
+  readonly plugins?: readonly PluginSpec[];
   /** Where this configuration came from: a file path, or "environment". */
   readonly source: string;
 }

@@ -30,6 +30,16 @@ export function headerValue(value: string): string {
 const validNames = new Set<string>();
 const MAX_VALID_NAMES = 512;
 
+/** Whether `name` is an HTTP token, the only form a header name may take. */
+export function isHeaderToken(name: string): boolean {
+  return TOKEN.test(name);
+}
+
+/** Whether `value` can go into a header as it is: visible ASCII and spaces only (no CR, LF, NUL, ...). */
+export function isPlainHeaderValue(value: string): boolean {
+  return !UNSAFE.test(value);
+}
+
 function validName(name: string): boolean {
   if (validNames.has(name)) return true;
   if (!TOKEN.test(name)) return false;

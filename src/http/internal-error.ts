@@ -1,5 +1,5 @@
-import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { type GatewayError, gatewayError } from "../errors.js";
+import type { LaneMetrics } from "../observability/lane-metrics.js";
 import type { Reply } from "./exchange.js";
 
 // The last line of defence for a request: an error nobody expected (a bug, a shape no converter foresaw)

@@ -28,7 +28,8 @@ describe("LaneMetrics model labels", () => {
 
   it("keeps the request counts whatever the label", () => {
     const metrics = new LaneMetrics();
-    for (let i = 0; i < 1000; i++) metrics.record("openai", `m${i}`, i % 2 === 0 ? 200 : 429, "", -1, -1, 0, 0);
+    for (let i = 0; i < 1000; i++)
+      metrics.record("openai", `m${i}`, i % 2 === 0 ? 200 : 429, "", -1, -1, 0, 0);
     expect(requestSeries(metrics).reduce((n, s) => n + s.value, 0)).toBe(1000);
   });
 });

@@ -21,7 +21,8 @@ const MAX_SERIES = 2000;
 export const MAX_MODEL_LABELS = 256;
 const MAX_MODEL_LABEL_CHARS = 32 * 1024;
 
-class Histogram {
+/** Fixed-bucket histogram; `counts[i]` holds the observations in (bounds[i-1], bounds[i]], not cumulative. */
+export class Histogram {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
@@ -188,15 +189,16 @@ export class LaneMetrics {
   }
 }
 
-function counter(name: string, help: string): MetricJson {
+export function counter(name: string, help: string): MetricJson {
   return { name, help, type: "counter", aggregator: "sum", values: [] };
 }
 
-function histogram(name: string, help: string): MetricJson {
+export function histogram(name: string, help: string): MetricJson {
   return { name, help, type: "histogram", aggregator: "sum", values: [] };
 }
 
-function pushHistogram(metric: MetricJson, h: Histogram, labels: Record<string, string>): void {
+/** Appends `h` to `metric` in prom-client's JSON form: cumulative buckets, then sum and count. */
+export function pushHistogram(metric: MetricJson, h: Histogram, labels: Record<string, string>): void {
   let cumulative = 0;
   for (let i = 0; i < h.bounds.length; i++) {
     cumulative += h.counts[i] as number;

@@ -9,8 +9,8 @@ import { anthropicError } from "../providers/anthropic/response.js";
 import { geminiHeaders, geminiRoot, modelPath } from "../providers/gemini/adapter.js";
 import { geminiError } from "../providers/gemini/response.js";
 import { speaksOpenAI } from "../providers/registry.js";
-import type { RouteCandidate } from "../routing/candidates.js";
 import type { KeyEndpoint } from "../providers/route.js";
+import type { RouteCandidate } from "../routing/candidates.js";
 import { OPENAI_ERRORS, type RelayErrors } from "../upstream/byte-relay.js";
 
 // The byte leg of each wire format: a provider that speaks the client's format gets the body as the client

@@ -28,7 +28,11 @@ export interface CanonicalBody {
 }
 
 /** Sends one attempt to `candidate` by way of its adapter. */
-export function sendConverted(request: InboundRequest, candidate: RouteCandidate, attempt: AttemptReport): void {
+export function sendConverted(
+  request: InboundRequest,
+  candidate: RouteCandidate,
+  attempt: AttemptReport,
+): void {
   request.canonical ??= parseCanonical(request, candidate);
   const parsed = request.canonical;
   if ("status" in parsed) {
@@ -69,7 +73,9 @@ export function sendConverted(request: InboundRequest, candidate: RouteCandidate
       operation,
       request.model,
       account,
-      { includeUsage: parsed.stream && (parsed.request as ChatRequest).stream_options?.include_usage === true },
+      {
+        includeUsage: parsed.stream && (parsed.request as ChatRequest).stream_options?.include_usage === true,
+      },
       attempt,
       request.hooks,
     );

@@ -1,7 +1,7 @@
 import { gatewayError } from "../errors.js";
-import type { ErrorBody } from "../http/internal-error.js";
 import { estimateInputTokens } from "../formats/anthropic/count.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
+import type { ErrorBody } from "../http/internal-error.js";
 import { candidatesFor } from "../routing/candidates.js";
 import { byteLegs } from "./byte-legs.js";
 import { type InboundRequest, refuse } from "./inbound.js";
@@ -76,7 +76,12 @@ function answerEstimate(
 ): void {
   const parsed: unknown = JSON.parse(body.toString("utf8"));
   if (!Array.isArray((parsed as { messages?: unknown }).messages)) {
-    refuse(reply, lane.metrics, errorBody, gatewayError("invalid_request", "messages: Field required", "messages"));
+    refuse(
+      reply,
+      lane.metrics,
+      errorBody,
+      gatewayError("invalid_request", "messages: Field required", "messages"),
+    );
     return;
   }
   reply.start(200, JSON_HEADERS);

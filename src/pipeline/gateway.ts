@@ -1,5 +1,5 @@
 import type { GatewayConfig } from "../config/types.js";
-import { gatewayError, type GatewayError } from "../errors.js";
+import { type GatewayError, gatewayError } from "../errors.js";
 import type { PluginChain } from "../hooks/chain.js";
 import { isJsonContentType } from "../http/content-type.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
@@ -42,7 +42,10 @@ export class Gateway {
   readonly metrics = new LaneMetrics();
   private lane: Lane;
   /** Read by the HTTP front for every request head; follows the configuration. */
-  readonly headNeeds: { apiKey: boolean; pluginHeaders: readonly string[] } = { apiKey: false, pluginHeaders: [] };
+  readonly headNeeds: { apiKey: boolean; pluginHeaders: readonly string[] } = {
+    apiKey: false,
+    pluginHeaders: [],
+  };
 
   constructor(
     config: GatewayConfig,
@@ -77,7 +80,12 @@ export class Gateway {
       this.serve(head, reply);
     } catch (error) {
       const route = findRoute(head.path, head.query);
-      internalFailure(reply, this.metrics, route === undefined ? OPENAI_ERROR_BODY : errorBodyIn(route.format), error);
+      internalFailure(
+        reply,
+        this.metrics,
+        route === undefined ? OPENAI_ERROR_BODY : errorBodyIn(route.format),
+        error,
+      );
     }
   };
 
@@ -105,9 +113,12 @@ export class Gateway {
         reply,
         this.metrics,
         errorBody,
-        gatewayError("method_not_allowed", `${head.method} is not allowed on ${head.path}; use ${route.method}.`, null, [
-          ["allow", route.method],
-        ]),
+        gatewayError(
+          "method_not_allowed",
+          `${head.method} is not allowed on ${head.path}; use ${route.method}.`,
+          null,
+          [["allow", route.method]],
+        ),
       );
       return;
     }
@@ -145,7 +156,10 @@ export class Gateway {
         );
         return;
       case "metrics":
-        if (lane.table.config.metricsRequireKey === true && !authenticate(lane, route.name, head, reply, errorBody))
+        if (
+          lane.table.config.metricsRequireKey === true &&
+          !authenticate(lane, route.name, head, reply, errorBody)
+        )
           return;
         this.control.metricsText().then(
           ({ contentType, body }) => {
@@ -185,4 +199,3 @@ function unsupportedMediaType(contentType: string): GatewayError {
     `The request body must be JSON: send the header "Content-Type: application/json" (got ${sent}).`,
   );
 }
-

@@ -44,7 +44,11 @@ export interface InboundRequest {
  * the provider request cannot be built): the attempt loop adds its headers and knows not to retry a
  * client's error. `recorded` is true when the attempt's exchange account recorded it already.
  */
-export function refusedAttempt(request: InboundRequest, error: GatewayError, recorded = false): UpstreamFailure {
+export function refusedAttempt(
+  request: InboundRequest,
+  error: GatewayError,
+  recorded = false,
+): UpstreamFailure {
   const errorClass = errorClassOf(error.code);
   if (!recorded) request.metrics.recordAnswered(error.status, errorClass);
   return {

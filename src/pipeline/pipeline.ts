@@ -2,17 +2,17 @@ import { type GatewayError, gatewayError } from "../errors.js";
 import type { PluginChain } from "../hooks/chain.js";
 import type { HookRefusal, RequestVerdict } from "../hooks/plugin.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
-import { internalFailure, guarded } from "../http/internal-error.js";
+import { guarded, internalFailure } from "../http/internal-error.js";
 import { rewriteModel, scanRequest } from "../native/index.js";
 import type { ScanOk } from "../native/types.js";
 import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
+import { typeForStatus } from "../providers/provider-error.js";
 import { type AttemptReport, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type ModelPlan, type RouteCandidate } from "../routing/candidates.js";
 import { checkModelName } from "../routing/model-name.js";
 import type { RoutingTable } from "../routing/table.js";
 import { ByteRelay } from "../upstream/byte-relay.js";
-import { typeForStatus } from "../providers/provider-error.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./body-fields.js";
 import { sendConverted } from "./convert.js";
@@ -39,36 +39,43 @@ export interface Lane {
 export function serveInference(lane: Lane, route: InferenceRoute, head: RequestHead, reply: Reply): void {
   const errorBody = errorBodyIn(route.format);
   if (!authenticate(lane, route.name, head, reply, errorBody)) return;
-  readBody(lane, lane.table.config.client.maxRequestBodyBytes, head, reply, errorBody, (received, startedAt) => {
-    const scanned = scanOwnFields(lane, route, received);
-    if ("status" in scanned) {
-      refuse(reply, lane.metrics, errorBody, scanned);
-      return;
-    }
-    const plan = resolveCandidates(lane.table, scanned.model);
-    if ("status" in plan) {
-      refuse(reply, lane.metrics, errorBody, plan);
-      return;
-    }
-    const request: InboundRequest = {
-      table: lane.table,
-      metrics: lane.metrics,
-      route,
-      head,
-      reply,
-      startedAt,
-      body: scanned.body,
-      scan: scanned.scan,
-      model: scanned.model,
-      stream: scanned.stream,
-      fallbacks: scanned.fallbacks,
-      deadlineMs: requestDeadline(lane.table, head.timeout, scanned.timeoutMs),
-      errorBody,
-      hooks: requestHooksFor(lane.plugins, route, head, scanned),
-      canonical: undefined,
-    };
-    runRequestHooks(lane.plugins, request, () => attemptLoop(request, plan));
-  });
+  readBody(
+    lane,
+    lane.table.config.client.maxRequestBodyBytes,
+    head,
+    reply,
+    errorBody,
+    (received, startedAt) => {
+      const scanned = scanOwnFields(lane, route, received);
+      if ("status" in scanned) {
+        refuse(reply, lane.metrics, errorBody, scanned);
+        return;
+      }
+      const plan = resolveCandidates(lane.table, scanned.model);
+      if ("status" in plan) {
+        refuse(reply, lane.metrics, errorBody, plan);
+        return;
+      }
+      const request: InboundRequest = {
+        table: lane.table,
+        metrics: lane.metrics,
+        route,
+        head,
+        reply,
+        startedAt,
+        body: scanned.body,
+        scan: scanned.scan,
+        model: scanned.model,
+        stream: scanned.stream,
+        fallbacks: scanned.fallbacks,
+        deadlineMs: requestDeadline(lane.table, head.timeout, scanned.timeoutMs),
+        errorBody,
+        hooks: requestHooksFor(lane.plugins, route, head, scanned),
+        canonical: undefined,
+      };
+      runRequestHooks(lane.plugins, request, () => attemptLoop(request, plan));
+    },
+  );
 }
 
 /**
@@ -104,7 +111,10 @@ export function readBody(
       reply,
       lane.metrics,
       errorBody,
-      gatewayError("request_too_large", `The request body is larger than the gateway's limit of ${limit} bytes.`),
+      gatewayError(
+        "request_too_large",
+        `The request body is larger than the gateway's limit of ${limit} bytes.`,
+      ),
     );
   if (head.contentLength > limit) {
     tooLarge();
@@ -151,7 +161,7 @@ export function scanOwnFields(lane: Lane, route: InferenceRoute, received: Buffe
     model = scan.model;
   } else {
     return scan.modelType === "other"
-      ? gatewayError("invalid_request", "'model' must be a string", "model")
+      ? gatewayError("invalid_type", "'model' must be a string", "model")
       : gatewayError("missing_model", "you must provide a model parameter", "model");
   }
   return {
@@ -308,8 +318,12 @@ function requestHooksFor(
 }
 
 /** A plugin's refusal as the gateway's error, its status and code kept within bounds. */
-function refusalError(refusal: HookRefusal, fallbackCode: "invalid_api_key" | "request_refused"): GatewayError {
-  const status = Number.isInteger(refusal.status) && refusal.status >= 400 && refusal.status <= 599 ? refusal.status : 403;
+function refusalError(
+  refusal: HookRefusal,
+  fallbackCode: "invalid_api_key" | "request_refused",
+): GatewayError {
+  const status =
+    Number.isInteger(refusal.status) && refusal.status >= 400 && refusal.status <= 599 ? refusal.status : 403;
   const code = /^[A-Za-z0-9_.-]{1,64}$/.test(refusal.code) ? refusal.code : fallbackCode;
   const base = gatewayError(fallbackCode, String(refusal.message).slice(0, 1000), null, refusal.headers);
   if (base.status === status && code === fallbackCode && refusal.type === undefined) return base;

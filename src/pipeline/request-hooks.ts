@@ -39,8 +39,10 @@ export class RequestHooks implements HookRequest, ReplyObserver {
 
   setUpstreamHeader(name: string, value: string): void {
     const lower = name.toLowerCase();
-    if (!HEADER_NAME.test(name) || RESERVED.has(lower)) throw new Error(`a plugin may not set header '${name}'`);
-    const headers = (this.upstreamHeaders ??= []);
+    if (!HEADER_NAME.test(name) || RESERVED.has(lower))
+      throw new Error(`a plugin may not set header '${name}'`);
+    this.upstreamHeaders ??= [];
+    const headers = this.upstreamHeaders;
     for (let i = 0; i < headers.length; i += 2) {
       if (headers[i] === lower) {
         headers[i + 1] = headerValue(value);

@@ -2,13 +2,12 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { LocalHealth } from "../../test/helpers/local-health.js";
 import { DEFAULT_CLIENT } from "../config/defaults.js";
 import type { GatewayConfig, ProviderConfig, RoutingConfig } from "../config/types.js";
-import { openAIGatewayError as errorBody } from "../upstream/byte-relay.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import { ExchangeAccount } from "../observability/account.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
 import { createUpstreamBuffer } from "../shm/upstream.js";
+import { ByteRelay, openAIGatewayError as errorBody, OPENAI_ERRORS } from "../upstream/byte-relay.js";
 import { closeAllPools, dispatchUpstream } from "../upstream/pools.js";
-import { ByteRelay, OPENAI_ERRORS } from "../upstream/byte-relay.js";
 import type { UpstreamFailure } from "../upstream/report.js";
 import {
   AttemptLoop,

@@ -78,9 +78,10 @@ export class ByteRelay extends RelayCore {
   }
 
   protected wholeBody(body: Buffer): void {
-    this.answerWhole(this.headers, body);
+    this.sendWhole(this.headers, body);
     // Accounting after the hand-over: the client's bytes do not wait for it.
     readUsage(body, this.account.usage);
+    this.finish(this.status, "");
   }
 
   protected providerFailure(received: Buffer): UpstreamFailure {

@@ -1,8 +1,7 @@
+import { type GatewayError, gatewayError } from "../errors.js";
 import type { CanonicalError, ChatChunk } from "../formats/canonical.js";
 import type { InboundFormat, StreamEncoder, StreamOptions } from "../formats/format.js";
-import { type GatewayError, gatewayError } from "../errors.js";
 import type { Reply } from "../http/exchange.js";
-import { nativeChatReply } from "./native-transcode.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import {
   type ProviderAdapter,
@@ -10,6 +9,7 @@ import {
   type StreamDecoder,
   type Target,
 } from "../providers/adapter.js";
+import { nativeChatReply } from "./native-transcode.js";
 import { redactSecrets } from "./redact.js";
 import { forwardedHeaders, Mode, RelayCore, type UpstreamHeaders } from "./relay-core.js";
 import type { ExchangeReport, ReplyObserver, UpstreamFailure } from "./report.js";
@@ -80,7 +80,8 @@ export class ConvertRelay extends RelayCore {
       return;
     }
     this.status = 200;
-    this.answerWhole(this.headers, text);
+    this.sendWhole(this.headers, text);
+    this.finish(200, "");
   }
 
   private convertWhole(body: Buffer): Uint8Array | string {
@@ -104,7 +105,12 @@ export class ConvertRelay extends RelayCore {
 
   protected providerFailure(body: Buffer): UpstreamFailure {
     const head = this.errorHead;
-    const error = this.adapter.error(this.status, redactSecrets(body, this.target.key.value), this.target, head);
+    const error = this.adapter.error(
+      this.status,
+      redactSecrets(body, this.target.key.value),
+      this.target,
+      head,
+    );
     return {
       source: "reply",
       status: error.status,

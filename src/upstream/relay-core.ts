@@ -4,9 +4,9 @@ import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import { internalFailure } from "../http/internal-error.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import { ClientGone, DeadlineExceeded } from "./abort.js";
-import { isRefusedRequest, transportError } from "./transport-error.js";
 import { ERROR_BODY_LIMIT } from "./redact.js";
 import type { ExchangeReport, ReplyObserver, UpstreamFailure } from "./report.js";
+import { isRefusedRequest, transportError } from "./transport-error.js";
 
 export type Controller = Dispatcher.DispatchController;
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
@@ -141,7 +141,16 @@ export abstract class RelayCore implements Dispatcher.DispatchHandler {
       this.account.upstreamEnded();
       const mode = this.mode;
       if (mode === Mode.Stream) {
-        const tail = this.streamTail();
+        let tail: string;
+        try {
+          tail = this.streamTail();
+        } catch (error) {
+          // The provider's last event was an error, or the stream ended where it cannot.
+          const unreadable = this.unreadable(error as Error);
+          if (unreadable === undefined) throw error;
+          this.breakOff(unreadable, "provider");
+          return;
+        }
         if (tail !== "") this.observer?.chunk(tail);
         this.account.replied();
         this.reply.end(tail);
@@ -244,13 +253,12 @@ export abstract class RelayCore implements Dispatcher.DispatchHandler {
     this.report.failed(failure);
   }
 
-  /** A whole reply is answered: the client gets `body` with the head chosen for it. */
-  protected answerWhole(headers: ResponseHeaders, body: Uint8Array | string): void {
+  /** A whole reply goes to the client: `body` with the head chosen for it (the caller then finishes). */
+  protected sendWhole(headers: ResponseHeaders, body: Uint8Array | string): void {
     this.observer?.response(this.status, body);
     this.reply.start(this.status, headers);
     this.account.replied();
     this.reply.end(body);
-    this.finish(this.status, "");
   }
 
   protected finish(status: number, errorClass: ErrorClass | ""): void {

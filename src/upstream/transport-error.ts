@@ -34,6 +34,8 @@ export function transportError(provider: string, error: Error, midResponse: bool
   const why = code === "" ? error.message : `${code}: ${error.message}`;
   return gatewayError(
     "upstream_unreachable",
-    midResponse ? `${provider} broke off its response (${why}).` : `${provider} could not be reached (${why}).`,
+    midResponse
+      ? `${provider} broke off its response (${why}).`
+      : `${provider} could not be reached (${why}).`,
   );
 }

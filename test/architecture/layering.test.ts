@@ -31,12 +31,13 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** The top-level folder of src/ holding `path`, "(root)" for src/ itself; undefined outside src/. */
+/** The top-level folder of src/ holding `path`, or the module's name at src/ itself; undefined outside src/. */
 function folderOf(path: string): string | undefined {
   const within = relative(SRC, path);
   if (within.startsWith("..")) return undefined;
   const parts = within.split(sep);
-  return parts.length > 1 ? parts[0] : "(root)";
+  // A module at the top of src/ (server.ts, errors.ts) is a layer of its own.
+  return parts.length > 1 ? parts[0] : parts[0]?.replace(/\.ts$/, "");
 }
 
 function folderGraph(): FolderGraph {

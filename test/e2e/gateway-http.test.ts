@@ -167,7 +167,9 @@ describe.each(["uws", "node"] as const)("gateway over the %s front", (backend) =
     expect(response.status).toBe(200);
     const text = await response.text();
     const count = Number(
-      /switchyard_requests_total\{provider="openai",model="gpt-4o-mini",status="200"\} (\d+)/.exec(text)?.[1],
+      /switchyard_requests_total\{provider="openai",model="gpt-4o-mini",status="200",error_class=""\} (\d+)/.exec(
+        text,
+      )?.[1],
     );
     expect(count).toBeGreaterThanOrEqual(6);
     expect(text).toMatch(/switchyard_gateway_overhead_seconds_bucket\{le="0.001"\} \d+/);

@@ -1,29 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { findRoute } from "../../pipeline/routes.js";
 import type { ChatChunk } from "../canonical.js";
 import { InvalidRequest } from "../format.js";
 import { geminiArrayFormat, geminiFormat } from "./format.js";
-
-describe("Gemini routes", () => {
-  it("take the model and streaming from the path, and the stream form from alt=sse", () => {
-    expect(findRoute("/genai/v1beta/models/gemini-2.5-flash:generateContent")).toMatchObject({
-      kind: "transcode",
-      format: "gemini",
-      pathModel: "gemini-2.5-flash",
-      pathStream: false,
-    });
-    expect(
-      findRoute("/genai/v1beta/models/openai/gpt-4o-mini:streamGenerateContent", "alt=sse"),
-    ).toMatchObject({
-      format: "gemini",
-      pathModel: "openai/gpt-4o-mini",
-      pathStream: true,
-    });
-    expect(findRoute("/genai/v1beta/models/x:streamGenerateContent", "")?.format).toBe("gemini-array");
-    expect(findRoute("/genai/v1beta/models/x:countTokens")).toBeUndefined();
-    expect(findRoute("/genai/v1beta/models/:generateContent")).toBeUndefined();
-  });
-});
 
 describe("Gemini request → canonical", () => {
   it("maps contents, system instruction, images, tools, tool config and generation config", () => {

@@ -1,5 +1,5 @@
-import { gatewayError } from "../../errors.js";
 import { randomBytes } from "node:crypto";
+import { gatewayError } from "../../errors.js";
 import type {
   AssistantMessage,
   CanonicalError,
