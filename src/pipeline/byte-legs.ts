@@ -10,7 +10,7 @@ import { geminiHeaders, geminiRoot, modelPath } from "../providers/gemini/adapte
 import { geminiError } from "../providers/gemini/response.js";
 import { speaksOpenAI } from "../providers/registry.js";
 import type { KeyEndpoint } from "../providers/route.js";
-import type { RouteCandidate } from "../routing/candidates.js";
+import type { PlanCandidate } from "../routing/candidates.js";
 import { OPENAI_ERRORS, type RelayErrors } from "../upstream/byte-relay.js";
 
 // The byte leg of each wire format: a provider that speaks the client's format gets the body as the client
@@ -28,7 +28,7 @@ export interface ByteLeg {
    * cannot take it (a model name its API cannot carry).
    */
   upstream(
-    candidate: RouteCandidate,
+    candidate: PlanCandidate,
     upstreamPath: string,
     body: Buffer,
     head: RequestHead,
@@ -37,7 +37,7 @@ export interface ByteLeg {
 }
 
 function openAIApiUpstream(
-  candidate: RouteCandidate,
+  candidate: PlanCandidate,
   upstreamPath: string,
   body: Buffer,
 ): UpstreamRequest | GatewayError {

@@ -11,7 +11,7 @@ import {
 } from "../providers/adapter.js";
 import { adapterFor } from "../providers/registry.js";
 import { type AttemptReport, crashed } from "../routing/attempts.js";
-import type { RouteCandidate } from "../routing/candidates.js";
+import type { PlanCandidate } from "../routing/candidates.js";
 import { ConvertRelay } from "../upstream/convert-relay.js";
 import { dispatchUpstream, sendUpstream } from "../upstream/pools.js";
 import { parseLimitOf, tooLargeToParse } from "./body-fields.js";
@@ -30,7 +30,7 @@ export interface CanonicalBody {
 /** Sends one attempt to `candidate` by way of its adapter. */
 export function sendConverted(
   request: InboundRequest,
-  candidate: RouteCandidate,
+  candidate: PlanCandidate,
   attempt: AttemptReport,
 ): void {
   request.canonical ??= parseCanonical(request, candidate);
@@ -113,7 +113,7 @@ export function sendConverted(
 }
 
 /** The body as the canonical request; the error to answer when it cannot be (for this candidate's kind). */
-function parseCanonical(request: InboundRequest, candidate: RouteCandidate): CanonicalBody | GatewayError {
+function parseCanonical(request: InboundRequest, candidate: PlanCandidate): CanonicalBody | GatewayError {
   const { route } = request;
   if (route.operation === "completions") {
     return gatewayError(

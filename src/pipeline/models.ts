@@ -1,4 +1,4 @@
-import type { KeyEndpoint, ProviderRoute } from "../providers/route.js";
+import type { CompiledProvider, KeyEndpoint } from "../providers/route.js";
 import type { RoutingTable } from "../routing/table.js";
 import { poolFor } from "../upstream/pools.js";
 
@@ -27,7 +27,7 @@ export async function listModels(table: RoutingTable): Promise<string> {
   return body;
 }
 
-async function modelsOf(provider: ProviderRoute): Promise<ModelEntry[]> {
+async function modelsOf(provider: CompiledProvider): Promise<ModelEntry[]> {
   const listed = new Set(provider.keys.flatMap((key) => key.models));
   // When every key names its models, those are all this gateway will route to the provider.
   if (!provider.keys.every((key) => key.models.length > 0)) await askProvider(provider, listed);
@@ -40,7 +40,7 @@ async function modelsOf(provider: ProviderRoute): Promise<ModelEntry[]> {
   }));
 }
 
-async function askProvider(provider: ProviderRoute, into: Set<string>): Promise<void> {
+async function askProvider(provider: CompiledProvider, into: Set<string>): Promise<void> {
   try {
     const endpoint = provider.endpoints[0] as KeyEndpoint;
     const response = await poolFor(endpoint.origin).request({

@@ -9,7 +9,7 @@ import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { typeForStatus } from "../providers/provider-error.js";
 import { type AttemptReport, runAttempts } from "../routing/attempts.js";
-import { candidatesFor, type ModelPlan, type RouteCandidate } from "../routing/candidates.js";
+import { candidatesFor, type ModelPlan, type PlanCandidate } from "../routing/candidates.js";
 import { checkModelName } from "../routing/model-name.js";
 import type { RoutingTable } from "../routing/table.js";
 import { ByteRelay } from "../upstream/byte-relay.js";
@@ -251,14 +251,14 @@ export function attemptLoop(request: InboundRequest, plan: ModelPlan): void {
  * Per candidate, not per request: a provider that speaks the client's wire format gets the bytes (byte
  * leg); any other gets the request converted (convert leg). A model group may mix both.
  */
-function sendAttempt(request: InboundRequest, candidate: RouteCandidate, attempt: AttemptReport): void {
+function sendAttempt(request: InboundRequest, candidate: PlanCandidate, attempt: AttemptReport): void {
   request.hooks?.attempting(attempt);
   if (request.route.bytes.takes(candidate.provider.config.kind)) sendBytes(request, candidate, attempt);
   else sendConverted(request, candidate, attempt);
 }
 
 /** The byte leg: the body as sent, the model rewritten to the candidate's, relayed back as it comes. */
-function sendBytes(request: InboundRequest, candidate: RouteCandidate, attempt: AttemptReport): void {
+function sendBytes(request: InboundRequest, candidate: PlanCandidate, attempt: AttemptReport): void {
   const { route, scan } = request;
   const { provider, model } = candidate;
   const body =

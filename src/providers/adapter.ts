@@ -7,14 +7,14 @@ import type {
   EmbeddingsRequest,
   EmbeddingsResponse,
 } from "../formats/canonical.js";
-import type { KeyEndpoint, ProviderRoute } from "./route.js";
+import type { CompiledProvider, KeyEndpoint } from "./route.js";
 
 // What a provider folder (src/providers/<name>/) exports: converters between the canonical shape and the
 // provider's wire format, for requests, full responses, stream events and errors, plus its auth.
 
 /** The deployment a request was routed to. */
 export interface Target {
-  readonly provider: ProviderRoute;
+  readonly provider: CompiledProvider;
   readonly key: ProviderKey;
   readonly keyIndex: number;
   /** The model as the provider knows it (prefix removed, aliases resolved). */

@@ -4,7 +4,7 @@ import type { ProviderConfig, ProviderKey } from "../config/types.js";
 // A provider as a configuration snapshot compiles it for the hot path (src/routing/table.ts builds these):
 // adapters read it from their Target, routing picks among them.
 
-export interface ProviderRoute {
+export interface CompiledProvider {
   readonly name: string;
   readonly config: ProviderConfig;
   readonly catalog: CatalogEntry;

@@ -12,12 +12,12 @@ import type { UpstreamFailure } from "../upstream/report.js";
 import {
   AttemptLoop,
   type AttemptReport,
+  chooseUntried,
   failureKind,
   needsLoop,
   runAttempts,
-  weightedUntried,
 } from "./attempts.js";
-import { candidatesFor, type ModelPlan, type RouteCandidate } from "./candidates.js";
+import { candidatesFor, type ModelPlan, type PlanCandidate } from "./candidates.js";
 import type { UpstreamHealth } from "./health.js";
 import type { FailureKind } from "./retry.js";
 import { compileRoutingTable, type RoutingTable } from "./table.js";
@@ -129,7 +129,7 @@ function failure(
 }
 
 interface Sent {
-  candidate: RouteCandidate;
+  candidate: PlanCandidate;
   hook: AttemptReport;
 }
 
@@ -137,7 +137,7 @@ interface RunOptions {
   fallbacks?: string[];
   deadlineMs?: number;
   /** Also sends the attempt, answering on `reply`. */
-  send?: (candidate: RouteCandidate, hook: AttemptReport, reply: Reply) => void;
+  send?: (candidate: PlanCandidate, hook: AttemptReport, reply: Reply) => void;
 }
 
 function run(t: RoutingTable, plan: ModelPlan, options: RunOptions = {}) {
@@ -410,7 +410,7 @@ describe("what counts against a provider's health", () => {
       expect(reply.status).toBe(400);
       expect(JSON.parse(reply.body).error.message).toContain("invalid x-request-id header");
     }
-    const candidate = planOf(t, "backup").candidates[0] as RouteCandidate;
+    const candidate = planOf(t, "backup").candidates[0] as PlanCandidate;
     expect(health.circuit(candidate)).toBe("closed");
   });
 
@@ -445,7 +445,7 @@ describe("needsLoop", () => {
 describe("the sole attempt (one candidate, nothing to retry) with shared upstream state", () => {
   function runLone(health: LocalHealth) {
     const t = table(undefined, health);
-    const sent: { candidate: RouteCandidate; hook: AttemptReport }[] = [];
+    const sent: { candidate: PlanCandidate; hook: AttemptReport }[] = [];
     const reply = fakeReply();
     const metrics = new LaneMetrics();
     runAttempts({
@@ -463,7 +463,7 @@ describe("the sole attempt (one candidate, nothing to retry) with shared upstrea
     return { sent, reply, metrics };
   }
 
-  function only(sent: { candidate: RouteCandidate; hook: AttemptReport }[]) {
+  function only(sent: { candidate: PlanCandidate; hook: AttemptReport }[]) {
     expect(sent).toHaveLength(1);
     const [first] = sent;
     if (first === undefined) throw new Error("the sole attempt was not sent");
@@ -520,13 +520,13 @@ describe("the sole attempt (one candidate, nothing to retry) with shared upstrea
   });
 });
 
-describe("weightedUntried", () => {
+describe("chooseUntried", () => {
   it("picks by weight among the untried, -1 when all were tried", () => {
     const t = table(undefined);
     const candidates = planOf(t, "gpt-4o").candidates;
-    expect(weightedUntried(candidates, new Set(), 0)).toBe(0);
-    expect(weightedUntried(candidates, new Set(), 0.99)).toBe(1);
-    expect(weightedUntried(candidates, new Set([0]), 0)).toBe(1);
-    expect(weightedUntried(candidates, new Set([0, 1]), 0)).toBe(-1);
+    expect(chooseUntried(candidates, new Set(), () => 0)).toBe(0);
+    expect(chooseUntried(candidates, new Set(), () => 0.99)).toBe(1);
+    expect(chooseUntried(candidates, new Set([0]), () => 0)).toBe(1);
+    expect(chooseUntried(candidates, new Set([0, 1]), () => 0)).toBe(-1);
   });
 });

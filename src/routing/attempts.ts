@@ -5,7 +5,7 @@ import { type ErrorBody, internalFailure } from "../http/internal-error.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { type Abortable, DeadlineExceeded } from "../upstream/abort.js";
 import type { ExchangeReport, ReplyObserver, UpstreamFailure } from "../upstream/report.js";
-import { candidatesFor, type ModelPlan, type RouteCandidate } from "./candidates.js";
+import { candidatesFor, type ModelPlan, type PlanCandidate } from "./candidates.js";
 import type { Admission, Outcome, UpstreamHealth } from "./health.js";
 import {
   backoffMs,
@@ -15,6 +15,7 @@ import {
   retryClassOf,
   retryDelayMs,
 } from "./retry.js";
+import { pick } from "./strategies.js";
 import type { RoutingTable } from "./table.js";
 
 // The attempt loop of one request: pick a candidate, send it, and when it fails before anything reached
@@ -25,7 +26,7 @@ import type { RoutingTable } from "./table.js";
 
 /** The attempt a relay reports to, with what hooks see of it. */
 export interface AttemptReport extends ExchangeReport {
-  readonly candidate: RouteCandidate;
+  readonly candidate: PlanCandidate;
   /** Retries over the whole request before this attempt. */
   readonly retries: number;
   /** 0 for the requested model, n for the n-th model of its fallback chain. */
@@ -33,7 +34,7 @@ export interface AttemptReport extends ExchangeReport {
 }
 
 /** Sends one attempt upstream; its relay reports through `attempt`. */
-export type Send = (candidate: RouteCandidate, attempt: AttemptReport) => void;
+export type Send = (candidate: PlanCandidate, attempt: AttemptReport) => void;
 
 export interface AttemptsInput {
   readonly table: RoutingTable;
@@ -63,7 +64,7 @@ export function runAttempts(unguarded: AttemptsInput): void {
     new AttemptLoop(input).start();
     return;
   }
-  new SoleAttempt(input, input.plan.candidates[0] as RouteCandidate).start();
+  new SoleAttempt(input, input.plan.candidates[0] as PlanCandidate).start();
 }
 
 /**
@@ -132,7 +133,7 @@ export function needsLoop(
   if (requestFallbacks !== undefined && requestFallbacks.length > 0) return true;
   const routing = table.config.routing;
   if (routing === undefined)
-    return (plan.candidates[0] as RouteCandidate).provider.config.network.maxRetries > 0;
+    return (plan.candidates[0] as PlanCandidate).provider.config.network.maxRetries > 0;
   return (
     routing.numRetries > 0 ||
     hasRetryPolicy(routing) ||
@@ -168,7 +169,7 @@ export class AttemptLoop {
   private current: Attempt | undefined;
   private lastFailure: UpstreamFailure | undefined;
   private lastKind: FailureKind | undefined;
-  private lastCandidate: RouteCandidate | undefined;
+  private lastCandidate: PlanCandidate | undefined;
   private waiting: ReturnType<typeof setTimeout> | undefined;
   private deadline: ReturnType<typeof setTimeout> | undefined;
   private deadlineAt = Number.POSITIVE_INFINITY;
@@ -190,7 +191,7 @@ export class AttemptLoop {
   constructor(private readonly input: AttemptsInput) {
     this.plan = input.plan;
     const routing = input.table.config.routing;
-    const network = (input.plan.candidates[0] as RouteCandidate).provider.config.network;
+    const network = (input.plan.candidates[0] as PlanCandidate).provider.config.network;
     this.numRetries = routing?.numRetries ?? network.maxRetries;
     this.backoffInitialMs = routing?.retryBackoffInitialMs ?? network.retryBackoffInitialMs;
     this.backoffMaxMs = routing?.retryBackoffMaxMs ?? network.retryBackoffMaxMs;
@@ -213,7 +214,7 @@ export class AttemptLoop {
   }
 
   /** The x-switchyard-* headers for an attempt on `candidate` now. */
-  private headersFor(candidate: RouteCandidate): ResponseHeaders {
+  private headersFor(candidate: PlanCandidate): ResponseHeaders {
     if (this.totalRetries === 0 && this.fallbackIndex === 0) return candidate.firstHeaders;
     return [
       ...candidate.identity,
@@ -227,7 +228,7 @@ export class AttemptLoop {
     const candidates = this.plan.candidates;
     if (health !== undefined)
       return health.choose(this.input.table.config.routing?.strategy ?? "weighted", candidates, this.tried);
-    return weightedUntried(candidates, this.tried);
+    return chooseUntried(candidates, this.tried);
   }
 
   private next(index: number): void {
@@ -243,7 +244,7 @@ export class AttemptLoop {
       return;
     }
     this.tried.add(index);
-    const candidate = this.plan.candidates[index] as RouteCandidate;
+    const candidate = this.plan.candidates[index] as PlanCandidate;
     const health = this.input.table.health;
     if (health === undefined) {
       this.dispatch(candidate, undefined);
@@ -273,7 +274,7 @@ export class AttemptLoop {
     if (ms > 0 && (this.soonestReopenMs === 0 || ms < this.soonestReopenMs)) this.soonestReopenMs = ms;
   }
 
-  private admitted(candidate: RouteCandidate, admission: Admission): void {
+  private admitted(candidate: PlanCandidate, admission: Admission): void {
     if (!admission.admitted) {
       this.input.table.health?.withdrawn(candidate);
       this.lastCandidate = candidate;
@@ -289,7 +290,7 @@ export class AttemptLoop {
     this.dispatch(candidate, admission);
   }
 
-  private dispatch(candidate: RouteCandidate, admission: Admitted | undefined): void {
+  private dispatch(candidate: PlanCandidate, admission: Admitted | undefined): void {
     const attempt = new Attempt(
       this,
       candidate,
@@ -388,7 +389,7 @@ export class AttemptLoop {
     }
     if (failure !== undefined) {
       this.close();
-      failure.deliver(this.headersFor(this.lastCandidate ?? (this.plan.candidates[0] as RouteCandidate)));
+      failure.deliver(this.headersFor(this.lastCandidate ?? (this.plan.candidates[0] as PlanCandidate)));
       return;
     }
     this.refuse(503, this.soonestReopenMs / 1000, undefined);
@@ -407,7 +408,7 @@ export class AttemptLoop {
   private refuse(status: 429 | 503 | 504, retryAfterSeconds: number, error: GatewayError | undefined): void {
     if (this.done) return;
     this.close();
-    const candidate = this.lastCandidate ?? (this.plan.candidates[0] as RouteCandidate);
+    const candidate = this.lastCandidate ?? (this.plan.candidates[0] as PlanCandidate);
     refuseRequest(this.input, this.headersFor(candidate), candidate, status, retryAfterSeconds, error);
     // Attempts record themselves; a request turned away before any is recorded here.
     if (this.dispatched === 0) this.input.metrics.recordAnswered(status, "policy");
@@ -440,7 +441,7 @@ export class AttemptLoop {
 function refuseRequest(
   input: AttemptsInput,
   attemptHeaders: ResponseHeaders,
-  candidate: RouteCandidate,
+  candidate: PlanCandidate,
   status: 429 | 503 | 504,
   retryAfterSeconds: number,
   error: GatewayError | undefined,
@@ -478,7 +479,7 @@ class SoleAttempt implements AttemptReport {
 
   constructor(
     private readonly input: AttemptsInput,
-    readonly candidate: RouteCandidate,
+    readonly candidate: PlanCandidate,
   ) {
     this.headers = candidate.firstHeaders;
   }
@@ -579,7 +580,7 @@ class Attempt implements AttemptReport {
 
   constructor(
     private readonly loop: AttemptLoop,
-    readonly candidate: RouteCandidate,
+    readonly candidate: PlanCandidate,
     readonly headers: ResponseHeaders,
     private readonly admission: Admitted | undefined,
     readonly retries: number,
@@ -617,26 +618,22 @@ class Attempt implements AttemptReport {
   }
 }
 
-/** Weighted random among the candidates not yet tried; -1 when all were. Used without shared state. */
-export function weightedUntried(
-  candidates: readonly RouteCandidate[],
+/**
+ * Without shared upstream state: weighted random among the candidates not yet tried (the "weighted"
+ * strategy with nothing measured); -1 when all were.
+ */
+export function chooseUntried(
+  candidates: readonly PlanCandidate[],
   tried: ReadonlySet<number>,
-  random = Math.random(),
+  random: () => number = Math.random,
 ): number {
-  let total = 0;
-  for (let i = 0; i < candidates.length; i++)
-    if (!tried.has(i)) total += Math.max(0, (candidates[i] as RouteCandidate).weight);
-  if (total <= 0) {
-    for (let i = 0; i < candidates.length; i++) if (!tried.has(i)) return i;
-    return -1;
-  }
-  let point = random * total;
-  let last = -1;
-  for (let i = 0; i < candidates.length; i++) {
-    if (tried.has(i)) continue;
-    last = i;
-    point -= Math.max(0, (candidates[i] as RouteCandidate).weight);
-    if (point < 0) return i;
-  }
-  return last;
+  const eligible = new Uint8Array(candidates.length);
+  for (let i = 0; i < candidates.length; i++) eligible[i] = tried.has(i) ? 0 : 1;
+  return pick("weighted", candidates, eligible, {
+    inFlight: () => 0,
+    latencyUs: () => 0,
+    errorPpm: () => 0,
+    nextRoundRobin: () => 0,
+    random,
+  });
 }

@@ -1,7 +1,7 @@
 import type { Deployment, ProviderKey } from "../config/types.js";
 import { type GatewayError, gatewayError } from "../errors.js";
 import type { ResponseHeaders } from "../http/exchange.js";
-import type { ProviderRoute } from "../providers/route.js";
+import type { CompiledProvider } from "../providers/route.js";
 import { BoundedCache } from "./bounded-cache.js";
 import type { Candidate } from "./health.js";
 import { resolveModel } from "./resolve.js";
@@ -11,7 +11,7 @@ import type { RoutingTable } from "./table.js";
 // aliases), or today's resolution (provider/model, listed models, families) spread over the provider's keys
 // that serve the model. Groups are compiled with the routing table; other names are cached per table.
 
-export interface RouteCandidate extends Candidate {
+export interface PlanCandidate extends Candidate {
   /** Until the response headers arrive (the deployment's timeout, else the provider's). */
   readonly firstByteTimeoutMs: number;
   /** Between two chunks of the response body. */
@@ -25,7 +25,7 @@ export interface RouteCandidate extends Candidate {
 export interface ModelPlan {
   /** The public name: what fallbacks and retry settings are keyed by. */
   readonly name: string;
-  readonly candidates: readonly RouteCandidate[];
+  readonly candidates: readonly PlanCandidate[];
 }
 
 /** Resolved names cached per table; past these bounds the oldest are dropped and resolved again when asked. */
@@ -44,7 +44,7 @@ export function candidatesFor(table: RoutingTable, requested: string): ModelPlan
   const resolved = resolveModel(table, requested);
   if ("status" in resolved) return resolved;
   const { provider, model } = resolved;
-  const candidates: RouteCandidate[] = [];
+  const candidates: PlanCandidate[] = [];
   for (let i = 0; i < provider.keys.length; i++) {
     const key = provider.keys[i] as ProviderKey;
     if (serves(key, model)) candidates.push(candidate(provider, i, model, key.weight, 0, undefined));
@@ -65,12 +65,12 @@ export function candidatesFor(table: RoutingTable, requested: string): ModelPlan
 export function compileGroups(
   groups: Readonly<Record<string, readonly Deployment[]>> | undefined,
   aliases: Readonly<Record<string, string>> | undefined,
-  providers: ReadonlyMap<string, ProviderRoute>,
+  providers: ReadonlyMap<string, CompiledProvider>,
 ): Map<string, ModelPlan> {
   const out = new Map<string, ModelPlan>();
   if (groups === undefined) return out;
   for (const [name, deployments] of Object.entries(groups)) {
-    const candidates: RouteCandidate[] = [];
+    const candidates: PlanCandidate[] = [];
     for (const deployment of deployments) {
       const provider = providers.get(deployment.provider);
       if (provider === undefined) continue;
@@ -106,13 +106,13 @@ function serves(key: ProviderKey, model: string): boolean {
 }
 
 function candidate(
-  provider: ProviderRoute,
+  provider: CompiledProvider,
   keyIndex: number,
   model: string,
   weight: number,
   order: number,
   timeoutMs: number | undefined,
-): RouteCandidate {
+): PlanCandidate {
   const network = provider.config.network;
   const identity: ResponseHeaders = [
     ["x-switchyard-provider", provider.name],

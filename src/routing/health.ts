@@ -1,5 +1,5 @@
 import type { RoutingStrategy } from "../config/types.js";
-import type { ProviderRoute } from "../providers/route.js";
+import type { CompiledProvider } from "../providers/route.js";
 
 // The contract between the attempt loop (which tries candidates, retries and falls back) and the state
 // every lane shares about upstreams (circuit breakers, in-flight counts, latency and error averages,
@@ -7,7 +7,7 @@ import type { ProviderRoute } from "../providers/route.js";
 
 /** One way to serve a request: a provider key and the model as that provider knows it. */
 export interface Candidate {
-  readonly provider: ProviderRoute;
+  readonly provider: CompiledProvider;
   readonly keyIndex: number;
   readonly model: string;
   readonly weight: number;
@@ -50,5 +50,5 @@ export interface UpstreamHealth {
    * A place under the provider's concurrency limit: at once, after waiting in its bounded queue (up to
    * `deadlineMs`), or a refusal when the queue is full or `dropExcess` is set.
    */
-  admit(provider: ProviderRoute, deadlineMs: number, dropExcess: boolean): Admission | Promise<Admission>;
+  admit(provider: CompiledProvider, deadlineMs: number, dropExcess: boolean): Admission | Promise<Admission>;
 }

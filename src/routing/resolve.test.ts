@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CLIENT } from "../config/defaults.js";
 import type { GatewayConfig, ProviderConfig, ProviderKey } from "../config/types.js";
-import { pickKey, resolveModel } from "./resolve.js";
+import { resolveModel } from "./resolve.js";
 import { compileRoutingTable } from "./table.js";
 
 function provider(
@@ -92,28 +92,5 @@ describe("resolveModel", () => {
       "core",
     ]);
     expect(routes.providers.get("my-vllm")).toMatchObject({ origin: "http://10.1.2.3:8000", apiPath: "/v1" });
-  });
-});
-
-describe("pickKey", () => {
-  it("only picks keys that serve the model", () => {
-    const routes = table(
-      provider("openai", "openai", [key("mini", ["gpt-4o-mini"]), key("big", ["gpt-4o"])]),
-    );
-    const openai = routes.providers.get("openai");
-    if (openai === undefined) throw new Error("openai missing");
-    for (let i = 0; i < 50; i++) expect(pickKey(openai, "gpt-4o")).toBe(1);
-    expect(pickKey(openai, "o3")).toBe(-1);
-  });
-
-  it("spreads requests by weight", () => {
-    const routes = table(provider("openai", "openai", [key("light", [], 1), key("heavy", [], 3)]));
-    const openai = routes.providers.get("openai");
-    if (openai === undefined) throw new Error("openai missing");
-    const counts: [number, number] = [0, 0];
-    for (let i = 0; i < 8000; i++) counts[pickKey(openai, "gpt-4o") as 0 | 1] += 1;
-    // Expected 2000 / 6000; a 10% band is many standard deviations wide.
-    expect(counts[0]).toBeGreaterThan(1800);
-    expect(counts[0]).toBeLessThan(2200);
   });
 });

@@ -1,9 +1,9 @@
 import { type GatewayError, gatewayError } from "../errors.js";
-import type { ProviderRoute } from "../providers/route.js";
+import type { CompiledProvider } from "../providers/route.js";
 import type { RoutingTable } from "./table.js";
 
 export interface ResolvedModel {
-  readonly provider: ProviderRoute;
+  readonly provider: CompiledProvider;
   /** The model name as the provider knows it (the `provider/` prefix removed). */
   readonly model: string;
 }
@@ -42,28 +42,4 @@ function unknownModel(table: RoutingTable, requested: string): GatewayError {
     `The model '${requested}' does not match any configured provider. ${hint}`,
     "model",
   );
-}
-
-/** Weighted random choice among the provider's keys that may serve `model`; -1 when none may. */
-export function pickKey(provider: ProviderRoute, model: string): number {
-  const keys = provider.keys;
-  if (keys.length === 1) return provider.anyKeyAnyModel || servesModel(keys[0]?.models, model) ? 0 : -1;
-  let total = 0;
-  for (const key of keys) if (servesModel(key.models, model)) total += key.weight;
-  if (total <= 0) return -1;
-  let point = Math.random() * total;
-  let lastEligible = -1;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as (typeof keys)[number];
-    if (!servesModel(key.models, model)) continue;
-    lastEligible = i;
-    point -= key.weight;
-    if (point < 0) return i;
-  }
-  // Floating-point rounding can leave `point` at a hair above zero after the last eligible key.
-  return lastEligible;
-}
-
-function servesModel(models: readonly string[] | undefined, model: string): boolean {
-  return models === undefined || models.length === 0 || models.includes(model);
 }

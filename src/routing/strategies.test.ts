@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { ProviderRoute } from "../providers/route.js";
+import type { CompiledProvider } from "../providers/route.js";
 import type { Candidate } from "./health.js";
 import { ADAPTIVE_FLOOR, adaptiveWeight, type CandidateStats, pick } from "./strategies.js";
 
-const route = { name: "p" } as ProviderRoute;
+const route = { name: "p" } as CompiledProvider;
 const candidate = (keyIndex: number, weight = 1, order = 0): Candidate => ({
   provider: route,
   keyIndex,

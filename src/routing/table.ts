@@ -1,7 +1,7 @@
 import { apiBaseUrl, type CatalogEntry, catalogEntry } from "../config/provider-catalog.js";
 import type { GatewayConfig, ProviderConfig, ProviderKey } from "../config/types.js";
 import { adapterFor } from "../providers/registry.js";
-import type { KeyEndpoint, ProviderRoute } from "../providers/route.js";
+import type { CompiledProvider, KeyEndpoint } from "../providers/route.js";
 import type { BoundedCache } from "./bounded-cache.js";
 import { compileGroups, type ModelPlan, newResolvedCache } from "./candidates.js";
 import type { UpstreamHealth } from "./health.js";
@@ -11,9 +11,9 @@ import type { UpstreamHealth } from "./health.js";
 
 export interface RoutingTable {
   readonly config: GatewayConfig;
-  readonly providers: ReadonlyMap<string, ProviderRoute>;
+  readonly providers: ReadonlyMap<string, CompiledProvider>;
   /** Bare model names listed in keys' `models`, mapped to the first provider listing them. */
-  readonly listedModels: ReadonlyMap<string, ProviderRoute>;
+  readonly listedModels: ReadonlyMap<string, CompiledProvider>;
   /** Model groups and aliases by public name, with their candidates. */
   readonly groups: ReadonlyMap<string, ModelPlan>;
   /** Other names resolved so far (bounded; see candidates.ts). */
@@ -36,8 +36,8 @@ function keyHeaders(provider: ProviderConfig, catalog: CatalogEntry, key: Provid
 const KEYLESS: ProviderKey = { name: "keyless", value: "", models: [], weight: 1 };
 
 export function compileRoutingTable(config: GatewayConfig, health?: UpstreamHealth): RoutingTable {
-  const providers = new Map<string, ProviderRoute>();
-  const listedModels = new Map<string, ProviderRoute>();
+  const providers = new Map<string, CompiledProvider>();
+  const listedModels = new Map<string, CompiledProvider>();
   for (const provider of Object.values(config.providers)) {
     const route = compileProvider(provider);
     if (route === undefined) continue;
@@ -50,7 +50,7 @@ export function compileRoutingTable(config: GatewayConfig, health?: UpstreamHeal
   return { config, providers, listedModels, groups, resolved: newResolvedCache(), health };
 }
 
-function compileProvider(provider: ProviderConfig): ProviderRoute | undefined {
+function compileProvider(provider: ProviderConfig): CompiledProvider | undefined {
   const catalog = catalogEntry(provider.kind);
   const keys = provider.keys.length > 0 ? provider.keys : [KEYLESS];
   const custom = adapterFor(provider.kind).openAIEndpoint;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RoutingConfig } from "../config/types.js";
-import type { ProviderRoute } from "../providers/route.js";
+import type { CompiledProvider } from "../providers/route.js";
 import { createUpstreamBuffer, D, P } from "../shm/upstream.js";
 import type { Admission, Candidate } from "./health.js";
 import type { RoutingTable } from "./table.js";
@@ -26,7 +26,7 @@ const routing = (allowedFails: number, cooldownMs: number): RoutingConfig => ({
   retryPolicy: {},
 });
 
-const provider = (name: string, concurrency = 2, bufferSize = 2): ProviderRoute =>
+const provider = (name: string, concurrency = 2, bufferSize = 2): CompiledProvider =>
   ({
     name,
     config: { concurrency: { concurrency, bufferSize } },

@@ -1,6 +1,6 @@
 import type { RoutingConfig, RoutingStrategy } from "../config/types.js";
 import type { MetricJson } from "../observability/lane-metrics.js";
-import type { ProviderRoute } from "../providers/route.js";
+import type { CompiledProvider } from "../providers/route.js";
 import {
   CLOSED,
   createUpstreamBuffer,
@@ -65,7 +65,7 @@ class WaitQueue {
   head = 0;
   constructor(
     readonly slot: number,
-    readonly route: ProviderRoute,
+    readonly route: CompiledProvider,
   ) {}
   get size(): number {
     return this.items.length - this.head;
@@ -319,7 +319,7 @@ export class SharedUpstreamHealth implements UpstreamHealth, CandidateStats {
    * `deadlineMs` is how long the request may wait for a place: Infinity waits as long as it takes, 0 or
    * less refuses at once when the provider is at its limit.
    */
-  admit(provider: ProviderRoute, deadlineMs: number, dropExcess: boolean): Admission | Promise<Admission> {
+  admit(provider: CompiledProvider, deadlineMs: number, dropExcess: boolean): Admission | Promise<Admission> {
     const slot = this.providerSlotOf(provider.name);
     const { concurrency, bufferSize } = provider.config.concurrency;
     // Nobody waits anywhere: take a place if there is one. Otherwise queue behind the waiters.

@@ -1,5 +1,5 @@
 import type { RoutingStrategy } from "../../src/config/types.js";
-import type { ProviderRoute } from "../../src/providers/route.js";
+import type { CompiledProvider } from "../../src/providers/route.js";
 import type { Admission, Candidate, Outcome, UpstreamHealth } from "../../src/routing/health.js";
 
 // A lane-local stand-in for the shared upstream state, for unit tests of the attempt loop: candidates are
@@ -39,7 +39,7 @@ export class LocalHealth implements UpstreamHealth {
     return open ? this.cooldownLeftMs : 0;
   }
 
-  admit(_provider: ProviderRoute): Admission {
+  admit(_provider: CompiledProvider): Admission {
     if (this.refuse !== undefined) return { admitted: false, ...this.refuse };
     return { admitted: true, release: () => this.released++ };
   }

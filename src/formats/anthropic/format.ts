@@ -27,7 +27,7 @@ import {
 
 // Anthropic's Messages API as an inbound format (/anthropic/v1/messages), for requests that go to a
 // provider with another wire format. An Anthropic client talking to an Anthropic provider never comes
-// here: its bytes pass through (src/pipeline/anthropic.ts).
+// here: its bytes pass through (the byte leg, src/pipeline/byte-legs.ts).
 
 const SSE_HEADERS = [
   ["content-type", "text/event-stream; charset=utf-8"],

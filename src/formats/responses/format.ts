@@ -6,7 +6,7 @@ import { ResponsesStreamEncoder } from "./stream.js";
 
 // OpenAI's Responses API (POST /v1/responses) for providers without one: requests map onto chat
 // completions and answers come back as Responses objects and events. OpenAI's own provider never comes
-// through here; its Responses requests pass through as bytes (src/pipeline/proxy.ts).
+// through here; its Responses requests pass through as bytes (the byte leg, src/pipeline/byte-legs.ts).
 
 export const responsesFormat: InboundFormat = {
   name: "responses",

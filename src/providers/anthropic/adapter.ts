@@ -1,7 +1,7 @@
 import type { ProviderKey } from "../../config/types.js";
 import { ANTHROPIC_VERSION } from "../../formats/anthropic/wire.js";
 import type { ProviderAdapter, Target, UpstreamRequest } from "../adapter.js";
-import type { ProviderRoute } from "../route.js";
+import type { CompiledProvider } from "../route.js";
 import { anthropicRequest } from "./request.js";
 import { anthropicError, chatResponse, chatStream } from "./response.js";
 
@@ -12,7 +12,7 @@ import { anthropicError, chatResponse, chatStream } from "./response.js";
 const headerCache = new WeakMap<ProviderKey, readonly string[]>();
 
 /** Headers for a request to Anthropic's API with this key. */
-export function anthropicHeaders(provider: ProviderRoute, key: ProviderKey): readonly string[] {
+export function anthropicHeaders(provider: CompiledProvider, key: ProviderKey): readonly string[] {
   let headers = headerCache.get(key);
   if (headers === undefined) {
     const list = ["content-type", "application/json", "anthropic-version", ANTHROPIC_VERSION];
@@ -26,7 +26,7 @@ export function anthropicHeaders(provider: ProviderRoute, key: ProviderKey): rea
 
 /** The upstream request for an Anthropic API path ("/messages", "/messages/count_tokens"). */
 export function anthropicUpstream(
-  provider: ProviderRoute,
+  provider: CompiledProvider,
   key: ProviderKey,
   path: string,
   body: string | Buffer,

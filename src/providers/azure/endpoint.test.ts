@@ -107,7 +107,7 @@ describe("Azure endpoints", () => {
     expect(compile(azureProvider([{ name: "k", value: "v", models: [], weight: 1 }]))).toBeUndefined();
   });
 
-  it("builds transcoded requests for the key's deployment", async () => {
+  it("builds converted requests for the key's deployment", async () => {
     if (route === undefined) throw new Error("azure route missing");
     const target: Target = { provider: route, key: east, keyIndex: 0, model: "gpt-4o", stream: false };
     const upstream = await adapterFor("azure").chatRequest(

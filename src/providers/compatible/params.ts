@@ -4,7 +4,7 @@ import { openAIChatFields, openAICompatibleAdapter } from "../openai/adapter.js"
 
 // Where a member of the OpenAI-compatible family departs from OpenAI's request body in a documented way,
 // as data: a new difference is one line here. These apply to requests converted from another client format
-// (the transcode path); an OpenAI client's own body still passes through as bytes, as the client wrote it.
+// (the convert leg); an OpenAI client's own body still passes through as bytes, as the client wrote it.
 // Differences in URL (Perplexity serves its API at the root, without /v1) live in the catalog's `openaiPath`.
 
 export interface CompatibleParams {

@@ -2,7 +2,7 @@ import type { EmbeddingsResponse } from "../../formats/canonical.js";
 import type { GeminiResponse } from "../../formats/gemini/wire.js";
 import type { ProviderAdapter, Target, UpstreamRequest } from "../adapter.js";
 import { googleModelSegment } from "../path.js";
-import type { ProviderRoute } from "../route.js";
+import type { CompiledProvider } from "../route.js";
 import { geminiEmbeddingsTexts, geminiRequest } from "./request.js";
 import { chatResponseOf, geminiError, geminiStreamDecoder } from "./response.js";
 
@@ -32,10 +32,10 @@ export function modelPath(model: string): string {
   return `models/${googleModelSegment(model)}`;
 }
 
-const headerCache = new WeakMap<ProviderRoute, string[][]>();
+const headerCache = new WeakMap<CompiledProvider, string[][]>();
 
 /** Each key's headers with the key as `x-goog-api-key`; a bearer token would be taken for OAuth. */
-export function geminiHeaders(provider: ProviderRoute, keyIndex: number): string[] {
+export function geminiHeaders(provider: CompiledProvider, keyIndex: number): string[] {
   let all = headerCache.get(provider);
   if (all === undefined) {
     all = provider.keyHeaders.map((headers, i) => {
