@@ -1,5 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { FromLane, LaneData, ToLane } from "../src/control/messages.js";
+import { describeError, type PluginChain } from "../src/hooks/chain.js";
+import { loadPluginChain } from "../src/hooks/load.js";
 import type { ExchangeHandler, HttpFront } from "../src/http/exchange.js";
 import { startNodeFront } from "../src/http/node.js";
 import { loadUws, startUwsFront } from "../src/http/uws.js";
@@ -20,6 +22,11 @@ const pendingMetrics = new Map<number, (text: { contentType: string; body: strin
 
 let upstream = data.upstream;
 installUpstreamHealth(upstream, data.config.routing, data.lane);
+// The control plane loaded these plugins once before it started the lanes, so a failure here is rare; it
+// fails the lane's start with the reason.
+let plugins: PluginChain = await loadPluginChain(data.config);
+/** What the fronts read of each request head; follows the plugin chain. */
+const headNeeds = { apiKey: plugins.authenticates, pluginHeaders: plugins.requestHeaders };
 const gateway = new Gateway(
   data.config,
   {
@@ -41,10 +48,10 @@ const gateway = new Gateway(
 
 async function listen(): Promise<HttpFront> {
   const handler = testCrashHandler(gateway.handle);
-  if (data.backend === "node") return startNodeFront(data.host, data.port, handler, gateway.headNeeds);
+  if (data.backend === "node") return startNodeFront(data.host, data.port, handler, headNeeds);
   const uws = loadUws();
   if (!uws.ok) throw new Error(`uWS did not load in lane ${data.lane}: ${uws.reason}`);
-  return startUwsFront(uws.uws, data.host, data.port, handler, gateway.headNeeds);
+  return startUwsFront(uws.uws, data.host, data.port, handler, headNeeds);
 }
 
 /**
@@ -86,18 +93,18 @@ const crash = (error: unknown): void => {
   process.exitCode = 1;
   stopListening();
   front.closeConnections();
-  void closeAllPools().finally(() => port.close());
+  void Promise.all([closeAllPools(), plugins.close()]).finally(() => port.close());
   setTimeout(() => process.exit(1), CRASH_EXIT_MS).unref();
 };
 process.on("uncaughtException", crash);
 process.on("unhandledRejection", crash);
 
+let reloads = Promise.resolve();
 port.on("message", (message: ToLane) => {
   switch (message.type) {
     case "config":
-      upstream = message.upstream ?? upstream;
-      installUpstreamHealth(upstream, message.config.routing, data.lane);
-      gateway.setConfig(message.config);
+      // One at a time, in the order published: a slow plugin load must not let an older configuration win.
+      reloads = reloads.then(() => applyConfig(message));
       return;
     case "snapshot":
       send({ type: "snapshot", id: message.id, metrics: gateway.metrics.snapshot() });
@@ -113,6 +120,31 @@ port.on("message", (message: ToLane) => {
   }
 });
 
+/**
+ * Swaps in a published configuration once its plugins have loaded; when they do not, the lane keeps the
+ * configuration and plugins it has (the control plane loaded them first, so this is a plugin failing in
+ * one lane only). The replaced plugins are closed once the new ones serve.
+ */
+async function applyConfig(message: Extract<ToLane, { type: "config" }>): Promise<void> {
+  let next: PluginChain;
+  try {
+    next = await loadPluginChain(message.config);
+  } catch (error) {
+    console.error(
+      `[switchyard] lane ${data.lane} keeps its configuration: the new one's plugins did not load: ${describeError(error)}`,
+    );
+    return;
+  }
+  upstream = message.upstream ?? upstream;
+  installUpstreamHealth(upstream, message.config.routing, data.lane);
+  gateway.setConfig(message.config);
+  const previous = plugins;
+  plugins = next;
+  headNeeds.apiKey = next.authenticates;
+  headNeeds.pluginHeaders = next.requestHeaders;
+  await previous.close();
+}
+
 /** How long the last bytes of replies ended at the deadline get to leave before connections close. */
 const FLUSH_MS = 100;
 
@@ -126,6 +158,6 @@ async function drain(deadlineMs: number): Promise<void> {
   if (unfinished > 0) await sleep(FLUSH_MS);
   // Open uWS handles at thread exit abort the whole process, so every connection is closed first.
   front.closeConnections();
-  await closeAllPools();
+  await Promise.all([closeAllPools(), plugins.close()]);
   send({ type: "drained", unfinished });
 }

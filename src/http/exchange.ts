@@ -24,6 +24,11 @@ export interface RequestHead {
    * no key (the front does not read it then). Never logged.
    */
   readonly apiKey: string;
+  /**
+   * The values of `HeadNeeds.pluginHeaders`, in the same order, "" for a header not sent; one shared empty
+   * array when no plugin reads a header.
+   */
+  readonly pluginHeaderValues: readonly string[];
 }
 
 export type ResponseHeaders = ReadonlyArray<readonly [string, string]>;
@@ -98,6 +103,8 @@ export type ExchangeHandler = (head: RequestHead, reply: Reply) => void;
 export interface HeadNeeds {
   /** Whether a key is configured, so that the client's key must be read. */
   readonly apiKey: boolean;
+  /** Request headers the plugins read (lower case, see PluginChain.requestHeaders), captured with the head. */
+  readonly pluginHeaders: readonly string[];
 }
 
 export interface HttpFront {
