@@ -37,7 +37,7 @@ export async function loadPluginChain(config: GatewayConfig): Promise<PluginChai
   const specs = (config.plugins ?? []).filter((spec) => spec.enabled);
   const key = config.masterKey ?? "";
   if (specs.length === 0 && key === "") return PluginChain.empty;
-  const base = config.source === ENVIRONMENT_SOURCE ? process.cwd() : dirname(resolve(config.source));
+  const base = baseDirectory(config);
   const plugins: Plugin[] = [];
   try {
     if (key !== "") plugins.push(masterKeyPlugin(key));
@@ -47,6 +47,19 @@ export async function loadPluginChain(config: GatewayConfig): Promise<PluginChai
     await closeAll(plugins);
     throw error;
   }
+}
+
+/** The module files of the enabled plugins, absolute: hot reload watches them beside the configuration. */
+export function pluginModuleFiles(config: GatewayConfig): string[] {
+  const base = baseDirectory(config);
+  return (config.plugins ?? []).flatMap((spec) =>
+    spec.enabled && spec.path !== undefined ? [resolve(base, spec.path)] : [],
+  );
+}
+
+/** Module paths are relative to the configuration file, or to the working directory without one. */
+function baseDirectory(config: GatewayConfig): string {
+  return config.source === ENVIRONMENT_SOURCE ? process.cwd() : dirname(resolve(config.source));
 }
 
 /** How errors and start-up lines name a spec. */
