@@ -21,7 +21,8 @@ const providers = {
     network_config: { base_url: "http://127.0.0.1:9" },
   },
 };
-const writeConfig = (plugins: unknown[]) => writeFileSync(configFile, JSON.stringify({ providers, plugins }));
+const writeConfig = (plugins: unknown[], client: unknown = {}) =>
+  writeFileSync(configFile, JSON.stringify({ providers, client, plugins }));
 const entry = (name: string, path: string) => ({ enabled: true, name, path, config: { team: "e2e" } });
 
 describe("a plugin module that cannot load", () => {
@@ -42,7 +43,7 @@ describe("a plugin module that cannot load", () => {
     );
     expect(run.status).toBe(2);
     expect(run.stdout).toContain(
-      'could not load the plugins: plugin "broken" module ./broken.mjs: its factory failed: Error: needs PLUGIN_TOKEN',
+      'could not load the plugins: plugin "broken" module ./broken.mjs: its factory failed: needs PLUGIN_TOKEN',
     );
     expect(run.stdout).not.toContain("listening on");
   });
@@ -74,6 +75,40 @@ describe("plugins on a running gateway", () => {
       );
       await gateway.waitForOutput(/plugins: audit-v2-e2e\n/);
       expect(gateway.output()).not.toMatch(/lane \d+ keeps its configuration/);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
+describe("a plugin that loads on the main thread but fails in the lanes", () => {
+  it("leaves each lane on the configuration it has, saying why", async () => {
+    writeFileSync(
+      join(dir, "lanes-only.mjs"),
+      `import { isMainThread } from "node:worker_threads";
+       export default () => {
+         if (!isMainThread) throw new Error("no database from a lane");
+         return { name: "lanes-only" };
+       };`,
+    );
+    writeConfig([]);
+    const gateway = await startGateway({ args: ["--config", configFile, "--lanes", "2"] });
+    const preflight = () =>
+      fetch(`${gateway.url}/v1/chat/completions`, {
+        method: "OPTIONS",
+        headers: { origin: "https://app.example.com", "access-control-request-method": "POST" },
+      }).then((response) => response.status);
+    try {
+      expect(await preflight()).toBe(405);
+      writeConfig([entry("lanes-only", "lanes-only.mjs")], { allowed_origins: ["https://app.example.com"] });
+      await gateway.waitForOutput(
+        /lane \d+ keeps its configuration: the new one's plugins did not load: plugin "lanes-only" module lanes-only\.mjs: its factory failed: no database from a lane/,
+      );
+      for (let i = 0; i < 4; i++) expect(await preflight()).toBe(405);
+
+      writeConfig([], { allowed_origins: ["https://app.example.com"] });
+      await gateway.waitForOutput(/config reloaded[\s\S]*config reloaded/);
+      await expect.poll(preflight).toBe(204);
     } finally {
       await gateway.stop();
     }
