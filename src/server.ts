@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { describeAuth, describeConfig, describeModelGroups } from "./config/describe.js";
+import { describeAuth, describeConfig, describeModelGroups, describePlugins } from "./config/describe.js";
 import { loadConfig } from "./config/load.js";
 import { watchConfig } from "./config/watch.js";
 import { Lanes } from "./control/lanes.js";
+import { checkPlugins, pluginCheckedReloads } from "./control/plugin-check.js";
 import { loadUws } from "./http/uws.js";
 import { listenReusePort, nativeStatus } from "./native/index.js";
 
@@ -65,6 +66,12 @@ try {
   process.exit(2);
 }
 
+// A plugin that cannot load stops start-up here, once, with its reason, before any lane tries it.
+const plugins = await checkPlugins(loaded.config).catch((error: Error) => {
+  log(`could not load the plugins: ${error.message}`);
+  process.exit(2);
+});
+
 const uws = loadUws(env);
 const backend = uws.ok ? "uws" : "node";
 const requestedLanes =
@@ -100,6 +107,7 @@ log(
 );
 log(`config: ${loaded.path ?? "environment"}`);
 log(describeAuth(loaded.config));
+log(describePlugins(plugins));
 if (Object.keys(loaded.config.providers).length === 0) {
   log("providers: none found; set OPENAI_API_KEY (or another provider key) or pass --config");
 } else {
@@ -108,19 +116,21 @@ if (Object.keys(loaded.config.providers).length === 0) {
 for (const line of describeModelGroups(loaded.config)) log(line);
 for (const warning of loaded.warnings) log(`warning: ${warning}`);
 
+const rejected = (error: Error) => log(`config change rejected, keeping the previous one: ${error.message}`);
 const watcher =
   loaded.path === undefined
     ? undefined
     : watchConfig(
         loaded.path,
         env,
-        (config, warnings) => {
+        pluginCheckedReloads((config, warnings: string[], names) => {
           lanes.publish(config);
           log(`config reloaded from ${loaded.path}`);
           log(describeAuth(config));
+          log(describePlugins(names));
           for (const warning of warnings) log(`warning: ${warning}`);
-        },
-        (error) => log(`config change rejected, keeping the previous one: ${error.message}`),
+        }, rejected),
+        rejected,
       );
 
 log("ready");

@@ -330,8 +330,8 @@ describe("parseBifrostConfig: warnings", () => {
       encryption_key: "env.BIFROST_ENCRYPTION_KEY",
     });
     expect(warnings).toEqual([
+      "plugins[0]: Bifrost's telemetry plugin is not supported yet; ignored",
       "governance: not supported yet; ignored",
-      "plugins: not supported yet; ignored",
       "mcp: not supported yet; ignored",
       "vector_store: not supported yet; ignored",
       "encryption_key: not supported yet; ignored",

@@ -25,6 +25,7 @@ import {
 import { ConfigError } from "./errors.js";
 import { deepFreeze } from "./freeze.js";
 import { defaultBaseUrl, isKnownKind, KEY_CONFIG_KINDS } from "./kinds.js";
+import { parseBifrostPlugins } from "./plugin-specs.js";
 import { CUSTOM_PROVIDER, catalogEntry } from "./provider-catalog.js";
 import type {
   ClientConfig,
@@ -55,7 +56,6 @@ const UNSUPPORTED_SECTIONS = new Set([
   "config_store",
   "logs_store",
   "skills_registry",
-  "plugins",
   "websocket",
   "guardrails_config",
   "audit_logs",
@@ -647,9 +647,10 @@ export function parseBifrostConfig(
   }
 
   const client = parseClient(c, readObject(c, json, "client", ""));
+  const plugins = parseBifrostPlugins(c, json.plugins);
 
   for (const key of Object.keys(json)) {
-    if (key === "providers" || key === "client" || key === "version") continue;
+    if (key === "providers" || key === "client" || key === "version" || key === "plugins") continue;
     // An editor hint only; it changes nothing.
     if (key === "$schema") continue;
     if (UNSUPPORTED_SECTIONS.has(key)) c.unsupported(key, json[key]);
@@ -657,5 +658,8 @@ export function parseBifrostConfig(
   }
 
   if (c.problems.length > 0) throw new ConfigError(source, c.problems);
-  return { config: deepFreeze({ providers, client, source }), warnings: c.warnings };
+  return {
+    config: deepFreeze({ providers, client, ...(plugins.length > 0 ? { plugins } : {}), source }),
+    warnings: c.warnings,
+  };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseBifrostConfig } from "./bifrost.js";
-import { describeConfig } from "./describe.js";
+import { describeConfig, describePlugins } from "./describe.js";
 import { configFromEnvironment } from "./env.js";
 
 const SECRET = "sk-live-0123456789abcdef";
@@ -139,5 +139,14 @@ describe("describeConfig", () => {
     expect(describeConfig(configFromEnvironment({}).config)).toEqual([
       "no providers configured (source: environment)",
     ]);
+  });
+});
+
+describe("describePlugins", () => {
+  it("names the plugins in the order they run, or says there are none", () => {
+    expect(describePlugins(["master_key", "header_allowlist", "audit"])).toBe(
+      "plugins: master_key, header_allowlist, audit",
+    );
+    expect(describePlugins([])).toBe("plugins: none");
   });
 });

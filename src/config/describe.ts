@@ -91,3 +91,8 @@ export function describeAuth(config: GatewayConfig): string {
     return "auth: none; the gateway is open to anyone who reaches it (set SWITCHYARD_API_KEY or general_settings.master_key)";
   return `auth: master key required on inference routes and /v1/models${config.metricsRequireKey === true ? " and /metrics" : ""}`;
 }
+
+/** The plugins that run, by name (their options may hold secrets and are never logged). */
+export function describePlugins(names: readonly string[]): string {
+  return `plugins: ${names.length === 0 ? "none" : names.join(", ")}`;
+}

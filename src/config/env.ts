@@ -5,12 +5,14 @@
 //   SWITCHYARD_CONVERTED_MAX_BODY_MB  the same for bodies converted between wire formats (default 32)
 //   SWITCHYARD_ALLOWED_ORIGINS        comma-separated CORS origins, or "*" (default none: no CORS headers)
 //   SWITCHYARD_DROP_EXCESS_REQUESTS   "true" sheds load with 429 when a provider's queue is full (default false)
+// and SWITCHYARD_FORWARD_HEADERS, comma-separated request headers passed on to providers (header_allowlist).
 
 import { DEFAULT_CLIENT, DEFAULT_CONCURRENCY, defaultNetwork, MIB } from "./defaults.js";
 import { ADAPTER_ENV_HINT, adapterProvidersFromEnvironment } from "./env-kinds.js";
 import { ConfigError } from "./errors.js";
 import { deepFreeze } from "./freeze.js";
 import { ADAPTER_KINDS } from "./kinds.js";
+import { headerAllowlistSpec } from "./plugin-specs.js";
 import { PROVIDER_CATALOG } from "./provider-catalog.js";
 import type { ClientConfig, GatewayConfig, ProviderConfig } from "./types.js";
 import { normalizeBaseUrl, normalizeOrigin } from "./url.js";
@@ -127,6 +129,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): { config: Gateway
   for (const p of adapterProvidersFromEnvironment(env, { problems, warnings })) providers[p.name] = p;
 
   const client = clientFromEnvironment(env, problems);
+  const forwarded = forwardedHeaders(env, problems);
   if (problems.length > 0) throw new ConfigError(ENVIRONMENT_SOURCE, problems);
 
   if (Object.keys(providers).length === 0) {
@@ -136,5 +139,27 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): { config: Gateway
     vars.push(...ADAPTER_ENV_HINT);
     warnings.push(`environment: no provider configured; set one of ${vars.join(", ")} or pass --config FILE`);
   }
-  return { config: deepFreeze({ providers, client, source: ENVIRONMENT_SOURCE }), warnings };
+  const plugins = forwarded.length > 0 ? [headerAllowlistSpec(forwarded)] : [];
+  return {
+    config: deepFreeze({
+      providers,
+      client,
+      ...(plugins.length > 0 ? { plugins } : {}),
+      source: ENVIRONMENT_SOURCE,
+    }),
+    warnings,
+  };
+}
+
+/** SWITCHYARD_FORWARD_HEADERS as names; the header_allowlist plugin checks each when it loads. */
+function forwardedHeaders(env: NodeJS.ProcessEnv, problems: string[]): string[] {
+  const text = env.SWITCHYARD_FORWARD_HEADERS?.trim();
+  if (!text) return [];
+  const names = text
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  if (names.length === 0)
+    problems.push("SWITCHYARD_FORWARD_HEADERS: must list header names, e.g. x-trace-id,x-tenant");
+  return names;
 }

@@ -33,12 +33,14 @@ import {
   readCredentialsFile,
 } from "./key-configs.js";
 import { defaultBaseUrl } from "./kinds.js";
+import { HEADER_ALLOWLIST, headerAllowlistSpec, parseSwitchyardPlugins } from "./plugin-specs.js";
 import { catalogEntry, PROVIDER_CATALOG } from "./provider-catalog.js";
 import type {
   AzureKeyConfig,
   BedrockKeyConfig,
   Deployment,
   GatewayConfig,
+  PluginSpec,
   ProviderConfig,
   ProviderKey,
   RetryClass,
@@ -924,7 +926,12 @@ const LITELLM_SETTINGS_READ = new Set([
   "require_auth_for_metrics_endpoint",
 ]);
 
-const GENERAL_READ = new Set(["master_key", "max_request_size_mb"]);
+const GENERAL_READ = new Set([
+  "master_key",
+  "max_request_size_mb",
+  "forward_openai_org_id",
+  "forward_client_headers_to_llm_api",
+]);
 
 const TOP_LEVEL_READ = new Set([
   "model_list",
@@ -933,6 +940,7 @@ const TOP_LEVEL_READ = new Set([
   "general_settings",
   "environment_variables",
   "include",
+  "switchyard_plugins",
 ]);
 
 /**
@@ -969,6 +977,30 @@ function mergeFallbacks(
     if (fromSettings[model] !== undefined)
       c.warn(`litellm_settings.${name}`, `"${model}" is also set in router_settings.${name}, which is kept`);
   return { ...fromSettings, ...fromRouter };
+}
+
+/**
+ * Switchyard's `switchyard_plugins`, and LiteLLM's header forwarding where it names its headers:
+ * `forward_openai_org_id` forwards OpenAI-Organization (header_allowlist). LiteLLM's
+ * `forward_client_headers_to_llm_api` forwards every x- header, which a list of names cannot say.
+ */
+function readPlugins(c: Collector, r: Reader, root: Obj, general: Obj): PluginSpec[] {
+  const plugins = parseSwitchyardPlugins(c, root.switchyard_plugins, "switchyard_plugins");
+  if (r.boolean(general, "forward_openai_org_id", "general_settings") === true) {
+    if (plugins.some((p) => p.builtin === HEADER_ALLOWLIST && p.enabled))
+      c.problem(
+        "general_settings.forward_openai_org_id",
+        `switchyard_plugins has a ${HEADER_ALLOWLIST} already: add openai-organization to its headers instead`,
+      );
+    else plugins.unshift(headerAllowlistSpec(["openai-organization"]));
+  }
+  const forwardAll = general.forward_client_headers_to_llm_api;
+  if (forwardAll !== undefined && forwardAll !== null && forwardAll !== false)
+    c.warn(
+      "general_settings.forward_client_headers_to_llm_api",
+      `LiteLLM forwards every x- header; Switchyard forwards only headers it is given by name: list them under switchyard_plugins with builtin: ${HEADER_ALLOWLIST}; ignored`,
+    );
+  return plugins;
 }
 
 /**
@@ -1075,6 +1107,7 @@ export function parseLiteLLMConfig(
   const masterKey = r.text(general, "master_key", "general_settings");
   const metricsRequireKey = r.boolean(litellm, "require_auth_for_metrics_endpoint", "litellm_settings");
   const bodyMb = r.number(general, "max_request_size_mb", "general_settings", 1, false);
+  const plugins = readPlugins(c, r, root, general);
 
   const { providers, modelGroups } = list.build(Math.round(requestTimeout * 1000));
 
@@ -1136,6 +1169,7 @@ export function parseLiteLLMConfig(
     ...(dropParams !== undefined ? { dropParams } : {}),
     ...(masterKey !== undefined ? { masterKey } : {}),
     ...(metricsRequireKey !== undefined ? { metricsRequireKey } : {}),
+    ...(plugins.length > 0 ? { plugins } : {}),
     source,
   };
   return { config: deepFreeze(config), warnings: c.warnings, includes: [...includes] };

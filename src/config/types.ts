@@ -2,8 +2,6 @@
 // config.yaml) produces and what lanes receive as an immutable snapshot. Secrets are already resolved here;
 // never log a GatewayConfig whole (see `describeConfig` for the safe summary).
 
-import type { PluginSpec } from "../hooks/load.js";
-
 export interface ProviderKey {
   /** Human name for logs and metrics; never the secret. */
   readonly name: string;
@@ -173,3 +171,26 @@ export interface GatewayConfig {
   /** Where this configuration came from: a file path, or "environment". */
   readonly source: string;
 }
+
+/** A plugin as a configuration lists it (see src/hooks/load.ts, which loads it). */
+export interface PluginSpec {
+  /** How the configuration calls it (Bifrost's entry `name`), for start-up lines and errors only. */
+  readonly name?: string;
+  /** A JavaScript module (.js, .mjs, .cjs), relative to the configuration file's directory. */
+  readonly path?: string;
+  /** A plugin that ships with the gateway, by name (src/hooks/builtin/index.ts). */
+  readonly builtin?: string;
+  /** Given to the plugin's factory as they are. */
+  readonly options: unknown;
+  readonly enabled: boolean;
+}
+
+/** What a plugin module may be: JavaScript only. */
+export const MODULE_EXTENSIONS = [".js", ".mjs", ".cjs"] as const;
+
+/**
+ * The plugins that ship with the gateway, by the name a configuration gives them (`builtin: "..."`); the
+ * registry in src/hooks/builtin/index.ts has a factory for each.
+ */
+export const BUILTIN_PLUGIN_NAMES = ["header_allowlist"] as const;
+export type BuiltinPluginName = (typeof BUILTIN_PLUGIN_NAMES)[number];

@@ -139,6 +139,20 @@ describe("watchConfig", () => {
     expect(errors).toEqual([]);
   });
 
+  it("reloads when a plugin module the configuration names is edited, so it is loaded afresh", async () => {
+    mkdirSync(join(dir, "plugins"));
+    const plugin = join(dir, "plugins", "audit.mjs");
+    writeFileSync(plugin, 'export default () => ({ name: "audit" });');
+    const config = JSON.parse(withProvider("groq"));
+    config.plugins = [{ enabled: true, name: "audit", path: "plugins/audit.mjs" }];
+    writeFileSync(file, JSON.stringify(config));
+    start();
+    writeFileSync(plugin, 'export default () => ({ name: "audit2" });');
+    await until(() => changes.length === 1, "the reload after the plugin's edit");
+    expect(changes[0]?.plugins?.[0]?.path).toBe("plugins/audit.mjs");
+    expect(errors).toEqual([]);
+  });
+
   it("stops after close", async () => {
     start();
     watcher?.close();

@@ -1,10 +1,12 @@
 // Hot reload. The containing directory is watched, not the file: editors and deploy tools often write a new
 // file and rename it over the old one, which ends a watch held on the old file's inode. Files the
-// configuration includes (LiteLLM's `include`) are watched the same way.
+// configuration includes (LiteLLM's `include`) and its plugins' modules are watched the same way, so an
+// edited plugin is loaded afresh.
 
 import { type FSWatcher, readFileSync, watch } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { parseConfigText, readConfigFile } from "./load.js";
+import { pluginModuleFiles } from "./plugin-specs.js";
 import type { GatewayConfig } from "./types.js";
 
 export const RELOAD_DEBOUNCE_MS = 100;
@@ -27,9 +29,9 @@ export function watchConfig(
   const file = resolve(path);
   let includes: readonly string[] = [];
   try {
-    includes = parseConfigText(readConfigFile(file), file, env).includes ?? [];
+    includes = alsoRead(parseConfigText(readConfigFile(file), file, env));
   } catch {
-    // The caller has already loaded (or rejected) this version; an include list is all we wanted from it.
+    // The caller has already loaded (or rejected) this version; the files it reads are all we wanted from it.
   }
   // Everything the configuration was read from; unreadable files count as a state of their own.
   const snapshot = (text: string) => [text, ...includes.map((f) => readOr(f))].join("\u0000\u0000");
@@ -60,7 +62,7 @@ export function watchConfig(
       onError(err as Error);
       return;
     }
-    includes = loaded.includes ?? [];
+    includes = alsoRead(loaded);
     watchFiles();
     lastText = snapshot(text);
     // Outside the try: a failure inside the caller's handler is not a rejected configuration.
@@ -111,6 +113,11 @@ export function watchConfig(
       for (const { watcher } of watchers.values()) watcher.close();
     },
   };
+}
+
+/** The files besides the configuration itself that a reload reads: its includes and its plugin modules. */
+function alsoRead(loaded: ReturnType<typeof parseConfigText>): string[] {
+  return [...(loaded.includes ?? []), ...pluginModuleFiles(loaded.config)];
 }
 
 function readOr(path: string): string {

@@ -461,7 +461,12 @@ function isAnswer(value: unknown): value is HookAnswer {
 
 /** A failure's message for the log: bounded, on one line. Never the request, which is not passed here. */
 export function describeError(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const text =
+    error instanceof Error
+      ? error.name === "Error"
+        ? error.message
+        : `${error.name}: ${error.message}`
+      : String(error);
   const line = text.replace(/[^\x20-\x7e\u00a0-\uffff]+/g, " ");
   return line.length > MAX_LOGGED_MESSAGE ? `${line.slice(0, MAX_LOGGED_MESSAGE)}…` : line;
 }

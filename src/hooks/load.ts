@@ -7,27 +7,14 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ENVIRONMENT_SOURCE } from "../config/env.js";
-import type { GatewayConfig } from "../config/types.js";
+import { pluginBaseDirectory } from "../config/plugin-specs.js";
+import { type GatewayConfig, MODULE_EXTENSIONS, type PluginSpec } from "../config/types.js";
 import { BUILTIN_PLUGINS } from "./builtin/index.js";
 import { masterKeyPlugin } from "./builtin/master-key.js";
 import { describeError, PluginChain } from "./chain.js";
 import type { Plugin, PluginFactory } from "./plugin.js";
 
 /** One plugin as a configuration names it. */
-export interface PluginSpec {
-  /** How the configuration calls it (Bifrost's entry `name`), for start-up lines and errors only. */
-  readonly name?: string;
-  /** A JavaScript module (.js, .mjs, .cjs), relative to the configuration file's directory. */
-  readonly path?: string;
-  /** A plugin that ships with the gateway, by name (src/hooks/builtin/index.ts). */
-  readonly builtin?: string;
-  /** Given to the plugin's factory as they are. */
-  readonly options: unknown;
-  readonly enabled: boolean;
-}
-
-export const MODULE_EXTENSIONS = [".js", ".mjs", ".cjs"] as const;
 /** A factory still busy after this long is taken for hung: start-up and reloads must not wait forever. */
 export const FACTORY_TIMEOUT_MS = 10_000;
 
@@ -37,7 +24,7 @@ export async function loadPluginChain(config: GatewayConfig): Promise<PluginChai
   const specs = (config.plugins ?? []).filter((spec) => spec.enabled);
   const key = config.masterKey ?? "";
   if (specs.length === 0 && key === "") return PluginChain.empty;
-  const base = config.source === ENVIRONMENT_SOURCE ? process.cwd() : dirname(resolve(config.source));
+  const base = pluginBaseDirectory(config);
   const plugins: Plugin[] = [];
   try {
     if (key !== "") plugins.push(masterKeyPlugin(key));

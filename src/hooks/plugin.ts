@@ -4,7 +4,9 @@
 //
 // A plugin module's default export (or its `createPlugin` export) is a factory:
 //   export default function (options: unknown): Plugin | Promise<Plugin>
-// It is called once per lane at start and again on every configuration reload.
+// It is called once per lane at start and again on every configuration reload (an edited module is imported
+// afresh), and before each of those once on the main thread to check that it loads; that plugin is closed
+// at once. It must finish within 10 s. See docs/plugins.md.
 
 /** An error the gateway answers in the client's own wire format (OpenAI, Anthropic, Gemini, ...). */
 export interface HookRefusal {

@@ -1,10 +1,11 @@
+import type { BuiltinPluginName } from "../../config/types.js";
 import { isPlainHeaderValue } from "../../http/header-value.js";
 import type { HookRequest, Plugin } from "../plugin.js";
 
 // Passes the request headers an operator names on to the provider, as they came. Names are fixed by the
 // configuration (the fronts capture only those); a value is passed on only when it is short and plain.
 
-export const HEADER_ALLOWLIST_PLUGIN = "header_allowlist";
+export const HEADER_ALLOWLIST_PLUGIN: BuiltinPluginName = "header_allowlist";
 
 /** Longer values are not passed on: nothing an operator would forward (a trace id, an org) comes close. */
 export const MAX_FORWARDED_VALUE = 1024;
