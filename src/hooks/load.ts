@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, extname, resolve } from "node:path";
+import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { pluginBaseDirectory } from "../config/plugin-specs.js";
 import { type GatewayConfig, MODULE_EXTENSIONS, type PluginSpec } from "../config/types.js";
