@@ -14,6 +14,11 @@ import { parseRetryAfter } from "./retry-after.js";
 
 /** Replies up to this size are gathered and sent in one write; larger ones stream through. */
 const GATHER_LIMIT = 1 << 20;
+/**
+ * When a plugin looks at whole replies, a reply that is not an event stream is gathered whatever its size
+ * (a JSON body sent chunked, without a length), up to this bound.
+ */
+const OBSERVED_GATHER_LIMIT = 64 << 20;
 
 /** How the byte leg words errors in its wire format. */
 export interface RelayErrors {
@@ -50,7 +55,14 @@ export class ByteRelay extends RelayCore {
     report: ExchangeReport,
     observer: ReplyObserver | undefined,
   ) {
-    super(reply, provider, account, report, observer, GATHER_LIMIT);
+    super(
+      reply,
+      provider,
+      account,
+      report,
+      observer,
+      observer === undefined ? GATHER_LIMIT : OBSERVED_GATHER_LIMIT,
+    );
   }
 
   protected successHead(status: number, headers: UpstreamHeaders): void {
@@ -58,7 +70,7 @@ export class ByteRelay extends RelayCore {
     this.sse = typeof contentType === "string" && contentType.startsWith("text/event-stream");
     const length = Number(headers["content-length"] ?? -1);
     const out = withHeaders(forwardedHeaders(headers, status), this.report.headers);
-    if (!this.sse && length >= 0 && length <= GATHER_LIMIT) {
+    if (!this.sse && ((length >= 0 && length <= GATHER_LIMIT) || this.observer !== undefined)) {
       this.mode = Mode.Gather;
       this.headers = out;
       return;
