@@ -11,7 +11,15 @@ export const SCENARIOS = [
 export type Scenario = (typeof SCENARIOS)[number];
 /** Proofs against Switchyard alone, each with its own mocks and gateway; a failed one fails the run. */
 export const PROOFS: readonly Scenario[] = ["chaos", "flood", "hostile"];
-export const TARGETS = ["direct", "switchyard", "portkey", "bifrost", "litellm", "litellm-2w"] as const;
+export const TARGETS = [
+  "direct",
+  "switchyard",
+  "switchyard-hooks",
+  "portkey",
+  "bifrost",
+  "litellm",
+  "litellm-2w",
+] as const;
 export type TargetName = (typeof TARGETS)[number];
 /** Gateways measured beside Switchyard, in the order of the table. */
 export const PEERS = ["portkey", "bifrost", "litellm", "litellm-2w"] as const;

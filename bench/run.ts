@@ -198,7 +198,7 @@ function toRow(scenario: string, variant: string, t: Target, m: Measured, extra?
     rps: r.achievedRps,
     latencyUs: r.latencyUs,
     ...(r.ttfbUs ? { ttfbUs: r.ttfbUs } : {}),
-    internalUs: t.name === "switchyard" ? m.internalUs : undefined,
+    internalUs: t.name.startsWith("switchyard") ? m.internalUs : undefined,
     cpuUsPerRequest: m.cpuUsPerRequest,
     mockCpuUsPerRequest: m.mockCpuUsPerRequest,
     peakRssMb: m.peakRssMb,
@@ -254,7 +254,8 @@ async function main(): Promise<void> {
     return startLitellm(url, workers, log);
   };
   const starters = {
-    switchyard: startSwitchyard,
+    switchyard: (url: string) => startSwitchyard(url, false),
+    "switchyard-hooks": (url: string) => startSwitchyard(url, true),
     portkey: startPortkey,
     bifrost: startBifrost,
     litellm: (url: string) => litellm(url, 1),
@@ -262,7 +263,7 @@ async function main(): Promise<void> {
   } as const;
   // The proofs start processes of their own.
   const shared = [...args.only].some((s) => !PROOFS.includes(s));
-  for (const name of ["switchyard", ...PEERS] as const) {
+  for (const name of ["switchyard", "switchyard-hooks", ...PEERS] as const) {
     if (!args.targets.has(name)) {
       targetStatus[name] = "not selected";
       continue;

@@ -17,6 +17,7 @@ export const paths = {
   // scripts/write-entry.mjs writes dist/server.js even before src/server.ts exists; the real entry is this one.
   switchyardImpl: `${root}dist/src/server.js`,
   switchyard: `${root}dist/server.js`,
+  benchPlugin: `${root}dist/bench/plugins/reply-meter.js`,
   portkey: `${root}node_modules/@portkey-ai/gateway/build/start-server.js`,
 };
 
@@ -213,7 +214,14 @@ async function waitUntilHealthy(child: Child, origin: string): Promise<void> {
   }
 }
 
-export async function startSwitchyard(mockUrl: string): Promise<{ child: Child; target: Target }> {
+/**
+ * Switchyard in front of the mock. With `hooks`, the pipeline's hook points are all in use: the master key
+ * (authenticate) and a plugin that sees every request and every byte of every reply (bench/plugins).
+ */
+export async function startSwitchyard(
+  mockUrl: string,
+  hooks: boolean,
+): Promise<{ child: Child; target: Target }> {
   if (!existsSync(paths.switchyardImpl)) {
     throw new Error(
       `skipped: ${paths.switchyardImpl} does not exist (run npm run build once src/server.ts exists)`,
@@ -233,10 +241,16 @@ export async function startSwitchyard(mockUrl: string): Promise<{ child: Child; 
           concurrency_and_buffer_size: { concurrency: 20_000, buffer_size: 20_000 },
         },
       },
+      ...(hooks
+        ? { plugins: [{ enabled: true, name: "reply-meter", path: paths.benchPlugin, config: {} }] }
+        : {}),
     }),
   );
-  const child = startChild("switchyard", [paths.switchyard, "--port", String(port), "--config", configPath], {
+  const name: TargetName = hooks ? "switchyard-hooks" : "switchyard";
+  const child = startChild(name, [paths.switchyard, "--port", String(port), "--config", configPath], {
     OPENAI_API_KEY: MOCK_KEY,
+    // The clients send `Authorization: Bearer mock-key` to every target.
+    ...(hooks ? { SWITCHYARD_API_KEY: MOCK_KEY } : {}),
   });
   const origin = `http://127.0.0.1:${port}`;
   try {
@@ -246,7 +260,7 @@ export async function startSwitchyard(mockUrl: string): Promise<{ child: Child; 
       return res.statusCode === 200;
     });
     const base = {
-      name: "switchyard" as const,
+      name,
       origin,
       path: "/v1/chat/completions",
       headers: { "content-type": "application/json", authorization: `Bearer ${MOCK_KEY}` },
