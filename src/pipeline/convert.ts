@@ -10,10 +10,11 @@ import {
   type UpstreamRequest,
 } from "../providers/adapter.js";
 import { adapterFor } from "../providers/registry.js";
-import { type AttemptReport, crashed } from "../routing/attempts.js";
+import type { AttemptReport } from "../routing/attempts.js";
 import type { PlanCandidate } from "../routing/candidates.js";
 import { ConvertRelay } from "../upstream/convert-relay.js";
 import { dispatchUpstream, sendUpstream } from "../upstream/pools.js";
+import { crashFailure } from "../upstream/relay-core.js";
 import { parseLimitOf, tooLargeToParse } from "./body-fields.js";
 import { type InboundRequest, refusedAttempt, upstreamHeaders } from "./inbound.js";
 
@@ -108,7 +109,7 @@ export function sendConverted(
     })
     .catch((error: unknown) => {
       account.finish(500, "gateway");
-      attempt.failed(crashed(reply, metrics, request.errorBody, error, true));
+      attempt.failed(crashFailure(reply, metrics, request.errorBody, error, true));
     });
 }
 

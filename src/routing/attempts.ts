@@ -1,9 +1,10 @@
 import type { RetryClass, RoutingConfig } from "../config/types.js";
 import { type GatewayError, gatewayError } from "../errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
-import { type ErrorBody, internalFailure } from "../http/internal-error.js";
+import { internalFailure } from "../http/internal-error.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { type Abortable, DeadlineExceeded } from "../upstream/abort.js";
+import { crashFailure } from "../upstream/relay-core.js";
 import type { ExchangeReport, ReplyObserver, UpstreamFailure } from "../upstream/report.js";
 import { candidatesFor, type ModelPlan, type PlanCandidate } from "./candidates.js";
 import type { Admission, Outcome, UpstreamHealth } from "./health.js";
@@ -77,31 +78,8 @@ function guardedSend(input: AttemptsInput): Send {
     try {
       send(candidate, attempt);
     } catch (error) {
-      attempt.failed(crashed(reply, metrics, errorBody, error, false));
+      attempt.failed(crashFailure(reply, metrics, errorBody, error, false));
     }
-  };
-}
-
-/**
- * The failure of an attempt that met an unexpected error in the gateway's own code before reaching the
- * provider: answered as a 500, never retried, no verdict on the provider. `recorded` is true when the
- * attempt's exchange account has recorded the request already.
- */
-export function crashed(
-  reply: Reply,
-  metrics: LaneMetrics,
-  errorBody: ErrorBody,
-  error: unknown,
-  recorded: boolean,
-): UpstreamFailure {
-  return {
-    source: "gateway",
-    status: 500,
-    code: "internal_error",
-    message: "internal error",
-    timedOut: false,
-    retryAfterMs: -1,
-    deliver: () => internalFailure(reply, metrics, errorBody, error, recorded),
   };
 }
 

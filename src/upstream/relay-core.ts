@@ -1,8 +1,9 @@
 import type { Dispatcher } from "undici";
 import type { ErrorClass, GatewayError } from "../errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
-import { internalFailure } from "../http/internal-error.js";
+import { type ErrorBody, internalFailure } from "../http/internal-error.js";
 import type { ExchangeAccount } from "../observability/account.js";
+import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { ClientGone, DeadlineExceeded } from "./abort.js";
 import { ERROR_BODY_LIMIT } from "./redact.js";
 import type { ExchangeReport, ReplyObserver, UpstreamFailure } from "./report.js";
@@ -276,24 +277,38 @@ export abstract class RelayCore implements Dispatcher.DispatchHandler {
     this.controller?.abort(new ClientGone());
     this.account.finish(500, "gateway");
     const streamEvent = streamed ? (e: GatewayError) => this.streamError(e) ?? "" : undefined;
-    const answer = () =>
-      internalFailure(this.reply, this.account.metrics, (e) => this.errorBody(e), error, true, streamEvent);
     if (streamed) {
-      answer();
+      internalFailure(this.reply, this.account.metrics, (e) => this.errorBody(e), error, true, streamEvent);
       this.report.settled(500);
       return;
     }
-    // Never retried and no fault of the provider's: the same request would meet the same bug anywhere.
-    this.report.failed({
-      source: "gateway",
-      status: 500,
-      code: "internal_error",
-      message: "internal error",
-      timedOut: false,
-      retryAfterMs: -1,
-      deliver: answer,
-    });
+    this.report.failed(crashFailure(this.reply, this.account.metrics, (e) => this.errorBody(e), error, true));
   }
+}
+
+/**
+ * The failure of an exchange that met an unexpected error in the gateway's own code before the client got
+ * anything: answered as a 500, never retried (the same request would meet the same bug anywhere), no
+ * verdict on the provider.
+ */
+export function crashFailure(
+  reply: Reply,
+  metrics: LaneMetrics,
+  errorBody: ErrorBody,
+  error: unknown,
+  recorded: boolean,
+  /** The error event of the stream the reply has started, if it has. */
+  streamEvent?: ErrorBody,
+): UpstreamFailure {
+  return {
+    source: "gateway",
+    status: 500,
+    code: "internal_error",
+    message: "internal error",
+    timedOut: false,
+    retryAfterMs: -1,
+    deliver: () => internalFailure(reply, metrics, errorBody, error, recorded, streamEvent),
+  };
 }
 
 const JSON_HEADERS: ResponseHeaders = [["content-type", "application/json"]];
