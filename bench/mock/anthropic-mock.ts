@@ -14,6 +14,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
+import type { MockErrorReply } from "./error-reply.js";
 
 export interface AnthropicMockOptions {
   /** 0 = ephemeral. */
@@ -72,6 +73,14 @@ function newId(prefix: string): string {
 
 export function anthropicErrorBody(type: string, message: string): string {
   return JSON.stringify({ type: "error", error: { type, message }, request_id: newId("req") });
+}
+
+/** What the mock answers `mock-error-<status>` with, for a fault injector standing in front of it. */
+export function anthropicErrorReply(status: number): MockErrorReply {
+  const type = ERROR_TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");
+  const headers: Record<string, string> =
+    status === 429 ? { "retry-after": "1", "anthropic-ratelimit-requests-remaining": "0" } : {};
+  return { status, headers, body: anthropicErrorBody(type, ERROR_MESSAGES[type] ?? `mock error ${status}`) };
 }
 
 function estimateTokens(text: string): number {
@@ -163,11 +172,8 @@ export function startAnthropicMock(opts: AnthropicMockOptions = {}): Promise<Ant
       return;
     }
     if (model.startsWith("mock-error-") && model !== "mock-error-midstream") {
-      const status = Number.parseInt(model.slice("mock-error-".length), 10) || 400;
-      const type = ERROR_TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");
-      const headers: Record<string, string> =
-        status === 429 ? { "retry-after": "1", "anthropic-ratelimit-requests-remaining": "0" } : {};
-      send(res, status, anthropicErrorBody(type, ERROR_MESSAGES[type] ?? `mock error ${status}`), headers);
+      const error = anthropicErrorReply(Number.parseInt(model.slice("mock-error-".length), 10) || 400);
+      send(res, error.status, error.body, error.headers);
       return;
     }
     if (model === "mock-hang") {

@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { request as httpRequest } from "undici";
+import type { MockErrorReply } from "./error-reply.js";
 import { startOpenAIMock } from "./openai-mock.js";
 
 export interface AzureMockOptions {
@@ -52,6 +53,15 @@ const PROMPT_FILTER_CHUNK = `data: ${JSON.stringify({
 
 function azureError(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
+}
+
+/** What the mock answers a `mock-error-<status>` deployment with, for a fault injector standing in front of it. */
+export function azureErrorReply(status: number, deployment: string, apiVersion: string): MockErrorReply {
+  return {
+    status,
+    headers: { "content-type": "application/json", ...(status === 429 ? { "retry-after": "1" } : {}) },
+    body: injected(status, deployment, apiVersion),
+  };
 }
 
 function injected(status: number, deployment: string, apiVersion: string): string {
@@ -130,12 +140,8 @@ export async function startAzureMock(opts: AzureMockOptions = {}): Promise<Azure
     const deployment = decodeURIComponent(match[1] as string);
     if (deployment.startsWith("mock-error-")) {
       const status = Number.parseInt(deployment.slice("mock-error-".length), 10) || 400;
-      send(
-        res,
-        status,
-        injected(status, deployment, apiVersion),
-        status === 429 ? { "retry-after": "1" } : {},
-      );
+      const error = azureErrorReply(status, deployment, apiVersion);
+      send(res, error.status, error.body, error.headers);
       return;
     }
     let parsed: Record<string, unknown>;

@@ -14,6 +14,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { encodeMessage } from "../../src/providers/bedrock/eventstream.js";
 import { parseAuthorization, verify } from "../../src/providers/bedrock/sigv4.js";
+import type { MockErrorReply } from "./error-reply.js";
 
 export interface BedrockMockOptions {
   port?: number;
@@ -63,6 +64,28 @@ const EXCEPTIONS: Record<number, { type: string; message: string }> = {
   500: { type: "InternalServerException", message: "The server encountered an internal error." },
   503: { type: "ServiceUnavailableException", message: "The service is temporarily unavailable." },
 };
+
+/** Bedrock's error answer: `{"message"}` with the exception named in x-amzn-ErrorType. */
+function bedrockError(status: number, type: string, message: string): MockErrorReply {
+  return {
+    status,
+    headers: {
+      "content-type": "application/json",
+      "x-amzn-requestid": randomBytes(16).toString("hex"),
+      "x-amzn-errortype": `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
+    },
+    body: JSON.stringify({ message }),
+  };
+}
+
+/** What the mock answers a `mock-error-<status>` model with, for a fault injector standing in front of it. */
+export function bedrockErrorReply(status: number): MockErrorReply {
+  const exception = EXCEPTIONS[status] ?? {
+    type: "InternalServerException",
+    message: `Mock error ${status}`,
+  };
+  return bedrockError(status, exception.type, exception.message);
+}
 
 function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
@@ -304,15 +327,11 @@ export async function startBedrockMock(opts: BedrockMockOptions = {}): Promise<B
   const dims = opts.embeddingDims ?? 8;
   const stats: BedrockMockStats = { requests: 0, rejected: 0, log: [] };
 
-  const sendError = (res: ServerResponse, status: number, type: string, message: string) => {
-    const body = JSON.stringify({ message });
-    res.writeHead(status, {
-      "content-type": "application/json",
-      "x-amzn-requestid": randomBytes(16).toString("hex"),
-      "x-amzn-errortype": `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
-      "content-length": Buffer.byteLength(body),
-    });
-    res.end(body);
+  const sendError = (res: ServerResponse, status: number, type: string, message: string) =>
+    sendReply(res, bedrockError(status, type, message));
+  const sendReply = (res: ServerResponse, error: MockErrorReply) => {
+    res.writeHead(error.status, { ...error.headers, "content-length": Buffer.byteLength(error.body) });
+    res.end(error.body);
   };
   const sendJson = (res: ServerResponse, body: string) => {
     res.writeHead(200, {
@@ -376,12 +395,7 @@ export async function startBedrockMock(opts: BedrockMockOptions = {}): Promise<B
 
     const injected = /mock-error-(\d{3})/.exec(model);
     if (injected !== null) {
-      const status = Number(injected[1]);
-      const exception = EXCEPTIONS[status] ?? {
-        type: "InternalServerException",
-        message: `Mock error ${status}`,
-      };
-      sendError(res, status, exception.type, exception.message);
+      sendReply(res, bedrockErrorReply(Number(injected[1])));
       return;
     }
     let parsed: Obj;

@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
+import type { MockErrorReply } from "./error-reply.js";
 
 export interface CohereMockOptions {
   port?: number;
@@ -50,6 +51,15 @@ const ERROR_MESSAGES: Record<number, string> = {
   500: "internal server error, this has been reported to our developers.",
   503: "service unavailable",
 };
+
+/** What the mock answers `mock-error-<status>` with, for a fault injector standing in front of it. */
+export function cohereErrorReply(status: number): MockErrorReply {
+  return {
+    status,
+    headers: { "content-type": "application/json", ...(status === 429 ? { "retry-after": "1" } : {}) },
+    body: cohereError(ERROR_MESSAGES[status] ?? `mock error ${status}`),
+  };
+}
 
 function tokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
@@ -282,13 +292,8 @@ export function startCohereMock(opts: CohereMockOptions = {}): Promise<CohereMoc
       return;
     }
     if (model.startsWith("mock-error-")) {
-      const status = Number.parseInt(model.slice("mock-error-".length), 10) || 400;
-      send(
-        res,
-        status,
-        cohereError(ERROR_MESSAGES[status] ?? `mock error ${status}`),
-        status === 429 ? { "retry-after": "1" } : {},
-      );
+      const error = cohereErrorReply(Number.parseInt(model.slice("mock-error-".length), 10) || 400);
+      send(res, error.status, error.body, error.headers);
       return;
     }
     if (model === "mock-reset") {

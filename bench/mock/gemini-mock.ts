@@ -16,6 +16,7 @@
 import { createHash, type KeyObject, randomBytes, verify } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { MockErrorReply } from "./error-reply.js";
 
 export interface GeminiMockOptions {
   port?: number;
@@ -60,6 +61,24 @@ const GOOGLE_STATUS: Record<number, string> = {
 
 function googleError(code: number, message: string): string {
   return JSON.stringify({ error: { code, message, status: GOOGLE_STATUS[code] ?? "UNKNOWN" } }, null, 2);
+}
+
+/** What the mock answers `mock-error-<status>` with, for a fault injector standing in front of it. */
+export function googleErrorReply(status: number, model: string): MockErrorReply {
+  const message =
+    status === 429
+      ? "Resource has been exhausted (e.g. check quota)."
+      : status === 404
+        ? `models/${model} is not found for API version v1beta, or is not supported for generateContent.`
+        : `Mock error ${status}.`;
+  return {
+    status,
+    headers: {
+      "content-type": "application/json; charset=UTF-8",
+      ...(status === 429 ? { "retry-after": "1" } : {}),
+    },
+    body: googleError(status, message),
+  };
 }
 
 type Json = Record<string, unknown>;
@@ -362,14 +381,8 @@ export function startGeminiMock(opts: GeminiMockOptions = {}): Promise<GeminiMoc
   ): void {
     const injected = /^mock-error-(\d{3})$/.exec(model);
     if (injected !== null) {
-      const status = Number(injected[1]);
-      const message =
-        status === 429
-          ? "Resource has been exhausted (e.g. check quota)."
-          : status === 404
-            ? `models/${model} is not found for API version v1beta, or is not supported for generateContent.`
-            : `Mock error ${status}.`;
-      send(res, status, googleError(status, message), status === 429 ? { "retry-after": "1" } : {});
+      const error = googleErrorReply(Number(injected[1]), model);
+      send(res, error.status, error.body, error.headers);
       return;
     }
     if (method === "batchEmbedContents" || method === "embedContent" || method === "predict") {

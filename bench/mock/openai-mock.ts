@@ -21,6 +21,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import type * as UWS from "@trufflesuite/uws-js-unofficial";
 import { DelayScheduler } from "./delay-queue.js";
+import type { MockErrorReply } from "./error-reply.js";
 import { responsesReply } from "./openai-responses.js";
 
 // The package main silently falls back to a slow JS emulation when the binary is missing; load it directly.
@@ -213,6 +214,16 @@ function injectedError(status: number, model: string): ErrorReply {
         ),
       };
   }
+}
+
+/** What the mock answers `mock-error-<status>` with, for a fault injector standing in front of it. */
+export function openAIErrorReply(status: number, model: string): MockErrorReply {
+  const e = injectedError(status, model);
+  return {
+    status: e.status,
+    headers: Object.fromEntries([["content-type", "application/json"], ...(e.headers ?? [])]),
+    body: e.body,
+  };
 }
 
 function estimateTokens(text: string): number {
