@@ -1,7 +1,7 @@
 import type { RetryClass, RoutingConfig } from "../config/types.js";
 import { type GatewayError, gatewayError } from "../errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
-import { internalFailure } from "../http/internal-error.js";
+import type { ErrorBody } from "../http/internal-error.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { type Abortable, DeadlineExceeded } from "../upstream/abort.js";
 import { crashFailure } from "../upstream/relay-core.js";
