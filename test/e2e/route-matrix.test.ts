@@ -342,6 +342,8 @@ function contentOf(route: RouteSpec): Json {
         top_p: 0.5,
         ...stream,
       };
+    case "openai.completions":
+      return { prompt: "Hi", max_tokens: 16, top_p: 0.5 };
     case "openai.responses":
       return { instructions: "Be brief.", input: "Hi", max_output_tokens: 16, top_p: 0.5 };
     case "openai.embeddings":
@@ -393,6 +395,7 @@ async function expectAnswer(route: RouteSpec, response: Response): Promise<void>
   }
   const body = JSON.parse(text) as Json;
   if (route.id === "openai.chat") expect(body.object).toBe("chat.completion");
+  if (route.id === "openai.completions") expect(body.object).toBe("text_completion");
   if (route.id === "openai.responses") expect(body.object).toBe("response");
   if (route.id === "openai.embeddings") expect(body.object).toBe("list");
   if (route.wire === "anthropic") expect(body.type).toBe("message");

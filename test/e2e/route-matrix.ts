@@ -6,6 +6,7 @@
 export const ROUTES = [
   { id: "openai.chat", wire: "openai", method: "POST", path: "/v1/chat/completions", stream: false },
   { id: "openai.chat+stream", wire: "openai", method: "POST", path: "/v1/chat/completions", stream: true },
+  { id: "openai.completions", wire: "openai", method: "POST", path: "/v1/completions", stream: false },
   { id: "openai.responses", wire: "openai", method: "POST", path: "/v1/responses", stream: false },
   { id: "openai.embeddings", wire: "openai", method: "POST", path: "/v1/embeddings", stream: false },
   {
@@ -73,6 +74,8 @@ export type Leg = "bytes" | "convert" | "unsupported";
 export function legOf(route: RouteSpec, kind: KindSpec): Leg {
   if (route.id === "openai.embeddings")
     return !kind.embeddings ? "unsupported" : kind.openAIWire ? "bytes" : "convert";
+  // Legacy completions have no canonical form: only providers of OpenAI's API serve them.
+  if (route.id === "openai.completions") return kind.openAIWire ? "bytes" : "unsupported";
   if (route.id === "openai.responses") return kind.id === "openai" ? "bytes" : "convert";
   if (route.wire === "openai") return kind.openAIWire ? "bytes" : "convert";
   if (route.wire === "anthropic") return kind.id === "anthropic" ? "bytes" : "convert";
