@@ -273,3 +273,42 @@ describe("a plugin on every route", () => {
     expect(seen.errors).toEqual([expect.objectContaining({ status: 503, errorClass: "provider" })]);
   });
 });
+
+describe("the built-in header allowlist (SWITCHYARD_FORWARD_HEADERS)", () => {
+  it("passes the listed client headers to the provider, on both legs, and no other", async () => {
+    const forwarding = await startGateway({
+      env: {
+        OPENAI_API_KEY: "sk-o",
+        OPENAI_BASE_URL: `${openai.url}/v1`,
+        ANTHROPIC_API_KEY: "sk-a",
+        ANTHROPIC_BASE_URL: anthropic.url,
+        SWITCHYARD_FORWARD_HEADERS: "x-trace-id,x-tenant",
+      },
+      args: ["--lanes", "1"],
+    });
+    try {
+      expect(forwarding.output()).toContain("header_allowlist");
+      const headers = {
+        "content-type": "application/json",
+        "x-trace-id": "trace-7",
+        "x-tenant": "acme",
+        "x-secret-internal": "do-not-forward",
+      };
+      for (const model of ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"]) {
+        const response = await fetch(`${forwarding.url}/v1/chat/completions`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify({ model, ...chat }),
+        });
+        expect(response.status, await response.text()).toBe(200);
+      }
+      for (const received of [openai.stats.lastRequest?.headers, anthropic.stats.lastRequest?.headers]) {
+        expect(received?.["x-trace-id"]).toBe("trace-7");
+        expect(received?.["x-tenant"]).toBe("acme");
+        expect(received?.["x-secret-internal"]).toBeUndefined();
+      }
+    } finally {
+      await forwarding.stop();
+    }
+  });
+});
