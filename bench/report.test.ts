@@ -32,6 +32,6 @@ describe("markdown", () => {
     const line = markdown([row], [], "h")
       .split("\n")
       .find((l) => l.startsWith("| flood"));
-    expect(line).toBe("| flood | switchyard | skipped | | | | | | | not selected |");
+    expect(line).toBe("| flood | switchyard | skipped | | | | | | | | not selected |");
   });
 });

@@ -23,6 +23,8 @@ export interface Row {
   /** From the gateway's own switchyard_gateway_overhead_seconds histogram; null when not exposed. */
   internalUs?: { p50: number; p99: number } | null;
   cpuUsPerRequest?: number;
+  /** Switchyard's lanes' heap allocation per request (switchyard_heap_allocated_bytes_total); null when not exposed. */
+  heapBytesPerRequest?: number | null;
   mockCpuUsPerRequest?: number;
   peakRssMb?: number;
   peakInFlight?: number;
@@ -52,13 +54,13 @@ export function markdown(rows: Row[], ratios: Ratio[], header: string): string {
     "Latencies in µs (p50 / p90 / p99). Added = through the target minus direct to the mock, same run. " +
       "Streams show time to first byte, then total.",
     "",
-    "| scenario | target | success | RPS | latency | added | internal p50 / p99 | CPU µs/req | peak RSS MB | note |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| scenario | target | success | RPS | latency | added | internal p50 / p99 | CPU µs/req | heap B/req | peak RSS MB | note |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of rows) {
     const name = `${r.scenario} ${r.variant}`.trim();
     if (r.status !== "ok" && r.requests === undefined) {
-      lines.push(`| ${name} | ${r.target} | ${r.status} | | | | | | | ${r.note ?? ""} |`);
+      lines.push(`| ${name} | ${r.target} | ${r.status} | | | | | | | | ${r.note ?? ""} |`);
       continue;
     }
     const latency = r.ttfbUs ? `ttfb ${triple(r.ttfbUs)}; total ${triple(r.latencyUs)}` : triple(r.latencyUs);
@@ -72,12 +74,12 @@ export function markdown(rows: Row[], ratios: Ratio[], header: string): string {
           ? "n/a"
           : `${fmt(r.internalUs.p50, 1)} / ${fmt(r.internalUs.p99, 1)}`;
     lines.push(
-      `| ${name} | ${r.target} | ${fmt((r.successRate ?? 0) * 100, 2)}% | ${fmt(r.rps)} | ${latency} | ${r.target === "direct" ? "(baseline)" : added} | ${internal} | ${fmt(r.cpuUsPerRequest)} | ${fmt(r.peakRssMb, 1)} | ${r.status === "failed" ? "**FAILED**: " : ""}${r.note ?? ""} |`,
+      `| ${name} | ${r.target} | ${fmt((r.successRate ?? 0) * 100, 2)}% | ${fmt(r.rps)} | ${latency} | ${r.target === "direct" ? "(baseline)" : added} | ${internal} | ${fmt(r.cpuUsPerRequest)} | ${r.heapBytesPerRequest == null ? "–" : fmt(r.heapBytesPerRequest)} | ${fmt(r.peakRssMb, 1)} | ${r.status === "failed" ? "**FAILED**: " : ""}${r.note ?? ""} |`,
     );
   }
   for (const ratio of ratios) {
     lines.push(
-      `| ratio | ${ratio.name} | | ${ratio.value === null ? "n/a" : `${ratio.value.toFixed(2)}×`} | | | | | | ${ratio.note ?? ""} |`,
+      `| ratio | ${ratio.name} | | ${ratio.value === null ? "n/a" : `${ratio.value.toFixed(2)}×`} | | | | | | | ${ratio.note ?? ""} |`,
     );
   }
   return `${lines.join("\n")}\n`;

@@ -21,7 +21,7 @@ import { runHostile } from "./hostile/soak.js";
 import { runThroughput, type ThroughputResult } from "./load/closed-loop.js";
 import { type LoadResult, runOpenLoop, runSequential } from "./load/open-loop.js";
 import { cpuMicros, RssWatcher } from "./load/proc.js";
-import { type Buckets, diffBuckets, parseHistogram, quantile } from "./load/prom.js";
+import { type Buckets, diffBuckets, parseCounter, parseHistogram, quantile } from "./load/prom.js";
 import { litellmSkipReason, startBifrost, startLitellm } from "./peers.js";
 import { markdown, type Percentiles, type Ratio, type Row } from "./report.js";
 import {
@@ -36,6 +36,7 @@ import {
 } from "./targets.js";
 
 const OVERHEAD_METRIC = "switchyard_gateway_overhead_seconds";
+const HEAP_METRIC = "switchyard_heap_allocated_bytes_total";
 
 const args = parseArgs(process.argv.slice(2));
 const S = args.smoke;
@@ -99,14 +100,21 @@ process.once("SIGINT", () => {
   void stopAll().then(() => process.exit(130));
 });
 
-async function scrapeOverhead(t: Target): Promise<Buckets | undefined> {
-  if (t.metricsUrl === undefined) return undefined;
+interface Scraped {
+  readonly overhead: Buckets | undefined;
+  /** switchyard_heap_allocated_bytes_total, summed over the lanes. */
+  readonly heapBytes: number | undefined;
+}
+
+async function scrapeGateway(t: Target): Promise<Scraped> {
+  if (t.metricsUrl === undefined) return { overhead: undefined, heapBytes: undefined };
   try {
     const res = await request(t.metricsUrl, { headersTimeout: 5000, bodyTimeout: 5000 });
     const text = await res.body.text();
-    return res.statusCode === 200 ? parseHistogram(text, OVERHEAD_METRIC) : undefined;
+    if (res.statusCode !== 200) return { overhead: undefined, heapBytes: undefined };
+    return { overhead: parseHistogram(text, OVERHEAD_METRIC), heapBytes: parseCounter(text, HEAP_METRIC) };
   } catch {
-    return undefined;
+    return { overhead: undefined, heapBytes: undefined };
   }
 }
 
@@ -116,6 +124,7 @@ interface Measured {
   mockCpuUsPerRequest: number;
   peakRssMb: number;
   internalUs: { p50: number; p99: number } | null;
+  heapBytesPerRequest: number | null;
 }
 
 /**
@@ -127,14 +136,14 @@ async function measure(
   mockPid: number,
   run: (begin: () => Promise<void>) => Promise<LoadResult>,
 ): Promise<Measured> {
-  let before: Buckets | undefined;
+  let before: Scraped | undefined;
   const rss = new RssWatcher(t.pid);
   let cpu0 = 0;
   let mock0 = 0;
   let begun = false;
   const begin = async (): Promise<void> => {
     begun = true;
-    before = await scrapeOverhead(t);
+    before = await scrapeGateway(t);
     rss.start();
     cpu0 = cpuMicros(t.pid);
     mock0 = cpuMicros(mockPid);
@@ -144,10 +153,11 @@ async function measure(
   const cpu1 = cpuMicros(t.pid);
   const mock1 = cpuMicros(mockPid);
   const peakKb = rss.stop();
-  const after = await scrapeOverhead(t);
+  const scraped = await scrapeGateway(t);
+  const after = scraped.overhead;
   let internalUs: Measured["internalUs"] = null;
   if (after !== undefined) {
-    const d = diffBuckets(after, before);
+    const d = diffBuckets(after, before?.overhead);
     const p50 = quantile(d, 0.5);
     const p99 = quantile(d, 0.99);
     if (p50 !== undefined && p99 !== undefined) internalUs = { p50: p50 * 1e6, p99: p99 * 1e6 };
@@ -159,6 +169,10 @@ async function measure(
     mockCpuUsPerRequest: (mock1 - mock0) / n,
     peakRssMb: peakKb / 1024,
     internalUs,
+    heapBytesPerRequest:
+      scraped.heapBytes === undefined || before?.heapBytes === undefined
+        ? null
+        : (scraped.heapBytes - before.heapBytes) / n,
   };
 }
 
@@ -199,6 +213,7 @@ function toRow(scenario: string, variant: string, t: Target, m: Measured, extra?
     latencyUs: r.latencyUs,
     ...(r.ttfbUs ? { ttfbUs: r.ttfbUs } : {}),
     internalUs: t.name.startsWith("switchyard") ? m.internalUs : undefined,
+    heapBytesPerRequest: t.name.startsWith("switchyard") ? m.heapBytesPerRequest : undefined,
     cpuUsPerRequest: m.cpuUsPerRequest,
     mockCpuUsPerRequest: m.mockCpuUsPerRequest,
     peakRssMb: m.peakRssMb,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { diffBuckets, parseHistogram, quantile } from "./prom.js";
+import { diffBuckets, parseCounter, parseHistogram, quantile } from "./prom.js";
 
 const scrape = (a: number, b: number, c: number) => `# HELP switchyard_gateway_overhead_seconds x
 # TYPE switchyard_gateway_overhead_seconds histogram
@@ -23,5 +23,19 @@ describe("prometheus histogram quantiles", () => {
   it("says undefined when the metric is missing or empty", () => {
     expect(parseHistogram("up 1\n", "switchyard_gateway_overhead_seconds")).toBeUndefined();
     expect(quantile(new Map([[Number.POSITIVE_INFINITY, 0]]), 0.5)).toBeUndefined();
+  });
+});
+
+describe("parseCounter", () => {
+  it("sums a counter over its label sets, and is undefined when absent", () => {
+    const text = [
+      "# HELP switchyard_heap_allocated_bytes_total Bytes",
+      "# TYPE switchyard_heap_allocated_bytes_total counter",
+      "switchyard_heap_allocated_bytes_total 1000",
+      'switchyard_heap_allocated_bytes_total{lane="1"} 500',
+      "switchyard_heap_allocated_bytes_total_other 7",
+    ].join("\n");
+    expect(parseCounter(text, "switchyard_heap_allocated_bytes_total")).toBe(1500);
+    expect(parseCounter(text, "nothing_total")).toBeUndefined();
   });
 });

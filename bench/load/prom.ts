@@ -43,3 +43,14 @@ export function quantile(buckets: Buckets, q: number): number | undefined {
   }
   return prevBound;
 }
+
+/** A counter's value summed over every label set; undefined when absent. */
+export function parseCounter(text: string, name: string): number | undefined {
+  let total: number | undefined;
+  for (const line of text.split("\n")) {
+    if (line !== name && !line.startsWith(`${name} `) && !line.startsWith(`${name}{`)) continue;
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (Number.isFinite(value)) total = (total ?? 0) + value;
+  }
+  return total;
+}

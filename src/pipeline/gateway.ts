@@ -4,6 +4,7 @@ import type { PluginChain } from "../hooks/chain.js";
 import { isJsonContentType } from "../http/content-type.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
 import { internalFailure } from "../http/internal-error.js";
+import { HeapAllocation } from "../observability/heap-allocation.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
 import { compileRoutingTable } from "../routing/table.js";
 import { upstreamHealth, upstreamMetrics } from "../routing/upstream-health.js";
@@ -57,6 +58,8 @@ export class Gateway {
     // Shared gauges are read by one lane only, since the control plane sums the lanes' snapshots.
     this.metrics.addSource(() => upstreamMetrics(this.lane.table, info.lane === 0));
     this.metrics.addSource(() => this.lane.plugins.metrics());
+    const heap = new HeapAllocation();
+    this.metrics.addSource(() => heap.metrics());
   }
 
   setConfig(config: GatewayConfig, plugins: PluginChain): void {
