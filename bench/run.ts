@@ -10,6 +10,7 @@
  *                      measured: it is the baseline
  * chaos, flood and hostile are proofs: a row whose proof fails is marked failed and the run exits with status 1.
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -17,12 +18,13 @@ import { request } from "undici";
 import { PEERS, PROOFS, parseArgs, SCENARIOS, type Scenario, TARGETS } from "./args.js";
 import { runChaos } from "./chaos.js";
 import { runFlood } from "./flood.js";
+import { goalsMarkdown, judgeGoals } from "./goals.js";
 import { runHostile } from "./hostile/soak.js";
 import { runThroughput, type ThroughputResult } from "./load/closed-loop.js";
 import { type LoadResult, runOpenLoop, runSequential } from "./load/open-loop.js";
 import { cpuMicros, RssWatcher } from "./load/proc.js";
 import { type Buckets, diffBuckets, parseCounter, parseHistogram, quantile } from "./load/prom.js";
-import { litellmSkipReason, startBifrost, startLitellm } from "./peers.js";
+import { LITELLM_VERSION, litellmSkipReason, startBifrost, startLitellm } from "./peers.js";
 import { markdown, type Percentiles, type Ratio, type Row } from "./report.js";
 import {
   type Child,
@@ -174,6 +176,14 @@ async function measure(
         ? null
         : (scraped.heapBytes - before.heapBytes) / n,
   };
+}
+
+/** The commit measured, with "+changes" when the work tree differs from it. */
+function commitOf(): string {
+  const git = (...args: string[]) => spawnSync("git", args, { encoding: "utf8" });
+  const head = git("rev-parse", "--short", "HEAD");
+  if (head.status !== 0) return "unknown";
+  return `${head.stdout.trim()}${git("diff", "--quiet", "HEAD").status === 0 ? "" : "+changes"}`;
 }
 
 function added(a: Percentiles | undefined, base: Percentiles | undefined): Percentiles | undefined {
@@ -523,8 +533,11 @@ async function main(): Promise<void> {
     .map((n) => n.toFixed(2))
     .join(" ")}. Targets: ${Object.entries(targetStatus)
     .map(([k, v]) => `${k}: ${v}`)
-    .join("; ")}.`;
-  const table = markdown(rows, ratios, header);
+    .join(
+      "; ",
+    )}. Commit ${commitOf()}; peers: Bifrost from \`BIFROST_BIN\` (${process.env.BIFROST_BIN ?? "not set"}), LiteLLM ${LITELLM_VERSION}.`;
+  const goals = judgeGoals(rows);
+  const table = `${markdown(rows, ratios, header)}\n\n### Goals\n\n${goalsMarkdown(goals)}\n`;
   const resultsDir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
   const json = {
@@ -536,6 +549,7 @@ async function main(): Promise<void> {
     targets: targetStatus,
     rows,
     ratios,
+    goals,
   };
   const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
   // Only a full run may replace latest.md; --only/--targets runs are for iterating.
