@@ -13,10 +13,10 @@ import { adapterFor } from "../providers/registry.js";
 import type { AttemptReport } from "../routing/attempts.js";
 import type { PlanCandidate } from "../routing/candidates.js";
 import { ConvertRelay } from "../upstream/convert-relay.js";
-import { dispatchUpstream, sendUpstream } from "../upstream/pools.js";
+import { sendUpstream } from "../upstream/pools.js";
 import { crashFailure } from "../upstream/relay-core.js";
 import { parseLimitOf, tooLargeToParse } from "./body-fields.js";
-import { type InboundRequest, refusedAttempt, upstreamHeaders } from "./inbound.js";
+import { dispatchAttempt, type InboundRequest, refusedAttempt } from "./inbound.js";
 
 // The convert leg: the provider speaks another wire format than the client, so the body is parsed once
 // into the canonical request (OpenAI's chat shape), and for each candidate that needs it the adapter
@@ -80,20 +80,7 @@ export function sendConverted(
       attempt,
       request.hooks,
     );
-    dispatchUpstream(
-      upstream.origin,
-      provider.config.network,
-      {
-        path: upstream.path,
-        method: upstream.method,
-        headers: upstreamHeaders(request, upstream.headers),
-        body: upstream.body,
-        headersTimeout: candidate.firstByteTimeoutMs,
-        bodyTimeout: candidate.idleTimeoutMs,
-      },
-      relay,
-      account,
-    );
+    dispatchAttempt(request, candidate, upstream, relay, account);
   };
   if (!(built instanceof Promise)) {
     send(built);

@@ -4,8 +4,8 @@ import type { Reply, RequestHead } from "../http/exchange.js";
 import type { ErrorBody } from "../http/internal-error.js";
 import { candidatesFor } from "../routing/candidates.js";
 import { byteLegs } from "./byte-legs.js";
-import { type InboundRequest, refuse } from "./inbound.js";
-import { attemptLoop, authenticate, type Lane, readBody, scanOwnFields } from "./pipeline.js";
+import { refuse } from "./inbound.js";
+import { attemptLoop, authenticate, inboundRequest, type Lane, readBody, scanOwnFields } from "./pipeline.js";
 import { errorBodyIn, type InferenceRoute, type LocalRoute } from "./routes.js";
 
 // POST /anthropic/v1/messages/count_tokens: Anthropic's own count when the model has an Anthropic member
@@ -45,24 +45,9 @@ export function serveCountTokens(lane: Lane, local: LocalRoute, head: RequestHea
       answerEstimate(lane, reply, errorBody, scanned.body, startedAt);
       return;
     }
-    const request: InboundRequest = {
-      table: lane.table,
-      metrics: lane.metrics,
-      route,
-      head,
-      reply,
-      startedAt,
-      body: scanned.body,
-      scan: scanned.scan,
-      model: scanned.model,
-      stream: false,
-      // Counting never moves to another model: no fallback chain, whatever routing configures.
-      fallbacks: NO_FALLBACKS,
-      deadlineMs: 0,
-      errorBody,
-      hooks: undefined,
-      canonical: undefined,
-    };
+    // Counting never moves to another model: no fallback chain, whatever routing configures.
+    const counting = { ...scanned, stream: false, fallbacks: NO_FALLBACKS };
+    const request = inboundRequest(lane, route, head, reply, startedAt, counting, errorBody, undefined);
     attemptLoop(request, { name: "", candidates: anthropic });
   });
 }

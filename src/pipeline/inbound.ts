@@ -1,9 +1,14 @@
+import type { Dispatcher } from "undici";
 import { type ErrorClass, errorClassOf, type GatewayError } from "../errors.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
 import type { ErrorBody } from "../http/internal-error.js";
 import type { ScanOk } from "../native/types.js";
+import type { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
+import type { UpstreamRequest } from "../providers/adapter.js";
+import type { PlanCandidate } from "../routing/candidates.js";
 import type { RoutingTable } from "../routing/table.js";
+import { dispatchUpstream } from "../upstream/pools.js";
 import type { UpstreamFailure } from "../upstream/report.js";
 import type { CanonicalBody } from "./convert.js";
 import type { RequestHooks } from "./request-hooks.js";
@@ -68,8 +73,34 @@ export function refusedAttempt(
 
 const JSON_TYPE: readonly [string, string] = ["content-type", "application/json"];
 
-/** The upstream request's headers: the provider's, the request id, and any a plugin added. */
-export function upstreamHeaders(request: InboundRequest, provider: readonly string[]): string[] {
+/**
+ * Sends one attempt's upstream request to `candidate` with `relay` answering the client: the provider's
+ * headers, the request id and any a plugin added; the candidate's timeouts.
+ */
+export function dispatchAttempt(
+  request: InboundRequest,
+  candidate: PlanCandidate,
+  upstream: UpstreamRequest,
+  relay: Dispatcher.DispatchHandler,
+  account: ExchangeAccount,
+): void {
+  dispatchUpstream(
+    upstream.origin,
+    candidate.provider.config.network,
+    {
+      path: upstream.path,
+      method: upstream.method,
+      headers: upstreamHeaders(request, upstream.headers),
+      body: upstream.body,
+      headersTimeout: candidate.firstByteTimeoutMs,
+      bodyTimeout: candidate.idleTimeoutMs,
+    },
+    relay,
+    account,
+  );
+}
+
+function upstreamHeaders(request: InboundRequest, provider: readonly string[]): string[] {
   const headers = [...provider, "x-request-id", request.head.requestId];
   const added = request.hooks?.upstreamHeaders;
   if (added !== undefined) for (const value of added) headers.push(value);

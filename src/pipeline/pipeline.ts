@@ -2,7 +2,7 @@ import { type GatewayError, gatewayError } from "../errors.js";
 import type { PluginChain } from "../hooks/chain.js";
 import type { HookRefusal, RequestVerdict } from "../hooks/plugin.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
-import { guarded, internalFailure } from "../http/internal-error.js";
+import { type ErrorBody, guarded, internalFailure } from "../http/internal-error.js";
 import { rewriteModel, scanRequest } from "../native/index.js";
 import type { ScanOk } from "../native/types.js";
 import { ExchangeAccount } from "../observability/account.js";
@@ -13,10 +13,9 @@ import { candidatesFor, type ModelPlan, type PlanCandidate } from "../routing/ca
 import { checkModelName } from "../routing/model-name.js";
 import type { RoutingTable } from "../routing/table.js";
 import { ByteRelay } from "../upstream/byte-relay.js";
-import { dispatchUpstream } from "../upstream/pools.js";
 import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./body-fields.js";
 import { sendConverted } from "./convert.js";
-import { type InboundRequest, refuse, refusedAttempt, upstreamHeaders } from "./inbound.js";
+import { dispatchAttempt, type InboundRequest, refuse, refusedAttempt } from "./inbound.js";
 import { RequestHooks } from "./request-hooks.js";
 import { errorBodyIn, type InferenceRoute } from "./routes.js";
 
@@ -56,23 +55,8 @@ export function serveInference(lane: Lane, route: InferenceRoute, head: RequestH
         refuse(reply, lane.metrics, errorBody, plan);
         return;
       }
-      const request: InboundRequest = {
-        table: lane.table,
-        metrics: lane.metrics,
-        route,
-        head,
-        reply,
-        startedAt,
-        body: scanned.body,
-        scan: scanned.scan,
-        model: scanned.model,
-        stream: scanned.stream,
-        fallbacks: scanned.fallbacks,
-        deadlineMs: requestDeadline(lane.table, head.timeout, scanned.timeoutMs),
-        errorBody,
-        hooks: requestHooksFor(lane.plugins, route, head, scanned),
-        canonical: undefined,
-      };
+      const hooks = requestHooksFor(lane.plugins, route, head, scanned);
+      const request = inboundRequest(lane, route, head, reply, startedAt, scanned, errorBody, hooks);
       runRequestHooks(lane.plugins, request, () => attemptLoop(request, plan));
     },
   );
@@ -134,6 +118,36 @@ export interface Scanned {
   readonly stream: boolean;
   readonly fallbacks: readonly string[] | undefined;
   readonly timeoutMs: number;
+}
+
+/** The request as the later steps carry it. */
+export function inboundRequest(
+  lane: Lane,
+  route: InferenceRoute,
+  head: RequestHead,
+  reply: Reply,
+  startedAt: number,
+  scanned: Scanned,
+  errorBody: ErrorBody,
+  hooks: RequestHooks | undefined,
+): InboundRequest {
+  return {
+    table: lane.table,
+    metrics: lane.metrics,
+    route,
+    head,
+    reply,
+    startedAt,
+    body: scanned.body,
+    scan: scanned.scan,
+    model: scanned.model,
+    stream: scanned.stream,
+    fallbacks: scanned.fallbacks,
+    deadlineMs: requestDeadline(lane.table, head.timeout, scanned.timeoutMs),
+    errorBody,
+    hooks,
+    canonical: undefined,
+  };
 }
 
 /**
@@ -280,20 +294,7 @@ function sendBytes(request: InboundRequest, candidate: PlanCandidate, attempt: A
     attempt,
     request.hooks,
   );
-  dispatchUpstream(
-    upstream.origin,
-    provider.config.network,
-    {
-      path: upstream.path,
-      method: "POST",
-      headers: upstreamHeaders(request, upstream.headers),
-      body: upstream.body,
-      headersTimeout: candidate.firstByteTimeoutMs,
-      bodyTimeout: candidate.idleTimeoutMs,
-    },
-    relay,
-    account,
-  );
+  dispatchAttempt(request, candidate, upstream, relay, account);
 }
 
 /** The plugins' view of the request, when some plugin looks at requests or replies. */
