@@ -1,25 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { hookRequest } from "../../test/helpers/hook-request.js";
 import type { MetricJson } from "../observability/lane-metrics.js";
 import { PLUGIN_DURATION_BUCKETS, PluginChain, PluginFailed } from "./chain.js";
 import type { HookOutcome, HookRequest, Plugin, RequestVerdict } from "./plugin.js";
 
-function request(headers: Record<string, string> = {}): HookRequest & { upstream: [string, string][] } {
-  const upstream: [string, string][] = [];
-  return {
-    id: "req-1",
-    route: "openai.chat",
-    format: "openai",
-    model: "gpt-4o-mini",
-    stream: false,
-    body: new Uint8Array(),
-    header: (name) => headers[name] ?? "",
-    setUpstreamHeader: (name, value) => {
-      upstream.push([name, value]);
-    },
-    state: new Map(),
-    upstream,
-  };
-}
+const request = hookRequest;
 
 const outcome: HookOutcome = {
   status: 200,

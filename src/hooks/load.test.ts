@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { hookRequest } from "../../test/helpers/hook-request.js";
 import { DEFAULT_CLIENT } from "../config/defaults.js";
 import type { GatewayConfig, PluginSpec } from "../config/types.js";
 import { PluginChain } from "./chain.js";
@@ -27,17 +28,7 @@ function writeRefusing(file: string, code: string): void {
 }
 
 const refusalCode = async (chain: PluginChain): Promise<unknown> => {
-  const verdict = await chain.onRequest({
-    id: "r",
-    route: "openai.chat",
-    format: "openai",
-    model: "m",
-    stream: false,
-    body: new Uint8Array(),
-    header: () => "",
-    setUpstreamHeader: () => undefined,
-    state: new Map(),
-  });
+  const verdict = await chain.onRequest(hookRequest());
   return verdict !== undefined && "refuse" in verdict ? verdict.refuse.code : undefined;
 };
 

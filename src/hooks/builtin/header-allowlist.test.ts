@@ -1,27 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { hookRequest } from "../../../test/helpers/hook-request.js";
 import { PluginChain } from "../chain.js";
-import type { HookRequest } from "../plugin.js";
 import { headerAllowlistPlugin, MAX_FORWARDED_VALUE } from "./header-allowlist.js";
 import { BUILTIN_PLUGINS } from "./index.js";
 
-function request(headers: Record<string, string>): { request: HookRequest; upstream: [string, string][] } {
-  const upstream: [string, string][] = [];
-  return {
-    upstream,
-    request: {
-      id: "r",
-      route: "openai.chat",
-      format: "openai",
-      model: "m",
-      stream: false,
-      body: new Uint8Array(),
-      header: (name) => headers[name] ?? "",
-      setUpstreamHeader: (name, value) => {
-        upstream.push([name, value]);
-      },
-      state: new Map(),
-    },
-  };
+function request(headers: Record<string, string>) {
+  const sent = hookRequest(headers);
+  return { request: sent, upstream: sent.upstream };
 }
 
 describe("header_allowlist", () => {
