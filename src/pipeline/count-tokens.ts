@@ -1,29 +1,31 @@
 import { gatewayError } from "../errors.js";
 import { estimateInputTokens } from "../formats/anthropic/count.js";
+import { anthropicFormat } from "../formats/anthropic/format.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
 import type { ErrorBody } from "../http/internal-error.js";
 import { candidatesFor } from "../routing/candidates.js";
 import { byteLegs } from "./byte-legs.js";
 import { refuse } from "./inbound.js";
 import { attemptLoop, authenticate, inboundRequest, type Lane, readBody, scanOwnFields } from "./pipeline.js";
-import { errorBodyIn, type InferenceRoute, type LocalRoute } from "./routes.js";
+import { errorBodyIn, type InferenceRoute } from "./routes.js";
 
 // POST /anthropic/v1/messages/count_tokens: Anthropic's own count when the model has an Anthropic member
 // (asked through the attempt loop like any request: breakers, limits, retries), else an o200k_base estimate
 // over the request's text (see src/formats/anthropic/count.ts). It takes no plugin hooks: nothing is generated.
 
-const COUNT_TOKENS: Omit<InferenceRoute, "format"> = {
+const COUNT_TOKENS: InferenceRoute = {
   kind: "inference",
   name: "anthropic.count_tokens",
   method: "POST",
+  format: anthropicFormat,
   operation: "chat",
   bytes: byteLegs.anthropic,
   upstreamPath: "/messages/count_tokens",
   modelFrom: "body",
 };
 
-export function serveCountTokens(lane: Lane, local: LocalRoute, head: RequestHead, reply: Reply): void {
-  const route: InferenceRoute = { ...COUNT_TOKENS, format: local.format };
+export function serveCountTokens(lane: Lane, head: RequestHead, reply: Reply): void {
+  const route = COUNT_TOKENS;
   const errorBody = errorBodyIn(route.format);
   if (!authenticate(lane, route.name, head, reply, errorBody)) return;
   const { client } = lane.table.config;

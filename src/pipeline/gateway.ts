@@ -135,7 +135,7 @@ export class Gateway {
         serveInference(lane, route, head, reply);
         return;
       case "count_tokens":
-        serveCountTokens(lane, route, head, reply);
+        serveCountTokens(lane, head, reply);
         return;
       case "models":
         if (!authenticate(lane, route.name, head, reply, errorBody)) return;

@@ -72,7 +72,7 @@ export function authenticate(
   routeName: string,
   head: RequestHead,
   reply: Reply,
-  errorBody: (error: GatewayError) => string,
+  errorBody: ErrorBody,
 ): boolean {
   if (!lane.plugins.authenticates) return true;
   const refusal = lane.plugins.authenticate(head.apiKey, routeName);
@@ -87,7 +87,7 @@ export function readBody(
   limit: number,
   head: RequestHead,
   reply: Reply,
-  errorBody: (error: GatewayError) => string,
+  errorBody: ErrorBody,
   onBody: (body: Buffer, startedAt: number) => void,
 ): void {
   const tooLarge = () =>

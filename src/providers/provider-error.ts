@@ -9,16 +9,23 @@ export function providerErrorBody(status: number, provider: string, body: Buffer
   return JSON.stringify({ error: { message, type, param, code } });
 }
 
+/**
+ * An error body's JSON, undefined when it is not JSON; of an array (a non-SSE stream's error, Google's
+ * array form) the first element.
+ */
+export function errorJson(text: string): unknown {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed[0] : parsed;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A provider's error reply, whatever its shape, as a canonical error with the provider's status. */
 export function providerError(status: number, provider: string, body: Buffer): CanonicalError {
   const text = body.toString("utf8");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (Array.isArray(parsed)) parsed = parsed[0];
+  const parsed = errorJson(text);
   const error = isObject(parsed) ? parsed.error : undefined;
   if (isObject(error) && typeof error.message === "string") {
     return {

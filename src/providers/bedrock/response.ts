@@ -12,7 +12,7 @@ import type {
   Usage,
 } from "../../formats/canonical.js";
 import { ProviderStreamError, type StreamDecoder } from "../adapter.js";
-import { typeForStatus } from "../provider-error.js";
+import { errorJson, typeForStatus } from "../provider-error.js";
 import { type EventMessage, EventStreamDecoder } from "./eventstream.js";
 import { JSON_TOOL } from "./request.js";
 
@@ -151,12 +151,7 @@ export function errorTypeName(raw: string): string {
 
 export function bedrockError(status: number, body: Buffer, errorType?: string): CanonicalError {
   const text = body.toString("utf8");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = errorJson(text);
   const obj = isObj(parsed) ? parsed : {};
   const message =
     typeof obj.message === "string"

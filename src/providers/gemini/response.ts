@@ -17,7 +17,7 @@ import {
 } from "../../formats/gemini/wire.js";
 import { SseParser } from "../../formats/sse.js";
 import type { StreamDecoder } from "../adapter.js";
-import { typeForStatus } from "../provider-error.js";
+import { errorJson, typeForStatus } from "../provider-error.js";
 
 // Gemini generateContent responses and stream events → canonical responses and chunks.
 //
@@ -273,13 +273,7 @@ const TYPE_BY_STATUS: Record<string, string> = {
  */
 export function geminiError(status: number, body: Buffer, provider: string): CanonicalError {
   const text = body.toString("utf8");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (Array.isArray(parsed)) parsed = parsed[0];
+  const parsed = errorJson(text);
   const error = (parsed as { error?: { message?: unknown; status?: unknown } } | undefined)?.error;
   if (typeof error === "object" && error !== null && typeof error.message === "string") {
     const googleStatus = typeof error.status === "string" ? error.status : null;
