@@ -79,6 +79,18 @@ describe("parseBifrostConfig: providers", () => {
     expect(p?.concurrency).toEqual({ concurrency: 50, bufferSize: 200 });
   });
 
+  it("reads ca_cert_pem as certificates to trust beside the system's, and refuses what is not PEM", () => {
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    const { config } = parse({ providers: { openai: openai({ network_config: { ca_cert_pem: pem } }) } });
+    expect(config.providers.openai?.network.caCertPem).toBe(pem);
+    const problems = problemsOf({
+      providers: { openai: openai({ network_config: { ca_cert_pem: "not a cert" } }) },
+    });
+    expect(problems).toContain(
+      "providers.openai.network_config.ca_cert_pem: must be PEM certificates (-----BEGIN CERTIFICATE-----)",
+    );
+  });
+
   it("defaults key name and weight, keeps literal values and model lists", () => {
     const { config } = parse({
       providers: {

@@ -118,7 +118,6 @@ const UNSUPPORTED_PROVIDER_KEYS = new Set([
 const UNSUPPORTED_NETWORK_KEYS = new Set([
   "enforce_http2",
   "insecure_skip_verify",
-  "ca_cert_pem",
   "stream_idle_timeout_in_seconds",
   "keep_alive_timeout_in_seconds",
   "max_conns_per_host",
@@ -372,9 +371,17 @@ function parseNetwork(
   if (backoffInitial > backoffMax)
     c.problem(`${path}.retry_backoff_initial`, "must not exceed retry_backoff_max");
 
+  let caCertPem: string | undefined;
+  if (net.ca_cert_pem !== undefined) {
+    if (typeof net.ca_cert_pem !== "string" || !net.ca_cert_pem.includes("-----BEGIN CERTIFICATE-----"))
+      c.problem(`${path}.ca_cert_pem`, "must be PEM certificates (-----BEGIN CERTIFICATE-----)");
+    else caCertPem = net.ca_cert_pem;
+  }
+
   for (const key of Object.keys(net)) {
     if (
       key === "base_url" ||
+      key === "ca_cert_pem" ||
       key === "extra_headers" ||
       key === "default_request_timeout_in_seconds" ||
       key === "max_retries" ||
@@ -394,6 +401,7 @@ function parseNetwork(
     maxRetries,
     retryBackoffInitialMs: backoffInitial,
     retryBackoffMaxMs: backoffMax,
+    ...(caCertPem === undefined ? {} : { caCertPem }),
   };
 }
 

@@ -55,6 +55,11 @@ export interface NetworkConfig {
   readonly firstByteTimeoutMs?: number;
   /** Between two chunks of the response body. */
   readonly idleTimeoutMs?: number;
+  /**
+   * PEM certificates this provider's TLS may chain to besides the system's roots (Bifrost's
+   * `ca_cert_pem`): a self-hosted model behind a private CA.
+   */
+  readonly caCertPem?: string;
   readonly maxRetries: number;
   readonly retryBackoffInitialMs: number;
   readonly retryBackoffMaxMs: number;

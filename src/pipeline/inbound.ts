@@ -1,4 +1,3 @@
-import type { Dispatcher } from "undici";
 import { type ErrorClass, errorClassOf, type GatewayError } from "../errors.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
 import type { ErrorBody } from "../http/internal-error.js";
@@ -8,6 +7,7 @@ import type { LaneMetrics } from "../observability/lane-metrics.js";
 import type { UpstreamRequest } from "../providers/adapter.js";
 import type { PlanCandidate } from "../routing/candidates.js";
 import type { RoutingTable } from "../routing/table.js";
+import type { UpstreamHandler } from "../upstream/h1/exchange.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import type { UpstreamFailure } from "../upstream/report.js";
 import type { CanonicalBody } from "./convert.js";
@@ -81,7 +81,7 @@ export function dispatchAttempt(
   request: InboundRequest,
   candidate: PlanCandidate,
   upstream: UpstreamRequest,
-  relay: Dispatcher.DispatchHandler,
+  relay: UpstreamHandler,
   account: ExchangeAccount,
 ): void {
   dispatchUpstream(
@@ -90,7 +90,8 @@ export function dispatchAttempt(
     {
       path: upstream.path,
       method: upstream.method,
-      headers: upstreamHeaders(request, upstream.headers),
+      headers: upstream.headers,
+      extraHeaders: upstreamHeaders(request),
       body: upstream.body,
       headersTimeout: candidate.firstByteTimeoutMs,
       bodyTimeout: candidate.idleTimeoutMs,
@@ -100,8 +101,8 @@ export function dispatchAttempt(
   );
 }
 
-function upstreamHeaders(request: InboundRequest, provider: readonly string[]): string[] {
-  const headers = [...provider, "x-request-id", request.head.requestId];
+function upstreamHeaders(request: InboundRequest): string[] {
+  const headers = ["x-request-id", request.head.requestId];
   const added = request.hooks?.upstreamHeaders;
   if (added !== undefined) for (const value of added) headers.push(value);
   return headers;

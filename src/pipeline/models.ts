@@ -1,6 +1,6 @@
 import type { CompiledProvider, KeyEndpoint } from "../providers/route.js";
 import type { RoutingTable } from "../routing/table.js";
-import { poolFor } from "../upstream/pools.js";
+import { sendUpstream } from "../upstream/pools.js";
 
 // GET /v1/models: what the configured providers actually serve, asked of each provider and cached per
 // lane; a provider that cannot be asked is represented by the models its keys list.
@@ -43,16 +43,18 @@ async function modelsOf(provider: CompiledProvider): Promise<ModelEntry[]> {
 async function askProvider(provider: CompiledProvider, into: Set<string>): Promise<void> {
   try {
     const endpoint = provider.endpoints[0] as KeyEndpoint;
-    const response = await poolFor(endpoint.origin).request({
-      path: endpoint.path("/models", ""),
-      method: "GET",
-      headers: endpoint.headers as string[],
-      headersTimeout: ASK_TIMEOUT_MS,
-      bodyTimeout: ASK_TIMEOUT_MS,
-      signal: AbortSignal.timeout(ASK_TIMEOUT_MS),
-    });
-    const text = await response.body.text();
-    if (response.statusCode === 200 && text.length <= MAX_LIST_BYTES) {
+    const response = await sendUpstream(
+      {
+        origin: endpoint.origin,
+        path: endpoint.path("/models", ""),
+        method: "GET",
+        headers: endpoint.headers as string[],
+        body: "",
+      },
+      ASK_TIMEOUT_MS,
+    );
+    const text = response.body.toString();
+    if (response.status === 200 && text.length <= MAX_LIST_BYTES) {
       const data = (JSON.parse(text) as { data?: unknown }).data;
       if (Array.isArray(data)) {
         for (const item of data) {

@@ -29,7 +29,7 @@ export interface UpstreamRequest {
   readonly origin: string;
   readonly path: string;
   readonly method: "POST" | "GET";
-  /** Flat [name, value, name, value, ...] as undici takes them. */
+  /** Flat [name, value, name, value, ...] as the upstream client takes them. */
   readonly headers: string[];
   readonly body: string | Buffer;
 }
@@ -37,7 +37,7 @@ export interface UpstreamRequest {
 /** A provider's whole reply to a request an adapter sent itself. */
 export interface UpstreamReply {
   readonly status: number;
-  /** Lower-case names, as undici gives them. */
+  /** Lower-case names, as the upstream client gives them. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Buffer;
 }

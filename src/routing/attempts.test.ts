@@ -383,7 +383,7 @@ describe("what counts against a provider's health", () => {
     expect(health.log.at(-1)).toBe("finished b/gpt-4o-mini#0 client-error");
   });
 
-  it("not a header undici refuses before sending: the client gets a 400 and the circuit stays closed", () => {
+  it("not a header the upstream client refuses before sending: the client gets a 400 and the circuit stays closed", () => {
     const health = breakers();
     const t = table(ROUTING, health);
     const metrics = new LaneMetrics();
@@ -392,15 +392,18 @@ describe("what counts against a provider's health", () => {
         send: (candidate, hook, reply) => {
           const account = new ExchangeAccount(metrics, "b", candidate.model, performance.now());
           const relay = new ByteRelay(reply, "b", "sk-0", account, OPENAI_ERRORS, hook, undefined);
-          // undici refuses the control byte synchronously: nothing is sent, the port is never dialled.
+          // The client refuses the control byte before taking a connection: the port is never dialled.
           dispatchUpstream(
             "http://127.0.0.1:9",
             undefined,
             {
               path: "/v1/chat/completions",
               method: "POST",
-              headers: ["x-request-id", "a\u0001b"],
+              headers: [],
+              extraHeaders: ["x-request-id", "a\u0001b"],
               body: "{}",
+              headersTimeout: 1000,
+              bodyTimeout: 1000,
             },
             relay,
             account,
@@ -408,7 +411,9 @@ describe("what counts against a provider's health", () => {
         },
       });
       expect(reply.status).toBe(400);
-      expect(JSON.parse(reply.body).error.message).toContain("invalid x-request-id header");
+      expect(JSON.parse(reply.body).error.message).toContain(
+        "the header x-request-id has a character HTTP does not allow",
+      );
     }
     const candidate = planOf(t, "backup").candidates[0] as PlanCandidate;
     expect(health.circuit(candidate)).toBe("closed");

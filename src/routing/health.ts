@@ -22,7 +22,7 @@ export type Outcome =
   | "failure"
   /**
    * Says nothing about the upstream's health: a 4xx the client caused, the client's own (shorter) deadline,
-   * the client leaving, a request undici refused before it was sent. Frees a half-open probe's slot.
+   * the client leaving, a request the upstream client refused before it was sent. Frees a half-open probe's slot.
    */
   | "client-error";
 

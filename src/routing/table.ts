@@ -65,7 +65,8 @@ function compileProvider(provider: ProviderConfig): CompiledProvider | undefined
   let endpoints: KeyEndpoint[];
   try {
     endpoints = keys.map((key): KeyEndpoint => {
-      const headers = keyHeaders(provider, catalog, key);
+      // Frozen: the upstream client checks and writes out a frozen header list once (see request-head.ts).
+      const headers = Object.freeze(keyHeaders(provider, catalog, key));
       const base = apiPath;
       const standard: KeyEndpoint = { origin, headers, path: (operation) => base + operation };
       return custom === undefined ? standard : custom(provider, key, standard);

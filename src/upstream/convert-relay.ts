@@ -125,7 +125,7 @@ export class ConvertRelay extends RelayCore {
   /** A provider's error event mid-stream, or a stream the adapter cannot decode. */
   protected override unreadable(error: Error): GatewayError | undefined {
     if (error instanceof ProviderStreamError) return error.error;
-    // undici's own errors carry a code; anything else was thrown while decoding the reply.
+    // The upstream client's and the socket's errors carry a code; anything else was thrown while decoding the reply.
     return (error as { code?: string }).code === undefined ? malformed(this.target, error) : undefined;
   }
 

@@ -1,155 +1,45 @@
-import { Client, Dispatcher, Pool } from "undici";
 import type { NetworkConfig } from "../config/types.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import type { SendUpstream, UpstreamReply } from "../providers/adapter.js";
+import { UpstreamError } from "./h1/errors.js";
+import type { UpstreamController, UpstreamHandler, UpstreamRequestOptions } from "./h1/exchange.js";
+import { H1Pool } from "./h1/pool.js";
+import type { UpstreamHeaders } from "./h1/response-parser.js";
 
 // One keep-alive connection pool per upstream origin, per lane. Pools outlive configuration snapshots so
-// that a reload keeps warm connections; `retain` closes the ones no provider uses any more.
+// that a reload keeps warm connections; `retainPools` closes the ones no provider uses any more.
 
-type Handler = Dispatcher.DispatchHandler;
-type Controller = Dispatcher.DispatchController;
+const pools = new Map<string, H1Pool>();
 
 /**
- * undici's Pool looks for a free connection by scanning all of them on every dispatch; with thousands of
- * requests in flight to one provider (a slow model at a few thousand requests a second) that scan costs
- * more than the rest of the request. Here free connections wait on a stack, so a dispatch is O(1).
+ * `network` sets the connect timeout and the trusted CAs of a new pool (the first provider to use an origin
+ * decides).
  */
-export class UpstreamPool extends Dispatcher {
-  private readonly idle: Client[] = [];
-  private readonly clients = new Set<Client>();
-
-  /** Connections opened so far (each is one Client). */
-  get connections(): number {
-    return this.clients.size;
-  }
-
-  /** Low-volume callers of undici's request() API (model lists, signing helpers) use a plain Pool. */
-  private plain: Pool | undefined;
-  private closed = false;
-
-  constructor(
-    private readonly origin: string,
-    private readonly options: Client.Options,
-  ) {
-    super();
-  }
-
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Handler): boolean {
-    if (typeof handler.onResponseStart !== "function") {
-      this.plain ??= new Pool(this.origin, this.options);
-      return this.plain.dispatch(options, handler);
-    }
-    let client = this.idle.pop();
-    if (client === undefined) {
-      client = new Client(this.origin, this.options);
-      this.clients.add(client);
-    }
-    return client.dispatch(options, new Lease(this, client, handler));
-  }
-
-  release(client: Client): void {
-    if (this.closed) client.close().catch(() => {});
-    else this.idle.push(client);
-  }
-
-  override async close(): Promise<void> {
-    this.closed = true;
-    this.idle.length = 0;
-    const closing = [...this.clients].map((client) => client.close());
-    if (this.plain !== undefined) closing.push(this.plain.close());
-    this.clients.clear();
-    await Promise.allSettled(closing);
-  }
-
-  override async destroy(): Promise<void> {
-    this.closed = true;
-    this.idle.length = 0;
-    const destroying = [...this.clients].map((client) => client.destroy());
-    if (this.plain !== undefined) destroying.push(this.plain.destroy());
-    this.clients.clear();
-    await Promise.allSettled(destroying);
-  }
-}
-
-/** Passes one exchange through to its handler and puts the connection back when the exchange is over. */
-class Lease implements Handler {
-  private released = false;
-
-  constructor(
-    private readonly pool: UpstreamPool,
-    private readonly client: Client,
-    private readonly inner: Handler,
-  ) {}
-
-  onRequestStart(controller: Controller, context: unknown): void {
-    this.inner.onRequestStart?.(controller, context);
-  }
-
-  onResponseStart(
-    controller: Controller,
-    status: number,
-    headers: Record<string, string | string[] | undefined>,
-    message?: string,
-  ): void {
-    this.inner.onResponseStart?.(controller, status, headers as never, message);
-  }
-
-  onResponseData(controller: Controller, chunk: Buffer): void {
-    this.inner.onResponseData?.(controller, chunk);
-  }
-
-  onResponseEnd(controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
-    this.inner.onResponseEnd?.(controller, trailers as never);
-    this.release();
-  }
-
-  onResponseError(controller: Controller, error: Error): void {
-    this.inner.onResponseError?.(controller, error);
-    // A client whose socket failed reconnects on its next dispatch, so it goes back on the stack too.
-    this.release();
-  }
-
-  private release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.pool.release(this.client);
-  }
-}
-
-const pools = new Map<string, UpstreamPool>();
-
-/** `network` sets the connect timeout of a new pool (the first provider to use an origin decides). */
-export function poolFor(origin: string, network?: NetworkConfig): UpstreamPool {
+export function poolFor(origin: string, network?: NetworkConfig): H1Pool {
   let pool = pools.get(origin);
   if (pool === undefined) {
-    const connectTimeout =
+    const connectTimeoutMs =
       network === undefined ? 10_000 : (network.connectTimeoutMs ?? network.requestTimeoutMs);
-    pool = new UpstreamPool(origin, {
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
-      connect: { timeout: connectTimeout, noDelay: true },
-    });
+    pool = new H1Pool(origin, { connectTimeoutMs, keepAliveMs: 30_000, caCertPem: network?.caCertPem });
     pools.set(origin, pool);
   }
   return pool;
 }
 
-/** Gracefully closes pools for origins not in `inUse`; their in-flight requests finish first. */
+/** Closes pools for origins not in `inUse`; their in-flight requests finish first. */
 export function retainPools(inUse: ReadonlySet<string>): void {
   for (const [origin, pool] of pools) {
     if (!inUse.has(origin)) {
       pools.delete(origin);
-      void pool.close();
+      pool.close();
     }
   }
 }
 
 /** The end of a drain: upstream requests still open (their clients have been answered) are dropped. */
-export async function closeAllPools(): Promise<void> {
-  const closing = [...pools.values()].map((pool) => pool.destroy());
+export function closeAllPools(): void {
+  for (const pool of pools.values()) pool.destroy();
   pools.clear();
-  await Promise.allSettled(closing);
 }
 
 /**
@@ -160,27 +50,83 @@ export async function closeAllPools(): Promise<void> {
 export function dispatchUpstream(
   origin: string,
   network: NetworkConfig | undefined,
-  options: Dispatcher.DispatchOptions,
-  handler: Handler,
+  request: UpstreamRequestOptions,
+  handler: UpstreamHandler,
   account: ExchangeAccount,
 ): void {
   account.dispatched();
-  poolFor(origin, network).dispatch(options, handler);
+  poolFor(origin, network).dispatch(request, handler);
 }
 
-/** The SendUpstream adapters are given: one request through its origin's pool, the whole reply read. */
-export const sendUpstream: SendUpstream = async (request, timeoutMs): Promise<UpstreamReply> => {
-  const reply = await poolFor(request.origin).request({
-    path: request.path,
-    method: request.method,
-    headers: request.headers,
-    body: request.body,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
+const NO_HEADERS: readonly string[] = [];
+
+/** Replies an adapter or the gateway reads whole (a model list, a signing step) are refused past this. */
+const WHOLE_REPLY_LIMIT = 16 * 1024 * 1024;
+
+/** One request through its origin's pool, the whole reply read; `timeoutMs` bounds the exchange as a whole. */
+export const sendUpstream: SendUpstream = (request, timeoutMs) =>
+  new Promise<UpstreamReply>((resolve, reject) => {
+    poolFor(request.origin).dispatch(
+      {
+        path: request.path,
+        method: request.method,
+        headers: request.headers,
+        extraHeaders: NO_HEADERS,
+        body: request.method === "GET" && request.body.length === 0 ? undefined : request.body,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      },
+      new WholeReply(timeoutMs, resolve, reject),
+    );
   });
-  return {
-    status: reply.statusCode,
-    headers: reply.headers,
-    body: Buffer.from(await reply.body.arrayBuffer()),
-  };
-};
+
+class WholeReply implements UpstreamHandler {
+  private status = 0;
+  private headers: UpstreamHeaders = {};
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private deadline: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly resolve: (reply: UpstreamReply) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  onRequestStart(controller: UpstreamController): void {
+    // A provider that trickles its reply would otherwise hold the caller as long as it likes.
+    this.deadline = setTimeout(
+      () =>
+        controller.abort(
+          new UpstreamError("UPSTREAM_BODY_TIMEOUT", `no whole reply within ${this.timeoutMs} ms`),
+        ),
+      this.timeoutMs,
+    );
+  }
+
+  onResponseStart(_controller: UpstreamController, status: number, headers: UpstreamHeaders): void {
+    this.status = status;
+    this.headers = headers;
+  }
+
+  onResponseData(controller: UpstreamController, chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > WHOLE_REPLY_LIMIT) {
+      controller.abort(
+        new UpstreamError("UPSTREAM_BAD_REPLY", `the reply is larger than ${WHOLE_REPLY_LIMIT} bytes`),
+      );
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    clearTimeout(this.deadline);
+    this.resolve({ status: this.status, headers: this.headers, body: Buffer.concat(this.chunks, this.size) });
+  }
+
+  onResponseError(_controller: UpstreamController, error: Error): void {
+    clearTimeout(this.deadline);
+    this.reject(error);
+  }
+}

@@ -1,16 +1,17 @@
-import type { Dispatcher } from "undici";
 import type { ErrorClass, GatewayError } from "../errors.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import { type ErrorBody, internalFailure } from "../http/internal-error.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { ClientGone, DeadlineExceeded } from "./abort.js";
+import type { UpstreamController, UpstreamHandler } from "./h1/exchange.js";
+import type { UpstreamHeaders } from "./h1/response-parser.js";
 import { ERROR_BODY_LIMIT } from "./redact.js";
 import type { ExchangeReport, ReplyObserver, UpstreamFailure } from "./report.js";
 import { isRefusedRequest, transportError } from "./transport-error.js";
 
-export type Controller = Dispatcher.DispatchController;
-export type UpstreamHeaders = Record<string, string | string[] | undefined>;
+export type Controller = UpstreamController;
+export type { UpstreamHeaders };
 
 /** Where the exchange is: waiting for the head, holding the whole body, streaming it, holding an error body. */
 export enum Mode {
@@ -28,7 +29,7 @@ export enum Mode {
  * reached the client with nothing back to the sender, streams with backpressure, turns a bug into a 500
  * (or a cut-off), and accounts the exchange exactly once.
  */
-export abstract class RelayCore implements Dispatcher.DispatchHandler {
+export abstract class RelayCore implements UpstreamHandler {
   protected controller: Controller | undefined;
   protected mode = Mode.Waiting;
   protected status = 0;
@@ -71,7 +72,7 @@ export abstract class RelayCore implements Dispatcher.DispatchHandler {
     return undefined;
   }
 
-  // --- undici's handler ------------------------------------------------------------------------------------
+  // --- The upstream client's handler ------------------------------------------------------------------------------------
 
   onRequestStart(controller: Controller): void {
     this.controller = controller;

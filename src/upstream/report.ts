@@ -37,7 +37,7 @@ export interface UpstreamFailure {
 export interface ExchangeReport {
   /** The x-switchyard-* headers this exchange answers with. */
   readonly headers: ResponseHeaders;
-  /** Lets the sender abort the upstream request (its deadline), once undici has started it. */
+  /** Lets the sender abort the upstream request (its deadline), once the client has started it. */
   attach(upstream: Abortable): void;
   /** Nothing reached the client. Called at most once, and then `settled` is not. */
   failed(failure: UpstreamFailure): void;

@@ -1,11 +1,19 @@
-import { errors } from "undici";
 import { describe, expect, it } from "vitest";
+import { UpstreamError } from "./h1/errors.js";
 import { isRefusedRequest, transportError } from "./transport-error.js";
 
 describe("transportError", () => {
-  it("maps undici's timeouts to 504 and connection failures to 502", () => {
-    const timeout = Object.assign(new Error("Headers Timeout Error"), { code: "UND_ERR_HEADERS_TIMEOUT" });
-    expect(transportError("openai", timeout, false)).toMatchObject({ status: 504, code: "upstream_timeout" });
+  it("maps the client's timeouts to 504, naming the phase, and connection failures to 502", () => {
+    const headers = new UpstreamError("UPSTREAM_HEADERS_TIMEOUT", "no reply within 10 ms");
+    expect(transportError("openai", headers, false)).toMatchObject({
+      status: 504,
+      code: "upstream_timeout",
+      message: "openai did not answer in time (waiting for the response).",
+    });
+    const body = new UpstreamError("UPSTREAM_BODY_TIMEOUT", "no reply bytes for 10 ms");
+    expect(transportError("openai", body, true).message).toContain("between response chunks");
+    const connect = new UpstreamError("UPSTREAM_CONNECT_TIMEOUT", "no connection within 10 ms");
+    expect(transportError("openai", connect, false).message).toContain("(connect)");
     const refused = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
     expect(transportError("openai", refused, false)).toMatchObject({
       status: 502,
@@ -14,13 +22,18 @@ describe("transportError", () => {
     expect(transportError("openai", refused, true).message).toContain("broke off its response");
   });
 
-  it("answers a request undici refused to send (a header it will not write) with a 400, not a provider failure", () => {
-    const invalid = new errors.InvalidArgumentError("invalid x-request-id header");
+  it("answers a request the client refused to send (a header it will not write) with a 400, not a provider failure", () => {
+    const invalid = new UpstreamError(
+      "UPSTREAM_INVALID_REQUEST",
+      "the header x-request-id has a character HTTP does not allow",
+    );
     expect(isRefusedRequest(invalid)).toBe(true);
+    expect(isRefusedRequest(new UpstreamError("UPSTREAM_CLOSED", "closed"))).toBe(false);
     expect(transportError("openai", invalid, false)).toMatchObject({
       status: 400,
       type: "invalid_request_error",
-      message: "The request could not be sent to openai: invalid x-request-id header.",
+      message:
+        "The request could not be sent to openai: the header x-request-id has a character HTTP does not allow.",
     });
   });
 });

@@ -1,16 +1,20 @@
 import { type GatewayError, gatewayError } from "../errors.js";
 
-// The gateway's own answers when an upstream exchange fails below HTTP: undici refused the request, the
-// provider could not be reached, broke off, or did not answer in time.
+// The gateway's own answers when an upstream exchange fails below HTTP: the client refused to write the
+// request, the provider could not be reached, broke off, or did not answer in time.
 
-const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT"]);
+const TIMEOUT_PHASES: Readonly<Record<string, string>> = {
+  UPSTREAM_CONNECT_TIMEOUT: "connect",
+  UPSTREAM_HEADERS_TIMEOUT: "waiting for the response",
+  UPSTREAM_BODY_TIMEOUT: "between response chunks",
+};
 
 /**
- * True for an error undici raised before anything was sent (a header value it refuses, such as a client's
- * x-request-id with a control byte): the request's fault, never the provider's.
+ * True for a request the upstream client refused before anything was sent (a header value it will not
+ * write, such as a client's x-request-id with a control byte): the request's fault, never the provider's.
  */
 export function isRefusedRequest(error: Error): boolean {
-  return (error as { code?: string }).code === "UND_ERR_INVALID_ARG";
+  return (error as { code?: string }).code === "UPSTREAM_INVALID_REQUEST";
 }
 
 /**
@@ -22,15 +26,9 @@ export function transportError(provider: string, error: Error, midResponse: bool
     return gatewayError("invalid_request", `The request could not be sent to ${provider}: ${error.message}.`);
   }
   const code = (error as { code?: string }).code ?? "";
-  if (TIMEOUT_CODES.has(code)) {
-    const phase =
-      code === "UND_ERR_CONNECT_TIMEOUT"
-        ? "connect"
-        : code === "UND_ERR_HEADERS_TIMEOUT"
-          ? "waiting for the response"
-          : "between response chunks";
+  const phase = TIMEOUT_PHASES[code];
+  if (phase !== undefined)
     return gatewayError("upstream_timeout", `${provider} did not answer in time (${phase}).`);
-  }
   const why = code === "" ? error.message : `${code}: ${error.message}`;
   return gatewayError(
     "upstream_unreachable",

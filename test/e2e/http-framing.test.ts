@@ -244,10 +244,11 @@ describe.each(["uws", "node"] as const)("HTTP/1.x framing on the %s front", (bac
     } else {
       // The binary refuses a request that arrives while the one before it is unanswered: it closes the
       // connection before any handler could write, so not even the first is answered. The first one's
-      // upstream call is aborted before undici has written it: the provider sees none of them.
+      // upstream request is written as soon as its handler runs and then aborted: the provider sees at
+      // most that one, never the ones behind it.
       expect(outcome).toMatchObject({ answers: [], rest: "", connection: "closed" });
       expect(outcome.ms).toBeLessThan(SILENCE_MS);
-      expect(mock.stats.requests).toBe(before);
+      expect(mock.stats.requests - before).toBeLessThanOrEqual(1);
     }
   });
 });

@@ -9,7 +9,7 @@ import { HOSTILE_NAMES, resolvedUrl } from "../../../test/helpers/hostile-names.
 import { DEFAULT_CLIENT, DEFAULT_CONCURRENCY, defaultNetwork } from "../../config/defaults.js";
 import type { BedrockKeyConfig, GatewayConfig, ProviderKey } from "../../config/types.js";
 import { compileRoutingTable } from "../../routing/table.js";
-import { closeAllPools, poolFor, sendUpstream } from "../../upstream/pools.js";
+import { closeAllPools, sendUpstream } from "../../upstream/pools.js";
 import { ProviderStreamError, type Target, UnsupportedRequest, type UpstreamRequest } from "../adapter.js";
 import { adapterFor } from "../registry.js";
 import { BEDROCK_DEFAULT_BASE_URL, bedrockAdapter } from "./adapter.js";
@@ -166,19 +166,7 @@ describe("Bedrock adapter against the mock", () => {
     await mock.close();
   });
 
-  const send = async (request: UpstreamRequest) => {
-    const reply = await poolFor(request.origin).request({
-      path: request.path,
-      method: request.method,
-      headers: request.headers,
-      body: request.body,
-    });
-    return {
-      status: reply.statusCode,
-      headers: reply.headers,
-      body: Buffer.from(await reply.body.arrayBuffer()),
-    };
-  };
+  const send = (request: UpstreamRequest) => sendUpstream(request, 10_000);
 
   it("a signed Converse call is accepted and converts back", async () => {
     const target = targetFor(mock.url, creds());

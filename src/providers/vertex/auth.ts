@@ -1,5 +1,4 @@
 import { createPrivateKey, type KeyObject, sign } from "node:crypto";
-import { request } from "undici";
 
 // Google service-account auth (OAuth 2.0 JWT bearer grant, RFC 7523): the gateway signs a JWT with the
 // account's private key (RS256), trades it at the account's token URI for an access token, and reuses that
@@ -87,14 +86,14 @@ export class TokenSource {
   private async exchange(): Promise<string> {
     const assertion = signedJwt(this.account, this.now());
     const body = `grant_type=${encodeURIComponent("urn:ietf:params:oauth:grant-type:jwt-bearer")}&assertion=${assertion}`;
-    const response = await request(this.account.tokenUri, {
+    // One token per hour per account: Node's own fetch, not the relays' pooled client.
+    const response = await fetch(this.account.tokenUri, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body,
-      headersTimeout: EXCHANGE_TIMEOUT_MS,
-      bodyTimeout: EXCHANGE_TIMEOUT_MS,
+      signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS),
     });
-    const text = await response.body.text();
+    const text = await response.text();
     let parsed: {
       access_token?: unknown;
       expires_in?: unknown;
@@ -106,13 +105,13 @@ export class TokenSource {
     } catch {
       parsed = {};
     }
-    if (response.statusCode !== 200 || typeof parsed.access_token !== "string") {
+    if (response.status !== 200 || typeof parsed.access_token !== "string") {
       const why =
         typeof parsed.error_description === "string"
           ? parsed.error_description
           : typeof parsed.error === "string"
             ? parsed.error
-            : `HTTP ${response.statusCode}`;
+            : `HTTP ${response.status}`;
       throw new Error(`Vertex AI token exchange for ${this.account.clientEmail} failed: ${why}`);
     }
     const lifetime = typeof parsed.expires_in === "number" ? parsed.expires_in : JWT_LIFETIME_S;
