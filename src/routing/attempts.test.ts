@@ -419,6 +419,31 @@ describe("what counts against a provider's health", () => {
     expect(health.circuit(candidate)).toBe("closed");
   });
 
+  it("not the gateway running out of sockets: the client gets a 503 to retry, and the circuit stays closed", () => {
+    const health = breakers();
+    const t = table(ROUTING, health);
+    const metrics = new LaneMetrics();
+    const unsent = { abort() {}, pause() {}, resume() {} };
+    for (let i = 0; i < 5; i++) {
+      const { reply } = run(t, planOf(t, "backup"), {
+        send: (candidate, hook, reply) => {
+          const account = new ExchangeAccount(metrics, "b", candidate.model, performance.now());
+          const relay = new ByteRelay(reply, "b", "sk-0", account, OPENAI_ERRORS, hook, undefined);
+          relay.onRequestStart(unsent);
+          relay.onResponseError(
+            unsent,
+            Object.assign(new Error("connect EMFILE 10.0.0.1:443"), { code: "EMFILE" }),
+          );
+        },
+      });
+      expect(reply.status).toBe(503);
+      expect(reply.headers).toContainEqual(["retry-after", "1"]);
+      expect(JSON.parse(reply.body).error.code).toBe("overloaded");
+    }
+    const candidate = planOf(t, "backup").candidates[0] as PlanCandidate;
+    expect(health.circuit(candidate)).toBe("closed");
+  });
+
   it("but a provider's 500 opens the circuit, and the next request's Retry-After is the cooldown", () => {
     const health = breakers();
     const t = table({ ...ROUTING, fallbacks: {} }, health);

@@ -8,7 +8,7 @@ import type { UpstreamController, UpstreamHandler } from "./h1/exchange.js";
 import type { UpstreamHeaders } from "./h1/response-parser.js";
 import { ERROR_BODY_LIMIT } from "./redact.js";
 import type { ExchangeReport, ReplyObserver, UpstreamFailure } from "./report.js";
-import { isRefusedRequest, transportError } from "./transport-error.js";
+import { isLocalExhaustion, isRefusedRequest, transportError } from "./transport-error.js";
 
 export type Controller = UpstreamController;
 export type { UpstreamHeaders };
@@ -202,7 +202,9 @@ export abstract class RelayCore implements UpstreamHandler {
             ? "reply"
             : isRefusedRequest(error)
               ? "request"
-              : "transport";
+              : isLocalExhaustion(error)
+                ? "gateway"
+                : "transport";
       this.handBack(this.gatewayFailure(failure, source, isTimeout(error)));
       return;
     }
@@ -230,7 +232,8 @@ export abstract class RelayCore implements UpstreamHandler {
 
   /** Answers the client with an error in its format (nothing of the reply has gone out). */
   protected answerError(error: GatewayError, headers: ResponseHeaders, errorClass: ErrorClass): void {
-    this.reply.start(error.status, withHeaders(JSON_HEADERS, headers));
+    const own = error.headers === undefined ? JSON_HEADERS : [...JSON_HEADERS, ...error.headers];
+    this.reply.start(error.status, withHeaders(own, headers));
     this.reply.end(this.errorBody(error));
     this.observer?.error(error.status, error.code, errorClass, error.message);
   }

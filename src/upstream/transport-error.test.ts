@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UpstreamError } from "./h1/errors.js";
-import { isRefusedRequest, transportError } from "./transport-error.js";
+import { isLocalExhaustion, isRefusedRequest, transportError } from "./transport-error.js";
 
 describe("transportError", () => {
   it("maps the client's timeouts to 504, naming the phase, and connection failures to 502", () => {
@@ -20,6 +20,19 @@ describe("transportError", () => {
       code: "upstream_unreachable",
     });
     expect(transportError("openai", refused, true).message).toContain("broke off its response");
+  });
+
+  it("answers the gateway's own want of descriptors or ports as an overload to retry, not as the provider's failure", () => {
+    for (const code of ["EMFILE", "ENFILE", "EADDRNOTAVAIL"]) {
+      const exhausted = Object.assign(new Error(`connect ${code}`), { code });
+      expect(isLocalExhaustion(exhausted)).toBe(true);
+      expect(transportError("openai", exhausted, false)).toMatchObject({
+        status: 503,
+        code: "overloaded",
+        headers: [["retry-after", "1"]],
+      });
+    }
+    expect(isLocalExhaustion(Object.assign(new Error("reset"), { code: "ECONNRESET" }))).toBe(false);
   });
 
   it("answers a request the client refused to send (a header it will not write) with a 400, not a provider failure", () => {

@@ -17,6 +17,18 @@ export function isRefusedRequest(error: Error): boolean {
   return (error as { code?: string }).code === "UPSTREAM_INVALID_REQUEST";
 }
 
+/** Errors of the gateway's own machine running out of something (descriptors, local ports, buffers). */
+const EXHAUSTION_CODES = new Set(["EMFILE", "ENFILE", "EADDRNOTAVAIL", "ENOBUFS", "ENOMEM"]);
+
+/**
+ * True when the connection failed for want of the gateway's own resources: no fault of the provider's (its
+ * health is not touched) and none of the request's; any other candidate would meet the same, so it is
+ * answered at once as an overload the client may retry.
+ */
+export function isLocalExhaustion(error: Error): boolean {
+  return EXHAUSTION_CODES.has((error as { code?: string }).code ?? "");
+}
+
 /**
  * The gateway's answer when the provider could not be reached, broke off its reply, or did not answer in
  * time. `midResponse` tells that the provider had already started answering.
@@ -26,6 +38,14 @@ export function transportError(provider: string, error: Error, midResponse: bool
     return gatewayError("invalid_request", `The request could not be sent to ${provider}: ${error.message}.`);
   }
   const code = (error as { code?: string }).code ?? "";
+  if (isLocalExhaustion(error)) {
+    return gatewayError(
+      "overloaded",
+      `The gateway is at its limit of open connections (${code}); try again shortly.`,
+      null,
+      [["retry-after", "1"]],
+    );
+  }
   const phase = TIMEOUT_PHASES[code];
   if (phase !== undefined)
     return gatewayError("upstream_timeout", `${provider} did not answer in time (${phase}).`);
