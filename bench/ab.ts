@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Pool } from "undici";
+import { parseCounter } from "./load/prom.js";
 import { type Child, freePort, MOCK_KEY, startChild, startMock, waitFor } from "./targets.js";
 
 // Two builds of Switchyard side by side, requests interleaved one at a time (A, B, B, A, ...), so that the
@@ -17,6 +18,8 @@ interface Side {
   readonly child: Child;
   readonly pool: Pool;
   readonly latencies: number[];
+  /** switchyard_heap_allocated_bytes_total summed over the lanes, when the measured requests began. */
+  heapAtStart: number | undefined;
 }
 
 function parse(argv: readonly string[]): { before: string; requests: number; hooks: boolean } {
@@ -50,7 +53,16 @@ async function startSide(
   );
   const origin = `http://127.0.0.1:${port}`;
   await waitFor(name, child, async () => (await fetch(`${origin}/health`)).status === 200);
-  return { name, child, pool: new Pool(origin, { connections: 1 }), latencies: [] };
+  return { name, child, pool: new Pool(origin, { connections: 1 }), latencies: [], heapAtStart: undefined };
+}
+
+/** What the side's lanes have allocated on their heaps so far; undefined when its build does not count it. */
+async function heapBytes(side: Side): Promise<number | undefined> {
+  const response = await side.pool.request({ path: "/metrics", method: "GET" });
+  const text = await response.body.text();
+  return response.statusCode === 200
+    ? parseCounter(text, "switchyard_heap_allocated_bytes_total")
+    : undefined;
 }
 
 const BODY = JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
@@ -102,6 +114,7 @@ async function main(): Promise<void> {
       );
     }
     for (let i = 0; i < 3_000; i++) for (const side of sides) await once(side);
+    for (const side of sides) side.heapAtStart = await heapBytes(side);
     const reversed = [...sides].reverse();
     for (let i = 0; i < requests; i++)
       for (const side of i % 2 === 0 ? sides : reversed) side.latencies.push(await once(side));
@@ -109,7 +122,14 @@ async function main(): Promise<void> {
     for (const side of sides) {
       const sorted = side.latencies.sort((a, b) => a - b);
       const us = (q: number) => `${Math.round(quantile(sorted, q) * 1000)}`;
-      process.stdout.write(`${side.name.padEnd(22)} p50 ${us(0.5)}  p90 ${us(0.9)}  p99 ${us(0.99)} µs\n`);
+      const heapAtEnd = await heapBytes(side);
+      const heap =
+        heapAtEnd === undefined || side.heapAtStart === undefined
+          ? "–"
+          : `${Math.round((heapAtEnd - side.heapAtStart) / requests)}`;
+      process.stdout.write(
+        `${side.name.padEnd(22)} p50 ${us(0.5)}  p90 ${us(0.9)}  p99 ${us(0.99)} µs  heap ${heap} B/req\n`,
+      );
     }
   } finally {
     for (const side of sides) {
