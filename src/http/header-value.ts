@@ -1,5 +1,5 @@
-import { randomUUID } from "node:crypto";
 import type { ResponseHeaders } from "./exchange.js";
+import { randomUuid } from "./random-id.js";
 
 // The one place where response header values are rendered and where request headers that end up in a
 // response (or upstream) are vetted. A CR or LF in a value would let a client write headers, or a whole
@@ -56,7 +56,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The client's x-request-id when it is a short plain token, else a fresh id: it is echoed and sent upstream. */
 export function requestId(sent: string): string {
-  return REQUEST_ID.test(sent) ? sent : randomUUID();
+  return REQUEST_ID.test(sent) ? sent : randomUuid();
 }
 
 const LIST_ITEM = /^[A-Za-z0-9._-]{1,64}$/;

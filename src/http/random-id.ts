@@ -1,0 +1,31 @@
+import { randomFillSync } from "node:crypto";
+
+// A random (version 4) UUID for each request the client sent no id with. Node's randomUUID builds its
+// string from twenty concatenated pieces, about 600 bytes of heap per id; here the text is written into a
+// scratch buffer and read out as one string. The random bytes come from the same source, in batches.
+
+const BATCH = 128;
+const random = Buffer.alloc(16 * BATCH);
+let next = BATCH;
+const text = Buffer.alloc(36);
+const HEX = Buffer.from("0123456789abcdef", "latin1");
+const DASH = 0x2d;
+
+export function randomUuid(): string {
+  if (next === BATCH) {
+    randomFillSync(random);
+    next = 0;
+  }
+  const offset = 16 * next++;
+  let at = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) text[at++] = DASH;
+    let byte = random[offset + i] as number;
+    // The version (4) and the variant (10xx) bits, as RFC 9562 sets them.
+    if (i === 6) byte = (byte & 0x0f) | 0x40;
+    else if (i === 8) byte = (byte & 0x3f) | 0x80;
+    text[at++] = HEX[byte >> 4] as number;
+    text[at++] = HEX[byte & 0x0f] as number;
+  }
+  return text.toString("latin1");
+}
