@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { presentedKey } from "./credentials.js";
 
-const from = (headers: Record<string, string>) => presentedKey((name) => headers[name] ?? "");
+const from = (headers: Record<string, string>) => presentedKey({ getHeader: (name) => headers[name] ?? "" });
 
 describe("presentedKey", () => {
   it("reads each SDK's header: Bearer (any case), x-api-key, x-goog-api-key, api-key, x-litellm-api-key", () => {

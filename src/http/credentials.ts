@@ -1,3 +1,5 @@
+import type { HeaderSource } from "./exchange.js";
+
 // The API key a client presents, wherever its SDK puts it: OpenAI's and LiteLLM's `Authorization: Bearer`,
 // Anthropic's `x-api-key`, Google's `x-goog-api-key`, Azure OpenAI's `api-key`, LiteLLM's
 // `x-litellm-api-key`. Read on the front because uWS lets headers be read only while the handler runs.
@@ -6,12 +8,12 @@ const KEY_HEADERS = ["x-api-key", "x-goog-api-key", "api-key", "x-litellm-api-ke
 /** Far longer than any real key; a longer value is no key, and is never hashed. */
 const MAX_KEY_LENGTH = 1024;
 
-/** The presented key ("" when none): `header` returns "" for an absent header. */
-export function presentedKey(header: (name: string) => string): string {
-  const authorization = header("authorization");
+/** The presented key ("" when none). */
+export function presentedKey(headers: HeaderSource): string {
+  const authorization = headers.getHeader("authorization");
   if (authorization !== "") return bounded(bearerToken(authorization));
   for (const name of KEY_HEADERS) {
-    const value = header(name);
+    const value = headers.getHeader(name);
     if (value !== "") return bounded(value.trim());
   }
   return "";

@@ -31,6 +31,11 @@ export interface RequestHead {
   readonly pluginHeaderValues: readonly string[];
 }
 
+/** A request's headers by lower-case name, "" when absent; uWS's HttpRequest is one as it is. */
+export interface HeaderSource {
+  getHeader(name: string): string;
+}
+
 export type ResponseHeaders = ReadonlyArray<readonly [string, string]>;
 
 /** How a reply still under way at the drain deadline is ended, in its client's wire format. */

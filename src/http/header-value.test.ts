@@ -32,7 +32,8 @@ describe("renderHeaders", () => {
         ["", "v"],
         ["content-type", "application/json"],
       ],
-      (name, value) => written.push([name, value]),
+      written,
+      (target, name, value) => target.push([name, value]),
     );
     expect(written).toEqual([
       ["x-switchyard-model", "m%0D%0ASet-Cookie: x=y"],

@@ -47,9 +47,16 @@ function validName(name: string): boolean {
   return true;
 }
 
-/** Calls `write` for each header with a valid name, with its value rendered; other headers are left out. */
-export function renderHeaders(headers: ResponseHeaders, write: (name: string, value: string) => void): void {
-  for (const [name, value] of headers) if (validName(name)) write(name, headerValue(value));
+/**
+ * Calls `write(target, name, value)` for each header with a valid name, with its value rendered; other
+ * headers are left out. The target is passed through so that a front's writer needs no closure per reply.
+ */
+export function renderHeaders<T>(
+  headers: ResponseHeaders,
+  target: T,
+  write: (target: T, name: string, value: string) => void,
+): void {
+  for (const [name, value] of headers) if (validName(name)) write(target, name, headerValue(value));
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -4,6 +4,7 @@ import { isIP } from "node:net";
 import { listenReusePort } from "../native/index.js";
 import {
   type ExchangeHandler,
+  type HeaderSource,
   type HeadNeeds,
   type HttpFront,
   interruptReply,
@@ -86,7 +87,7 @@ class NodeReply implements Reply {
       res.setHeader("access-control-allow-origin", this.corsOrigin);
       res.setHeader("vary", "Origin");
     }
-    renderHeaders(headers, (name, value) => res.setHeader(name, value));
+    renderHeaders(headers, res, setHeader);
   }
 
   write(chunk: Uint8Array | string): boolean {
@@ -117,9 +118,18 @@ class NodeReply implements Reply {
   }
 }
 
-function header(req: IncomingMessage, name: string): string {
-  const value = req.headers[name];
-  return typeof value === "string" ? value : "";
+function setHeader(res: ServerResponse, name: string, value: string): void {
+  res.setHeader(name, value);
+}
+
+/** Node's parsed headers as the pipeline reads them. */
+class NodeHeaders implements HeaderSource {
+  constructor(private readonly req: IncomingMessage) {}
+
+  getHeader(name: string): string {
+    const value = this.req.headers[name];
+    return typeof value === "string" ? value : "";
+  }
 }
 
 function readHead(req: IncomingMessage, needs: HeadNeeds): RequestHead {
@@ -129,7 +139,7 @@ function readHead(req: IncomingMessage, needs: HeadNeeds): RequestHead {
     req.method ?? "GET",
     q === -1 ? url : url.slice(0, q),
     q === -1 ? "" : url.slice(q + 1),
-    (name) => header(req, name),
+    new NodeHeaders(req),
     needs,
   );
 }

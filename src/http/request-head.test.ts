@@ -5,18 +5,26 @@ const headers: Record<string, string> = { "x-trace-id": "t-1", "openai-organizat
 
 describe("requestHead: plugin headers", () => {
   it('captures the plugins\' headers in the order named, with "" for one not sent', () => {
-    const head = requestHead("POST", "/v1/chat/completions", "", (name) => headers[name] ?? "", {
-      apiKey: false,
-      pluginHeaders: ["openai-organization", "x-absent", "x-trace-id"],
-    });
+    const head = requestHead(
+      "POST",
+      "/v1/chat/completions",
+      "",
+      { getHeader: (name) => headers[name] ?? "" },
+      {
+        apiKey: false,
+        pluginHeaders: ["openai-organization", "x-absent", "x-trace-id"],
+      },
+    );
     expect(head.pluginHeaderValues).toEqual(["org-1", "", "t-1"]);
   });
 
   it("reads no plugin header and shares one frozen empty list when no plugin reads any", () => {
     const read: string[] = [];
-    const header = (name: string) => {
-      read.push(name);
-      return headers[name] ?? "";
+    const header = {
+      getHeader(name: string) {
+        read.push(name);
+        return headers[name] ?? "";
+      },
     };
     const a = requestHead("POST", "/v1/chat/completions", "", header, { apiKey: false, pluginHeaders: [] });
     const b = requestHead("GET", "/v1/models", "", header, { apiKey: false, pluginHeaders: [] });

@@ -16,6 +16,7 @@ import {
   type ShutdownNotice,
 } from "./exchange.js";
 import { renderHeaders } from "./header-value.js";
+import { OpenReplies, type OpenReply } from "./open-replies.js";
 import { requestHead } from "./request-head.js";
 import { statusLine } from "./status.js";
 
@@ -46,7 +47,7 @@ export function loadUws(env: NodeJS.ProcessEnv = process.env): UwsLoad {
   }
 }
 
-class UwsReply implements Reply {
+class UwsReply implements Reply, OpenReply<UwsReply> {
   aborted = false;
   corsOrigin = "";
   shutdownNotice: ShutdownNotice | undefined;
@@ -57,12 +58,15 @@ class UwsReply implements Reply {
   private status = 0;
   private headers: ResponseHeaders | undefined;
   private abortCallback: (() => void) | undefined;
+  /** Neighbours in the front's OpenReplies while this exchange is under way. */
+  previousOpen: UwsReply | undefined;
+  nextOpen: UwsReply | undefined;
 
   constructor(
     private readonly res: HttpResponse,
     readonly requestId: string,
     /** The front's exchanges under way, which this one leaves when it ends. */
-    private readonly open: Set<UwsReply>,
+    private readonly open: OpenReplies<UwsReply>,
   ) {
     open.add(this);
     res.onAborted(() => {
@@ -126,7 +130,7 @@ class UwsReply implements Reply {
       res.writeHeader("vary", "Origin");
     }
     const headers = this.headers;
-    if (headers !== undefined) renderHeaders(headers, (name, value) => res.writeHeader(name, value));
+    if (headers !== undefined) renderHeaders(headers, res, writeHeader);
     this.headers = undefined;
     this.status = 0;
   }
@@ -167,12 +171,25 @@ class UwsReply implements Reply {
   }
 }
 
+function writeHeader(res: HttpResponse, name: string, value: string): void {
+  res.writeHeader(name, value);
+}
+
+/** uWS gives methods in lower case; the usual ones are upper-cased once, here. */
+const UPPER_METHODS = new Map(
+  ["GET", "POST", "OPTIONS", "HEAD", "PUT", "PATCH", "DELETE"].map((method) => [
+    method.toLowerCase(),
+    method,
+  ]),
+);
+
 function readHead(req: HttpRequest, needs: HeadNeeds): RequestHead {
+  const method = req.getMethod();
   return requestHead(
-    req.getMethod().toUpperCase(),
+    UPPER_METHODS.get(method) ?? method.toUpperCase(),
     req.getUrl(),
     req.getQuery() ?? "",
-    (name) => req.getHeader(name),
+    req,
     needs,
   );
 }
@@ -185,7 +202,7 @@ export function startUwsFront(
   needs: HeadNeeds,
 ): Promise<HttpFront> {
   const app = uws.App();
-  const open = new Set<UwsReply>();
+  const open = new OpenReplies<UwsReply>();
   app.any("/*", (res, req) => {
     const head = readHead(req, needs);
     handler(head, new UwsReply(res, head.requestId, open));
@@ -201,7 +218,7 @@ export function startUwsFront(
         stopListening: () => uws.us_listen_socket_close(socket),
         interruptExchanges: () => {
           let count = 0;
-          for (const reply of [...open]) if (reply.interrupt()) count++;
+          for (const reply of open.toArray()) if (reply.interrupt()) count++;
           return count;
         },
         // Present in the binary, missing from the package's typings.
