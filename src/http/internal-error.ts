@@ -42,19 +42,3 @@ export function internalFailure(
   reply.start(500, [["content-type", "application/json"]]);
   reply.end(errorBody(failure));
 }
-
-/** `callback` with any error it throws answered by `internalFailure` instead of reaching the event loop. */
-export function guarded<A extends unknown[]>(
-  reply: Reply,
-  metrics: LaneMetrics,
-  errorBody: ErrorBody,
-  callback: (...args: A) => void,
-): (...args: A) => void {
-  return (...args) => {
-    try {
-      callback(...args);
-    } catch (error) {
-      internalFailure(reply, metrics, errorBody, error);
-    }
-  };
-}

@@ -16,7 +16,8 @@ import { ConvertRelay } from "../upstream/convert-relay.js";
 import { sendUpstream } from "../upstream/pools.js";
 import { crashFailure } from "../upstream/relay-core.js";
 import { parseLimitOf, tooLargeToParse } from "./body-fields.js";
-import { dispatchAttempt, type InboundRequest, refusedAttempt } from "./inbound.js";
+import { dispatchAttempt, refusedAttempt } from "./inbound.js";
+import type { InboundRequest } from "./pipeline.js";
 
 // The convert leg: the provider speaks another wire format than the client, so the body is parsed once
 // into the canonical request (OpenAI's chat shape), and for each candidate that needs it the adapter

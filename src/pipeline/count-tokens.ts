@@ -6,7 +6,7 @@ import type { ErrorBody } from "../http/internal-error.js";
 import { candidatesFor } from "../routing/candidates.js";
 import { byteLegs } from "./byte-legs.js";
 import { refuse } from "./inbound.js";
-import { attemptLoop, authenticate, inboundRequest, type Lane, readBody, scanOwnFields } from "./pipeline.js";
+import { attemptLoop, authenticate, InboundRequest, type Lane, readBody, scanOwnFields } from "./pipeline.js";
 import { errorBodyIn, type InferenceRoute } from "./routes.js";
 
 // POST /anthropic/v1/messages/count_tokens: Anthropic's own count when the model has an Anthropic member
@@ -49,8 +49,10 @@ export function serveCountTokens(lane: Lane, head: RequestHead, reply: Reply): v
     }
     // Counting never moves to another model: no fallback chain, whatever routing configures.
     const counting = { ...scanned, stream: false, fallbacks: NO_FALLBACKS };
-    const request = inboundRequest(lane, route, head, reply, startedAt, counting, errorBody, undefined);
-    attemptLoop(request, { name: "", candidates: anthropic });
+    const only = { name: "", candidates: anthropic };
+    attemptLoop(
+      new InboundRequest(lane, route, head, reply, startedAt, counting, only, errorBody, undefined),
+    );
   });
 }
 

@@ -1,48 +1,17 @@
 import { type ErrorClass, errorClassOf, type GatewayError } from "../errors.js";
-import type { Reply, RequestHead } from "../http/exchange.js";
+import type { Reply } from "../http/exchange.js";
 import type { ErrorBody } from "../http/internal-error.js";
-import type { ScanOk } from "../native/types.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import type { UpstreamRequest } from "../providers/adapter.js";
 import type { PlanCandidate } from "../routing/candidates.js";
-import type { RoutingTable } from "../routing/table.js";
 import type { UpstreamHandler } from "../upstream/h1/exchange.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import type { UpstreamFailure } from "../upstream/report.js";
-import type { CanonicalBody } from "./convert.js";
-import type { RequestHooks } from "./request-hooks.js";
-import type { InferenceRoute } from "./routes.js";
+import type { InboundRequest } from "./pipeline.js";
 
-// One inference request as the pipeline carries it from step to step, and the small things every step
-// and both legs do with it.
-
-export interface InboundRequest {
-  readonly table: RoutingTable;
-  readonly metrics: LaneMetrics;
-  readonly route: InferenceRoute;
-  readonly head: RequestHead;
-  readonly reply: Reply;
-  /** performance.now() when the body was complete: the gateway's own time starts here. */
-  readonly startedAt: number;
-  /** The body as the client sent it, the gateway's own fields taken out (and a path's model put in). */
-  readonly body: Buffer;
-  /** The body's scan: where its model is, for the byte leg's rewrite. */
-  readonly scan: ScanOk;
-  /** The model the client asked for (checked: see model-name.ts). */
-  readonly model: string;
-  readonly stream: boolean;
-  /** The client's own fallback chain (Bifrost's `fallbacks` body field). */
-  readonly fallbacks: readonly string[] | undefined;
-  /** The request's deadline in ms, all attempts included; 0 when none. */
-  readonly deadlineMs: number;
-  /** A gateway-made error in the client's wire format. */
-  readonly errorBody: ErrorBody;
-  /** The plugins' view of this request; absent when no plugin has request or reply hooks. */
-  readonly hooks: RequestHooks | undefined;
-  /** The body parsed for the convert leg, once a candidate needed it. */
-  canonical: CanonicalBody | GatewayError | undefined;
-}
+// The small things every step of the pipeline and both legs do with an inference request (InboundRequest,
+// pipeline.ts): refuse it, end an attempt before any provider answers, send an attempt upstream.
 
 /**
  * An attempt the gateway ends before any provider answers (the body cannot be converted for this candidate,

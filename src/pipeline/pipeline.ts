@@ -2,20 +2,20 @@ import { type GatewayError, gatewayError } from "../errors.js";
 import type { PluginChain } from "../hooks/chain.js";
 import type { HookRefusal, RequestVerdict } from "../hooks/plugin.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
-import { type ErrorBody, guarded, internalFailure } from "../http/internal-error.js";
+import { type ErrorBody, internalFailure } from "../http/internal-error.js";
 import { rewriteModel, scanRequest } from "../native/index.js";
 import type { ScanOk } from "../native/types.js";
 import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { typeForStatus } from "../providers/provider-error.js";
-import { type AttemptReport, runAttempts } from "../routing/attempts.js";
+import { type AttemptReport, type AttemptsInput, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type ModelPlan, type PlanCandidate } from "../routing/candidates.js";
 import { checkModelName } from "../routing/model-name.js";
 import type { RoutingTable } from "../routing/table.js";
 import { ByteRelay } from "../upstream/byte-relay.js";
 import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./body-fields.js";
-import { sendConverted } from "./convert.js";
-import { dispatchAttempt, type InboundRequest, refuse, refusedAttempt } from "./inbound.js";
+import { type CanonicalBody, sendConverted } from "./convert.js";
+import { dispatchAttempt, refuse, refusedAttempt } from "./inbound.js";
 import { RequestHooks } from "./request-hooks.js";
 import { errorBodyIn, type InferenceRoute } from "./routes.js";
 
@@ -56,8 +56,18 @@ export function serveInference(lane: Lane, route: InferenceRoute, head: RequestH
         return;
       }
       const hooks = requestHooksFor(lane.plugins, route, head, scanned);
-      const request = inboundRequest(lane, route, head, reply, startedAt, scanned, errorBody, hooks);
-      runRequestHooks(lane.plugins, request, () => attemptLoop(request, plan));
+      const request = new InboundRequest(
+        lane,
+        route,
+        head,
+        reply,
+        startedAt,
+        scanned,
+        plan,
+        errorBody,
+        hooks,
+      );
+      runRequestHooks(lane.plugins, request);
     },
   );
 }
@@ -90,25 +100,30 @@ export function readBody(
   errorBody: ErrorBody,
   onBody: (body: Buffer, startedAt: number) => void,
 ): void {
-  const tooLarge = () =>
-    refuse(
-      reply,
-      lane.metrics,
-      errorBody,
-      gatewayError(
-        "request_too_large",
-        `The request body is larger than the gateway's limit of ${limit} bytes.`,
-      ),
-    );
   if (head.contentLength > limit) {
-    tooLarge();
+    refuseTooLarge(lane, reply, errorBody, limit);
     return;
   }
-  const received = (body: Buffer | null, overLimit: boolean): void => {
-    if (body !== null) onBody(body, performance.now());
-    else if (overLimit) tooLarge();
-  };
-  reply.readBody(limit, guarded(reply, lane.metrics, errorBody, received));
+  reply.readBody(limit, (body, overLimit) => {
+    try {
+      if (body !== null) onBody(body, performance.now());
+      else if (overLimit) refuseTooLarge(lane, reply, errorBody, limit);
+    } catch (error) {
+      internalFailure(reply, lane.metrics, errorBody, error);
+    }
+  });
+}
+
+function refuseTooLarge(lane: Lane, reply: Reply, errorBody: ErrorBody, limit: number): void {
+  refuse(
+    reply,
+    lane.metrics,
+    errorBody,
+    gatewayError(
+      "request_too_large",
+      `The request body is larger than the gateway's limit of ${limit} bytes.`,
+    ),
+  );
 }
 
 export interface Scanned {
@@ -120,34 +135,61 @@ export interface Scanned {
   readonly timeoutMs: number;
 }
 
-/** The request as the later steps carry it. */
-export function inboundRequest(
-  lane: Lane,
-  route: InferenceRoute,
-  head: RequestHead,
-  reply: Reply,
-  startedAt: number,
-  scanned: Scanned,
-  errorBody: ErrorBody,
-  hooks: RequestHooks | undefined,
-): InboundRequest {
-  return {
-    table: lane.table,
-    metrics: lane.metrics,
-    route,
-    head,
-    reply,
-    startedAt,
-    body: scanned.body,
-    scan: scanned.scan,
-    model: scanned.model,
-    stream: scanned.stream,
-    fallbacks: scanned.fallbacks,
-    deadlineMs: requestDeadline(lane.table, head.timeout, scanned.timeoutMs),
-    errorBody,
-    hooks,
-    canonical: undefined,
-  };
+/**
+ * One inference request as the later steps carry it, and as the attempt loop reads it: each attempt it
+ * sends takes the candidate's leg (`send`).
+ */
+export class InboundRequest implements AttemptsInput {
+  readonly table: RoutingTable;
+  readonly metrics: LaneMetrics;
+  /** The body as the client sent it, the gateway's own fields taken out (and a path's model put in). */
+  readonly body: Buffer;
+  /** The body's scan: where its model is, for the byte leg's rewrite. */
+  readonly scan: ScanOk;
+  /** The model the client asked for (checked: see model-name.ts). */
+  readonly model: string;
+  readonly stream: boolean;
+  /** The client's own fallback chain (Bifrost's `fallbacks` body field). */
+  readonly fallbacks: readonly string[] | undefined;
+  /** The request's deadline in ms, all attempts included; 0 when none. */
+  readonly deadlineMs: number;
+  /** The body parsed for the convert leg, once a candidate needed it. */
+  canonical: CanonicalBody | GatewayError | undefined = undefined;
+
+  constructor(
+    lane: Lane,
+    readonly route: InferenceRoute,
+    readonly head: RequestHead,
+    readonly reply: Reply,
+    /** performance.now() when the body was complete: the gateway's own time starts here. */
+    readonly startedAt: number,
+    scanned: Scanned,
+    /** The model's candidates (deployments of a group, keys of a provider). */
+    readonly plan: ModelPlan,
+    /** A gateway-made error in the client's wire format. */
+    readonly errorBody: ErrorBody,
+    /** The plugins' view of this request; absent when no plugin has request or reply hooks. */
+    readonly hooks: RequestHooks | undefined,
+  ) {
+    this.table = lane.table;
+    this.metrics = lane.metrics;
+    this.body = scanned.body;
+    this.scan = scanned.scan;
+    this.model = scanned.model;
+    this.stream = scanned.stream;
+    this.fallbacks = scanned.fallbacks;
+    this.deadlineMs = requestDeadline(lane.table, head.timeout, scanned.timeoutMs);
+  }
+
+  /**
+   * Per candidate, not per request: a provider that speaks the client's wire format gets the bytes (byte
+   * leg); any other gets the request converted (convert leg). A model group may mix both.
+   */
+  send(candidate: PlanCandidate, attempt: AttemptReport): void {
+    this.hooks?.attempting(attempt);
+    if (this.route.bytes.takes(candidate.provider.config.kind)) sendBytes(this, candidate, attempt);
+    else sendConverted(this, candidate, attempt);
+  }
 }
 
 /**
@@ -194,13 +236,13 @@ function resolveCandidates(table: RoutingTable, model: string): ModelPlan | Gate
 }
 
 /**
- * Step 5: the plugins' `onRequest`, in order; one may answer on its own (a cache hit) or refuse. Runs
- * `next` when none does, synchronously when no plugin is asynchronous.
+ * Step 5: the plugins' `onRequest`, in order; one may answer on its own (a cache hit) or refuse. The
+ * attempt loop runs when none does, synchronously when no plugin is asynchronous.
  */
-function runRequestHooks(chain: PluginChain, request: InboundRequest, next: () => void): void {
+function runRequestHooks(chain: PluginChain, request: InboundRequest): void {
   const hooks = request.hooks;
   if (hooks === undefined || !chain.hasRequestHooks) {
-    next();
+    attemptLoop(request);
     return;
   }
   let verdict: RequestVerdict | Promise<RequestVerdict>;
@@ -211,7 +253,7 @@ function runRequestHooks(chain: PluginChain, request: InboundRequest, next: () =
     return;
   }
   if (!(verdict instanceof Promise)) {
-    applyVerdict(request, verdict, next);
+    applyVerdict(request, verdict);
     return;
   }
   verdict.then(
@@ -220,15 +262,15 @@ function runRequestHooks(chain: PluginChain, request: InboundRequest, next: () =
         request.metrics.recordAnswered(499, "client");
         return;
       }
-      applyVerdict(request, settled, next);
+      applyVerdict(request, settled);
     },
     (error: unknown) => internalFailure(request.reply, request.metrics, request.errorBody, error),
   );
 }
 
-function applyVerdict(request: InboundRequest, verdict: RequestVerdict, next: () => void): void {
+function applyVerdict(request: InboundRequest, verdict: RequestVerdict): void {
   if (verdict === undefined) {
-    next();
+    attemptLoop(request);
     return;
   }
   const { reply, metrics } = request;
@@ -245,30 +287,9 @@ function applyVerdict(request: InboundRequest, verdict: RequestVerdict, next: ()
   request.hooks?.error(error.status, error.code, "policy", error.message);
 }
 
-/** Step 6: the attempt loop; each attempt takes the candidate's leg. */
-export function attemptLoop(request: InboundRequest, plan: ModelPlan): void {
-  runAttempts({
-    table: request.table,
-    metrics: request.metrics,
-    reply: request.reply,
-    startedAt: request.startedAt,
-    plan,
-    requestFallbacks: request.fallbacks,
-    deadlineMs: request.deadlineMs,
-    errorBody: request.errorBody,
-    observer: request.hooks,
-    send: (candidate, attempt) => sendAttempt(request, candidate, attempt),
-  });
-}
-
-/**
- * Per candidate, not per request: a provider that speaks the client's wire format gets the bytes (byte
- * leg); any other gets the request converted (convert leg). A model group may mix both.
- */
-function sendAttempt(request: InboundRequest, candidate: PlanCandidate, attempt: AttemptReport): void {
-  request.hooks?.attempting(attempt);
-  if (request.route.bytes.takes(candidate.provider.config.kind)) sendBytes(request, candidate, attempt);
-  else sendConverted(request, candidate, attempt);
+/** Step 6: the attempt loop; each attempt takes the candidate's leg (InboundRequest.send). */
+export function attemptLoop(request: InboundRequest): void {
+  runAttempts(request);
 }
 
 /** The byte leg: the body as sent, the model rewritten to the candidate's, relayed back as it comes. */

@@ -149,10 +149,10 @@ function run(t: RoutingTable, plan: ModelPlan, options: RunOptions = {}) {
     reply,
     startedAt: performance.now(),
     plan,
-    requestFallbacks: options.fallbacks,
+    fallbacks: options.fallbacks,
     deadlineMs: options.deadlineMs ?? 0,
     errorBody,
-    observer: undefined,
+    hooks: undefined,
     send: (candidate, hook) => {
       sent.push({ candidate, hook });
       options.send?.(candidate, hook, reply);
@@ -484,10 +484,10 @@ describe("the sole attempt (one candidate, nothing to retry) with shared upstrea
       reply,
       startedAt: performance.now(),
       plan: planOf(t, "backup"),
-      requestFallbacks: undefined,
+      fallbacks: undefined,
       deadlineMs: 0,
       errorBody,
-      observer: undefined,
+      hooks: undefined,
       send: (candidate, hook) => sent.push({ candidate, hook }),
     });
     return { sent, reply, metrics };

@@ -34,9 +34,7 @@ export interface AttemptReport extends ExchangeReport {
   readonly fallbackIndex: number;
 }
 
-/** Sends one attempt upstream; its relay reports through `attempt`. */
-export type Send = (candidate: PlanCandidate, attempt: AttemptReport) => void;
-
+/** A request as the attempt loop reads it; the pipeline's request record is one. */
 export interface AttemptsInput {
   readonly table: RoutingTable;
   readonly metrics: LaneMetrics;
@@ -45,23 +43,23 @@ export interface AttemptsInput {
   readonly startedAt: number;
   readonly plan: ModelPlan;
   /** The request's own fallbacks (Bifrost's `fallbacks` body field), replacing the configured chain. */
-  readonly requestFallbacks: readonly string[] | undefined;
+  readonly fallbacks: readonly string[] | undefined;
   /** The request's total time in milliseconds, all attempts included; 0 when unbounded. */
   readonly deadlineMs: number;
   /** A gateway-made error in the client's format. */
   readonly errorBody: ErrorBody;
-  readonly send: Send;
   /** The request's hooks, when a plugin observes replies. */
-  readonly observer: ReplyObserver | undefined;
+  readonly hooks: ReplyObserver | undefined;
+  /** Sends one attempt upstream; its relay reports through `attempt`. */
+  send(candidate: PlanCandidate, attempt: AttemptReport): void;
 }
 
 /**
  * Runs the attempt loop when a second attempt could be needed; otherwise the one candidate is sent as the
  * request's sole attempt.
  */
-export function runAttempts(unguarded: AttemptsInput): void {
-  const input: AttemptsInput = { ...unguarded, send: guardedSend(unguarded) };
-  if (needsLoop(input.table, input.plan, input.requestFallbacks, input.deadlineMs)) {
+export function runAttempts(input: AttemptsInput): void {
+  if (needsLoop(input.table, input.plan, input.fallbacks, input.deadlineMs)) {
     new AttemptLoop(input).start();
     return;
   }
@@ -72,15 +70,12 @@ export function runAttempts(unguarded: AttemptsInput): void {
  * `input.send` with an unexpected error answered as a 500 that ends the request: the same request would
  * meet the same error at every candidate, so it is neither retried nor sent down a fallback chain.
  */
-function guardedSend(input: AttemptsInput): Send {
-  const { reply, metrics, errorBody, send } = input;
-  return (candidate, attempt) => {
-    try {
-      send(candidate, attempt);
-    } catch (error) {
-      attempt.failed(crashFailure(reply, metrics, errorBody, error, false));
-    }
-  };
+function sendGuarded(input: AttemptsInput, candidate: PlanCandidate, attempt: AttemptReport): void {
+  try {
+    input.send(candidate, attempt);
+  } catch (error) {
+    attempt.failed(crashFailure(input.reply, input.metrics, input.errorBody, error, false));
+  }
 }
 
 /** What routing makes of a failure: whether to retry, which fallback chain, the provider's health. */
@@ -280,7 +275,7 @@ export class AttemptLoop {
     this.current = attempt;
     this.dispatched++;
     this.input.table.health?.started(candidate);
-    this.input.send(candidate, attempt);
+    sendGuarded(this.input, candidate, attempt);
   }
 
   /** Reported once by each attempt when it is over; `failure` when it was handed back unanswered. */
@@ -379,7 +374,7 @@ export class AttemptLoop {
     if (kind === "context-window") return routing?.contextWindowFallbacks[name];
     if (kind === "content-policy") return routing?.contentPolicyFallbacks[name];
     // "*": LiteLLM's chain for every model without its own.
-    return this.input.requestFallbacks ?? routing?.fallbacks[name] ?? routing?.fallbacks["*"];
+    return this.input.fallbacks ?? routing?.fallbacks[name] ?? routing?.fallbacks["*"];
   }
 
   /** The gateway answers the request itself: no capacity (429/503), or out of time (504). */
@@ -440,7 +435,7 @@ function refuseRequest(
   if (status !== 504) headers.push(["retry-after", String(seconds)]);
   input.reply.start(status, headers);
   input.reply.end(input.errorBody(body));
-  input.observer?.error(status, body.code, "policy", body.message);
+  input.hooks?.error(status, body.code, "policy", body.message);
 }
 
 /**
@@ -465,7 +460,7 @@ class SoleAttempt implements AttemptReport {
   start(): void {
     const health = this.input.table.health;
     if (health === undefined) {
-      this.input.send(this.candidate, this);
+      sendGuarded(this.input, this.candidate, this);
       return;
     }
     const input = this.input;
@@ -505,7 +500,7 @@ class SoleAttempt implements AttemptReport {
     }
     this.admission = admission;
     health.started(this.candidate);
-    this.input.send(this.candidate, this);
+    sendGuarded(this.input, this.candidate, this);
   }
 
   private refuse(status: 429 | 503, retryAfterSeconds: number): void {
