@@ -41,9 +41,12 @@ export const OPENAI_ERRORS: RelayErrors = {
   sseEvent: (error) => `data: ${openAIGatewayError(error)}\n\n`,
 };
 
+const NO_HEADERS: ResponseHeaders = [];
+
 export class ByteRelay extends RelayCore {
   private sse = false;
-  private headers: ResponseHeaders = [];
+  /** The head of a gathered reply, sent with its body. */
+  private headers: ResponseHeaders = NO_HEADERS;
 
   constructor(
     reply: Reply,
@@ -69,7 +72,7 @@ export class ByteRelay extends RelayCore {
     const contentType = headers["content-type"];
     this.sse = typeof contentType === "string" && contentType.startsWith("text/event-stream");
     const length = Number(headers["content-length"] ?? -1);
-    const out = withHeaders(forwardedHeaders(headers, status), this.report.headers);
+    const out = forwardedHeaders(headers, status, this.report.headers);
     if (!this.sse && ((length >= 0 && length <= GATHER_LIMIT) || this.observer !== undefined)) {
       this.mode = Mode.Gather;
       this.headers = out;

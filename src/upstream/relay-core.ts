@@ -33,7 +33,8 @@ export abstract class RelayCore implements UpstreamHandler {
   protected controller: Controller | undefined;
   protected mode = Mode.Waiting;
   protected status = 0;
-  protected chunks: Buffer[] = [];
+  /** The body held whole (a gathered reply, an error reply); made with its first chunk, the usual only one. */
+  private chunks: Buffer[] | undefined;
   protected size = 0;
   /** The head of an error reply, read when its body is in. */
   protected errorHead: UpstreamHeaders | undefined;
@@ -119,7 +120,7 @@ export abstract class RelayCore implements UpstreamHandler {
         case Mode.ProviderError:
           // An error body past its limit is dropped unread, not treated as a failed reply.
           if (this.size >= ERROR_BODY_LIMIT) return;
-          this.chunks.push(chunk);
+          this.hold(chunk);
           this.size += chunk.length;
           return;
         case Mode.Gather:
@@ -128,7 +129,7 @@ export abstract class RelayCore implements UpstreamHandler {
             controller.abort(new Error(`the provider's reply is larger than ${this.gatherLimit} bytes`));
             return;
           }
-          this.chunks.push(chunk);
+          this.hold(chunk);
           return;
         default:
           return;
@@ -160,14 +161,19 @@ export abstract class RelayCore implements UpstreamHandler {
         this.observer?.streamEnd(this.status);
         return;
       }
-      const body =
-        this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
-      this.chunks = [];
+      const chunks = this.chunks ?? [];
+      this.chunks = undefined;
+      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.size);
       if (mode === Mode.ProviderError) this.handBack(this.providerFailure(body));
       else if (mode === Mode.Gather) this.wholeBody(body);
     } catch (error) {
       this.crash(error);
     }
+  }
+
+  private hold(chunk: Buffer): void {
+    if (this.chunks === undefined) this.chunks = [chunk];
+    else this.chunks.push(chunk);
   }
 
   onResponseError(_controller: Controller, error: Error): void {
@@ -253,7 +259,7 @@ export abstract class RelayCore implements UpstreamHandler {
   /** The exchange failed before the client got anything: the sender decides whether the client ever sees it. */
   protected handBack(failure: UpstreamFailure): void {
     this.mode = Mode.Done;
-    this.chunks = [];
+    this.chunks = undefined;
     this.account.finish(failure.status, classOfSource(failure.source));
     this.report.failed(failure);
   }
@@ -268,7 +274,7 @@ export abstract class RelayCore implements UpstreamHandler {
 
   protected finish(status: number, errorClass: ErrorClass | ""): void {
     this.mode = Mode.Done;
-    this.chunks = [];
+    this.chunks = undefined;
     this.account.finish(status, errorClass);
     this.report.settled(status);
   }
@@ -277,7 +283,7 @@ export abstract class RelayCore implements UpstreamHandler {
   protected crash(error: unknown): void {
     const streamed = this.mode === Mode.Stream;
     this.mode = Mode.Done;
-    this.chunks = [];
+    this.chunks = undefined;
     this.controller?.abort(new ClientGone());
     this.account.finish(500, "gateway");
     const streamEvent = streamed ? (e: GatewayError) => this.streamError(e) ?? "" : undefined;
@@ -335,8 +341,15 @@ function isTimeout(error: Error): boolean {
 
 const FORWARDED_PREFIXES = ["x-ratelimit-", "openai-", "anthropic-ratelimit-"];
 
-/** The provider's headers a client may see: content type, rate-limit state, Retry-After on errors. */
-export function forwardedHeaders(headers: UpstreamHeaders, status: number): [string, string][] {
+/**
+ * The provider's headers a client may see (content type, rate-limit state, Retry-After on errors), then
+ * `extra`, in one new list.
+ */
+export function forwardedHeaders(
+  headers: UpstreamHeaders,
+  status: number,
+  extra: ResponseHeaders = NO_HEADERS,
+): [string, string][] {
   const out: [string, string][] = [];
   for (const name in headers) {
     const value = headers[name];
@@ -352,5 +365,8 @@ export function forwardedHeaders(headers: UpstreamHeaders, status: number): [str
       }
     }
   }
+  for (const header of extra) out.push(header as [string, string]);
   return out;
 }
+
+const NO_HEADERS: ResponseHeaders = [];
