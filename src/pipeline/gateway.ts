@@ -3,7 +3,7 @@ import { type GatewayError, gatewayError } from "../errors.js";
 import type { PluginChain } from "../hooks/chain.js";
 import { isJsonContentType } from "../http/content-type.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
-import { internalFailure } from "../http/internal-error.js";
+import { type ErrorBody, internalFailure } from "../http/internal-error.js";
 import { HeapAllocation } from "../observability/heap-allocation.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
 import { compileRoutingTable } from "../routing/table.js";
@@ -139,10 +139,7 @@ export class Gateway {
         return;
       case "models":
         if (!authenticate(lane, route.name, head, reply, errorBody)) return;
-        listModels(lane.table).then(
-          (body) => sendJson(reply, 200, body),
-          (error: Error) => internalFailure(reply, this.metrics, errorBody, error),
-        );
+        this.serveModels(lane, reply, errorBody);
         return;
       case "health":
         sendJson(
@@ -164,15 +161,29 @@ export class Gateway {
           !authenticate(lane, route.name, head, reply, errorBody)
         )
           return;
-        this.control.metricsText().then(
-          ({ contentType, body }) => {
-            reply.start(200, [["content-type", contentType]]);
-            reply.end(body);
-          },
-          (error: Error) => internalFailure(reply, this.metrics, errorBody, error),
-        );
+        this.serveMetrics(reply, errorBody);
         return;
     }
+  }
+
+  // The asynchronous answers have methods of their own: a closure in `serve` would make every request,
+  // inference included, allocate the scope it captures.
+
+  private serveModels(lane: Lane, reply: Reply, errorBody: ErrorBody): void {
+    listModels(lane.table).then(
+      (body) => sendJson(reply, 200, body),
+      (error: Error) => internalFailure(reply, this.metrics, errorBody, error),
+    );
+  }
+
+  private serveMetrics(reply: Reply, errorBody: ErrorBody): void {
+    this.control.metricsText().then(
+      ({ contentType, body }) => {
+        reply.start(200, [["content-type", contentType]]);
+        reply.end(body);
+      },
+      (error: Error) => internalFailure(reply, this.metrics, errorBody, error),
+    );
   }
 }
 

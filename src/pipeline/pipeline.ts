@@ -256,6 +256,11 @@ function runRequestHooks(chain: PluginChain, request: InboundRequest): void {
     applyVerdict(request, verdict);
     return;
   }
+  awaitVerdict(request, verdict);
+}
+
+/** Apart from runRequestHooks so that its closures' scope is made only for a plugin that is asynchronous. */
+function awaitVerdict(request: InboundRequest, verdict: Promise<RequestVerdict>): void {
   verdict.then(
     (settled) => {
       if (request.reply.aborted) {

@@ -196,15 +196,21 @@ const errorBodies = new Map<InboundFormat, ErrorBody>();
 export function errorBodyIn(format: InboundFormat): ErrorBody {
   let errorBody = errorBodies.get(format);
   if (errorBody === undefined) {
-    errorBody = (error: GatewayError) =>
-      format.errorBody({
-        status: error.status,
-        message: error.message,
-        type: error.type,
-        code: error.code,
-        param: error.param ?? null,
-      });
+    errorBody = errorBodyOf(format);
     errorBodies.set(format, errorBody);
   }
   return errorBody;
+}
+
+// Apart from errorBodyIn, which runs for every request: a closure there would make each call allocate the
+// scope it captures, even when the cached function is found.
+function errorBodyOf(format: InboundFormat): ErrorBody {
+  return (error: GatewayError) =>
+    format.errorBody({
+      status: error.status,
+      message: error.message,
+      type: error.type,
+      code: error.code,
+      param: error.param ?? null,
+    });
 }

@@ -111,10 +111,7 @@ export abstract class RelayCore implements UpstreamHandler {
           }
           if (out.length === 0) return;
           this.observer?.chunk(out);
-          if (!this.reply.write(out)) {
-            controller.pause();
-            this.reply.onWritable(() => controller.resume());
-          }
+          if (!this.reply.write(out)) this.pauseUntilWritable(controller);
           return;
         }
         case Mode.ProviderError:
@@ -169,6 +166,12 @@ export abstract class RelayCore implements UpstreamHandler {
     } catch (error) {
       this.crash(error);
     }
+  }
+
+  /** Apart from onResponseData so that its closure's scope is made only when the client falls behind. */
+  private pauseUntilWritable(controller: Controller): void {
+    controller.pause();
+    this.reply.onWritable(() => controller.resume());
   }
 
   private hold(chunk: Buffer): void {
