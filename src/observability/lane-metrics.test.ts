@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LaneMetrics, MAX_MODEL_LABELS } from "./lane-metrics.js";
+import { LaneMetrics, MAX_MODEL_LABELS, MAX_SERIES } from "./lane-metrics.js";
 
 function requestSeries(metrics: LaneMetrics) {
   const requests = metrics.snapshot().find((m) => m.name === "switchyard_requests_total");
@@ -31,5 +31,44 @@ describe("LaneMetrics model labels", () => {
     for (let i = 0; i < 1000; i++)
       metrics.record("openai", `m${i}`, i % 2 === 0 ? 200 : 429, "", -1, -1, 0, 0);
     expect(requestSeries(metrics).reduce((n, s) => n + s.value, 0)).toBe(1000);
+  });
+});
+
+describe("LaneMetrics request series", () => {
+  it("keeps one series per provider, model, status and error class, found again on the next request", () => {
+    const metrics = new LaneMetrics();
+    metrics.record("openai", "gpt-4o", 200, "", 0.1, 0.00001, 3, 4);
+    metrics.record("openai", "gpt-4o", 429, "provider", 0.1, 0.00001, 0, 0);
+    metrics.record("openai", "gpt-4o", 429, "policy", -1, -1, 0, 0);
+    metrics.record("groq", "gpt-4o", 200, "", 0.1, 0.00001, 1, 1);
+    metrics.record("openai", "gpt-4o", 200, "", 0.1, 0.00001, 3, 4);
+    const counts = requestSeries(metrics).map((s) => [
+      s.labels.provider,
+      s.labels.status,
+      s.labels.error_class,
+      s.value,
+    ]);
+    expect(counts).toEqual([
+      ["openai", "200", "", 2],
+      ["openai", "429", "provider", 1],
+      ["openai", "429", "policy", 1],
+      ["groq", "200", "", 1],
+    ]);
+    const tokens = metrics.snapshot().find((m) => m.name === "switchyard_tokens_input_total")?.values;
+    expect(tokens).toEqual([
+      { value: 6, labels: { provider: "openai", model: "gpt-4o" } },
+      { value: 1, labels: { provider: "groq", model: "gpt-4o" } },
+    ]);
+  });
+
+  it("folds new series past the bound into 'other', keeping every count", () => {
+    const metrics = new LaneMetrics();
+    const statuses = Math.ceil((MAX_SERIES + 100) / MAX_MODEL_LABELS);
+    for (let status = 200; status < 200 + statuses; status++)
+      for (let i = 0; i < MAX_MODEL_LABELS; i++) metrics.record("openai", `m${i}`, status, "", -1, -1, 0, 0);
+    const series = requestSeries(metrics);
+    expect(series.filter((s) => s.labels.model !== "other")).toHaveLength(MAX_SERIES);
+    expect(series.some((s) => s.labels.model === "other")).toBe(true);
+    expect(series.reduce((n, s) => n + s.value, 0)).toBe(statuses * MAX_MODEL_LABELS);
   });
 });

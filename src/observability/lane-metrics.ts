@@ -13,7 +13,7 @@ export const OVERHEAD_BUCKETS = [
 ] as const;
 
 /** Distinct provider/model/status series a lane keeps before folding new models into "other". */
-const MAX_SERIES = 2000;
+export const MAX_SERIES = 2000;
 /**
  * Distinct model labels a lane keeps, and their summed length: `provider/anything` resolves for any name,
  * so clients choose these. Models first seen past either bound are counted as "other".
@@ -45,6 +45,8 @@ export class Histogram {
 interface RequestSeries {
   readonly provider: string;
   readonly model: string;
+  readonly statusCode: number;
+  /** The status as its label. */
   readonly status: string;
   readonly errorClass: ErrorClass | "";
   count: number;
@@ -64,7 +66,13 @@ export class LaneMetrics {
   inFlight = 0;
   /** Requests that met an unexpected error in the gateway's own code (answered 500, or cut off). */
   internalErrors = 0;
-  private readonly requests = new Map<string, RequestSeries>();
+  /**
+   * The series by provider, then model; each model's few series (one per status and error class) in a
+   * list. Nested rather than under one key joined from the labels: that string, made for every request,
+   * was most of what recording allocated.
+   */
+  private readonly requests = new Map<string, Map<string, RequestSeries[]>>();
+  private seriesCount = 0;
   private readonly modelLabels = new Set<string>();
   private modelLabelChars = 0;
   private readonly upstream = new Map<string, Histogram>();
@@ -98,27 +106,7 @@ export class LaneMetrics {
     tokensIn: number,
     tokensOut: number,
   ): void {
-    let key = `${provider}\u0000${model}\u0000${status}\u0000${errorClass}`;
-    let series = this.requests.get(key);
-    if (series === undefined) {
-      const label = this.modelLabel(model);
-      if (label !== model) {
-        model = label;
-        key = `${provider}\u0000${model}\u0000${status}\u0000${errorClass}`;
-        series = this.requests.get(key);
-      }
-    }
-    if (series === undefined) {
-      if (this.requests.size >= MAX_SERIES) {
-        model = "other";
-        key = `${provider}\u0000other\u0000${status}\u0000${errorClass}`;
-        series = this.requests.get(key);
-      }
-      if (series === undefined) {
-        series = { provider, model, status: String(status), errorClass, count: 0, tokensIn: 0, tokensOut: 0 };
-        this.requests.set(key, series);
-      }
-    }
+    const series = this.seriesFor(provider, model, status, errorClass);
     series.count++;
     series.tokensIn += tokensIn;
     series.tokensOut += tokensOut;
@@ -131,6 +119,63 @@ export class LaneMetrics {
       }
       histogram.observe(upstreamSeconds);
     }
+  }
+
+  /** The series of these labels, made when new; a model new past the bounds is counted as "other". */
+  private seriesFor(
+    provider: string,
+    model: string,
+    status: number,
+    errorClass: ErrorClass | "",
+  ): RequestSeries {
+    const found = this.find(provider, model, status, errorClass);
+    if (found !== undefined) return found;
+    let label = this.modelLabel(model);
+    if (label === model && this.seriesCount >= MAX_SERIES) label = "other";
+    if (label !== model) {
+      const other = this.find(provider, label, status, errorClass);
+      if (other !== undefined) return other;
+    }
+    return this.add(provider, label, status, errorClass);
+  }
+
+  private find(
+    provider: string,
+    model: string,
+    status: number,
+    errorClass: ErrorClass | "",
+  ): RequestSeries | undefined {
+    const list = this.requests.get(provider)?.get(model);
+    if (list === undefined) return undefined;
+    for (const series of list)
+      if (series.statusCode === status && series.errorClass === errorClass) return series;
+    return undefined;
+  }
+
+  private add(provider: string, model: string, status: number, errorClass: ErrorClass | ""): RequestSeries {
+    let models = this.requests.get(provider);
+    if (models === undefined) {
+      models = new Map();
+      this.requests.set(provider, models);
+    }
+    let list = models.get(model);
+    if (list === undefined) {
+      list = [];
+      models.set(model, list);
+    }
+    const series: RequestSeries = {
+      provider,
+      model,
+      statusCode: status,
+      status: String(status),
+      errorClass,
+      count: 0,
+      tokensIn: 0,
+      tokensOut: 0,
+    };
+    list.push(series);
+    this.seriesCount++;
+    return series;
   }
 
   /** `model` itself while the label bounds allow a new one, else "other". */
@@ -153,13 +198,22 @@ export class LaneMetrics {
     );
     const tokensIn = counter("switchyard_tokens_input_total", "Prompt tokens reported by providers");
     const tokensOut = counter("switchyard_tokens_output_total", "Completion tokens reported by providers");
-    for (const s of this.requests.values()) {
-      const labels = { provider: s.provider, model: s.model, status: s.status, error_class: s.errorClass };
-      requests.values.push({ value: s.count, labels });
-      if (s.tokensIn > 0)
-        tokensIn.values.push({ value: s.tokensIn, labels: { provider: s.provider, model: s.model } });
-      if (s.tokensOut > 0)
-        tokensOut.values.push({ value: s.tokensOut, labels: { provider: s.provider, model: s.model } });
+    for (const models of this.requests.values()) {
+      for (const list of models.values()) {
+        for (const s of list) {
+          const labels = {
+            provider: s.provider,
+            model: s.model,
+            status: s.status,
+            error_class: s.errorClass,
+          };
+          requests.values.push({ value: s.count, labels });
+          if (s.tokensIn > 0)
+            tokensIn.values.push({ value: s.tokensIn, labels: { provider: s.provider, model: s.model } });
+          if (s.tokensOut > 0)
+            tokensOut.values.push({ value: s.tokensOut, labels: { provider: s.provider, model: s.model } });
+        }
+      }
     }
     const upstream = histogram(
       "switchyard_upstream_latency_seconds",
