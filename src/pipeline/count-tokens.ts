@@ -31,29 +31,37 @@ export function serveCountTokens(lane: Lane, head: RequestHead, reply: Reply): v
   const { client } = lane.table.config;
   // Counting is CPU time a lane spends on nothing else: a smaller body limit.
   const limit = Math.min(client.maxCountTokensBodyBytes, client.maxRequestBodyBytes);
-  readBody(lane, limit, head, reply, errorBody, (received, startedAt) => {
-    const scanned = scanOwnFields(lane, route, received);
-    if ("status" in scanned) {
-      refuse(reply, lane.metrics, errorBody, scanned);
-      return;
-    }
-    const plan = candidatesFor(lane.table, scanned.model);
-    if ("status" in plan) {
-      refuse(reply, lane.metrics, errorBody, plan);
-      return;
-    }
-    const anthropic = plan.candidates.filter((c) => route.bytes.takes(c.provider.config.kind));
-    if (anthropic.length === 0) {
-      answerEstimate(lane, reply, errorBody, scanned.body, startedAt);
-      return;
-    }
-    // Counting never moves to another model: no fallback chain, whatever routing configures.
-    const counting = { ...scanned, stream: false, fallbacks: NO_FALLBACKS };
-    const only = { name: "", candidates: anthropic };
-    attemptLoop(
-      new InboundRequest(lane, route, head, reply, startedAt, counting, only, errorBody, undefined),
-    );
-  });
+  readBody(lane, route, head, reply, errorBody, limit, bodyReceived);
+}
+
+function bodyReceived(
+  lane: Lane,
+  route: InferenceRoute,
+  head: RequestHead,
+  reply: Reply,
+  errorBody: ErrorBody,
+  received: Buffer,
+  startedAt: number,
+): void {
+  const scanned = scanOwnFields(lane, route, received);
+  if ("status" in scanned) {
+    refuse(reply, lane.metrics, errorBody, scanned);
+    return;
+  }
+  const plan = candidatesFor(lane.table, scanned.model);
+  if ("status" in plan) {
+    refuse(reply, lane.metrics, errorBody, plan);
+    return;
+  }
+  const anthropic = plan.candidates.filter((c) => route.bytes.takes(c.provider.config.kind));
+  if (anthropic.length === 0) {
+    answerEstimate(lane, reply, errorBody, scanned.body, startedAt);
+    return;
+  }
+  // Counting never moves to another model: no fallback chain, whatever routing configures.
+  const counting = { ...scanned, stream: false, fallbacks: NO_FALLBACKS };
+  const only = { name: "", candidates: anthropic };
+  attemptLoop(new InboundRequest(lane, route, head, reply, startedAt, counting, only, errorBody, undefined));
 }
 
 function answerEstimate(

@@ -38,38 +38,32 @@ export interface Lane {
 export function serveInference(lane: Lane, route: InferenceRoute, head: RequestHead, reply: Reply): void {
   const errorBody = errorBodyIn(route.format);
   if (!authenticate(lane, route.name, head, reply, errorBody)) return;
-  readBody(
-    lane,
-    lane.table.config.client.maxRequestBodyBytes,
-    head,
-    reply,
-    errorBody,
-    (received, startedAt) => {
-      const scanned = scanOwnFields(lane, route, received);
-      if ("status" in scanned) {
-        refuse(reply, lane.metrics, errorBody, scanned);
-        return;
-      }
-      const plan = resolveCandidates(lane.table, scanned.model);
-      if ("status" in plan) {
-        refuse(reply, lane.metrics, errorBody, plan);
-        return;
-      }
-      const hooks = requestHooksFor(lane.plugins, route, head, scanned);
-      const request = new InboundRequest(
-        lane,
-        route,
-        head,
-        reply,
-        startedAt,
-        scanned,
-        plan,
-        errorBody,
-        hooks,
-      );
-      runRequestHooks(lane.plugins, request);
-    },
-  );
+  readBody(lane, route, head, reply, errorBody, lane.table.config.client.maxRequestBodyBytes, bodyReceived);
+}
+
+/** Steps 3 to 6, once the body is in. */
+function bodyReceived(
+  lane: Lane,
+  route: InferenceRoute,
+  head: RequestHead,
+  reply: Reply,
+  errorBody: ErrorBody,
+  received: Buffer,
+  startedAt: number,
+): void {
+  const scanned = scanOwnFields(lane, route, received);
+  if ("status" in scanned) {
+    refuse(reply, lane.metrics, errorBody, scanned);
+    return;
+  }
+  const plan = resolveCandidates(lane.table, scanned.model);
+  if ("status" in plan) {
+    refuse(reply, lane.metrics, errorBody, plan);
+    return;
+  }
+  const hooks = requestHooksFor(lane.plugins, route, head, scanned);
+  const request = new InboundRequest(lane, route, head, reply, startedAt, scanned, plan, errorBody, hooks);
+  runRequestHooks(lane.plugins, request);
 }
 
 /**
@@ -91,14 +85,29 @@ export function authenticate(
   return false;
 }
 
-/** Step 2: the whole body, within `limit`; `onBody` runs guarded (a bug costs one 500). */
-export function readBody(
+/**
+ * What runs once a request's body is in (`startedAt` is when); a plain function of the request's parts,
+ * not a closure over them, which would be one more allocation for every request.
+ */
+export type BodyHandler = (
   lane: Lane,
-  limit: number,
+  route: InferenceRoute,
   head: RequestHead,
   reply: Reply,
   errorBody: ErrorBody,
-  onBody: (body: Buffer, startedAt: number) => void,
+  body: Buffer,
+  startedAt: number,
+) => void;
+
+/** Step 2: the whole body, within `limit`; `onBody` runs guarded (a bug costs one 500). */
+export function readBody(
+  lane: Lane,
+  route: InferenceRoute,
+  head: RequestHead,
+  reply: Reply,
+  errorBody: ErrorBody,
+  limit: number,
+  onBody: BodyHandler,
 ): void {
   if (head.contentLength > limit) {
     refuseTooLarge(lane, reply, errorBody, limit);
@@ -106,7 +115,7 @@ export function readBody(
   }
   reply.readBody(limit, (body, overLimit) => {
     try {
-      if (body !== null) onBody(body, performance.now());
+      if (body !== null) onBody(lane, route, head, reply, errorBody, body, performance.now());
       else if (overLimit) refuseTooLarge(lane, reply, errorBody, limit);
     } catch (error) {
       internalFailure(reply, lane.metrics, errorBody, error);
