@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { isIP } from "node:net";
 import { listenReusePort } from "../native/index.js";
 import {
+  type AbortListener,
   type ExchangeHandler,
   type HeaderSource,
   type HeadNeeds,
@@ -26,7 +27,7 @@ class NodeReply implements Reply {
   shutdownNotice: ShutdownNotice | undefined;
   /** What went to `start`, kept for the drain deadline only. */
   private sent: ResponseHeaders | undefined;
-  private abortCallback: (() => void) | undefined;
+  private abortListener: AbortListener | undefined;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -40,7 +41,7 @@ class NodeReply implements Reply {
       open.delete(this);
       if (!res.writableFinished) {
         this.aborted = true;
-        this.abortCallback?.();
+        this.abortListener?.clientAborted();
       }
     });
   }
@@ -49,8 +50,8 @@ class NodeReply implements Reply {
     return this.res.headersSent || this.res.writableEnded;
   }
 
-  onAborted(callback: () => void): void {
-    this.abortCallback = callback;
+  onAborted(listener: AbortListener): void {
+    this.abortListener = listener;
   }
 
   readBody(limit: number, callback: (body: Buffer | null, tooLarge: boolean) => void): void {

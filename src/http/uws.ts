@@ -6,6 +6,7 @@ import type {
   us_listen_socket,
 } from "@trufflesuite/uws-js-unofficial";
 import {
+  type AbortListener,
   type ExchangeHandler,
   type HeadNeeds,
   type HttpFront,
@@ -57,7 +58,7 @@ class UwsReply implements Reply, OpenReply<UwsReply> {
   /** Status and headers given to `start` and not yet written; 0 when written or not started. */
   private status = 0;
   private headers: ResponseHeaders | undefined;
-  private abortCallback: (() => void) | undefined;
+  private abortListener: AbortListener | undefined;
   /** Neighbours in the front's OpenReplies while this exchange is under way. */
   previousOpen: UwsReply | undefined;
   nextOpen: UwsReply | undefined;
@@ -72,7 +73,7 @@ class UwsReply implements Reply, OpenReply<UwsReply> {
     res.onAborted(() => {
       this.aborted = true;
       open.delete(this);
-      if (!this.ended) this.abortCallback?.();
+      if (!this.ended) this.abortListener?.clientAborted();
     });
   }
 
@@ -80,8 +81,8 @@ class UwsReply implements Reply, OpenReply<UwsReply> {
     return this.ended || this.sent !== undefined;
   }
 
-  onAborted(callback: () => void): void {
-    this.abortCallback = callback;
+  onAborted(listener: AbortListener): void {
+    this.abortListener = listener;
   }
 
   readBody(limit: number, callback: (body: Buffer | null, tooLarge: boolean) => void): void {

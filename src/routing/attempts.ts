@@ -1,6 +1,6 @@
 import type { RetryClass, RoutingConfig } from "../config/types.js";
 import { type GatewayError, gatewayError } from "../errors.js";
-import type { Reply, ResponseHeaders } from "../http/exchange.js";
+import type { AbortListener, Reply, ResponseHeaders } from "../http/exchange.js";
 import type { ErrorBody } from "../http/internal-error.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { type Abortable, DeadlineExceeded } from "../upstream/abort.js";
@@ -130,7 +130,7 @@ const COUNTS = Array.from({ length: 16 }, (_, i) => String(i));
 const count = (n: number) => COUNTS[n] ?? String(n);
 
 /** The loop over the attempts of one request. */
-export class AttemptLoop {
+export class AttemptLoop implements AbortListener {
   private plan: ModelPlan;
   private tried = new Set<number>();
   /** Retries spent on the current model. */
@@ -179,6 +179,11 @@ export class AttemptLoop {
       this.deadline = setTimeout(() => this.expire(), deadlineMs);
     }
     this.next(this.choose());
+  }
+
+  /** The client left while the loop waited to retry. */
+  clientAborted(): void {
+    this.close();
   }
 
   /** Milliseconds left before the deadline (Infinity when there is none). */
@@ -334,7 +339,7 @@ export class AttemptLoop {
 
   private wait(delayMs: number): void {
     // No attempt is in flight to notice the client leaving.
-    this.input.reply.onAborted(() => this.close());
+    this.input.reply.onAborted(this);
     this.waiting = setTimeout(() => {
       this.waiting = undefined;
       this.next(this.choose());

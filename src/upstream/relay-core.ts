@@ -1,5 +1,5 @@
 import type { ErrorClass, GatewayError } from "../errors.js";
-import type { Reply, ResponseHeaders } from "../http/exchange.js";
+import type { AbortListener, Reply, ResponseHeaders } from "../http/exchange.js";
 import { type ErrorBody, internalFailure } from "../http/internal-error.js";
 import type { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
@@ -29,7 +29,7 @@ export enum Mode {
  * reached the client with nothing back to the sender, streams with backpressure, turns a bug into a 500
  * (or a cut-off), and accounts the exchange exactly once.
  */
-export abstract class RelayCore implements UpstreamHandler {
+export abstract class RelayCore implements UpstreamHandler, AbortListener {
   protected controller: Controller | undefined;
   protected mode = Mode.Waiting;
   protected status = 0;
@@ -49,7 +49,12 @@ export abstract class RelayCore implements UpstreamHandler {
     /** Larger whole bodies are refused: the leg holds them in memory. */
     private readonly gatherLimit: number,
   ) {
-    reply.onAborted(() => this.controller?.abort(new ClientGone()));
+    reply.onAborted(this);
+  }
+
+  /** The client left: the upstream request is dropped. */
+  clientAborted(): void {
+    this.controller?.abort(new ClientGone());
   }
 
   // --- What each leg decides -------------------------------------------------------------------------------
