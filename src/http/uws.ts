@@ -138,12 +138,15 @@ class UwsReply implements Reply, OpenReply<UwsReply> {
 
   write(chunk: Uint8Array | string): boolean {
     if (this.aborted || this.ended) return true;
-    let ok = true;
-    this.res.cork(() => {
-      if (this.status !== 0) this.writeHead();
-      ok = this.res.write(chunk);
-    });
-    return ok;
+    return sendCorked(this, chunk, false);
+  }
+
+  /** Sends `chunk` (with the head when it has not gone out), ending the reply when `last`; run corked. */
+  sendNow(chunk: Uint8Array | string | undefined, last: boolean): boolean {
+    if (this.status !== 0) this.writeHead();
+    if (!last) return this.res.write(chunk as Uint8Array | string);
+    this.res.end(chunk);
+    return true;
   }
 
   onWritable(callback: () => void): void {
@@ -157,10 +160,12 @@ class UwsReply implements Reply, OpenReply<UwsReply> {
     if (this.aborted || this.ended) return;
     this.ended = true;
     this.open.delete(this);
-    this.res.cork(() => {
-      if (this.status !== 0) this.writeHead();
-      this.res.end(body);
-    });
+    sendCorked(this, body, true);
+  }
+
+  /** For sendCorked. */
+  cork(callback: () => void): void {
+    this.res.cork(callback);
   }
 
   destroy(): void {
@@ -170,6 +175,31 @@ class UwsReply implements Reply, OpenReply<UwsReply> {
     this.open.delete(this);
     this.res.close();
   }
+}
+
+// uWS runs a cork callback before `cork` returns, so one callback serves every reply, with the reply and
+// what it sends in these slots: a closure per write or end was an allocation each. sendInCork empties them
+// before it sends anything, so a write made meanwhile (from a uWS callback) finds them free.
+let corkedReply: UwsReply | undefined;
+let corkedChunk: Uint8Array | string | undefined;
+let corkedLast = false;
+let corkedWritten = true;
+
+function sendCorked(reply: UwsReply, chunk: Uint8Array | string | undefined, last: boolean): boolean {
+  corkedReply = reply;
+  corkedChunk = chunk;
+  corkedLast = last;
+  corkedWritten = true;
+  reply.cork(sendInCork);
+  return corkedWritten;
+}
+
+function sendInCork(): void {
+  const reply = corkedReply as UwsReply;
+  const chunk = corkedChunk;
+  corkedReply = undefined;
+  corkedChunk = undefined;
+  corkedWritten = reply.sendNow(chunk, corkedLast);
 }
 
 function writeHeader(res: HttpResponse, name: string, value: string): void {
