@@ -5,7 +5,7 @@ import type { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
 import type { UpstreamRequest } from "../providers/adapter.js";
 import type { PlanCandidate } from "../routing/candidates.js";
-import type { UpstreamHandler } from "../upstream/h1/exchange.js";
+import type { BodyEdit, UpstreamHandler } from "../upstream/h1/exchange.js";
 import { dispatchUpstream } from "../upstream/pools.js";
 import type { UpstreamFailure } from "../upstream/report.js";
 import type { InboundRequest } from "./pipeline.js";
@@ -52,6 +52,7 @@ export function dispatchAttempt(
   upstream: UpstreamRequest,
   relay: UpstreamHandler,
   account: ExchangeAccount,
+  bodyEdit?: BodyEdit,
 ): void {
   dispatchUpstream(
     upstream.origin,
@@ -62,6 +63,7 @@ export function dispatchAttempt(
       headers: upstream.headers,
       extraHeaders: upstreamHeaders(request),
       body: upstream.body,
+      bodyEdit,
       headersTimeout: candidate.firstByteTimeoutMs,
       bodyTimeout: candidate.idleTimeoutMs,
     },

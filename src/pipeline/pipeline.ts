@@ -13,6 +13,7 @@ import { candidatesFor, type ModelPlan, type PlanCandidate } from "../routing/ca
 import { checkModelName } from "../routing/model-name.js";
 import type { RoutingTable } from "../routing/table.js";
 import { ByteRelay } from "../upstream/byte-relay.js";
+import type { BodyEdit } from "../upstream/h1/exchange.js";
 import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./body-fields.js";
 import { type CanonicalBody, sendConverted } from "./convert.js";
 import { dispatchAttempt, refuse, refusedAttempt } from "./inbound.js";
@@ -310,11 +311,12 @@ export function attemptLoop(request: InboundRequest): void {
 function sendBytes(request: InboundRequest, candidate: PlanCandidate, attempt: AttemptReport): void {
   const { route, scan } = request;
   const { provider, model } = candidate;
-  const body =
+  // The model is rewritten as the body is written to the socket: one copy of the body, not two.
+  const edit: BodyEdit | undefined =
     scan.modelType !== "string" || model === scan.model
-      ? request.body
-      : rewriteModel(request.body, scan.modelStart, scan.modelEnd, model);
-  const upstream = route.bytes.upstream(candidate, route.upstreamPath, body, request.head);
+      ? undefined
+      : { start: scan.modelStart, end: scan.modelEnd, replacement: candidate.modelJson };
+  const upstream = route.bytes.upstream(candidate, route.upstreamPath, request.body, request.head);
   if ("status" in upstream) {
     attempt.failed(refusedAttempt(request, upstream));
     return;
@@ -329,7 +331,7 @@ function sendBytes(request: InboundRequest, candidate: PlanCandidate, attempt: A
     attempt,
     request.hooks,
   );
-  dispatchAttempt(request, candidate, upstream, relay, account);
+  dispatchAttempt(request, candidate, upstream, relay, account, edit);
 }
 
 /** The plugins' view of the request, when some plugin looks at requests or replies. */

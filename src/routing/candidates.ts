@@ -20,6 +20,8 @@ export interface PlanCandidate extends Candidate {
   readonly identity: ResponseHeaders;
   /** The identity with retries and fallback index 0: what the first attempt answers with. */
   readonly firstHeaders: ResponseHeaders;
+  /** The model as a JSON string token, for the byte leg's rewrite of a body's `model`. */
+  readonly modelJson: Buffer;
 }
 
 export interface ModelPlan {
@@ -128,5 +130,6 @@ function candidate(
     idleTimeoutMs: timeoutMs ?? network.idleTimeoutMs ?? network.requestTimeoutMs,
     identity,
     firstHeaders: [...identity, ["x-switchyard-retries", "0"], ["x-switchyard-fallback-index", "0"]],
+    modelJson: Buffer.from(JSON.stringify(model)),
   };
 }

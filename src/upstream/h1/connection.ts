@@ -1,7 +1,8 @@
 import { connect as connectTcp, isIP, type Socket } from "node:net";
 import { connect as connectTls, type TLSSocket } from "node:tls";
 import { UpstreamError } from "./errors.js";
-import type { UpstreamController, UpstreamHandler, UpstreamRequestOptions } from "./exchange.js";
+import type { BodyEdit, UpstreamController, UpstreamHandler, UpstreamRequestOptions } from "./exchange.js";
+import { writeHead } from "./request-head.js";
 import { ResponseParser, type ResponseSink, type UpstreamHeaders } from "./response-parser.js";
 
 // One keep-alive HTTP/1.1 connection to a provider, carrying one exchange at a time. It is the gateway's
@@ -13,8 +14,8 @@ export interface ConnectionTarget {
   readonly host: string;
   readonly port: number;
   readonly tls: boolean;
-  /** host[:port] as the Host header carries it. */
-  readonly hostHeader: string;
+  /** `host: host[:port]\r\n`, the Host header of every request that does not carry its own. */
+  readonly hostLine: string;
   readonly connectTimeoutMs: number;
   /** How long an idle connection is kept when the provider sends no Keep-Alive hint. */
   readonly keepAliveMs: number;
@@ -89,17 +90,22 @@ export class H1Connection implements ResponseSink {
   }
 
   /**
-   * Sends one request whose head is already written out (see request-head.ts); the handler hears
-   * everything from here on, failures included.
+   * Sends one request whose head has been checked and measured (`headLength` in request-head.ts); the
+   * handler hears everything from here on, failures included.
    */
-  send(request: UpstreamRequestOptions, head: string, bodyLength: number, handler: UpstreamHandler): void {
+  send(
+    request: UpstreamRequestOptions,
+    headLength: number,
+    bodyLength: number,
+    handler: UpstreamHandler,
+  ): void {
     const exchange = new Exchange(this, handler, request.bodyTimeout);
     this.exchange = exchange;
     handler.onRequestStart(exchange);
     if (exchange.done) return;
     exchange.written = true;
     this.parser.expect(request.method);
-    writeRequest(this.socket, head, request.body, bodyLength);
+    writeRequest(this.socket, request, this.target.hostLine, headLength, bodyLength);
     if (this.connected) this.arm(Timer.Headers, request.headersTimeout);
     else {
       exchange.headersTimeout = request.headersTimeout;
@@ -290,26 +296,58 @@ const ONE_BUFFER_LIMIT = 64 * 1024;
 
 function writeRequest(
   socket: Socket,
-  head: string,
-  body: string | Buffer | undefined,
+  request: UpstreamRequestOptions,
+  hostLine: string,
+  headLength: number,
   bodyLength: number,
 ): void {
-  if (body === undefined) {
-    socket.write(head, "latin1");
+  const body = request.body;
+  const edit = request.bodyEdit;
+  if (body === undefined || bodyLength > ONE_BUFFER_LIMIT) {
+    const head = Buffer.allocUnsafe(headLength);
+    writeHead(request, hostLine, bodyLength, head);
+    if (body === undefined) {
+      socket.write(head);
+      return;
+    }
+    socket.cork();
+    socket.write(head);
+    if (typeof body === "string" || edit === undefined) socket.write(body);
+    else {
+      socket.write(body.subarray(0, edit.start));
+      socket.write(edit.replacement);
+      socket.write(body.subarray(edit.end));
+    }
+    socket.uncork();
     return;
   }
-  if (bodyLength <= ONE_BUFFER_LIMIT) {
-    const out = Buffer.allocUnsafe(head.length + bodyLength);
-    out.write(head, 0, "latin1");
-    if (typeof body === "string") out.write(body, head.length, "utf8");
-    else body.copy(out, head.length);
-    socket.write(out);
+  const out = Buffer.allocUnsafe(headLength + bodyLength);
+  // The body goes in before the head: an edited body may spill into the head's place (see copyEdited).
+  if (typeof body === "string") out.write(body, headLength, "utf8");
+  else if (edit === undefined) out.set(body, headLength);
+  else copyEdited(body, edit, out, headLength);
+  writeHead(request, hostLine, bodyLength, out);
+  socket.write(out);
+}
+
+/**
+ * Copies `body` into `out` from `at` with the edit made. Copying part of a Buffer makes a view object, so
+ * the whole body is copied at once, placed so that the part after the edit lands where it belongs; the part
+ * before it then moves within `out` and the replacement goes between. A body shorter after the edit starts
+ * left of `at`, inside the head's place, which the head overwrites after.
+ */
+function copyEdited(body: Buffer, edit: BodyEdit, out: Buffer, at: number): void {
+  const placed = at - (edit.end - edit.start) + edit.replacement.length;
+  if (placed < 0) {
+    // Only when more is cut than the head is long: rare enough for the plain copies.
+    body.copy(out, at, 0, edit.start);
+    out.set(edit.replacement, at + edit.start);
+    body.copy(out, at + edit.start + edit.replacement.length, edit.end);
     return;
   }
-  socket.cork();
-  socket.write(head, "latin1");
-  socket.write(body);
-  socket.uncork();
+  out.set(body, placed);
+  out.copyWithin(at, placed, placed + edit.start);
+  out.set(edit.replacement, at + edit.start);
 }
 
 /** One request on a connection, and the controller its handler steers it with. */

@@ -11,10 +11,19 @@ export interface UpstreamRequestOptions {
   /** Flat [name, value, ...] made for this request alone (its id, a plugin's). */
   readonly extraHeaders: readonly string[];
   readonly body: string | Buffer | undefined;
+  /** A change to a Buffer body made as it is written, so the body is copied once (the model's rewrite). */
+  readonly bodyEdit?: BodyEdit | undefined;
   /** From the request written until the reply's head is in; 0 for none. */
   readonly headersTimeout: number;
   /** Between two pieces of the reply's body; 0 for none. */
   readonly bodyTimeout: number;
+}
+
+/** Bytes [start, end) of the body replaced by `replacement`. */
+export interface BodyEdit {
+  readonly start: number;
+  readonly end: number;
+  readonly replacement: Buffer;
 }
 
 export interface UpstreamController {

@@ -157,6 +157,62 @@ describe("H1Pool", () => {
     );
   });
 
+  it("sends a large body (written apart from its head) and a UTF-8 one with their lengths in bytes", async () => {
+    const server = await scripted((socket) => socket.write(ok("ok")));
+    const pool = newPool(server.origin);
+    const large = `{"text":"${"é".repeat(50_000)}"}`;
+    await send(pool, request({ body: large }));
+    await send(pool, request({ body: Buffer.from(large) }));
+    for (const sent of server.requests) {
+      const [head, body] = [
+        sent.slice(0, sent.indexOf("\r\n\r\n")),
+        sent.slice(sent.indexOf("\r\n\r\n") + 4),
+      ];
+      expect(head).toContain(`content-length: ${Buffer.byteLength(large)}`);
+      expect(Buffer.from(body, "latin1").toString("utf8")).toBe(large);
+    }
+  });
+
+  it("makes a body edit as it writes: shorter, longer, larger than the head, and on a large body", async () => {
+    const server = await scripted((socket) => socket.write(ok("ok")));
+    const pool = newPool(server.origin);
+    const body = Buffer.from('{"model":"openai/gpt-4o-mini","messages":[]}');
+    const long = Buffer.from(`{"model":"${"x".repeat(300)}"}`);
+    const model = (of: Buffer) =>
+      [of.indexOf('":"') + 2, of.indexOf('"', of.indexOf('":"') + 3) + 1] as const;
+    const cases = [
+      { replacement: '"gpt-4o-mini"', body, headers: request().headers },
+      { replacement: '"a-much-longer-deployment-name-than-before"', body, headers: request().headers },
+      // More is cut than the head is long: no provider headers, a long name replaced by a short one.
+      { replacement: '"m"', body: long, headers: [] },
+      {
+        replacement: '"gpt-4o-mini"',
+        body: Buffer.concat([body, Buffer.alloc(70_000, 0x20)]),
+        headers: request().headers,
+      },
+    ];
+    for (const edit of cases) {
+      const [editStart, editEnd] = model(edit.body);
+      await send(
+        pool,
+        request({
+          body: edit.body,
+          headers: edit.headers,
+          bodyEdit: { start: editStart, end: editEnd, replacement: Buffer.from(edit.replacement) },
+        }),
+      );
+      const expected = Buffer.concat([
+        edit.body.subarray(0, editStart),
+        Buffer.from(edit.replacement),
+        edit.body.subarray(editEnd),
+      ]);
+      const sent = server.requests.at(-1) as string;
+      const bodyAt = sent.indexOf("\r\n\r\n") + 4;
+      expect(sent.slice(0, bodyAt)).toContain(`content-length: ${expected.length}\r\n`);
+      expect(sent.slice(bodyAt)).toBe(expected.toString("latin1"));
+    }
+  });
+
   it("opens one connection per concurrent request and reuses them afterwards", async () => {
     const server = await scripted((socket, _request, index) =>
       setTimeout(() => socket.write(ok(`r${index}`)), 20),

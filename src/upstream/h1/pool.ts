@@ -2,7 +2,7 @@ import { rootCertificates } from "node:tls";
 import { type ConnectionOwner, type ConnectionTarget, H1Connection } from "./connection.js";
 import { UpstreamError } from "./errors.js";
 import type { UpstreamController, UpstreamHandler, UpstreamRequestOptions } from "./exchange.js";
-import { requestHead } from "./request-head.js";
+import { headLength } from "./request-head.js";
 
 // Keep-alive connections to one origin, one per concurrent request (the gateway's own admission limits how
 // many). Free connections wait on a stack, so taking one is O(1) however many are open, and the ones at its
@@ -39,18 +39,18 @@ export class H1Pool implements ConnectionOwner {
    */
   dispatch(request: UpstreamRequestOptions, handler: UpstreamHandler): void {
     const body = request.body;
+    const edit = request.bodyEdit;
     const bodyLength =
-      body === undefined ? -1 : typeof body === "string" ? Buffer.byteLength(body) : body.length;
-    let head: string;
+      body === undefined
+        ? -1
+        : typeof body === "string"
+          ? Buffer.byteLength(body)
+          : edit === undefined
+            ? body.length
+            : body.length - (edit.end - edit.start) + edit.replacement.length;
+    let head: number;
     try {
-      head = requestHead({
-        method: request.method,
-        path: request.path,
-        host: this.target.hostHeader,
-        headers: request.headers,
-        extraHeaders: request.extraHeaders,
-        contentLength: bodyLength,
-      });
+      head = headLength(request, this.target.hostLine, bodyLength);
     } catch (error) {
       handler.onRequestStart(UNSENT);
       handler.onResponseError(UNSENT, error as Error);
@@ -127,7 +127,7 @@ function targetOf(origin: string, options: PoolOptions): ConnectionTarget {
     host,
     port: url.port === "" ? (tls ? 443 : 80) : Number(url.port),
     tls,
-    hostHeader: url.host,
+    hostLine: `host: ${url.host}\r\n`,
     connectTimeoutMs: options.connectTimeoutMs,
     keepAliveMs: options.keepAliveMs,
     // Node's `ca` replaces the system's roots; a private CA is trusted beside them, not instead.
