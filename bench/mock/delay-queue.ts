@@ -9,6 +9,11 @@ export class DelayQueue {
   private readonly callbacks: (() => void)[] = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * While the due callbacks run, the timers their pushes would arm are left to `fire`, which arms one for
+   * the head: a second timer would fire the queue again, then again, taking entries before their time.
+   */
+  private firing = false;
   private readonly onTimer = (): void => this.fire();
 
   constructor(delayMs: number) {
@@ -22,7 +27,7 @@ export class DelayQueue {
   push(callback: () => void): void {
     this.deadlines.push(performance.now() + this.delayMs);
     this.callbacks.push(callback);
-    if (this.timer === undefined) this.timer = setTimeout(this.onTimer, this.delayMs);
+    if (this.timer === undefined && !this.firing) this.timer = setTimeout(this.onTimer, this.delayMs);
   }
 
   clear(): void {
@@ -35,10 +40,13 @@ export class DelayQueue {
 
   private fire(): void {
     this.timer = undefined;
-    // setTimeout may fire up to ~1 ms early relative to performance.now().
-    const now = performance.now() + 1;
+    // setTimeout may fire up to ~1 ms before performance.now() reaches a deadline (libuv counts whole
+    // milliseconds): such an entry waits for the next timer rather than run early, which for a 1 ms stream
+    // interval would be a whole interval early.
+    const now = performance.now();
     const deadlines = this.deadlines;
     const callbacks = this.callbacks;
+    this.firing = true;
     while (this.head < callbacks.length && (deadlines[this.head] as number) <= now) {
       const callback = callbacks[this.head] as () => void;
       callbacks[this.head] = noop;
@@ -51,6 +59,7 @@ export class DelayQueue {
         });
       }
     }
+    this.firing = false;
     if (this.head === callbacks.length) {
       deadlines.length = 0;
       callbacks.length = 0;
