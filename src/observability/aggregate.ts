@@ -4,7 +4,9 @@ import type { MetricJson } from "./lane-metrics.js";
 // The control plane's registry holds process-wide metrics (memory, CPU, event loop of the main thread);
 // lanes contribute their request metrics at scrape time.
 const processRegistry = new Registry();
-collectDefaultMetrics({ register: processRegistry });
+// The main thread serves no requests; sampling its event loop every 10 ms (prom-client's default) woke it a
+// hundred times a second on the cores the lanes need.
+collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: 100 });
 
 export const METRICS_CONTENT_TYPE = processRegistry.contentType;
 
