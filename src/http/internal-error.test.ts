@@ -1,41 +1,12 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { recordingReply } from "../../test/helpers/recording-reply.js";
 import { anthropicErrorBody } from "../formats/anthropic/format.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
 import { openAIGatewayError as errorBody } from "../upstream/byte-relay.js";
-import type { Reply, ResponseHeaders } from "./exchange.js";
 import { internalFailure } from "./internal-error.js";
 
-function fakeReply(state: Partial<Pick<Reply, "aborted" | "committed">> = {}) {
-  const reply = {
-    aborted: state.aborted ?? false,
-    committed: state.committed ?? false,
-    requestId: "req-42",
-    corsOrigin: "",
-    shutdownNotice: undefined,
-    status: 0,
-    headers: [] as ResponseHeaders,
-    body: "",
-    written: [] as string[],
-    destroyed: false,
-    onAborted() {},
-    readBody() {},
-    start(status: number, headers: ResponseHeaders) {
-      reply.status = status;
-      reply.headers = headers;
-    },
-    write(chunk: Uint8Array | string) {
-      reply.written.push(String(chunk));
-      return true;
-    },
-    onWritable() {},
-    end(body?: Uint8Array | string) {
-      reply.body = String(body ?? "");
-    },
-    destroy() {
-      reply.destroyed = true;
-    },
-  };
-  return reply;
+function fakeReply(state: { aborted?: boolean; committed?: boolean } = {}) {
+  return recordingReply({ ...state, requestId: "req-42" });
 }
 
 const internalErrors = (metrics: LaneMetrics) =>

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Reply, RequestHead, ResponseHeaders } from "../http/exchange.js";
+import { recordingReply } from "../../test/helpers/recording-reply.js";
+import type { RequestHead } from "../http/exchange.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
 import { openAIGatewayError as errorBody } from "../upstream/byte-relay.js";
 import { type Lane, readBody } from "./pipeline.js";
@@ -7,31 +8,7 @@ import { findRoute, type InferenceRoute } from "./routes.js";
 
 /** A reply whose body arrives as `received` says (the body, or null and whether it was over the limit). */
 function replyReceiving(received: [Buffer | null, boolean]) {
-  const reply = {
-    aborted: false,
-    committed: false,
-    requestId: "req-1",
-    corsOrigin: "",
-    shutdownNotice: undefined,
-    status: 0,
-    body: "",
-    bodyRead: false,
-    onAborted() {},
-    readBody(_limit: number, callback: (body: Buffer | null, tooLarge: boolean) => void) {
-      reply.bodyRead = true;
-      callback(...received);
-    },
-    start(status: number, _headers: ResponseHeaders) {
-      reply.status = status;
-    },
-    write: () => true,
-    onWritable() {},
-    end(body?: Uint8Array | string) {
-      reply.body = String(body ?? "");
-    },
-    destroy() {},
-  } satisfies Reply & Record<string, unknown>;
-  return reply;
+  return recordingReply({ requestId: "req-1", received });
 }
 
 const route = findRoute("/v1/chat/completions") as InferenceRoute;

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { LocalHealth } from "../../test/helpers/local-health.js";
+import { recordingReply } from "../../test/helpers/recording-reply.js";
 import { DEFAULT_CLIENT } from "../config/defaults.js";
 import type { GatewayConfig, ProviderConfig, RoutingConfig } from "../config/types.js";
 import type { Reply, ResponseHeaders } from "../http/exchange.js";
@@ -75,29 +76,8 @@ function table(routing: RoutingConfig | undefined, health?: UpstreamHealth): Rou
 }
 
 /** A reply that records what the loop itself wrote. */
-function fakeReply(): Reply & { status: number; headers: ResponseHeaders; body: string } {
-  return {
-    aborted: false,
-    requestId: "req-test",
-    committed: false,
-    corsOrigin: "",
-    shutdownNotice: undefined,
-    status: 0,
-    headers: [],
-    body: "",
-    onAborted() {},
-    readBody() {},
-    start(status, headers) {
-      this.status = status;
-      this.headers = headers;
-    },
-    write: () => true,
-    onWritable() {},
-    end(body) {
-      this.body = String(body ?? "");
-    },
-    destroy() {},
-  };
+function fakeReply() {
+  return recordingReply();
 }
 
 /** A relay's report of a failure that routing reads as `kind`. */

@@ -1,44 +1,19 @@
-import type { Dispatcher } from "undici";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { recordingReply } from "../../test/helpers/recording-reply.js";
 import { anthropicFormat } from "../formats/anthropic/format.js";
-import type { Reply, ResponseHeaders } from "../http/exchange.js";
 import { ExchangeAccount } from "../observability/account.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
 import type { ProviderAdapter, Target } from "../providers/adapter.js";
 import { ByteRelay, OPENAI_ERRORS } from "./byte-relay.js";
 import { ConvertRelay } from "./convert-relay.js";
+import type { UpstreamController } from "./h1/exchange.js";
 import type { ExchangeReport } from "./report.js";
 
-// A bug met inside undici's callbacks (here: a reply or an adapter that throws) ends the one request with a
-// 500 in the client's format and never escapes to undici or the event loop.
+// A bug met inside the upstream client's callbacks (here: a reply or an adapter that throws) ends the one
+// request with a 500 in the client's format and never escapes to the client or the event loop.
 
 function fakeReply(failWrites = false) {
-  const reply = {
-    aborted: false,
-    committed: false,
-    requestId: "req-7",
-    corsOrigin: "",
-    shutdownNotice: undefined,
-    status: 0,
-    headers: [] as ResponseHeaders,
-    body: "",
-    onAborted() {},
-    readBody() {},
-    start(status: number, headers: ResponseHeaders) {
-      reply.status = status;
-      reply.headers = headers;
-    },
-    write(): boolean {
-      if (failWrites) throw new TypeError("write exploded");
-      return true;
-    },
-    onWritable() {},
-    end(body?: Uint8Array | string) {
-      reply.body = String(body ?? "");
-    },
-    destroy() {},
-  } satisfies Reply & Record<string, unknown>;
-  return reply;
+  return recordingReply({ requestId: "req-7", failWrites });
 }
 
 function fakeController() {
@@ -50,7 +25,7 @@ function fakeController() {
     pause() {},
     resume() {},
   };
-  return controller as unknown as Dispatcher.DispatchController & { aborted: Error | null };
+  return controller satisfies UpstreamController;
 }
 
 /** The sender of a request with one attempt: a failure is answered at once. */

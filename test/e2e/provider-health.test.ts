@@ -100,7 +100,7 @@ describe("what does not open a circuit", () => {
     await reply.arrayBuffer();
   });
 
-  it("requests whose x-request-id has a control byte undici will not send on", async () => {
+  it("requests whose x-request-id has a control byte the upstream client will not send on", async () => {
     const body = JSON.stringify({ model: "plain", messages: [{ role: "user", content: "hi" }] });
     for (let i = 0; i < 5; i++) {
       const status = await rawStatus(

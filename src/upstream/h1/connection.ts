@@ -79,7 +79,7 @@ export class H1Connection implements ResponseSink {
     this.socket.on(target.tls ? "secureConnect" : "connect", () => this.onConnect());
     this.socket.on("data", (chunk: Buffer) => this.onData(chunk));
     this.socket.on("end", () => this.onEnd());
-    this.socket.on("error", (error: Error) => this.fail(error));
+    this.socket.on("error", (error: Error) => this.destroy(error));
     this.socket.on("close", () => this.onClose());
     if (target.tls) this.socket.on("session", (session: Buffer) => (owner.tlsSession = session));
   }
@@ -113,18 +113,12 @@ export class H1Connection implements ResponseSink {
     }
   }
 
-  /** Closes the connection; an exchange on it fails with `reason`. */
-  destroy(reason: Error): void {
-    this.fail(reason);
-    this.socket.destroy();
-  }
-
   // --- The exchange's controls -------------------------------------------------------------------------------
 
   abortExchange(exchange: Exchange, reason: Error): void {
     if (exchange !== this.exchange) return;
     if (exchange.written) {
-      this.fail(reason);
+      this.destroy(reason);
       return;
     }
     // Aborted from onRequestStart, before anything was written: the connection is still clean.
@@ -223,7 +217,7 @@ export class H1Connection implements ResponseSink {
     this.closed = true;
     this.timerKind = Timer.Off;
     for (const timer of this.timers) if (timer !== undefined) clearTimeout(timer);
-    this.fail(
+    this.destroy(
       new UpstreamError(
         "UPSTREAM_CLOSED",
         "the connection to the provider closed before the reply was complete",
@@ -232,8 +226,8 @@ export class H1Connection implements ResponseSink {
     this.owner.gone(this);
   }
 
-  /** Ends the exchange under way, if any, with `error`, and drops the socket: its state is unknown. */
-  private fail(error: Error): void {
+  /** Closes the connection; an exchange under way fails with `error` (the socket's state is unknown). */
+  destroy(error: Error): void {
     const exchange = this.exchange;
     if (exchange === undefined) {
       if (!this.closed) this.socket.destroy();
