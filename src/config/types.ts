@@ -2,6 +2,8 @@
 // config.yaml) produces and what lanes receive as an immutable snapshot. Secrets are already resolved here;
 // never log a GatewayConfig whole (see `describeConfig` for the safe summary).
 
+import type { BudgetWindow, Customer, Team, VirtualKey } from "../governance/types.js";
+
 export interface ProviderKey {
   /** Human name for logs and metrics; never the secret. */
   readonly name: string;
@@ -173,8 +175,46 @@ export interface GatewayConfig {
    * Loaded by src/hooks/load.ts; options may hold secrets, so only names are ever logged.
    */
   readonly plugins?: readonly PluginSpec[];
+  /** Virtual keys, teams and customers the file defines, and the store's database (absent: none of these set). */
+  readonly governance?: GovernanceConfig;
   /** Where this configuration came from: a file path, or "environment". */
   readonly source: string;
+}
+
+export interface GovernanceConfig {
+  /** Inference requires a virtual key (or the master key); false keeps the gateway open to anonymous clients. */
+  readonly requireVirtualKey: boolean;
+  /**
+   * Entities the configuration file defines; they are merged with the store's at start and on reload (the file
+   * wins for its ids). Their `createdAt`, `updatedAt` and budget `anchor` are 0 unless the file gives a time
+   * (Bifrost's `last_reset`), so a reload never moves a rolling window.
+   */
+  readonly virtualKeys: readonly VirtualKey[];
+  readonly teams: readonly Team[];
+  readonly customers: readonly Customer[];
+  /** PostgreSQL URL for the store (postgres://...), when the file names one. May hold a password: never log it. */
+  readonly databaseUrl?: string;
+  /** Defaults for keys made through the API (LiteLLM default_key_generate_params). */
+  readonly keyDefaults?: Partial<KeyDefaults>;
+  /** The most a key made through the API may ask for (LiteLLM upperbound_key_generate_params). */
+  readonly keyUpperBounds?: Partial<KeyDefaults>;
+}
+
+/** What a key made through the API gets when the request leaves it out (or, as upper bounds, may not exceed). */
+export interface KeyDefaults {
+  /** Models the key may use (exact names or `*` patterns); empty is all. */
+  readonly models: readonly string[];
+  readonly maxBudgetMicros: number;
+  /** The budget's window; absent with a budget: one window for the key's whole life. */
+  readonly budgetDuration: BudgetWindow;
+  /** Requests per minute. */
+  readonly rpm: number;
+  /** Tokens per minute. */
+  readonly tpm: number;
+  /** Requests under way at once. */
+  readonly parallel: number;
+  /** How long the key lives from its creation. */
+  readonly duration: BudgetWindow;
 }
 
 /** A plugin as a configuration lists it (see src/hooks/load.ts, which loads it). */

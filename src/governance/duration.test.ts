@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { isDurationError, parseDuration } from "./duration.js";
+
+describe("parseDuration", () => {
+  it.each([
+    ["1m", 1, "minute"],
+    ["5min", 5, "minute"],
+    ["1h", 1, "hour"],
+    ["30d", 30, "day"],
+    ["2w", 2, "week"],
+    ["1M", 1, "month"],
+    ["3mo", 3, "month"],
+    ["1Y", 1, "year"],
+    ["2y", 2, "year"],
+    [" 7d ", 7, "day"],
+  ])("reads %s as %i %s, rolling", (text, count, unit) => {
+    expect(parseDuration(text)).toEqual({ count, unit, alignment: "rolling" });
+  });
+
+  it("reads LiteLLM's words", () => {
+    expect(parseDuration("hourly")).toEqual({ count: 1, unit: "hour", alignment: "rolling" });
+    expect(parseDuration("Daily")).toEqual({ count: 1, unit: "day", alignment: "rolling" });
+    expect(parseDuration("weekly")).toEqual({ count: 1, unit: "week", alignment: "rolling" });
+    expect(parseDuration("monthly")).toEqual({ count: 1, unit: "month", alignment: "rolling" });
+  });
+
+  it("tells minutes from months by case: m is a minute, M a month", () => {
+    expect(parseDuration("1m")).toMatchObject({ unit: "minute" });
+    expect(parseDuration("1M")).toMatchObject({ unit: "month" });
+  });
+
+  it("takes an explicit alignment over the caller's default", () => {
+    expect(parseDuration("1d:calendar")).toEqual({ count: 1, unit: "day", alignment: "calendar" });
+    expect(parseDuration("1d", "calendar")).toEqual({ count: 1, unit: "day", alignment: "calendar" });
+    expect(parseDuration("1d:rolling", "calendar")).toEqual({ count: 1, unit: "day", alignment: "rolling" });
+  });
+
+  it.each([
+    ["30s", "at least a minute"],
+    ["0d", "at least 1"],
+    ["1q", 'unknown unit "q"'],
+    ["1d:weekly", 'unknown alignment "weekly"'],
+    ["", "must be a count and a unit"],
+    ["d", "must be a count and a unit"],
+    ["1.5h", "must be a count and a unit"],
+    ["-1d", "must be a count and a unit"],
+    ["1234567d", "must be a count and a unit"],
+    ["1 d", "must be a count and a unit"],
+  ])("refuses %j", (text, why) => {
+    const result = parseDuration(text);
+    expect(isDurationError(result)).toBe(true);
+    expect(isDurationError(result) && result.error).toContain(why);
+  });
+});
