@@ -335,7 +335,6 @@ describe("parseBifrostConfig: warnings", () => {
     const { warnings } = parse({
       $schema: "https://www.getbifrost.ai/schema",
       providers: { openai: openai() },
-      governance: { virtual_keys: [{ id: "vk1", name: "team" }] },
       plugins: [{ enabled: true, name: "telemetry", config: {} }],
       mcp: { client_configs: [], tool_manager_config: { max_agent_depth: 3 } },
       vector_store: { enabled: true, type: "redis" },
@@ -343,7 +342,6 @@ describe("parseBifrostConfig: warnings", () => {
     });
     expect(warnings).toEqual([
       "plugins[0]: Bifrost's telemetry plugin is not supported yet; ignored",
-      "governance: not supported yet; ignored",
       "mcp: not supported yet; ignored",
       "vector_store: not supported yet; ignored",
       "encryption_key: not supported yet; ignored",
@@ -426,8 +424,8 @@ describe("parseBifrostConfig: warnings", () => {
       "client.initial_pool_size: not supported yet; ignored",
       "client.enable_logging: not supported yet; ignored",
       "client.prometheus_labels: not supported yet; ignored",
-      "client.enforce_auth_on_inference: not supported yet; ignored",
     ]);
+    expect(config.governance?.requireVirtualKey).toBe(true);
     expect(config.client).toEqual({
       maxRequestBodyBytes: 10 * 1024 * 1024,
       maxCountTokensBodyBytes: 4 * 1024 * 1024,

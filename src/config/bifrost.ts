@@ -1,6 +1,7 @@
 // Bifrost's config.json (https://www.getbifrost.ai/schema), read as Bifrost reads it: same key names, same
 // units, same defaults. What Switchyard does not implement yet is named in a warning, never dropped silently.
 
+import { parseBifrostGovernance } from "./bifrost-governance.js";
 import {
   azureWantsEntra,
   type KeyConfigInput,
@@ -48,13 +49,10 @@ const UNSUPPORTED_SECTIONS = new Set([
   "env_label",
   "auth_config",
   "framework",
-  "governance",
   "alerting",
   "webhooks",
   "mcp",
   "vector_store",
-  "config_store",
-  "logs_store",
   "skills_registry",
   "websocket",
   "guardrails_config",
@@ -81,8 +79,6 @@ const UNSUPPORTED_CLIENT_KEYS = new Set([
   "dump_errors_in_console_logs",
   "webhook_config",
   "log_retention_days",
-  "enforce_governance_header",
-  "enforce_auth_on_inference",
   "dual_credential_conflict_behavior",
   "enforce_scim_auth",
   "compat",
@@ -608,7 +604,10 @@ function parseClient(c: Collector, raw: Obj | undefined): ClientConfig {
       key === "max_count_tokens_body_size_mb" ||
       key === "max_converted_body_size_mb" ||
       key === "drop_excess_requests" ||
-      key === "allowed_origins"
+      key === "allowed_origins" ||
+      // Governance's: see bifrost-governance.ts.
+      key === "enforce_auth_on_inference" ||
+      key === "enforce_governance_header"
     )
       continue;
     if (UNSUPPORTED_CLIENT_KEYS.has(key)) c.unsupported(`${path}.${key}`, raw[key]);
@@ -656,9 +655,19 @@ export function parseBifrostConfig(
 
   const client = parseClient(c, readObject(c, json, "client", ""));
   const plugins = parseBifrostPlugins(c, json.plugins);
+  const governance = parseBifrostGovernance(c, json, env, version);
 
+  const read = new Set([
+    "providers",
+    "client",
+    "version",
+    "plugins",
+    "governance",
+    "config_store",
+    "logs_store",
+  ]);
   for (const key of Object.keys(json)) {
-    if (key === "providers" || key === "client" || key === "version" || key === "plugins") continue;
+    if (read.has(key)) continue;
     // An editor hint only; it changes nothing.
     if (key === "$schema") continue;
     if (UNSUPPORTED_SECTIONS.has(key)) c.unsupported(key, json[key]);
@@ -667,7 +676,13 @@ export function parseBifrostConfig(
 
   if (c.problems.length > 0) throw new ConfigError(source, c.problems);
   return {
-    config: deepFreeze({ providers, client, ...(plugins.length > 0 ? { plugins } : {}), source }),
+    config: deepFreeze({
+      providers,
+      client,
+      ...(plugins.length > 0 ? { plugins } : {}),
+      ...(governance === undefined ? {} : { governance }),
+      source,
+    }),
     warnings: c.warnings,
   };
 }
