@@ -238,8 +238,11 @@ function declareBudget(
 }
 
 function readBudgets(r: Reader, section: Obj): void {
+  const seen = new Set<string>();
   for (const { raw, path } of r.list(section, "budgets", SECTION)) {
     const id = r.id(raw, "id", path, true);
+    if (id !== undefined && seen.has(id)) r.c.problem(`${path}.id`, `duplicate budget id "${id}"`);
+    if (id !== undefined) seen.add(id);
     const budget = declareBudget(r, raw, path, id);
     for (const kind of ["virtual_key", "team", "customer"] as const) {
       const owner = r.id(raw, `${kind}_id`, path, false);
@@ -255,9 +258,7 @@ function readBudgets(r: Reader, section: Obj): void {
         budget.used = true;
       }
     r.unread(raw, path, BUDGET_READ);
-    if (id === undefined || budget === undefined) continue;
-    if (r.budgets.has(id)) r.c.problem(`${path}.id`, `duplicate budget id "${id}"`);
-    else r.budgets.set(id, budget);
+    if (id !== undefined && budget !== undefined && !r.budgets.has(id)) r.budgets.set(id, budget);
   }
 }
 
@@ -276,9 +277,12 @@ const LIMIT_READ = new Set([
 ]);
 
 function readRateLimits(r: Reader, section: Obj): void {
+  const seen = new Set<string>();
   for (const { raw, path } of r.list(section, "rate_limits", SECTION)) {
     const before = r.c.problems.length;
     const id = r.id(raw, "id", path, true);
+    if (id !== undefined && seen.has(id)) r.c.problem(`${path}.id`, `duplicate rate limit id "${id}"`);
+    if (id !== undefined) seen.add(id);
     const tokens = r.count(raw, "token_max_limit", path);
     const requests = r.count(raw, "request_max_limit", path);
     const tokenWindow = r.window(raw, "token_reset_duration", path);
@@ -302,10 +306,6 @@ function readRateLimits(r: Reader, section: Obj): void {
     if (raw.calendar_aligned !== undefined) r.boolean(raw, "calendar_aligned", path, false);
     r.unread(raw, path, LIMIT_READ);
     if (r.c.problems.length > before || id === undefined) continue;
-    if (r.limits.has(id)) {
-      r.c.problem(`${path}.id`, `duplicate rate limit id "${id}"`);
-      continue;
-    }
     const window = requests !== undefined ? requestWindow : tokenWindow;
     r.limits.set(id, {
       path,

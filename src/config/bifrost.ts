@@ -137,7 +137,7 @@ const LATER_KEY_CONFIGS = new Set([
   "replicate_key_config",
 ]);
 
-const UNSUPPORTED_KEY_FIELDS = new Set(["id", "aliases", "use_for_batch_api", "enabled", "description"]);
+const UNSUPPORTED_KEY_FIELDS = new Set(["aliases", "use_for_batch_api", "enabled", "description"]);
 
 function readInteger(
   c: Collector,
@@ -278,6 +278,8 @@ function parseKey(
 
   for (const key of Object.keys(raw)) {
     if (key === "name" || key === "value" || key === "models" || key === "weight") continue;
+    // Virtual keys' key_ids name keys by it (bifrost-governance.ts).
+    if (key === "id") continue;
     if (key === "aliases" && mapsModels) continue;
     const p = `${k.path}.${key}`;
     const owner = KIND_KEY_CONFIGS[key];
