@@ -18,6 +18,7 @@ const SECRETS = {
   AWS_ACCESS_KEY_ID: "AKIASECRET5",
   AWS_SECRET_ACCESS_KEY: "aws-SECRET-6",
   LITELLM_MASTER_KEY: "sk-master-SECRET-7",
+  DATABASE_URL: "postgres://litellm:pg-SECRET-8@db.internal:5432/litellm",
 };
 
 let dir: string;
@@ -178,8 +179,28 @@ describe("a realistic LiteLLM config.yaml", () => {
       "router_settings.redis_host: not supported yet; ignored",
       "router_settings.redis_password: not supported yet; ignored",
       "litellm_settings.callbacks: not supported yet; ignored",
-      "general_settings.database_url: not supported yet; ignored",
+      "litellm_settings.max_budget: not supported yet; ignored",
+      "litellm_settings.budget_duration: not supported yet; ignored",
     ]);
+  });
+
+  it("reads the database URL and the key generation defaults and caps", () => {
+    expect(config.governance).toEqual({
+      requireVirtualKey: false,
+      virtualKeys: [],
+      teams: [],
+      customers: [],
+      databaseUrl: SECRETS.DATABASE_URL,
+      keyDefaults: {
+        maxBudgetMicros: 10_500_000,
+        budgetDuration: { count: 1, unit: "month", alignment: "calendar" },
+        duration: { count: 90, unit: "day", alignment: "rolling" },
+        rpm: 60,
+        tpm: 100_000,
+        models: ["gpt-4o-mini"],
+      },
+      keyUpperBounds: { maxBudgetMicros: 100_000_000, parallel: 10 },
+    });
   });
 
   it("describes groups, aliases and routing at start-up without a secret or a URL's credentials", () => {
@@ -490,6 +511,57 @@ describe("settings", () => {
       "model_list: no models configured; every model request will fail until one is added",
     ]);
     expect(load("model_list: []\n").config.modelGroups).toEqual({});
+  });
+});
+
+describe("governance", () => {
+  const model = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o, api_key: sk-x}\n";
+
+  it("sets none when the file names no database and no key parameters", () => {
+    expect(load(model).config.governance).toBeUndefined();
+  });
+
+  it("reads DATABASE_URL, as LiteLLM does, when general_settings has no database_url", () => {
+    const url = "postgresql://u:p@localhost/db";
+    expect(load(model, { DATABASE_URL: url }).config.governance?.databaseUrl).toBe(url);
+    const fromFile = load(`${model}general_settings: {database_url: "postgres://a@file/db"}\n`, {
+      DATABASE_URL: url,
+    });
+    expect(fromFile.config.governance?.databaseUrl).toBe("postgres://a@file/db");
+  });
+
+  it("refuses a database URL that is not PostgreSQL, without quoting it", () => {
+    const text = `${model}general_settings: {database_url: "mysql://root:hunter2@db/x"}\n`;
+    const found = problems(text);
+    expect(found).toEqual([
+      "general_settings.database_url: must be a postgres:// or postgresql:// URL (the store is SQLite unless PostgreSQL is named)",
+    ]);
+    expect(found.join("\n")).not.toContain("hunter2");
+    expect(() => load(model, { DATABASE_URL: "not a url" })).toThrow(/DATABASE_URL: must be a URL/);
+  });
+
+  it("reads every key parameter, names the ones it does not act on, and refuses bad values by path", () => {
+    const { config, warnings } = load(
+      `${model}litellm_settings:\n  default_key_generate_params: {models: ["*"], max_parallel_requests: 4, metadata: {team: x}, budget_duration: "1h:rolling"}\n`,
+    );
+    expect(config.governance?.keyDefaults).toEqual({
+      models: [],
+      parallel: 4,
+      budgetDuration: { count: 1, unit: "hour", alignment: "rolling" },
+    });
+    expect(warnings).toEqual([
+      "litellm_settings.default_key_generate_params.metadata: not supported yet; ignored",
+    ]);
+    expect(
+      problems(
+        `${model}litellm_settings:\n  upperbound_key_generate_params: {max_budget: -1, budget_duration: 30s, rpm_limit: 1.5, models: gpt-4o}\n`,
+      ),
+    ).toEqual([
+      "litellm_settings.upperbound_key_generate_params.max_budget: must be at least 0",
+      "litellm_settings.upperbound_key_generate_params.budget_duration: must be at least a minute (seconds are not supported)",
+      "litellm_settings.upperbound_key_generate_params.rpm_limit: must be a whole number",
+      "litellm_settings.upperbound_key_generate_params.models: must be a list of model names",
+    ]);
   });
 });
 

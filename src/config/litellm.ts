@@ -33,6 +33,7 @@ import {
   readCredentialsFile,
 } from "./key-configs.js";
 import { defaultBaseUrl } from "./kinds.js";
+import { parseLiteLLMGovernance } from "./litellm-governance.js";
 import { HEADER_ALLOWLIST, headerAllowlistSpec, parseSwitchyardPlugins } from "./plugin-specs.js";
 import { catalogEntry, PROVIDER_CATALOG } from "./provider-catalog.js";
 import type {
@@ -252,7 +253,7 @@ function mergeInto(c: Collector, into: Obj, from: Obj, path: string, file: strin
 // ---------------------------------------------------------------------------------------------------------
 // Values
 
-class Reader {
+export class Reader {
   constructor(
     readonly c: Collector,
     readonly env: NodeJS.ProcessEnv,
@@ -924,10 +925,13 @@ const LITELLM_SETTINGS_READ = new Set([
   "allowed_fails",
   "cooldown_time",
   "require_auth_for_metrics_endpoint",
+  "default_key_generate_params",
+  "upperbound_key_generate_params",
 ]);
 
 const GENERAL_READ = new Set([
   "master_key",
+  "database_url",
   "max_request_size_mb",
   "forward_openai_org_id",
   "forward_client_headers_to_llm_api",
@@ -1108,6 +1112,7 @@ export function parseLiteLLMConfig(
   const metricsRequireKey = r.boolean(litellm, "require_auth_for_metrics_endpoint", "litellm_settings");
   const bodyMb = r.number(general, "max_request_size_mb", "general_settings", 1, false);
   const plugins = readPlugins(c, r, root, general);
+  const governance = parseLiteLLMGovernance(c, r, litellm, general, env);
 
   const { providers, modelGroups } = list.build(Math.round(requestTimeout * 1000));
 
@@ -1170,6 +1175,7 @@ export function parseLiteLLMConfig(
     ...(masterKey !== undefined ? { masterKey } : {}),
     ...(metricsRequireKey !== undefined ? { metricsRequireKey } : {}),
     ...(plugins.length > 0 ? { plugins } : {}),
+    ...(governance === undefined ? {} : { governance }),
     source,
   };
   return { config: deepFreeze(config), warnings: c.warnings, includes: [...includes] };

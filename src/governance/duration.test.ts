@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isDurationError, parseDuration } from "./duration.js";
+import { isDurationError, parseDuration, parseLiteLLMBudgetDuration } from "./duration.js";
 
 describe("parseDuration", () => {
   it.each([
@@ -50,5 +50,29 @@ describe("parseDuration", () => {
     const result = parseDuration(text);
     expect(isDurationError(result)).toBe(true);
     expect(isDurationError(result) && result.error).toContain(why);
+  });
+});
+
+describe("parseLiteLLMBudgetDuration", () => {
+  it.each([
+    ["1d", 1, "day"],
+    ["1h", 1, "hour"],
+    ["1mo", 1, "month"],
+    ["7d", 1, "week"],
+    ["30d", 1, "month"],
+    ["24h", 1, "day"],
+    ["daily", 1, "day"],
+    ["14d", 14, "day"],
+  ])("resets %s on calendar boundaries as LiteLLM does (%i %s)", (text, count, unit) => {
+    expect(parseLiteLLMBudgetDuration(text)).toEqual({ count, unit, alignment: "calendar" });
+  });
+
+  it("keeps an explicit rolling window as written, and refuses what parseDuration refuses", () => {
+    expect(parseLiteLLMBudgetDuration("30d:rolling")).toEqual({
+      count: 30,
+      unit: "day",
+      alignment: "rolling",
+    });
+    expect(isDurationError(parseLiteLLMBudgetDuration("30s"))).toBe(true);
   });
 });

@@ -75,3 +75,18 @@ export function parseDuration(
   }
   return { count, unit, alignment };
 }
+
+/**
+ * A LiteLLM `budget_duration` as LiteLLM resets it: at the next boundary rather than a fixed time after the
+ * key was made ("1d" at UTC midnight, "1h" on the hour, "1mo" on the 1st), with its special cases "7d" on
+ * Mondays, "30d" on the 1st and "24h" (its "daily") at midnight. An explicit ":rolling" keeps a rolling window.
+ */
+export function parseLiteLLMBudgetDuration(text: string): BudgetWindow | DurationError {
+  const window = parseDuration(text, "calendar");
+  if (isDurationError(window) || window.alignment === "rolling") return window;
+  const { count, unit } = window;
+  if (unit === "day" && count === 7) return { count: 1, unit: "week", alignment: "calendar" };
+  if (unit === "day" && count === 30) return { count: 1, unit: "month", alignment: "calendar" };
+  if (unit === "hour" && count === 24) return { count: 1, unit: "day", alignment: "calendar" };
+  return window;
+}
