@@ -127,3 +127,43 @@ describe("configFromEnvironment", () => {
     expect(warnings[0]).toMatch(/^environment: no provider configured; set one of OPENAI_API_KEY, /);
   });
 });
+
+describe("configFromEnvironment: governance", () => {
+  it("sets none unless asked", () => {
+    expect(configFromEnvironment({ OPENAI_API_KEY: "k" }).config.governance).toBeUndefined();
+  });
+
+  it("reads SWITCHYARD_REQUIRE_VIRTUAL_KEY and SWITCHYARD_DATABASE_URL", () => {
+    const { config } = configFromEnvironment({
+      SWITCHYARD_REQUIRE_VIRTUAL_KEY: "true",
+      SWITCHYARD_DATABASE_URL: " postgres://sy:pw@db:5432/switchyard ",
+    });
+    expect(config.governance).toEqual({
+      requireVirtualKey: true,
+      virtualKeys: [],
+      teams: [],
+      customers: [],
+      databaseUrl: "postgres://sy:pw@db:5432/switchyard",
+    });
+    expect(
+      configFromEnvironment({ SWITCHYARD_REQUIRE_VIRTUAL_KEY: "0" }).config.governance?.requireVirtualKey,
+    ).toBe(false);
+  });
+
+  it("refuses unusable values without quoting the URL", () => {
+    let err: ConfigError | undefined;
+    try {
+      configFromEnvironment({
+        SWITCHYARD_REQUIRE_VIRTUAL_KEY: "yes please",
+        SWITCHYARD_DATABASE_URL: "mysql://root:hunter2@db/x",
+      });
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err?.problems).toEqual([
+      "SWITCHYARD_REQUIRE_VIRTUAL_KEY: must be true or false",
+      "SWITCHYARD_DATABASE_URL: must be a postgres:// or postgresql:// URL (the store is SQLite unless PostgreSQL is named)",
+    ]);
+    expect(err?.message).not.toContain("hunter2");
+  });
+});

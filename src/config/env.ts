@@ -6,7 +6,11 @@
 //   SWITCHYARD_ALLOWED_ORIGINS        comma-separated CORS origins, or "*" (default none: no CORS headers)
 //   SWITCHYARD_DROP_EXCESS_REQUESTS   "true" sheds load with 429 when a provider's queue is full (default false)
 // and SWITCHYARD_FORWARD_HEADERS, comma-separated request headers passed on to providers (header_allowlist).
+// Governance takes two more:
+//   SWITCHYARD_REQUIRE_VIRTUAL_KEY    "true" refuses inference without a virtual key (or the master key)
+//   SWITCHYARD_DATABASE_URL           postgres:// URL of the store (default: SQLite in --app-dir)
 
+import { checkDatabaseUrl } from "./database-url.js";
 import { DEFAULT_CLIENT, DEFAULT_CONCURRENCY, defaultNetwork, MIB } from "./defaults.js";
 import { ADAPTER_ENV_HINT, adapterProvidersFromEnvironment } from "./env-kinds.js";
 import { ConfigError } from "./errors.js";
@@ -14,7 +18,7 @@ import { deepFreeze } from "./freeze.js";
 import { ADAPTER_KINDS } from "./kinds.js";
 import { headerAllowlistSpec } from "./plugin-specs.js";
 import { PROVIDER_CATALOG } from "./provider-catalog.js";
-import type { ClientConfig, GatewayConfig, ProviderConfig } from "./types.js";
+import type { ClientConfig, GatewayConfig, GovernanceConfig, ProviderConfig } from "./types.js";
 import { normalizeBaseUrl, normalizeOrigin } from "./url.js";
 
 export const ENVIRONMENT_SOURCE = "environment";
@@ -130,6 +134,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): { config: Gateway
 
   const client = clientFromEnvironment(env, problems);
   const forwarded = forwardedHeaders(env, problems);
+  const governance = governanceFromEnvironment(env, problems);
   if (problems.length > 0) throw new ConfigError(ENVIRONMENT_SOURCE, problems);
 
   if (Object.keys(providers).length === 0) {
@@ -145,6 +150,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): { config: Gateway
       providers,
       client,
       ...(plugins.length > 0 ? { plugins } : {}),
+      ...(governance === undefined ? {} : { governance }),
       source: ENVIRONMENT_SOURCE,
     }),
     warnings,
@@ -162,4 +168,30 @@ function forwardedHeaders(env: NodeJS.ProcessEnv, problems: string[]): string[] 
   if (names.length === 0)
     problems.push("SWITCHYARD_FORWARD_HEADERS: must list header names, e.g. x-trace-id,x-tenant");
   return names;
+}
+
+/** SWITCHYARD_REQUIRE_VIRTUAL_KEY and SWITCHYARD_DATABASE_URL; undefined when neither is set. */
+function governanceFromEnvironment(env: NodeJS.ProcessEnv, problems: string[]): GovernanceConfig | undefined {
+  let requireVirtualKey = false;
+  const requireText = env.SWITCHYARD_REQUIRE_VIRTUAL_KEY?.trim().toLowerCase();
+  if (requireText) {
+    if (requireText === "true" || requireText === "1") requireVirtualKey = true;
+    else if (requireText !== "false" && requireText !== "0")
+      problems.push("SWITCHYARD_REQUIRE_VIRTUAL_KEY: must be true or false");
+  }
+  let databaseUrl: string | undefined;
+  const url = env.SWITCHYARD_DATABASE_URL?.trim();
+  if (url) {
+    const checked = checkDatabaseUrl(url);
+    if ("error" in checked) problems.push(`SWITCHYARD_DATABASE_URL: ${checked.error}`);
+    else databaseUrl = checked.url;
+  }
+  if (!requireText && databaseUrl === undefined) return undefined;
+  return {
+    requireVirtualKey,
+    virtualKeys: [],
+    teams: [],
+    customers: [],
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
+  };
 }
