@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseBifrostConfig } from "./bifrost.js";
-import { describeConfig, describePlugins } from "./describe.js";
+import { describeConfig, describeGovernance, describePlugins } from "./describe.js";
 import { configFromEnvironment } from "./env.js";
 
 const SECRET = "sk-live-0123456789abcdef";
@@ -148,5 +148,69 @@ describe("describePlugins", () => {
       "plugins: master_key, header_allowlist, audit",
     );
     expect(describePlugins([])).toBe("plugins: none");
+  });
+});
+
+describe("describeGovernance", () => {
+  const value = "sk-bf-0123456789abcdef-SECRET";
+
+  it("counts what the file defines, says whether a key is required, and names the store without credentials", () => {
+    const { config } = parseBifrostConfig(
+      {
+        version: 2,
+        client: { enforce_auth_on_inference: true },
+        governance: {
+          teams: [{ id: "t1", name: "Search" }],
+          virtual_keys: [{ id: "vk-1", name: "search", value, provider_configs: [] }],
+        },
+        config_store: {
+          enabled: true,
+          type: "postgres",
+          config: {
+            host: "db",
+            port: "5432",
+            user: "u",
+            password: "pg-SECRET",
+            db_name: "sy",
+            ssl_mode: "disable",
+          },
+        },
+      },
+      {},
+      "config.json",
+    );
+    const line = describeGovernance(config);
+    expect(line).toBe(
+      "governance: 1 virtual key, 1 team, 0 customers from config.json; virtual key required on inference routes; store: PostgreSQL postgres://db:5432/sy",
+    );
+    for (const secret of [
+      value,
+      value.slice(0, 6),
+      "pg-SECRET",
+      config.governance?.virtualKeys[0]?.hash ?? "-",
+    ])
+      expect(line).not.toContain(secret);
+  });
+
+  it("says the gateway keeps SQLite and needs no virtual key when nothing is configured", () => {
+    expect(describeGovernance(configFromEnvironment({}).config)).toBe(
+      "governance: virtual keys not required; store: SQLite in --app-dir",
+    );
+  });
+
+  it("mentions key defaults and upper bounds", () => {
+    const { config } = configFromEnvironment({ SWITCHYARD_REQUIRE_VIRTUAL_KEY: "false" });
+    expect(
+      describeGovernance({
+        ...config,
+        governance: {
+          ...(config.governance ?? { requireVirtualKey: false, virtualKeys: [], teams: [], customers: [] }),
+          keyDefaults: { rpm: 5 },
+          keyUpperBounds: { rpm: 50 },
+        },
+      }),
+    ).toBe(
+      "governance: 0 virtual keys, 0 teams, 0 customers from environment; virtual keys not required; store: SQLite in --app-dir; defaults and upper bounds for new keys",
+    );
   });
 });

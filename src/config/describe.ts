@@ -96,3 +96,33 @@ export function describeAuth(config: GatewayConfig): string {
 export function describePlugins(names: readonly string[]): string {
   return `plugins: ${names.length === 0 ? "none" : names.join(", ")}`;
 }
+
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * Governance at start-up: how many virtual keys, teams and customers the configuration defines, whether
+ * inference needs a virtual key, and where the store lives (the database URL without credentials or query).
+ * Never a key, a hash or a password.
+ */
+export function describeGovernance(config: GatewayConfig): string {
+  const g = config.governance;
+  if (g === undefined) return "governance: virtual keys not required; store: SQLite in --app-dir";
+  const entities = [
+    count(g.virtualKeys.length, "virtual key", "virtual keys"),
+    count(g.teams.length, "team", "teams"),
+    count(g.customers.length, "customer", "customers"),
+  ].join(", ");
+  const required = g.requireVirtualKey
+    ? "virtual key required on inference routes"
+    : "virtual keys not required";
+  const store =
+    g.databaseUrl === undefined ? "SQLite in --app-dir" : `PostgreSQL ${redactUrl(g.databaseUrl)}`;
+  const keyParams = [
+    g.keyDefaults === undefined ? "" : "defaults",
+    g.keyUpperBounds === undefined ? "" : "upper bounds",
+  ].filter((s) => s !== "");
+  const forNewKeys = keyParams.length === 0 ? "" : `; ${keyParams.join(" and ")} for new keys`;
+  return `governance: ${entities} from ${config.source}; ${required}; store: ${store}${forNewKeys}`;
+}
