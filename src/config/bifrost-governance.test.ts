@@ -436,6 +436,13 @@ describe("Bifrost governance: requiring a virtual key", () => {
     expect(config.governance?.requireVirtualKey).toBe(false);
   });
 
+  it("says that enable_governance: false turns nothing off", () => {
+    expect(parse({ client: { enable_governance: false } }).warnings).toEqual([
+      "client.enable_governance: governance cannot be turned off; the virtual keys and budgets given apply",
+    ]);
+    expect(parse({ client: { enable_governance: true } }).warnings).toEqual([]);
+  });
+
   it("sets no governance when the file has none", () => {
     expect(parse({}).config.governance).toBeUndefined();
   });

@@ -754,6 +754,13 @@ function providerKeyNames(rawProviders: unknown): ProviderKeyNames {
 /** client.enforce_auth_on_inference, else its deprecated name enforce_governance_header. */
 function enforcedByClient(c: Collector, client: unknown): boolean {
   if (!isObject(client)) return false;
+  if (client.enable_governance === false)
+    c.warn(
+      "client.enable_governance",
+      "governance cannot be turned off; the virtual keys and budgets given apply",
+    );
+  else if (client.enable_governance !== undefined && client.enable_governance !== true)
+    c.problem("client.enable_governance", "must be true or false");
   for (const key of ["enforce_auth_on_inference", "enforce_governance_header"]) {
     const v = client[key];
     if (v === undefined || v === null) continue;

@@ -71,7 +71,6 @@ const UNSUPPORTED_CLIENT_KEYS = new Set([
   "initial_pool_size",
   "prometheus_labels",
   "enable_logging",
-  "enable_governance",
   "disable_content_logging",
   "allow_per_request_content_storage_override",
   "allow_per_request_raw_override",
@@ -609,7 +608,8 @@ function parseClient(c: Collector, raw: Obj | undefined): ClientConfig {
       key === "allowed_origins" ||
       // Governance's: see bifrost-governance.ts.
       key === "enforce_auth_on_inference" ||
-      key === "enforce_governance_header"
+      key === "enforce_governance_header" ||
+      key === "enable_governance"
     )
       continue;
     if (UNSUPPORTED_CLIENT_KEYS.has(key)) c.unsupported(`${path}.${key}`, raw[key]);
