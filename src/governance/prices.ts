@@ -57,6 +57,23 @@ export const PRICE_FIELDS = [
   "contextWindow",
 ] as const satisfies readonly (keyof ModelPrice)[];
 
+/**
+ * LiteLLM's name for each rate and limit (model_prices_and_context_window.json, and the custom pricing of a
+ * config.yaml's litellm_params and model_info): USD per token, second or image.
+ */
+export const LITELLM_PRICE_FIELDS: Readonly<Record<(typeof PRICE_FIELDS)[number], string>> = {
+  input: "input_cost_per_token",
+  output: "output_cost_per_token",
+  cacheRead: "cache_read_input_token_cost",
+  cacheWrite: "cache_creation_input_token_cost",
+  reasoning: "output_cost_per_reasoning_token",
+  inputPerImage: "input_cost_per_image",
+  inputPerSecond: "input_cost_per_second",
+  outputPerSecond: "output_cost_per_second",
+  maxOutputTokens: "max_output_tokens",
+  contextWindow: "max_input_tokens",
+};
+
 /** Models that run on one's own hardware cost nothing per token. */
 const LOCAL_KINDS = new Set(["ollama", "vllm", "lmstudio"]);
 const FREE: ModelPrice = Object.freeze({ input: 0, output: 0 });

@@ -2,7 +2,13 @@
 // already lists (and any added by name) get LiteLLM's current rates and limits; the table's own keys,
 // aliases and LiteLLM keys stay. Facts from LiteLLM's list, read by field name; none of its code.
 import { readFileSync, writeFileSync } from "node:fs";
-import { type ModelPrice, PRICE_FIELDS, type PriceEntry, type PriceFile } from "./prices.js";
+import {
+  LITELLM_PRICE_FIELDS,
+  type ModelPrice,
+  PRICE_FIELDS,
+  type PriceEntry,
+  type PriceFile,
+} from "./prices.js";
 
 export const LITELLM_PRICES_URL =
   "https://github.com/BerriAI/litellm/blob/main/model_prices_and_context_window.json";
@@ -43,20 +49,6 @@ const LITELLM_PREFIX: Readonly<Record<string, string>> = {
   fireworks: "fireworks_ai",
   cerebras: "cerebras",
   perplexity: "perplexity",
-};
-
-/** LiteLLM's field for each of a PriceEntry's (LiteLLM's cost fields are USD per token, second or image). */
-const LITELLM_FIELDS: Readonly<Record<(typeof PRICE_FIELDS)[number], string>> = {
-  input: "input_cost_per_token",
-  output: "output_cost_per_token",
-  cacheRead: "cache_read_input_token_cost",
-  cacheWrite: "cache_creation_input_token_cost",
-  reasoning: "output_cost_per_reasoning_token",
-  inputPerImage: "input_cost_per_image",
-  inputPerSecond: "input_cost_per_second",
-  outputPerSecond: "output_cost_per_second",
-  maxOutputTokens: "max_output_tokens",
-  contextWindow: "max_input_tokens",
 };
 
 export interface RefreshOptions {
@@ -104,7 +96,7 @@ function entryFromLiteLLM(
     if (typeof owner !== "string" || !owner.startsWith(prefix)) continue;
     const rates: Partial<Record<keyof ModelPrice, number>> = {};
     for (const field of PRICE_FIELDS) {
-      const value = found[LITELLM_FIELDS[field]];
+      const value = found[LITELLM_PRICE_FIELDS[field]];
       if (typeof value === "number" && Number.isFinite(value) && value >= 0) rates[field] = value;
       // LiteLLM leaves out the output rate of some embedding models, which have no output tokens.
       else if (field === "output" && found.mode === "embedding") rates.output = 0;
