@@ -170,11 +170,11 @@ describe("a realistic LiteLLM config.yaml", () => {
     expect(config.masterKey).toBe(SECRETS.LITELLM_MASTER_KEY);
     expect(config.source).toBe(FIXTURE);
     expect(Object.isFrozen(config.modelGroups?.["gpt-4o"]?.[0])).toBe(true);
+    expect(config.prices).toEqual({ "openai/gpt-4o-mini": { input: 0.00000015 } });
   });
 
   it("lists every setting it does not honour by name, and never a secret", () => {
     expect(warnings).toEqual([
-      "model_list[3].model_info.input_cost_per_token: custom pricing is not supported yet; ignored",
       "router_settings.model_group_alias.claude.hidden: not supported yet; ignored (/v1/models lists provider models, not aliases)",
       "router_settings.redis_host: not supported yet; ignored",
       "router_settings.redis_password: not supported yet; ignored",
@@ -407,13 +407,75 @@ describe("model_list", () => {
     );
   });
 
+  it("collects custom pricing by provider/model, litellm_params over model_info", () => {
+    const { config, warnings } = load(
+      [
+        "model_list:",
+        "  - model_name: cheap",
+        "    litellm_params:",
+        "      model: openai/gpt-4o",
+        "      api_key: k",
+        "      input_cost_per_token: 0.000002",
+        "      output_cost_per_token: 0.000008",
+        "    model_info:",
+        "      input_cost_per_token: 0.000009",
+        "      cache_read_input_token_cost: 0.000001",
+        "      cache_creation_input_token_cost: 0.0000025",
+        "      output_cost_per_reasoning_token: 0.00001",
+        "      input_cost_per_token_above_200k_tokens: 0.000004",
+        "  - model_name: mine",
+        "    litellm_params:",
+        "      model: openai/my-model",
+        "      api_base: http://localhost:8000/v1",
+        '      input_cost_per_token: "0.0000001"',
+        "  - model_name: any",
+        "    litellm_params:",
+        "      model: anthropic/*",
+        "      api_key: k",
+        "      output_cost_per_token: 0.00001",
+        "",
+      ].join("\n"),
+    );
+    expect(config.prices).toEqual({
+      "openai/gpt-4o": { input: 2e-6, output: 8e-6, cacheRead: 1e-6, cacheWrite: 2.5e-6, reasoning: 1e-5 },
+      "custom/my-model": { input: 1e-7 },
+    });
+    expect(Object.isFrozen(config.prices?.["openai/gpt-4o"])).toBe(true);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^model_list\[0\]\.model_info\.input_cost_per_token_above_200k_tokens: this pricing is not supported yet; ignored \(supported: input_cost_per_token, /,
+      ),
+      "model_list[2]: pricing of a wildcard entry is not supported; ignored",
+      expect.stringMatching(/^model_list\[2\]\.model_name: wildcard/),
+    ]);
+  });
+
+  it("refuses a price that is not a non-negative number", () => {
+    expect(() =>
+      load(
+        "model_list:\n  - model_name: g\n    litellm_params: {model: openai/a, api_key: k, input_cost_per_token: -1}\n",
+      ),
+    ).toThrow(/model_list\[0\]\.litellm_params\.input_cost_per_token: must be at least 0/);
+    expect(() =>
+      load(
+        "model_list:\n  - model_name: g\n    litellm_params: {model: openai/a, api_key: k}\n    model_info: {output_cost_per_token: cheap}\n",
+      ),
+    ).toThrow(/model_list\[0\]\.model_info\.output_cost_per_token: must be a number/);
+  });
+
+  it("sets no prices when the configuration has none", () => {
+    const { config } = load(
+      "model_list:\n  - model_name: g\n    litellm_params: {model: openai/a, api_key: k}\n",
+    );
+    expect(config.prices).toBeUndefined();
+  });
+
   it("names unsupported deployment parameters", () => {
     const { warnings } = load(
       `model_list:\n  - model_name: g\n    litellm_params:\n      model: openai/a\n      api_key: k\n      temperature: 0.2\n      max_retries: 4\n      stream_timeout: 10\n      api_version: "2024-10-21"\n    model_info: {id: d1, mode: chat, supports_vision: true, output_cost_per_token: 1}\n    tags: [x]\n`,
     );
     expect(warnings).toEqual([
       "model_list[0].tags: not supported yet; ignored",
-      "model_list[0].model_info.output_cost_per_token: custom pricing is not supported yet; ignored",
       "model_list[0].litellm_params.stream_timeout: not supported yet; ignored (timeout applies to streams too)",
       "model_list[0].litellm_params.temperature: not supported yet; ignored",
       "model_list[0].litellm_params.max_retries: not supported per deployment; router_settings.num_retries applies",

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument, type ScalarTag, type Tags } from "yaml";
+import { LITELLM_PRICE_FIELDS, type ModelPrice, PRICE_FIELDS } from "../governance/prices.js";
 import { Collector, isObject, NOT_SUPPORTED, type Obj } from "./collect.js";
 import {
   DEFAULT_CLIENT,
@@ -115,6 +116,14 @@ const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** model_info fields that describe a deployment and change nothing about how it is called. */
 const DESCRIPTIVE_MODEL_INFO = new Set(["id", "mode", "base_model", "description", "metadata", "db_model"]);
+
+/** LiteLLM's custom pricing keys (litellm_params or model_info) → the rate each sets. */
+const COST_KEYS: ReadonlyMap<string, keyof ModelPrice> = new Map(
+  PRICE_FIELDS.filter((f) => f !== "maxOutputTokens" && f !== "contextWindow").map((f) => [
+    LITELLM_PRICE_FIELDS[f],
+    f,
+  ]),
+);
 
 // ---------------------------------------------------------------------------------------------------------
 // YAML and include
@@ -436,6 +445,8 @@ interface DeploymentDraft {
 }
 
 class ModelList {
+  /** Custom pricing by "provider/model", the provider as this configuration names it. */
+  readonly prices: Record<string, Partial<ModelPrice>> = {};
   readonly providers: ProviderDraft[] = [];
   readonly drafts: DeploymentDraft[] = [];
   readonly groupOrder: string[] = [];
@@ -510,7 +521,7 @@ class ModelList {
     if (params.litellm_credential_name !== undefined)
       c.problem(`${pp}.litellm_credential_name`, "credential_list is not supported yet; set api_key here");
     for (const key of Object.keys(params)) {
-      if (LITELLM_PARAMS_READ.has(key) || key === "litellm_credential_name") continue;
+      if (LITELLM_PARAMS_READ.has(key) || COST_KEYS.has(key) || key === "litellm_credential_name") continue;
       c.unsupported(
         `${pp}.${key}`,
         params[key],
@@ -525,7 +536,11 @@ class ModelList {
     if (c.problems.length > before || keyDraft === undefined || modelName === "") return;
     const { provider, key } = keyDraft;
 
+    // model_info's pricing, then litellm_params' over it.
+    const price = { ...this.costs(raw.model_info, `${path}.model_info`), ...this.costs(params, pp) };
+    const priced = Object.keys(price).length > 0;
     if (parsed.wildcard || modelName.includes("*")) {
+      if (priced) c.warn(path, "pricing of a wildcard entry is not supported; ignored");
       if (key !== undefined) key.models = undefined;
       if (modelName !== `${provider.name}/*`)
         c.warn(
@@ -535,6 +550,10 @@ class ModelList {
       return;
     }
     key?.models?.add(parsed.model);
+    if (priced) {
+      const priceKey = `${provider.name}/${parsed.model}`;
+      this.prices[priceKey] = { ...this.prices[priceKey], ...price };
+    }
     if (!this.groupOrder.includes(modelName)) this.groupOrder.push(modelName);
     this.drafts.push({
       group: modelName,
@@ -551,6 +570,17 @@ class ModelList {
     });
   }
 
+  /** The custom pricing keys `raw` sets, as rates; bad values are problems. */
+  private costs(raw: unknown, path: string): Partial<ModelPrice> {
+    const rates: Partial<Record<keyof ModelPrice, number>> = {};
+    if (!isObject(raw)) return rates;
+    for (const [name, field] of COST_KEYS) {
+      const value = this.r.number(raw, name, path, 0, false);
+      if (value !== undefined) rates[field] = value;
+    }
+    return rates;
+  }
+
   private modelInfo(raw: unknown, path: string): void {
     if (raw === undefined || raw === null) return;
     if (!isObject(raw)) {
@@ -560,6 +590,7 @@ class ModelList {
     for (const key of Object.keys(raw)) {
       if (
         DESCRIPTIVE_MODEL_INFO.has(key) ||
+        COST_KEYS.has(key) ||
         key.startsWith("supports_") ||
         /^max_(input_|output_)?tokens$/.test(key)
       )
@@ -567,7 +598,9 @@ class ModelList {
       this.r.c.unsupported(
         `${path}.${key}`,
         raw[key],
-        key.includes("cost") ? "custom pricing is not supported yet; ignored" : NOT_SUPPORTED,
+        key.includes("cost")
+          ? `this pricing is not supported yet; ignored (supported: ${[...COST_KEYS.keys()].join(", ")})`
+          : NOT_SUPPORTED,
       );
     }
   }
@@ -1176,6 +1209,7 @@ export function parseLiteLLMConfig(
     ...(metricsRequireKey !== undefined ? { metricsRequireKey } : {}),
     ...(plugins.length > 0 ? { plugins } : {}),
     ...(governance === undefined ? {} : { governance }),
+    ...(Object.keys(list.prices).length > 0 ? { prices: list.prices } : {}),
     source,
   };
   return { config: deepFreeze(config), warnings: c.warnings, includes: [...includes] };

@@ -1,7 +1,7 @@
 // The gateway's resolved configuration: what every loader (Bifrost config.json, environment, later LiteLLM
 // config.yaml) produces and what lanes receive as an immutable snapshot. Secrets are already resolved here;
 // never log a GatewayConfig whole (see `describeConfig` for the safe summary).
-
+import type { ModelPrice } from "../governance/prices.js";
 import type { BudgetWindow, Customer, Team, VirtualKey } from "../governance/types.js";
 
 export interface ProviderKey {
@@ -177,6 +177,11 @@ export interface GatewayConfig {
   readonly plugins?: readonly PluginSpec[];
   /** Virtual keys, teams and customers the file defines, and the store's database (absent: none of these set). */
   readonly governance?: GovernanceConfig;
+  /**
+   * Rates that override the shipped price table, by "provider/model" with the provider as this configuration
+   * names it (LiteLLM's input_cost_per_token and the like in litellm_params or model_info).
+   */
+  readonly prices?: Readonly<Record<string, Partial<ModelPrice>>>;
   /** Where this configuration came from: a file path, or "environment". */
   readonly source: string;
 }

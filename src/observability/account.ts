@@ -1,13 +1,13 @@
 import type { ErrorClass } from "../errors.js";
 import type { LaneMetrics } from "./lane-metrics.js";
-import type { Usage } from "./usage.js";
+import { emptyUsage, type Usage } from "./usage.js";
 
 /**
  * The accounting of one upstream exchange: in-flight count, the split of its time between gateway code and
  * the wait for the provider, usage, and the record once it is over (exactly once, whatever ends it).
  */
 export class ExchangeAccount {
-  readonly usage: Usage = { prompt: 0, completion: 0 };
+  readonly usage: Usage = emptyUsage();
   private dispatchedAt = 0;
   private upstreamEndAt = -1;
   private repliedAt = -1;

@@ -3,6 +3,7 @@ import type { CanonicalError, ChatChunk } from "../formats/canonical.js";
 import type { InboundFormat, StreamEncoder, StreamOptions } from "../formats/format.js";
 import type { Reply } from "../http/exchange.js";
 import type { ExchangeAccount } from "../observability/account.js";
+import { copyCanonicalUsage } from "../observability/usage.js";
 import {
   type ProviderAdapter,
   ProviderStreamError,
@@ -96,10 +97,7 @@ export class ConvertRelay extends RelayCore {
     const bytes = nativeChatReply(this.adapter, this.format, body, this.requestedModel, this.account.usage);
     if (bytes !== undefined) return bytes;
     const response = this.adapter.chatResponse(body, this.target);
-    if (response.usage !== undefined) {
-      this.account.usage.prompt = response.usage.prompt_tokens;
-      this.account.usage.completion = response.usage.completion_tokens;
-    }
+    if (response.usage !== undefined) copyCanonicalUsage(response.usage, this.account.usage);
     return this.format.fromCanonical(response, this.requestedModel);
   }
 
@@ -141,10 +139,7 @@ export class ConvertRelay extends RelayCore {
     const encoder = this.encoder as StreamEncoder;
     let text = "";
     for (const chunk of chunks) {
-      if (chunk.usage) {
-        this.account.usage.prompt = chunk.usage.prompt_tokens;
-        this.account.usage.completion = chunk.usage.completion_tokens;
-      }
+      if (chunk.usage) copyCanonicalUsage(chunk.usage, this.account.usage);
       text += encoder.encode(chunk);
     }
     return text;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { openAIFormat } from "../formats/openai/format.js";
 import { nativeStatus } from "../native/index.js";
+import { emptyUsage } from "../observability/usage.js";
 import { anthropicAdapter } from "../providers/anthropic/adapter.js";
 import { chatResponse } from "../providers/anthropic/response.js";
 import { openAICompatibleAdapter } from "../providers/openai/adapter.js";
@@ -439,11 +440,11 @@ describe("nativeChatReply (the gateway's hook)", () => {
   const body = Buffer.from(VECTORS[1]?.[1] as string);
 
   it("answers an Anthropic reply for an OpenAI client from the addon, usage included", () => {
-    const usage = { prompt: 0, completion: 0 };
+    const usage = emptyUsage();
     const bytes = nativeChatReply(anthropicAdapter, openAIFormat, body, MODEL, usage);
     if (anthropicToOpenAIAddonBytes === undefined) {
       expect(bytes).toBeUndefined();
-      expect(usage).toEqual({ prompt: 0, completion: 0 });
+      expect(usage).toEqual(emptyUsage());
       return;
     }
     const text = (bytes as Buffer).toString("utf8");
@@ -452,16 +453,16 @@ describe("nativeChatReply (the gateway's hook)", () => {
     const expected = chatResponse(body);
     expected.created = created;
     expect(text).toBe(openAIFormat.fromCanonical(expected, MODEL));
-    expect(usage).toEqual({ prompt: 130, completion: 5 });
+    expect(usage).toEqual({ prompt: 130, completion: 5, cachedRead: 100, cacheWrite: 20, reasoning: 0 });
   });
 
   it("leaves other pairs and declined replies to the TypeScript path", () => {
-    const usage = { prompt: 0, completion: 0 };
+    const usage = emptyUsage();
     expect(nativeChatReply(openAICompatibleAdapter, openAIFormat, body, MODEL, usage)).toBeUndefined();
     const notOpenAI = { ...openAIFormat, name: "other" };
     expect(nativeChatReply(anthropicAdapter, notOpenAI, body, MODEL, usage)).toBeUndefined();
     const declined = Buffer.from(message([{ type: "text", text: "\ud800" }]));
     expect(nativeChatReply(anthropicAdapter, openAIFormat, declined, MODEL, usage)).toBeUndefined();
-    expect(usage).toEqual({ prompt: 0, completion: 0 });
+    expect(usage).toEqual(emptyUsage());
   });
 });

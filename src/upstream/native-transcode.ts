@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import type { InboundFormat } from "../formats/format.js";
 import { openAIFormat } from "../formats/openai/format.js";
 import { nativeStatus } from "../native/index.js";
+import { readUsage, type Usage } from "../observability/usage.js";
 import type { ProviderAdapter } from "../providers/adapter.js";
 import { anthropicAdapter } from "../providers/anthropic/adapter.js";
 import { chatResponse } from "../providers/anthropic/response.js";
@@ -94,7 +95,7 @@ export function nativeChatReply(
   format: InboundFormat,
   body: Buffer,
   requestedModel: string,
-  usage: { prompt: number; completion: number },
+  usage: Usage,
 ): Buffer | undefined {
   if (
     anthropicToOpenAIAddonBytes === undefined ||
@@ -109,5 +110,7 @@ export function nativeChatReply(
   if (bytes === null) return undefined;
   usage.prompt = replyUsage[0] as number;
   usage.completion = replyUsage[1] as number;
+  // The addon counts these two only; the cache and reasoning parts are in the reply's usage object.
+  readUsage(bytes, usage);
   return bytes;
 }
