@@ -644,17 +644,17 @@ export const LITELLM_ROUTES: readonly AdminRoute[] = [
       const start = query.get("start_date");
       const end = query.get("end_date");
       if (start !== undefined) filter.from = dayOf(start, "start_date");
-      if (end !== undefined) filter.to = dayOf(end, "end_date") + DAY_MS - 1;
-      if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to)
+      if (end !== undefined) filter.to = dayOf(end, "end_date") + DAY_MS;
+      if (filter.from !== undefined && filter.to !== undefined && filter.from >= filter.to)
         throw invalidField("end_date", "is before start_date");
       const summarize = start !== undefined && end !== undefined && query.get("summarize") !== "false";
       if (summarize) {
         const first = filter.from as number;
-        const days = Math.round(((filter.to as number) + 1 - first) / DAY_MS);
+        const days = Math.round(((filter.to as number) - first) / DAY_MS);
         if (days > 366) throw invalidField("end_date", "at most 366 days after start_date");
         const out: Record<string, unknown>[] = [];
         for (let d = 0; d < days; d++) {
-          const day = { ...filter, from: first + d * DAY_MS, to: first + (d + 1) * DAY_MS - 1 };
+          const day = { ...filter, from: first + d * DAY_MS, to: first + (d + 1) * DAY_MS };
           const byModel = await context.store.totalSpend(day, "model");
           const byCustomer = await context.store.totalSpend(day, "customer");
           const byKey = await context.store.totalSpend(day, "key");

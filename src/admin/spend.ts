@@ -22,7 +22,7 @@ const FILTERS: Readonly<Record<string, StringSchema>> = {
   provider: ID,
   model: MODEL_PATTERN,
   from: { ...TIME_PARAM, description: "From this time on (ISO 8601 or Unix milliseconds)." },
-  to: { ...TIME_PARAM, description: "Up to this time (ISO 8601 or Unix milliseconds)." },
+  to: { ...TIME_PARAM, description: "Before this time (ISO 8601 or Unix milliseconds)." },
 };
 
 export function spendQuery(query: ReadonlyMap<string, string>): SpendQuery {
