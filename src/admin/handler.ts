@@ -1,3 +1,4 @@
+import { StoreConflictError } from "../store/errors.js";
 import { parseJsonBody, parseQuery, withoutUnsupported } from "./body.js";
 import type { AdminContext, AdminRequest, AdminResponse } from "./context.js";
 import { CUSTOMER_ROUTES } from "./customers.js";
@@ -135,6 +136,12 @@ export async function handleAdmin(context: AdminContext, request: AdminRequest):
     return render(reply.status, reply.body);
   } catch (error) {
     if (error instanceof AdminError) return renderError(error, lite !== undefined);
+    // A race between two requests past the handler's own checks: the store's uniqueness rules hold.
+    if (error instanceof StoreConflictError)
+      return renderError(
+        new AdminError(409, "conflict_error", "conflict", "conflicts with a stored entity"),
+        lite !== undefined,
+      );
     throw error;
   }
 }

@@ -47,9 +47,21 @@ describe("/api/keys", () => {
     });
     const patched = await admin.call("PATCH", "/api/keys/k1", { active: false, limits: null });
     expect(patched.status).toBe(200);
-    expect(patched.json).toMatchObject({ name: "app", active: false, limits: null, models: ["gpt-4o"], hash: key.hash });
+    expect(patched.json).toMatchObject({
+      name: "app",
+      active: false,
+      limits: null,
+      models: ["gpt-4o"],
+      hash: key.hash,
+    });
     const put = await admin.call("PUT", "/api/keys/k1", { name: "renamed" });
-    expect(put.json).toMatchObject({ name: "renamed", active: true, models: [], metadata: {}, hash: key.hash });
+    expect(put.json).toMatchObject({
+      name: "renamed",
+      active: true,
+      models: [],
+      metadata: {},
+      hash: key.hash,
+    });
     expect(admin.changes()).toBe(3);
 
     expect((await admin.call("DELETE", "/api/keys/k1")).json).toEqual({ deleted: "k1" });
@@ -85,16 +97,31 @@ describe("/api/keys", () => {
         anchor: admin.clock.now,
       },
     ]);
-    expect(key?.limits).toEqual({ requests: 60, tokens: 1000, parallel: 2, window: { count: 1, unit: "hour", alignment: "rolling" } });
+    expect(key?.limits).toEqual({
+      requests: 60,
+      tokens: 1000,
+      parallel: 2,
+      window: { count: 1, unit: "hour", alignment: "rolling" },
+    });
     expect(key?.modelLimits).toEqual({ "gpt-4o": { requests: 5 } });
-    expect(json.budgets[0]).toMatchObject({ max_budget: 12.345678, soft_budget: 10, budget_duration: "1mo", spend: 0 });
+    expect(json.budgets[0]).toMatchObject({
+      max_budget: 12.345678,
+      soft_budget: 10,
+      budget_duration: "1mo",
+      spend: 0,
+    });
   });
 
   it("keeps a rolling budget's anchor when an edit gives it again unchanged", async () => {
-    await admin.call("POST", "/api/keys", { id: "k3", budgets: [{ id: "b3", max_budget: 1, budget_duration: "1d", alignment: "rolling" }] });
+    await admin.call("POST", "/api/keys", {
+      id: "k3",
+      budgets: [{ id: "b3", max_budget: 1, budget_duration: "1d", alignment: "rolling" }],
+    });
     const anchor = (await admin.store.getKey("k3"))?.budgets[0]?.anchor;
     admin.clock.now += 3_600_000;
-    await admin.call("PATCH", "/api/keys/k3", { budgets: [{ id: "b3", max_budget: 2, budget_duration: "1d", alignment: "rolling" }] });
+    await admin.call("PATCH", "/api/keys/k3", {
+      budgets: [{ id: "b3", max_budget: 2, budget_duration: "1d", alignment: "rolling" }],
+    });
     expect((await admin.store.getKey("k3"))?.budgets[0]).toMatchObject({ maxMicros: 2_000_000, anchor });
   });
 
@@ -102,7 +129,9 @@ describe("/api/keys", () => {
     const team = await admin.call("POST", "/api/keys", { team_id: "nope" });
     expect(team.status).toBe(400);
     expect(team.json.error).toMatchObject({ param: "team_id", type: "invalid_request_error" });
-    expect((await admin.call("POST", "/api/keys", { customer_id: "nope" })).json.error.param).toBe("customer_id");
+    expect((await admin.call("POST", "/api/keys", { customer_id: "nope" })).json.error.param).toBe(
+      "customer_id",
+    );
 
     await admin.call("POST", "/api/teams", { id: "t1", budgets: [{ id: "shared", max_budget: 1 }] });
     const taken = await admin.call("POST", "/api/keys", { budgets: [{ id: "shared", max_budget: 1 }] });
@@ -127,9 +156,21 @@ describe("validation names the field", () => {
     ["a negative budget", { budgets: [{ max_budget: -1 }] }, "budgets[0].max_budget"],
     ["a budget as a string", { budgets: [{ max_budget: "10" }] }, "budgets[0].max_budget"],
     ["a budget without max_budget", { budgets: [{ soft_budget: 1 }] }, "budgets[0].max_budget"],
-    ["a soft budget above the hard one", { budgets: [{ max_budget: 1, soft_budget: 2 }] }, "budgets[0].soft_budget"],
-    ["an unknown window", { budgets: [{ max_budget: 1, budget_duration: "fortnight" }] }, "budgets[0].budget_duration"],
-    ["a window of seconds", { budgets: [{ max_budget: 1, budget_duration: "30s" }] }, "budgets[0].budget_duration"],
+    [
+      "a soft budget above the hard one",
+      { budgets: [{ max_budget: 1, soft_budget: 2 }] },
+      "budgets[0].soft_budget",
+    ],
+    [
+      "an unknown window",
+      { budgets: [{ max_budget: 1, budget_duration: "fortnight" }] },
+      "budgets[0].budget_duration",
+    ],
+    [
+      "a window of seconds",
+      { budgets: [{ max_budget: 1, budget_duration: "30s" }] },
+      "budgets[0].budget_duration",
+    ],
     ["a fractional rate limit", { limits: { requests: 1.5 } }, "limits.requests"],
     ["a zero rate limit", { limits: { tokens: 0 } }, "limits.tokens"],
     ["an array for metadata", { metadata: [1, 2] }, "metadata"],
@@ -137,7 +178,11 @@ describe("validation names the field", () => {
     ["a date that is not one", { expires_at: "next tuesday" }, "expires_at"],
     ["expires_at and duration together", { expires_at: 1, duration: "1d" }, "duration"],
     ["a number for a secret", { secret_metadata: { token: 5 } }, "secret_metadata.token"],
-    ["a weight below zero", { provider_configs: [{ provider: "openai", weight: -1 }] }, "provider_configs[0].weight"],
+    [
+      "a weight below zero",
+      { provider_configs: [{ provider: "openai", weight: -1 }] },
+      "provider_configs[0].weight",
+    ],
   ];
   it.each(cases)("%s", async (_, body, param) => {
     const answer = await admin.call("POST", "/api/keys", body);
@@ -158,11 +203,16 @@ describe("hostile input", () => {
   });
 
   it("refuses __proto__ anywhere in a body and stores constructor/prototype fields inertly", async () => {
-    const proto = await admin.raw("POST", "/api/keys", '{"metadata": {"a": {"__proto__": {"polluted": true}}}}');
+    const proto = await admin.raw(
+      "POST",
+      "/api/keys",
+      '{"metadata": {"a": {"__proto__": {"polluted": true}}}}',
+    );
     expect(proto.status).toBe(400);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 
-    const body = '{"id": "k5", "metadata": {"constructor": {"prototype": {"polluted": true}}, "toString": "x"}}';
+    const body =
+      '{"id": "k5", "metadata": {"constructor": {"prototype": {"polluted": true}}, "toString": "x"}}';
     expect((await admin.raw("POST", "/api/keys", body)).status).toBe(201);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const key = await admin.store.getKey("k5");

@@ -72,7 +72,12 @@ export async function adminHarness(config: GatewayConfig = testConfig()): Promis
   };
   const raw = async (method: string, path: string, body: string, query = ""): Promise<Answer> => {
     const answer = await handleAdmin(context, { method, path, query, body: Buffer.from(body) });
-    return { status: answer.status, headers: answer.headers ?? [], text: answer.body, json: JSON.parse(answer.body) };
+    return {
+      status: answer.status,
+      headers: answer.headers ?? [],
+      text: answer.body,
+      json: JSON.parse(answer.body),
+    };
   };
   return {
     store,
@@ -82,7 +87,8 @@ export async function adminHarness(config: GatewayConfig = testConfig()): Promis
     changes: () => changes,
     flushes: () => flushes,
     raw,
-    call: (method, path, body, query) => raw(method, path, body === undefined ? "" : JSON.stringify(body), query),
+    call: (method, path, body, query) =>
+      raw(method, path, body === undefined ? "" : JSON.stringify(body), query),
     close: () => store.close(),
   };
 }
