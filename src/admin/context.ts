@@ -1,0 +1,51 @@
+import type { GatewayConfig } from "../config/types.js";
+import type { GovernanceStore } from "../store/types.js";
+
+// What the management API is given and what it answers: the lead's lane posts an AdminRequest to the main
+// thread, which calls handleAdmin with the control plane's AdminContext and sends the AdminResponse back.
+
+export interface AdminRequest {
+  readonly method: string;
+  readonly path: string;
+  /** The query string, with or without its leading "?". */
+  readonly query: string;
+  readonly body: Buffer;
+}
+
+export interface AdminResponse {
+  readonly status: number;
+  readonly headers?: ReadonlyArray<readonly [string, string]>;
+  readonly body: string;
+}
+
+export interface BudgetState {
+  readonly windowStart: number;
+  readonly spentMicros: number;
+  readonly reservedMicros: number;
+}
+
+export interface AdminContext {
+  readonly store: GovernanceStore;
+  /** After any change to keys, teams, customers, providers: the control plane rebuilds and publishes to lanes; resolves once published. */
+  changed(): Promise<void>;
+  /** Writes spend counters and records not yet in the store (call before spend queries). */
+  flushSpend(): Promise<void>;
+  /** A budget's live state from the shared counters (spent in its current window, reserved by requests under way). */
+  budgetState(budgetId: string): BudgetState | undefined;
+  /** The running configuration: models for /model/info and /v1/model/info; entities defined by the config file are read-only through the API. */
+  config(): GatewayConfig;
+  now(): number;
+}
+
+/** A handler's answer before it is rendered as JSON. */
+export interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** What a route's handler receives: path parameters, query parameters, and the parsed JSON body. */
+export interface RouteInput {
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: ReadonlyMap<string, string>;
+  readonly body: unknown;
+}
