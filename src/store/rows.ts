@@ -217,7 +217,7 @@ export function spendConditions(query: SpendQuery): { conditions: SpendCondition
     if (value !== undefined) conditions.push({ column, operator: "=", value });
   }
   const limit = query.limit ?? DEFAULT_SPEND_LIMIT;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer`);
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError("limit must be a positive integer");
   return { conditions, limit: Math.min(limit, MAX_SPEND_LIMIT) };
 }
 
