@@ -45,8 +45,16 @@ export const ERRORS = {
   invalid_api_key: policy(401, "authentication_error"),
   /** A plugin's onRequest refused the request; the plugin's own code replaces this one when it gives one. */
   request_refused: policy(403, "permission_error"),
-  /** The provider's queue on this gateway is full. */
+  /** The provider's queue on this gateway is full, or a virtual key's request or token limit is reached. */
   rate_limit_exceeded: policy(429, "rate_limit_error"),
+  /** A virtual key (or its team or customer) has as many requests under way as it may. */
+  parallel_limit_exceeded: policy(429, "rate_limit_error"),
+  /** A budget of the key, its team or its customer cannot take this request's estimated cost (OpenAI's quota type). */
+  budget_exceeded: policy(429, "insufficient_quota"),
+  /** The virtual key is disabled or past its expiry. */
+  virtual_key_inactive: policy(401, "authentication_error"),
+  /** The virtual key may not use the model (or none of the providers that serve it). */
+  model_not_allowed: policy(403, "permission_error"),
   /** Every candidate's circuit is open, or no capacity frees up in time. */
   overloaded: policy(503, "api_error"),
   /** The request's own deadline (routing timeout, x-switchyard-timeout, body `timeout`) passed. */

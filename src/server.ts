@@ -1,13 +1,22 @@
 #!/usr/bin/env node
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { describeAuth, describeConfig, describeModelGroups, describePlugins } from "./config/describe.js";
+import { type AdminContext, handleAdmin } from "./admin/handler.js";
+import {
+  describeAuth,
+  describeConfig,
+  describeGovernance,
+  describeModelGroups,
+  describePlugins,
+} from "./config/describe.js";
 import { loadConfig } from "./config/load.js";
 import { watchConfig } from "./config/watch.js";
+import { DEFAULT_COUNTER_SLOTS, describeVirtualKeys, GovernanceControl } from "./control/governance.js";
 import { Lanes } from "./control/lanes.js";
 import { checkPlugins, pluginCheckedReloads } from "./control/plugin-check.js";
 import { loadUws } from "./http/uws.js";
 import { listenReusePort, nativeStatus } from "./native/index.js";
+import { openStore } from "./store/open.js";
 
 // Entry point: read flags and environment, load the configuration, start the lanes, watch the file,
 // and drain on SIGTERM.
@@ -34,6 +43,16 @@ Environment: PORT, HOST, SWITCHYARD_LANES, SWITCHYARD_DRAIN_SECONDS, provider ke
 SWITCHYARD_HTTP=node (force the node:http front), SWITCHYARD_NATIVE=0 (force the TypeScript fallbacks).
 `);
   process.exit(0);
+}
+
+function positiveCount(text: string | undefined, name: string, fallback: number): number {
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 16_777_216) {
+    log(`${name} must be a whole number from 1 to 16777216, got "${text}"`);
+    process.exit(2);
+  }
+  return value;
 }
 
 function positiveInt(text: string | undefined, name: string, fallback: number): number {
@@ -81,14 +100,54 @@ const requestedLanes =
 const nodeShares = listenReusePort !== undefined;
 const laneCount = backend === "uws" || nodeShares ? requestedLanes : 1;
 
-const lanes = await Lanes.start({ count: laneCount, host, port, backend, config: loaded.config, log }).catch(
+// The control plane's store: virtual keys, teams, customers, spend (SQLite in the app dir by default).
+const opened = await openStore({ appDir, databaseUrl: loaded.config.governance?.databaseUrl, env }).catch(
   (error: Error) => {
-    log(`could not start: ${error.message}`);
-    process.exit(1);
+    log(`could not open the store: ${error.message}`);
+    process.exit(2);
   },
 );
+const store = opened.store;
+let currentConfig = loaded.config;
+let lanes: Lanes | undefined;
+const governance = await GovernanceControl.start(
+  store,
+  currentConfig,
+  (snapshot) => lanes?.publishGovernance(snapshot),
+  log,
+  positiveCount(env.SWITCHYARD_GOVERNANCE_COUNTERS, "SWITCHYARD_GOVERNANCE_COUNTERS", DEFAULT_COUNTER_SLOTS),
+);
+const adminContext: AdminContext = {
+  store,
+  changed: () => governance.changed(),
+  flushSpend: () => governance.flush(),
+  budgetState: (budgetId) => {
+    const state = governance.counterState(`budget:${budgetId}`);
+    return state === undefined
+      ? undefined
+      : { windowStart: state.windowStart, spentMicros: state.used, reservedMicros: state.reserved };
+  },
+  config: () => currentConfig,
+  now: () => Date.now(),
+};
 
-log(`listening on http://${host}:${lanes.boundPort}`);
+lanes = await Lanes.start({
+  count: laneCount,
+  host,
+  port,
+  backend,
+  config: loaded.config,
+  governance: governance.snapshot,
+  onSpend: (records) => governance.onSpend(records),
+  onAdmin: (request) => handleAdmin(adminContext, request),
+  log,
+}).catch((error: Error) => {
+  log(`could not start: ${error.message}`);
+  process.exit(1);
+});
+const running = lanes;
+
+log(`listening on http://${host}:${running.boundPort}`);
 log(
   uws.ok
     ? `http backend: uWebSockets.js (${uws.path.split("/").pop()})`
@@ -108,6 +167,10 @@ log(
 log(`config: ${loaded.path ?? "environment"}`);
 log(describeAuth(loaded.config));
 log(describePlugins(plugins));
+log(`store: ${opened.description}`);
+for (const warning of opened.warnings) log(`warning: ${warning}`);
+log(describeGovernance(currentConfig));
+log(describeVirtualKeys(governance.snapshot, currentConfig));
 if (Object.keys(loaded.config.providers).length === 0) {
   log("providers: none found; set OPENAI_API_KEY (or another provider key) or pass --config");
 } else {
@@ -124,7 +187,11 @@ const watcher =
         loaded.path,
         env,
         pluginCheckedReloads((config, warnings: string[], names) => {
-          lanes.publish(config);
+          currentConfig = config;
+          running.publish(config);
+          governance
+            .setConfig(config)
+            .catch((error: Error) => log(`governance reload failed: ${error.message}`));
           log(`config reloaded from ${loaded.path}`);
           log(describeAuth(config));
           log(describePlugins(names));
@@ -141,7 +208,10 @@ async function stop(signal: string): Promise<void> {
   stopping = true;
   log(`${signal}: draining (up to ${drainSeconds} s)`);
   watcher?.close();
-  const unfinished = await lanes.drain(drainSeconds * 1000);
+  const unfinished = await running.drain(drainSeconds * 1000);
+  // The lanes' last spend is in: written before the store closes.
+  await governance.close();
+  await store.close();
   log(
     unfinished === 0
       ? "drained; bye"

@@ -1,5 +1,11 @@
 import { parentPort, workerData } from "node:worker_threads";
+import type { AdminResponse } from "../src/admin/handler.js";
+import type { GatewayConfig } from "../src/config/types.js";
 import type { FromLane, LaneData, ToLane } from "../src/control/messages.js";
+import { LaneGovernance } from "../src/governance/lane-governance.js";
+import type { GovernanceSnapshot } from "../src/governance/snapshot.js";
+import { SpendOutbox } from "../src/governance/spend-outbox.js";
+import { pricingFor } from "../src/governance/table-pricing.js";
 import { describeError, type PluginChain } from "../src/hooks/chain.js";
 import { loadPluginChain } from "../src/hooks/load.js";
 import type { ExchangeHandler, HttpFront } from "../src/http/exchange.js";
@@ -13,18 +19,36 @@ import { closeAllPools } from "../src/upstream/pools.js";
 // A lane: one worker thread serving requests end to end on the shared port.
 
 const data = workerData as LaneData;
+const ADMIN_TIMED_OUT: AdminResponse = {
+  status: 504,
+  body: JSON.stringify({
+    error: {
+      message: "The control plane did not answer in time.",
+      type: "timeout_error",
+      code: "request_timeout",
+    },
+  }),
+};
 const port = parentPort;
 if (port === null) throw new Error("workers/lane.js runs as a worker thread");
 const send = (message: FromLane) => port.postMessage(message);
 
 let nextRequest = 0;
 const pendingMetrics = new Map<number, (text: { contentType: string; body: string }) => void>();
+const pendingAdmin = new Map<number, (response: AdminResponse) => void>();
+/** The control plane answers management requests from its store; a wedged store must not hold a client forever. */
+const ADMIN_TIMEOUT_MS = 30_000;
 
 let upstream = data.upstream;
 installUpstreamHealth(upstream, data.config.routing, data.lane);
 // The control plane loaded these plugins once before it started the lanes, so a failure here is rare; it
 // fails the lane's start with the reason.
 let plugins: PluginChain = await loadPluginChain(data.config);
+const spendOutbox = new SpendOutbox((records) => send({ type: "spend", records }));
+let governanceSnapshot = data.governance;
+let config = data.config;
+const laneGovernance = (snapshot: GovernanceSnapshot, current: GatewayConfig): LaneGovernance =>
+  new LaneGovernance(snapshot, pricingFor(current), spendOutbox);
 const gateway = new Gateway(
   data.config,
   {
@@ -41,8 +65,22 @@ const gateway = new Gateway(
         pendingMetrics.set(id, resolve);
         send({ type: "metrics-request", id });
       }),
+    admin: (request) =>
+      new Promise((resolve) => {
+        const id = nextRequest++;
+        const timer = setTimeout(() => {
+          pendingAdmin.delete(id);
+          resolve(ADMIN_TIMED_OUT);
+        }, ADMIN_TIMEOUT_MS);
+        pendingAdmin.set(id, (response) => {
+          clearTimeout(timer);
+          resolve(response);
+        });
+        send({ type: "admin-request", id, request });
+      }),
   },
   plugins,
+  laneGovernance(governanceSnapshot, config),
 );
 
 async function listen(): Promise<HttpFront> {
@@ -92,6 +130,8 @@ const crash = (error: unknown): void => {
   process.exitCode = 1;
   stopListening();
   front.closeConnections();
+  // Spend already recorded goes out before the port closes; requests cut off by the crash settle nothing.
+  spendOutbox.flush();
   void Promise.all([closeAllPools(), plugins.close()]).finally(() => port.close());
   setTimeout(() => process.exit(1), CRASH_EXIT_MS).unref();
 };
@@ -105,8 +145,16 @@ port.on("message", (message: ToLane) => {
       // One at a time, in the order published: a slow plugin load must not let an older configuration win.
       reloads = reloads.then(() => applyConfig(message));
       return;
+    case "governance":
+      governanceSnapshot = message.snapshot;
+      gateway.setGovernance(laneGovernance(governanceSnapshot, config));
+      return;
     case "snapshot":
       send({ type: "snapshot", id: message.id, metrics: gateway.metrics.snapshot() });
+      return;
+    case "admin-response":
+      pendingAdmin.get(message.id)?.(message.response);
+      pendingAdmin.delete(message.id);
       return;
     case "metrics-text":
       pendingMetrics.get(message.id)?.({ contentType: message.contentType, body: message.body });
@@ -137,6 +185,9 @@ async function applyConfig(message: Extract<ToLane, { type: "config" }>): Promis
   upstream = message.upstream ?? upstream;
   installUpstreamHealth(upstream, message.config.routing, data.lane);
   gateway.setConfig(message.config, next);
+  config = message.config;
+  // Prices follow the configuration (its overrides).
+  gateway.setGovernance(laneGovernance(governanceSnapshot, config));
   const previous = plugins;
   plugins = next;
   await previous.close();
@@ -156,5 +207,6 @@ async function drain(deadlineMs: number): Promise<void> {
   // Open uWS handles at thread exit abort the whole process, so every connection is closed first.
   front.closeConnections();
   await Promise.all([closeAllPools(), plugins.close()]);
+  spendOutbox.flush();
   send({ type: "drained", unfinished });
 }

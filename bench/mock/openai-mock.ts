@@ -235,6 +235,17 @@ function loremOfLength(length: number): string {
   return LOREM.repeat(Math.ceil(n / LOREM.length)).slice(0, n);
 }
 
+/** The client's cap on output tokens (max_completion_tokens, else max_tokens): a provider never bills past it. */
+function outputCapOf(parsed: Record<string, unknown>): number {
+  const cap = parsed.max_completion_tokens ?? parsed.max_tokens;
+  return typeof cap === "number" && cap >= 0 ? cap : Number.POSITIVE_INFINITY;
+}
+
+/** Completion tokens billed within the cap, reasoning tokens (billed on top by usageJson) included. */
+function capped(completionTokens: number, reasoningTokens: number, cap: number): number {
+  return Math.max(0, Math.min(completionTokens, cap - reasoningTokens));
+}
+
 function usageJson(promptTokens: number, completionTokens: number, reasoningTokens = 0): string {
   // Reasoning tokens are billed as completion tokens and broken out in the details, as OpenAI reports them.
   const completion = completionTokens + reasoningTokens;
@@ -541,6 +552,7 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
     intervalMs: number,
     resetAfter: number,
     reasoningTokens = 0,
+    outputCap = Number.POSITIVE_INFINITY,
   ): void {
     let i = 0;
     const res = ex.res;
@@ -565,7 +577,7 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
         } while (intervalMs === 0 && i < s.frames.length && i < resetAfter);
         if (i >= s.frames.length) {
           const usage = withUsage
-            ? `${s.usagePrefix}${usageJson(promptTokens, s.completionTokens, reasoningTokens)}}\n\n`
+            ? `${s.usagePrefix}${usageJson(promptTokens, capped(s.completionTokens, reasoningTokens, outputCap), reasoningTokens)}}\n\n`
             : "";
           settle(ex);
           res.end(`${usage}data: [DONE]\n\n`);
@@ -729,6 +741,7 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
         gap,
         resetAfter,
         reasoningTokens,
+        outputCapOf(parsed),
       );
       return;
     }
@@ -743,7 +756,17 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
       return;
     }
     later(() =>
-      send(ex, 200, r.prefix + usageJson(promptTokens, r.completionTokens, reasoningTokens) + r.suffix),
+      send(
+        ex,
+        200,
+        r.prefix +
+          usageJson(
+            promptTokens,
+            capped(r.completionTokens, reasoningTokens, outputCapOf(parsed)),
+            reasoningTokens,
+          ) +
+          r.suffix,
+      ),
     );
   }
 

@@ -1,6 +1,9 @@
 import { createServer } from "node:net";
 import { Worker } from "node:worker_threads";
+import type { AdminRequest, AdminResponse } from "../admin/handler.js";
 import type { GatewayConfig } from "../config/types.js";
+import type { GovernanceSnapshot } from "../governance/snapshot.js";
+import type { SpendRecord } from "../governance/types.js";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "../observability/aggregate.js";
 import type { MetricJson } from "../observability/lane-metrics.js";
 import { capacityFor, createUpstreamBuffer, fits, openUpstreamBuffer, reclaimLane } from "../shm/upstream.js";
@@ -18,12 +21,18 @@ export interface LanesOptions {
   readonly port: number;
   readonly backend: "uws" | "node";
   readonly config: GatewayConfig;
+  readonly governance: GovernanceSnapshot;
+  /** Spend a lane reported. */
+  readonly onSpend: (records: SpendRecord[]) => void;
+  /** A management API request a lane received. */
+  readonly onAdmin: (request: AdminRequest) => Promise<AdminResponse>;
   readonly log: (line: string) => void;
 }
 
 export class Lanes {
   private readonly workers: (Worker | undefined)[] = [];
   private config: GatewayConfig;
+  private governance: GovernanceSnapshot;
   private upstream: SharedArrayBuffer;
   private port: number;
   private stopping = false;
@@ -33,6 +42,7 @@ export class Lanes {
 
   private constructor(private readonly options: LanesOptions) {
     this.config = options.config;
+    this.governance = options.governance;
     this.upstream = createUpstreamBuffer(capacityFor(options.config));
     this.port = options.port;
   }
@@ -61,6 +71,12 @@ export class Lanes {
     // Old requests finish on the old buffer; new ones count on the new, which starts without history.
     this.upstream = createUpstreamBuffer(capacityFor(config));
     this.broadcast({ type: "config", config, upstream: this.upstream });
+  }
+
+  /** Virtual keys, limits or budgets changed: every lane swaps them in between requests. */
+  publishGovernance(snapshot: GovernanceSnapshot): void {
+    this.governance = snapshot;
+    this.broadcast({ type: "governance", snapshot });
   }
 
   /** Stops accepting, lets requests under way finish until the deadline, then ends the lanes. */
@@ -93,6 +109,7 @@ export class Lanes {
       config: this.config,
       startedAt: this.startedAt,
       upstream: this.upstream,
+      governance: this.governance,
     };
     const worker = new Worker(LANE_ENTRY, { workerData: data });
     this.workers[index] = worker;
@@ -124,7 +141,27 @@ export class Lanes {
   }
 
   private onLaneMessage(worker: Worker, message: FromLane): void {
-    if (message.type === "snapshot") {
+    if (message.type === "spend") {
+      this.options.onSpend(message.records);
+    } else if (message.type === "admin-request") {
+      const { request } = message;
+      // Structured clone delivers the lane's Buffer as a plain Uint8Array.
+      const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
+      this.options.onAdmin({ ...request, body }).then(
+        (response) =>
+          worker.postMessage({ type: "admin-response", id: message.id, response } satisfies ToLane),
+        (error: Error) => {
+          this.options.log(`management request failed: ${error.stack ?? error.message}`);
+          const response: AdminResponse = {
+            status: 500,
+            body: JSON.stringify({
+              error: { message: "The management request failed.", type: "api_error", code: "internal_error" },
+            }),
+          };
+          worker.postMessage({ type: "admin-response", id: message.id, response } satisfies ToLane);
+        },
+      );
+    } else if (message.type === "snapshot") {
       this.snapshotWaiters.get(message.id)?.(message.metrics);
       this.snapshotWaiters.delete(message.id);
     } else if (message.type === "metrics-request") {

@@ -1,4 +1,7 @@
+import type { AdminRequest, AdminResponse } from "../admin/handler.js";
 import type { GatewayConfig } from "../config/types.js";
+import type { GovernanceSnapshot } from "../governance/snapshot.js";
+import type { SpendRecord } from "../governance/types.js";
 import type { MetricJson } from "../observability/lane-metrics.js";
 
 // Messages between the control plane (main thread) and lanes (worker threads).
@@ -13,17 +16,24 @@ export interface LaneData {
   readonly startedAt: number;
   /** The shared upstream state (src/shm/upstream.ts), allocated by the control plane. */
   readonly upstream: SharedArrayBuffer;
+  /** Virtual keys with their limits and budgets, and the shared counters they are enforced from. */
+  readonly governance: GovernanceSnapshot;
 }
 
 export type ToLane =
   /** `upstream` is set when the configuration needed a bigger shared upstream buffer. */
   | { type: "config"; config: GatewayConfig; upstream?: SharedArrayBuffer }
+  | { type: "governance"; snapshot: GovernanceSnapshot }
   | { type: "snapshot"; id: number }
   | { type: "metrics-text"; id: number; contentType: string; body: string }
+  | { type: "admin-response"; id: number; response: AdminResponse }
   | { type: "drain"; deadlineMs: number };
 
 export type FromLane =
   | { type: "listening"; port: number }
   | { type: "snapshot"; id: number; metrics: MetricJson[] }
   | { type: "metrics-request"; id: number }
+  /** Finished requests' spend, in batches (src/governance/spend-outbox.ts). */
+  | { type: "spend"; records: SpendRecord[] }
+  | { type: "admin-request"; id: number; request: AdminRequest }
   | { type: "drained"; unfinished: number };

@@ -18,6 +18,11 @@ describe("presentedKey", () => {
     expect(from({ authorization: "raw-key" })).toBe("raw-key");
   });
 
+  it("takes Bifrost's x-bf-vk over a placeholder bearer beside it", () => {
+    expect(from({ "x-bf-vk": "sk-bf-1", authorization: "Bearer dummy" })).toBe("sk-bf-1");
+    expect(from({ "x-bf-vk": "sk-bf-2" })).toBe("sk-bf-2");
+  });
+
   it("is empty with no key, and for a value far longer than any key", () => {
     expect(from({})).toBe("");
     expect(from({ authorization: `Bearer ${"k".repeat(2000)}` })).toBe("");

@@ -31,7 +31,7 @@ export function serveCountTokens(lane: Lane, head: RequestHead, reply: Reply): v
   const { client } = lane.table.config;
   // Counting is CPU time a lane spends on nothing else: a smaller body limit.
   const limit = Math.min(client.maxCountTokensBodyBytes, client.maxRequestBodyBytes);
-  readBody(lane, route, head, reply, errorBody, limit, bodyReceived);
+  readBody(lane, route, head, reply, errorBody, limit, bodyReceived, null);
 }
 
 function bodyReceived(

@@ -1,5 +1,8 @@
+import { type AdminRequest, type AdminResponse, isAdminPath } from "../admin/handler.js";
 import type { GatewayConfig } from "../config/types.js";
 import { type GatewayError, gatewayError } from "../errors.js";
+import type { LaneGovernance } from "../governance/lane-governance.js";
+import { MasterKey } from "../hooks/builtin/master-key.js";
 import type { PluginChain } from "../hooks/chain.js";
 import { isJsonContentType } from "../http/content-type.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
@@ -9,6 +12,7 @@ import { LaneMetrics } from "../observability/lane-metrics.js";
 import { compileRoutingTable } from "../routing/table.js";
 import { upstreamHealth, upstreamMetrics } from "../routing/upstream-health.js";
 import { retainPools } from "../upstream/pools.js";
+import { serveAdmin } from "./admin.js";
 import { serveCountTokens } from "./count-tokens.js";
 import { refuse } from "./inbound.js";
 import { listModels } from "./models.js";
@@ -28,6 +32,8 @@ export interface LaneInfo {
 export interface ControlChannel {
   /** Prometheus text aggregated over every lane. */
   metricsText(): Promise<{ contentType: string; body: string }>;
+  /** A management API request, answered by the control plane (which owns the store). */
+  admin(request: AdminRequest): Promise<AdminResponse>;
 }
 
 const JSON_TYPE: [string, string][] = [["content-type", "application/json"]];
@@ -53,6 +59,7 @@ export class Gateway {
     private readonly info: LaneInfo,
     private readonly control: ControlChannel,
     plugins: PluginChain,
+    private governance: LaneGovernance,
   ) {
     this.lane = this.laneFor(config, plugins);
     // Shared gauges are read by one lane only, since the control plane sums the lanes' snapshots.
@@ -72,10 +79,23 @@ export class Gateway {
     retainPools(origins);
   }
 
+  /** Virtual keys, limits and budgets as the control plane last published them. */
+  setGovernance(governance: LaneGovernance): void {
+    this.governance = governance;
+    this.lane = { ...this.lane, governance };
+    this.headNeeds.apiKey = this.lane.plugins.authenticates || governance.enforcing;
+  }
+
   private laneFor(config: GatewayConfig, plugins: PluginChain): Lane {
-    this.headNeeds.apiKey = plugins.authenticates;
+    this.headNeeds.apiKey = plugins.authenticates || this.governance.enforcing;
     this.headNeeds.pluginHeaders = plugins.requestHeaders;
-    return { table: compileRoutingTable(config, upstreamHealth()), metrics: this.metrics, plugins };
+    return {
+      table: compileRoutingTable(config, upstreamHealth()),
+      metrics: this.metrics,
+      plugins,
+      governance: this.governance,
+      adminKey: config.masterKey === undefined ? undefined : new MasterKey(config.masterKey),
+    };
   }
 
   readonly handle = (head: RequestHead, reply: Reply): void => {
@@ -95,6 +115,10 @@ export class Gateway {
   private serve(head: RequestHead, reply: Reply): void {
     const lane = this.lane;
     if (head.origin !== "") reply.corsOrigin = allowedOrigin(lane, head.origin);
+    if (isAdminPath(head.path)) {
+      serveAdmin(lane, head, reply, OPENAI_ERROR_BODY, this.control.admin);
+      return;
+    }
     const route = findRoute(head.path, head.query);
     if (route === undefined) {
       refuse(reply, this.metrics, OPENAI_ERROR_BODY, notFound(head));

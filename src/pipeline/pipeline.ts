@@ -1,4 +1,7 @@
 import { type GatewayError, gatewayError } from "../errors.js";
+import type { Admission } from "../governance/admission.js";
+import type { LaneGovernance, LaneKey } from "../governance/lane-governance.js";
+import type { MasterKey } from "../hooks/builtin/master-key.js";
 import type { PluginChain } from "../hooks/chain.js";
 import type { HookRefusal, RequestVerdict } from "../hooks/plugin.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
@@ -14,6 +17,7 @@ import { checkModelName } from "../routing/model-name.js";
 import type { RoutingTable } from "../routing/table.js";
 import { ByteRelay } from "../upstream/byte-relay.js";
 import type { BodyEdit } from "../upstream/h1/exchange.js";
+import { UsageEventStrip } from "../upstream/usage-strip.js";
 import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./body-fields.js";
 import { type CanonicalBody, sendConverted } from "./convert.js";
 import { dispatchAttempt, refuse, refusedAttempt } from "./inbound.js";
@@ -34,12 +38,25 @@ export interface Lane {
   readonly table: RoutingTable;
   readonly metrics: LaneMetrics;
   readonly plugins: PluginChain;
+  readonly governance: LaneGovernance;
+  /** The key the management API requires (the master key); absent, the management API is shut. */
+  readonly adminKey: MasterKey | undefined;
 }
 
 export function serveInference(lane: Lane, route: InferenceRoute, head: RequestHead, reply: Reply): void {
   const errorBody = errorBodyIn(route.format);
-  if (!authenticate(lane, route.name, head, reply, errorBody)) return;
-  readBody(lane, route, head, reply, errorBody, lane.table.config.client.maxRequestBodyBytes, bodyReceived);
+  const key = identifyClient(lane, route.name, head, reply, errorBody);
+  if (key === false) return;
+  readBody(
+    lane,
+    route,
+    head,
+    reply,
+    errorBody,
+    lane.table.config.client.maxRequestBodyBytes,
+    bodyReceived,
+    key,
+  );
 }
 
 /** Steps 3 to 6, once the body is in. */
@@ -51,27 +68,68 @@ function bodyReceived(
   errorBody: ErrorBody,
   received: Buffer,
   startedAt: number,
+  key: LaneKey | null,
 ): void {
   const scanned = scanOwnFields(lane, route, received);
   if ("status" in scanned) {
     refuse(reply, lane.metrics, errorBody, scanned);
     return;
   }
-  const plan = resolveCandidates(lane.table, scanned.model);
+  const plan = resolveCandidates(lane.table, scanned.model, key);
   if ("status" in plan) {
     refuse(reply, lane.metrics, errorBody, plan);
     return;
   }
-  const hooks = requestHooksFor(lane.plugins, route, head, scanned);
+  let admission: Admission | undefined;
+  if (key !== null) {
+    const admitted = admit(lane.governance, key, plan, head, scanned);
+    if ("status" in admitted) {
+      refuse(reply, lane.metrics, errorBody, admitted);
+      return;
+    }
+    admission = admitted;
+  }
+  const hooks = requestHooksFor(lane.plugins, route, head, scanned, admission);
   const request = new InboundRequest(lane, route, head, reply, startedAt, scanned, plan, errorBody, hooks);
+  if (admission !== undefined) request.asksUsage = asksUsageFor(route, scanned);
   runRequestHooks(lane.plugins, request);
 }
 
 /**
- * Step 1: the plugins' `authenticate` (the master key among them), before the body is read, so a client
- * without a key never makes the lane buffer or parse anything. Shared with the routes that need a key but
- * take no model (/v1/models, a guarded /metrics).
+ * Step 1: who the client is, before the body is read, so a client without a key never makes the lane
+ * buffer or parse anything. A virtual key is governance's (its limits and budgets apply from step 5 on);
+ * any other key is the plugins' `authenticate` (the master key among them). When virtual keys are
+ * required, only the master key stands in for one. Answers the key, null for a client accepted without
+ * one, or false once refused.
  */
+export function identifyClient(
+  lane: Lane,
+  routeName: string,
+  head: RequestHead,
+  reply: Reply,
+  errorBody: ErrorBody,
+): LaneKey | null | false {
+  const governance = lane.governance;
+  if (governance.enforcing) {
+    const key = governance.identify(head.apiKey, Date.now());
+    if (key !== undefined) {
+      if (!("status" in key)) return key;
+      refuse(reply, lane.metrics, errorBody, key, "policy");
+      return false;
+    }
+    if (governance.requireVirtualKey && !lane.plugins.authenticates) {
+      refuse(reply, lane.metrics, errorBody, virtualKeyRequired(head.apiKey), "policy");
+      return false;
+    }
+  }
+  if (!lane.plugins.authenticates) return null;
+  const refusal = lane.plugins.authenticate(head.apiKey, routeName);
+  if (refusal === undefined) return null;
+  refuse(reply, lane.metrics, errorBody, refusalError(refusal, "invalid_api_key"), "policy");
+  return false;
+}
+
+/** Step 1 for the routes that need a key but take no model (/v1/models, count_tokens, a guarded /metrics). */
 export function authenticate(
   lane: Lane,
   routeName: string,
@@ -79,11 +137,16 @@ export function authenticate(
   reply: Reply,
   errorBody: ErrorBody,
 ): boolean {
-  if (!lane.plugins.authenticates) return true;
-  const refusal = lane.plugins.authenticate(head.apiKey, routeName);
-  if (refusal === undefined) return true;
-  refuse(reply, lane.metrics, errorBody, refusalError(refusal, "invalid_api_key"), "policy");
-  return false;
+  return identifyClient(lane, routeName, head, reply, errorBody) !== false;
+}
+
+function virtualKeyRequired(presented: string): GatewayError {
+  return gatewayError(
+    "invalid_api_key",
+    presented === ""
+      ? "This gateway requires a virtual key: send it as 'Authorization: Bearer <key>' (or x-api-key, x-goog-api-key, api-key, x-bf-vk)."
+      : "The API key is not a valid virtual key of this gateway.",
+  );
 }
 
 /**
@@ -98,6 +161,8 @@ export type BodyHandler = (
   errorBody: ErrorBody,
   body: Buffer,
   startedAt: number,
+  /** The client's virtual key (null when it has none): see identifyClient. */
+  key: LaneKey | null,
 ) => void;
 
 /** Step 2: the whole body, within `limit`; `onBody` runs guarded (a bug costs one 500). */
@@ -109,6 +174,7 @@ export function readBody(
   errorBody: ErrorBody,
   limit: number,
   onBody: BodyHandler,
+  key: LaneKey | null,
 ): void {
   if (head.contentLength > limit) {
     refuseTooLarge(lane, reply, errorBody, limit);
@@ -116,7 +182,7 @@ export function readBody(
   }
   reply.readBody(limit, (body, overLimit) => {
     try {
-      if (body !== null) onBody(lane, route, head, reply, errorBody, body, performance.now());
+      if (body !== null) onBody(lane, route, head, reply, errorBody, body, performance.now(), key);
       else if (overLimit) refuseTooLarge(lane, reply, errorBody, limit);
     } catch (error) {
       internalFailure(reply, lane.metrics, errorBody, error);
@@ -165,6 +231,13 @@ export class InboundRequest implements AttemptsInput {
   readonly deadlineMs: number;
   /** The body parsed for the convert leg, once a candidate needed it. */
   canonical: CanonicalBody | GatewayError | undefined = undefined;
+  /**
+   * The byte leg asks the provider for the stream's usage the client did not ask for (governance charges
+   * from it) and takes it out of the client's stream again.
+   */
+  asksUsage = false;
+  /** The body with `stream_options.include_usage` added, and its scan; made at the first byte-leg attempt. */
+  private usageBody: { body: Buffer; scan: ScanOk } | undefined;
 
   constructor(
     lane: Lane,
@@ -195,6 +268,17 @@ export class InboundRequest implements AttemptsInput {
    * Per candidate, not per request: a provider that speaks the client's wire format gets the bytes (byte
    * leg); any other gets the request converted (convert leg). A model group may mix both.
    */
+  /** The body and scan the byte leg sends. */
+  bytesToSend(): { body: Buffer; scan: ScanOk } {
+    if (!this.asksUsage) return this;
+    if (this.usageBody === undefined) {
+      const body = withUsageRequested(this.body);
+      const scan = scanRequest(body);
+      this.usageBody = scan.ok ? { body, scan } : this;
+    }
+    return this.usageBody;
+  }
+
   send(candidate: PlanCandidate, attempt: AttemptReport): void {
     this.hooks?.attempting(attempt);
     if (this.route.bytes.takes(candidate.provider.config.kind)) sendBytes(this, candidate, attempt);
@@ -240,9 +324,36 @@ export function scanOwnFields(lane: Lane, route: InferenceRoute, received: Buffe
   };
 }
 
-/** Step 4: the model as its candidates (deployments of a group, keys of a provider), or why there are none. */
-function resolveCandidates(table: RoutingTable, model: string): ModelPlan | GatewayError {
-  return candidatesFor(table, model);
+/**
+ * Step 4: the model as its candidates (deployments of a group, keys of a provider), narrowed to what the
+ * virtual key may use, or why there are none.
+ */
+function resolveCandidates(
+  table: RoutingTable,
+  model: string,
+  key: LaneKey | null,
+): ModelPlan | GatewayError {
+  const plan = candidatesFor(table, model);
+  return key === null || "status" in plan ? plan : key.permit(plan);
+}
+
+/**
+ * Step 5, governance's part (before the plugins' onRequest, so that a plugin's answer is counted too): the
+ * request's place under every limit and budget of its key, team and customer, reserved from its estimate.
+ */
+function admit(
+  governance: LaneGovernance,
+  key: LaneKey,
+  plan: ModelPlan,
+  head: RequestHead,
+  scanned: Scanned,
+): Admission | GatewayError {
+  return governance.admit(key, plan, {
+    requestId: head.requestId,
+    model: scanned.model,
+    stream: scanned.stream,
+    body: scanned.body,
+  });
 }
 
 /**
@@ -259,7 +370,7 @@ function runRequestHooks(chain: PluginChain, request: InboundRequest): void {
   try {
     verdict = chain.onRequest(hooks);
   } catch (error) {
-    internalFailure(request.reply, request.metrics, request.errorBody, error);
+    failBeforeAttempts(request, error);
     return;
   }
   if (!(verdict instanceof Promise)) {
@@ -275,12 +386,19 @@ function awaitVerdict(request: InboundRequest, verdict: Promise<RequestVerdict>)
     (settled) => {
       if (request.reply.aborted) {
         request.metrics.recordAnswered(499, "client");
+        request.hooks?.error(499, null, "client", "The client left before the request was sent.");
         return;
       }
       applyVerdict(request, settled);
     },
-    (error: unknown) => internalFailure(request.reply, request.metrics, request.errorBody, error),
+    (error: unknown) => failBeforeAttempts(request, error),
   );
+}
+
+/** A plugin's onRequest threw (a required plugin): a 500, and the request's hooks and admission told so. */
+function failBeforeAttempts(request: InboundRequest, error: unknown): void {
+  internalFailure(request.reply, request.metrics, request.errorBody, error);
+  request.hooks?.error(500, "internal_error", "gateway", "A plugin failed before the request was sent.");
 }
 
 function applyVerdict(request: InboundRequest, verdict: RequestVerdict): void {
@@ -291,7 +409,7 @@ function applyVerdict(request: InboundRequest, verdict: RequestVerdict): void {
   const { reply, metrics } = request;
   if ("answer" in verdict) {
     const { status, headers, body } = verdict.answer;
-    if (status < 400) request.hooks?.response(status, body);
+    if (status < 400) request.hooks?.response(status, body, undefined);
     reply.start(status, headers);
     reply.end(body);
     metrics.recordAnswered(status, status < 400 ? "" : "policy");
@@ -309,14 +427,15 @@ export function attemptLoop(request: InboundRequest): void {
 
 /** The byte leg: the body as sent, the model rewritten to the candidate's, relayed back as it comes. */
 function sendBytes(request: InboundRequest, candidate: PlanCandidate, attempt: AttemptReport): void {
-  const { route, scan } = request;
+  const { route } = request;
+  const { body, scan } = request.bytesToSend();
   const { provider, model } = candidate;
   // The model is rewritten as the body is written to the socket: one copy of the body, not two.
   const edit: BodyEdit | undefined =
     scan.modelType !== "string" || model === scan.model
       ? undefined
       : { start: scan.modelStart, end: scan.modelEnd, replacement: candidate.modelJson };
-  const upstream = route.bytes.upstream(candidate, route.upstreamPath, request.body, request.head);
+  const upstream = route.bytes.upstream(candidate, route.upstreamPath, body, request.head);
   if ("status" in upstream) {
     attempt.failed(refusedAttempt(request, upstream));
     return;
@@ -330,6 +449,7 @@ function sendBytes(request: InboundRequest, candidate: PlanCandidate, attempt: A
     route.bytes.errors,
     attempt,
     request.hooks,
+    request.asksUsage ? new UsageEventStrip() : undefined,
   );
   dispatchAttempt(request, candidate, upstream, relay, account, edit);
 }
@@ -340,8 +460,9 @@ function requestHooksFor(
   route: InferenceRoute,
   head: RequestHead,
   scanned: Scanned,
+  admission: Admission | undefined,
 ): RequestHooks | undefined {
-  if (!chain.hasRequestHooks && !chain.observesReplies) return undefined;
+  if (!chain.hasRequestHooks && !chain.observesReplies && admission === undefined) return undefined;
   return new RequestHooks(
     chain,
     head.requestId,
@@ -352,6 +473,7 @@ function requestHooksFor(
     scanned.body,
     chain.requestHeaders,
     head.pluginHeaderValues,
+    admission,
   );
 }
 
@@ -376,4 +498,36 @@ function withModel(body: Buffer, model: string): Buffer {
   const parsed: unknown = JSON.parse(body.toString("utf8"));
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return body;
   return Buffer.from(JSON.stringify({ ...parsed, model }));
+}
+
+const STREAM_OPTIONS = Buffer.from('"stream_options"');
+const USAGE_REQUESTED = Buffer.from('"stream_options":{"include_usage":true},');
+
+/**
+ * An OpenAI chat or completions stream reports usage only when asked: governance asks when the client did
+ * not. A body that names stream_options anywhere (even in a message) is left as it is; the stream's tokens
+ * are then counted from what is relayed if no usage comes.
+ */
+function asksUsageFor(route: InferenceRoute, scanned: Scanned): boolean {
+  return (
+    scanned.stream &&
+    route.format.name === "openai" &&
+    (route.operation === "chat" || route.operation === "completions") &&
+    scanned.body.indexOf(STREAM_OPTIONS) < 0
+  );
+}
+
+/** The body with `"stream_options":{"include_usage":true}` as its first member. */
+function withUsageRequested(body: Buffer): Buffer {
+  const open = body.indexOf(0x7b);
+  let next = open + 1;
+  while (
+    next < body.length &&
+    (body[next] === 0x20 || body[next] === 0x0a || body[next] === 0x0d || body[next] === 0x09)
+  )
+    next++;
+  // An empty object gets the member without the comma.
+  const insert =
+    body[next] === 0x7d ? USAGE_REQUESTED.subarray(0, USAGE_REQUESTED.length - 1) : USAGE_REQUESTED;
+  return Buffer.concat([body.subarray(0, open + 1), insert, body.subarray(open + 1)]);
 }

@@ -26,23 +26,33 @@ describe("readBody", () => {
     const lane = laneWith(new LaneMetrics());
     const sent = head(2);
     const bodies: string[] = [];
-    readBody(lane, route, sent, reply, errorBody, 10, (...args) => {
-      const [, , , , , body, startedAt] = args;
-      expect(args.slice(0, 5)).toEqual([lane, route, sent, reply, errorBody]);
-      bodies.push(body.toString());
-      expect(startedAt).toBeGreaterThan(0);
-    });
+    readBody(
+      lane,
+      route,
+      sent,
+      reply,
+      errorBody,
+      10,
+      (...args) => {
+        const [, , , , , body, startedAt, key] = args;
+        expect(key).toBeNull();
+        expect(args.slice(0, 5)).toEqual([lane, route, sent, reply, errorBody]);
+        bodies.push(body.toString());
+        expect(startedAt).toBeGreaterThan(0);
+      },
+      null,
+    );
     expect(bodies).toEqual(["{}"]);
     expect(reply.status).toBe(0);
   });
 
   it("refuses a body over the limit by its Content-Length, without reading it, or as it arrives", () => {
     const announced = replyReceiving([Buffer.from("{}"), false]);
-    readBody(laneWith(new LaneMetrics()), route, head(11), announced, errorBody, 10, () => {});
+    readBody(laneWith(new LaneMetrics()), route, head(11), announced, errorBody, 10, () => {}, null);
     expect(announced.bodyRead).toBe(false);
     expect([announced.status, errorOf(announced.body)]).toEqual([413, "request_too_large"]);
     const chunked = replyReceiving([null, true]);
-    readBody(laneWith(new LaneMetrics()), route, head(-1), chunked, errorBody, 10, () => {});
+    readBody(laneWith(new LaneMetrics()), route, head(-1), chunked, errorBody, 10, () => {}, null);
     expect([chunked.status, errorOf(chunked.body)]).toEqual([413, "request_too_large"]);
   });
 
@@ -50,9 +60,18 @@ describe("readBody", () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const reply = replyReceiving([Buffer.from("{}"), false]);
     const metrics = new LaneMetrics();
-    readBody(laneWith(metrics), route, head(2), reply, errorBody, 10, (...args) => {
-      (args[5] as unknown as { missing: { field: number } }).missing.field;
-    });
+    readBody(
+      laneWith(metrics),
+      route,
+      head(2),
+      reply,
+      errorBody,
+      10,
+      (...args) => {
+        (args[5] as unknown as { missing: { field: number } }).missing.field;
+      },
+      null,
+    );
     expect([reply.status, errorOf(reply.body)]).toEqual([500, "internal_error"]);
     expect(metrics.internalErrors).toBe(1);
   });

@@ -1,12 +1,15 @@
 import type { ErrorClass } from "../errors.js";
+import type { Admission } from "../governance/admission.js";
 import type { PluginChain } from "../hooks/chain.js";
 import type { HookError, HookOutcome, HookRequest } from "../hooks/plugin.js";
 import { headerValue } from "../http/header-value.js";
+import type { Usage } from "../observability/usage.js";
 import type { AttemptReport } from "../routing/attempts.js";
 import type { ReplyObserver } from "../upstream/report.js";
 
-// One request as the plugins see it (the public HookRequest), and the observer that shows them its reply.
-// Made only when some plugin has a request or reply hook, so a gateway without plugins pays nothing.
+// One request as the plugins see it (the public HookRequest), and the observer that shows them its reply
+// and settles governance's admission when it ends. Made only when some plugin has a request or reply hook
+// or a virtual key's limits hold the request, so a gateway without either pays nothing.
 
 /** Headers plugins may add upstream, per request; more is a plugin's bug, not a client's doing. */
 const MAX_UPSTREAM_HEADERS = 32;
@@ -30,6 +33,8 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     readonly body: Uint8Array,
     private readonly headerNames: readonly string[],
     private readonly headerValues: readonly string[],
+    /** The request's place under its virtual key's limits and budgets, settled exactly once at its end. */
+    private readonly admission: Admission | undefined,
   ) {}
 
   header(name: string): string {
@@ -58,19 +63,29 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     this.attempt = attempt;
   }
 
-  response(status: number, body: Uint8Array | string): void {
+  response(status: number, body: Uint8Array | string, usage: Usage | undefined): void {
+    this.settle(status, usage);
     this.chain.onResponse(this, this.outcome(status), body);
   }
 
   chunk(chunk: Uint8Array | string): void {
+    this.admission?.relayed(chunk);
     this.chain.onStreamChunk(this, chunk);
   }
 
-  streamEnd(status: number): void {
+  streamEnd(status: number, usage: Usage): void {
+    this.settle(status, usage);
     this.chain.onStreamEnd(this, this.outcome(status));
   }
 
-  error(status: number, code: string | number | null, errorClass: ErrorClass, message: string): void {
+  error(
+    status: number,
+    code: string | number | null,
+    errorClass: ErrorClass,
+    message: string,
+    usage?: Usage,
+  ): void {
+    this.settle(status, usage);
     const error: HookError = {
       ...this.outcome(status),
       code: code === null ? "" : String(code),
@@ -78,6 +93,14 @@ export class RequestHooks implements HookRequest, ReplyObserver {
       message,
     };
     this.chain.onError(this, error);
+  }
+
+  /** Governance's settlement: charged to the provider that answered, or to none when none did. */
+  private settle(status: number, usage: Usage | undefined): void {
+    const admission = this.admission;
+    if (admission === undefined) return;
+    const candidate = usage === undefined ? undefined : this.attempt?.candidate;
+    admission.settle(status, candidate?.provider.name ?? "", candidate?.model ?? "", usage);
   }
 
   private outcome(status: number): HookOutcome {

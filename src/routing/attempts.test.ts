@@ -371,7 +371,7 @@ describe("what counts against a provider's health", () => {
       const { reply } = run(t, planOf(t, "backup"), {
         send: (candidate, hook, reply) => {
           const account = new ExchangeAccount(metrics, "b", candidate.model, performance.now());
-          const relay = new ByteRelay(reply, "b", "sk-0", account, OPENAI_ERRORS, hook, undefined);
+          const relay = new ByteRelay(reply, "b", "sk-0", account, OPENAI_ERRORS, hook, undefined, undefined);
           // The client refuses the control byte before taking a connection: the port is never dialled.
           dispatchUpstream(
             "http://127.0.0.1:9",
@@ -408,7 +408,7 @@ describe("what counts against a provider's health", () => {
       const { reply } = run(t, planOf(t, "backup"), {
         send: (candidate, hook, reply) => {
           const account = new ExchangeAccount(metrics, "b", candidate.model, performance.now());
-          const relay = new ByteRelay(reply, "b", "sk-0", account, OPENAI_ERRORS, hook, undefined);
+          const relay = new ByteRelay(reply, "b", "sk-0", account, OPENAI_ERRORS, hook, undefined, undefined);
           relay.onRequestStart(unsent);
           relay.onResponseError(
             unsent,

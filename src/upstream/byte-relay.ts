@@ -8,6 +8,7 @@ import { redactSecrets } from "./redact.js";
 import { forwardedHeaders, Mode, RelayCore, type UpstreamHeaders, withHeaders } from "./relay-core.js";
 import type { ExchangeReport, ReplyObserver, UpstreamFailure } from "./report.js";
 import { parseRetryAfter } from "./retry-after.js";
+import type { UsageEventStrip } from "./usage-strip.js";
 
 // The byte leg's relay: the provider speaks the client's wire format, so its reply goes to the client as it
 // came, gathered when small and streamed otherwise; only error replies are read, to classify them.
@@ -57,6 +58,8 @@ export class ByteRelay extends RelayCore {
     private readonly errors: RelayErrors,
     report: ExchangeReport,
     observer: ReplyObserver | undefined,
+    /** Set when the gateway asked an OpenAI stream for usage the client did not ask for. */
+    private readonly usageStrip: UsageEventStrip | undefined,
   ) {
     super(
       reply,
@@ -83,19 +86,22 @@ export class ByteRelay extends RelayCore {
   }
 
   protected streamChunk(chunk: Buffer): Buffer {
+    if (this.usageStrip !== undefined && this.sse) return this.usageStrip.filter(chunk, this.account.usage);
     // SSE events, or a JSON reply sent without a length (chunked), whose usage is near its end.
     readUsage(chunk, this.account.usage);
     return chunk;
   }
 
   protected streamTail(): string {
-    return "";
+    return this.usageStrip?.rest() ?? "";
   }
 
   protected wholeBody(body: Buffer): void {
+    // Accounting after the hand-over, so that the client's bytes do not wait for it, unless the request's
+    // observers (a plugin, governance's settlement) are shown the usage with the reply.
+    if (this.observer !== undefined) readUsage(body, this.account.usage);
     this.sendWhole(this.headers, body);
-    // Accounting after the hand-over: the client's bytes do not wait for it.
-    readUsage(body, this.account.usage);
+    if (this.observer === undefined) readUsage(body, this.account.usage);
     this.finish(this.status, "");
   }
 

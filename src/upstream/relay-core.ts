@@ -160,7 +160,7 @@ export abstract class RelayCore implements UpstreamHandler, AbortListener {
         this.account.replied();
         this.reply.end(tail);
         this.finish(this.status, "");
-        this.observer?.streamEnd(this.status);
+        this.observer?.streamEnd(this.status, this.account.usage);
         return;
       }
       const chunks = this.chunks ?? [];
@@ -198,7 +198,7 @@ export abstract class RelayCore implements UpstreamHandler, AbortListener {
       // 499: the client closed the request, as nginx names it.
       const streamed = this.mode === Mode.Stream;
       this.finish(499, "client");
-      if (streamed) this.observer?.streamEnd(499);
+      if (streamed) this.observer?.streamEnd(499, this.account.usage);
       return;
     }
     const unreadable = error instanceof DeadlineExceeded ? undefined : this.unreadable(error);
@@ -261,7 +261,7 @@ export abstract class RelayCore implements UpstreamHandler, AbortListener {
       this.reply.end();
     }
     this.finish(error.status, errorClass);
-    this.observer?.error(error.status, error.code, errorClass, error.message);
+    this.observer?.error(error.status, error.code, errorClass, error.message, this.account.usage);
   }
 
   /** The exchange failed before the client got anything: the sender decides whether the client ever sees it. */
@@ -274,7 +274,7 @@ export abstract class RelayCore implements UpstreamHandler, AbortListener {
 
   /** A whole reply goes to the client: `body` with the head chosen for it (the caller then finishes). */
   protected sendWhole(headers: ResponseHeaders, body: Uint8Array | string): void {
-    this.observer?.response(this.status, body);
+    this.observer?.response(this.status, body, this.account.usage);
     this.reply.start(this.status, headers);
     this.account.replied();
     this.reply.end(body);
@@ -294,6 +294,13 @@ export abstract class RelayCore implements UpstreamHandler, AbortListener {
     this.chunks = undefined;
     this.controller?.abort(new ClientGone());
     this.account.finish(500, "gateway");
+    this.observer?.error(
+      500,
+      "internal_error",
+      "gateway",
+      "The gateway failed while relaying the reply.",
+      this.account.usage,
+    );
     const streamEvent = streamed ? (e: GatewayError) => this.streamError(e) ?? "" : undefined;
     if (streamed) {
       internalFailure(this.reply, this.account.metrics, (e) => this.errorBody(e), error, true, streamEvent);

@@ -56,6 +56,7 @@ describe("relay handlers", () => {
       OPENAI_ERRORS,
       direct,
       undefined,
+      undefined,
     );
     const controller = fakeController();
     handler.onRequestStart(controller);

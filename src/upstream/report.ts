@@ -1,5 +1,6 @@
 import type { ErrorClass } from "../errors.js";
 import type { ResponseHeaders } from "../http/exchange.js";
+import type { Usage } from "../observability/usage.js";
 import type { Abortable } from "./abort.js";
 
 // What a relay tells whoever sent its exchange, and what it shows the request's observers. A relay knows
@@ -50,12 +51,21 @@ export interface ExchangeReport {
  * replies, so the common path calls nothing.
  */
 export interface ReplyObserver {
-  /** A whole reply of status < 400, just before it is sent. */
-  response(status: number, body: Uint8Array | string): void;
+  /** A whole reply of status < 400, just before it is sent, with the usage the provider reported. */
+  response(status: number, body: Uint8Array | string, usage: Usage | undefined): void;
   /** A piece of a streamed reply as it is sent. */
   chunk(chunk: Uint8Array | string): void;
-  /** A streamed reply ended with `status` (499 when the client left). */
-  streamEnd(status: number): void;
-  /** The client was answered with an error. */
-  error(status: number, code: string | number | null, errorClass: ErrorClass, message: string): void;
+  /** A streamed reply ended with `status` (499 when the client left), with the usage reported so far. */
+  streamEnd(status: number, usage: Usage): void;
+  /**
+   * The client was answered with an error; `usage` is what a provider reported of a reply that broke off
+   * after it had started (undefined when no provider reply reached the client).
+   */
+  error(
+    status: number,
+    code: string | number | null,
+    errorClass: ErrorClass,
+    message: string,
+    usage?: Usage,
+  ): void;
 }

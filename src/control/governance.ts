@@ -1,0 +1,191 @@
+import type { GatewayConfig } from "../config/types.js";
+import { buildSnapshot, type GovernanceSnapshot, type SlotAssigner } from "../governance/snapshot.js";
+import type { Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
+import { createGovernanceBuffer, GovernanceCounters, type SlotState } from "../shm/governance.js";
+import type { BudgetUsage, GovernanceStore } from "../store/types.js";
+
+// The control plane's side of governance: the entities (the store's, and the configuration file's, which
+// win for their ids), the slots of the shared counters, the snapshot lanes enforce from, and the spend
+// lanes report, written to the store in batches. Counters and spend records reach the store every
+// FLUSH_INTERVAL_MS: what a crash can lose is stated in docs/governance.md.
+
+export const FLUSH_INTERVAL_MS = 1000;
+/** Counters the shared buffer holds: one per budget, per limit kind of each key, team and customer. */
+export const DEFAULT_COUNTER_SLOTS = 65_536;
+
+export class GovernanceControl implements SlotAssigner {
+  readonly counters: GovernanceCounters;
+  private readonly slots = new Map<string, number>();
+  /** Slots of counters no snapshot uses any more; reused only once the buffer has no fresh slot left. */
+  private readonly freed: number[] = [];
+  private nextSlot = 0;
+  private current: GovernanceSnapshot;
+  private pendingSpend: SpendRecord[] = [];
+  private readonly saved = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly store: GovernanceStore,
+    private config: GatewayConfig,
+    capacity: number,
+    private readonly publish: (snapshot: GovernanceSnapshot) => void,
+    private readonly log: (line: string) => void,
+  ) {
+    this.counters = new GovernanceCounters(createGovernanceBuffer(capacity));
+    this.current = buildSnapshot([], [], [], false, this, this.counters.buffer);
+  }
+
+  /** Loads the entities and the counters' last saved state, and starts the periodic flush. */
+  static async start(
+    store: GovernanceStore,
+    config: GatewayConfig,
+    publish: (snapshot: GovernanceSnapshot) => void,
+    log: (line: string) => void,
+    capacity = DEFAULT_COUNTER_SLOTS,
+  ): Promise<GovernanceControl> {
+    const control = new GovernanceControl(store, config, capacity, publish, log);
+    await control.rebuild(false);
+    const usage = await store.loadBudgetUsage();
+    for (const row of usage) {
+      const slot = control.slots.get(row.budgetId);
+      if (slot === undefined) continue;
+      control.counters.seed(slot, row.windowStart, row.spentMicros);
+      control.saved.set(row.budgetId, `${row.windowStart}:${row.spentMicros}`);
+    }
+    control.timer = setInterval(() => void control.flush(), FLUSH_INTERVAL_MS).unref();
+    return control;
+  }
+
+  get snapshot(): GovernanceSnapshot {
+    return this.current;
+  }
+
+  /** The configuration changed (a reload): its entities and its requirement of a virtual key may have. */
+  async setConfig(config: GatewayConfig): Promise<void> {
+    this.config = config;
+    await this.rebuild(true);
+  }
+
+  /** Entities changed in the store (the admin API): lanes get the new snapshot. */
+  changed(): Promise<void> {
+    return this.rebuild(true);
+  }
+
+  private async rebuild(publish: boolean): Promise<void> {
+    const [keys, teams, customers] = await Promise.all([
+      this.store.listKeys(),
+      this.store.listTeams(),
+      this.store.listCustomers(),
+    ]);
+    const seeds = this.config.governance;
+    const used = new Set<string>();
+    const assigner: SlotAssigner = {
+      slotFor: (id) => {
+        used.add(id);
+        return this.slotFor(id);
+      },
+    };
+    this.current = buildSnapshot(
+      merged(keys, seeds?.virtualKeys),
+      merged(teams, seeds?.teams),
+      merged(customers, seeds?.customers),
+      seeds?.requireVirtualKey ?? false,
+      assigner,
+      this.counters.buffer,
+    );
+    for (const [id, slot] of this.slots) {
+      if (used.has(id)) continue;
+      this.slots.delete(id);
+      this.freed.push(slot);
+    }
+    if (publish) this.publish(this.current);
+  }
+
+  slotFor(counterId: string): number {
+    const existing = this.slots.get(counterId);
+    if (existing !== undefined) return existing;
+    let slot: number;
+    if (this.nextSlot < this.counters.capacity) slot = this.nextSlot++;
+    else {
+      const reused = this.freed.shift();
+      if (reused === undefined)
+        throw new Error(
+          `governance counters are full (${this.counters.capacity}); raise SWITCHYARD_GOVERNANCE_COUNTERS`,
+        );
+      slot = reused;
+      this.counters.clear(slot);
+    }
+    this.slots.set(counterId, slot);
+    return slot;
+  }
+
+  /** A counter's live state by its id ("budget:<id>", or a limit's), for the admin API. */
+  counterState(counterId: string): SlotState | undefined {
+    const slot = this.slots.get(counterId);
+    return slot === undefined ? undefined : this.counters.read(slot);
+  }
+
+  /** Spend a lane reported. */
+  onSpend(records: readonly SpendRecord[]): void {
+    for (const record of records) this.pendingSpend.push(record);
+  }
+
+  /** Writes the spend records and the counters that changed since the last flush; one at a time. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing
+      .then(() => this.write())
+      .catch((error: Error) => {
+        this.log(`governance: could not write spend to the ${this.store.kind} store: ${error.message}`);
+      });
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    const records = this.pendingSpend;
+    this.pendingSpend = [];
+    const rows: BudgetUsage[] = [];
+    for (const [id, slot] of this.slots) {
+      const state = this.counters.read(slot);
+      const mark = `${state.windowStart}:${state.used}`;
+      if (this.saved.get(id) === mark || (state.used === 0 && !this.saved.has(id))) continue;
+      rows.push({ budgetId: id, windowStart: state.windowStart, spentMicros: state.used });
+      this.saved.set(id, mark);
+    }
+    try {
+      if (records.length > 0) await this.store.insertSpend(records);
+    } catch (error) {
+      // Kept for the next flush rather than lost.
+      this.pendingSpend = records.concat(this.pendingSpend);
+      throw error;
+    }
+    if (rows.length > 0) await this.store.saveBudgetUsage(rows);
+  }
+
+  /** The last flush, then no more. */
+  async close(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.flush();
+  }
+}
+
+/** The store's entities with the configuration file's over them, by id. */
+function merged<T extends VirtualKey | Team | Customer>(
+  stored: readonly T[],
+  fromConfig: readonly T[] | undefined,
+): T[] {
+  if (fromConfig === undefined || fromConfig.length === 0) return [...stored];
+  const byId = new Map(stored.map((entity) => [entity.id, entity]));
+  for (const entity of fromConfig) byId.set(entity.id, entity);
+  return [...byId.values()];
+}
+
+/** The start-up line: how many virtual keys are in force, and whether a client without one is served. */
+export function describeVirtualKeys(snapshot: GovernanceSnapshot, config: GatewayConfig): string {
+  const keys = snapshot.keys.length;
+  const counted = `virtual keys: ${keys} in force`;
+  if (snapshot.requireVirtualKey)
+    return `${counted}; inference requires one${config.masterKey === undefined ? "" : " (or the master key)"}`;
+  if (config.masterKey !== undefined) return `${counted}; inference takes one or the master key`;
+  return `${counted}; not required, so clients without one are served ungoverned (SWITCHYARD_REQUIRE_VIRTUAL_KEY=true requires them)`;
+}

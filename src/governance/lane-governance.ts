@@ -1,0 +1,233 @@
+import { hash } from "node:crypto";
+import { type GatewayError, gatewayError } from "../errors.js";
+import type { ModelPlan, PlanCandidate } from "../routing/candidates.js";
+import { GovernanceCounters } from "../shm/governance.js";
+import { Admission, CounterKind, type Held, type SpendSink } from "./admission.js";
+import { DEFAULT_OUTPUT_TOKENS, estimateTokens } from "./estimate.js";
+import type { Pricing } from "./pricing.js";
+import type { CounterRef, GovernanceSnapshot, GovernedKey, GovernedLimits } from "./snapshot.js";
+import { windowEnd, windowStart } from "./window.js";
+
+// Governance as a lane enforces it: which virtual key a request carries, what that key may use, and the
+// admission that reserves its limits and budgets before any provider is asked (src/governance/admission.ts
+// settles them). Built from the control plane's snapshot; swapped whole when it publishes another.
+
+/** Plans narrowed for one key, per requested model; past this many the oldest are narrowed again when asked. */
+const PLANS_PER_KEY = 256;
+
+/** A virtual key as a lane uses it. */
+export class LaneKey {
+  private readonly lists: readonly RegExp[][];
+  private readonly plans = new Map<string, ModelPlan | GatewayError>();
+
+  constructor(readonly data: GovernedKey) {
+    this.lists = data.modelLists.map((list) => list.map(patternOf));
+  }
+
+  /** `plan` as this key may use it: the candidates it allows, weighted by its provider configs. */
+  permit(plan: ModelPlan): ModelPlan | GatewayError {
+    if (this.lists.length === 0 && this.data.providers.length === 0 && this.data.providerConfigs.length === 0)
+      return plan;
+    const cached = this.plans.get(plan.name);
+    if (cached !== undefined) return cached;
+    const candidates: PlanCandidate[] = [];
+    for (const candidate of plan.candidates) {
+      const allowed = this.allows(plan.name, candidate);
+      if (allowed !== undefined) candidates.push(allowed);
+    }
+    const permitted: ModelPlan | GatewayError =
+      candidates.length === 0
+        ? gatewayError("model_not_allowed", `This virtual key may not use the model '${plan.name}'.`, "model")
+        : candidates.length === plan.candidates.length && candidates.every((c, i) => c === plan.candidates[i])
+          ? plan
+          : { name: plan.name, candidates };
+    if (this.plans.size >= PLANS_PER_KEY) this.plans.delete(this.plans.keys().next().value as string);
+    this.plans.set(plan.name, permitted);
+    return permitted;
+  }
+
+  private allows(requested: string, candidate: PlanCandidate): PlanCandidate | undefined {
+    const provider = candidate.provider.name;
+    const qualified = `${provider}/${candidate.model}`;
+    for (const list of this.lists) {
+      if (!list.some((p) => p.test(requested) || p.test(qualified) || p.test(candidate.model)))
+        return undefined;
+    }
+    if (this.data.providers.length > 0 && !this.data.providers.includes(provider)) return undefined;
+    const configs = this.data.providerConfigs;
+    if (configs.length === 0) return candidate;
+    const config = configs.find((c) => c.provider === provider);
+    if (config === undefined) return undefined;
+    if (
+      config.allowedModels.length > 0 &&
+      !config.allowedModels.some((m) => {
+        const p = patternOf(m);
+        return p.test(candidate.model) || p.test(requested) || p.test(qualified);
+      })
+    )
+      return undefined;
+    const keyName = candidate.provider.keys[candidate.keyIndex]?.name ?? "";
+    if (config.keyNames.length > 0 && !config.keyNames.includes(keyName)) return undefined;
+    const weight = config.weight ?? 1;
+    return weight === 1 ? candidate : { ...candidate, weight: candidate.weight * weight };
+  }
+}
+
+/** `*` matches any run of characters; everything else is literal. */
+function patternOf(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*");
+  return new RegExp(`^${escaped}$`);
+}
+
+export interface AdmissionRequest {
+  readonly requestId: string;
+  readonly model: string;
+  readonly stream: boolean;
+  readonly body: Buffer;
+}
+
+export class LaneGovernance {
+  /** Some virtual key exists, or one is required: the front must read the presented key. */
+  readonly enforcing: boolean;
+  readonly requireVirtualKey: boolean;
+  private readonly keys = new Map<string, LaneKey>();
+  private readonly counters: GovernanceCounters | undefined;
+
+  constructor(
+    snapshot: GovernanceSnapshot | undefined,
+    private readonly pricing: Pricing,
+    private readonly sink: SpendSink,
+  ) {
+    this.requireVirtualKey = snapshot?.requireVirtualKey ?? false;
+    this.enforcing = snapshot !== undefined && (snapshot.requireVirtualKey || snapshot.keys.length > 0);
+    this.counters = snapshot === undefined ? undefined : new GovernanceCounters(snapshot.counters);
+    for (const key of snapshot?.keys ?? []) this.keys.set(key.hash, new LaneKey(key));
+  }
+
+  /**
+   * The virtual key `apiKey` is, checked for use now; undefined when it is none (another key, or nothing).
+   * Keys are looked up by their SHA-256: the secret is never held.
+   */
+  identify(apiKey: string, now: number): LaneKey | GatewayError | undefined {
+    if (apiKey === "" || this.keys.size === 0) return undefined;
+    const key = this.keys.get(hash("sha256", apiKey, "hex"));
+    if (key === undefined) return undefined;
+    if (!key.data.active) return gatewayError("virtual_key_inactive", "This virtual key is disabled.");
+    if (key.data.expiresAt !== undefined && key.data.expiresAt <= now)
+      return gatewayError("virtual_key_inactive", "This virtual key has expired.");
+    return key;
+  }
+
+  /**
+   * Reserves the request's place under every limit and budget of its key, its team and its customer, all or
+   * none: the first that cannot take it gives back what the others took, and the request is refused.
+   */
+  admit(key: LaneKey, plan: ModelPlan, request: AdmissionRequest): Admission | GatewayError {
+    const counters = this.counters as GovernanceCounters;
+    const data = key.data;
+    const now = Date.now();
+    const modelLimits = data.modelLimits[request.model];
+    const needsEstimate =
+      data.budgets.length > 0 ||
+      data.limits.some((l) => l.tokens !== undefined) ||
+      modelLimits?.tokens !== undefined;
+    const estimate = needsEstimate ? this.estimate(plan, request.body) : undefined;
+    const held: Held[] = [];
+    const take = (ref: CounterRef, kind: CounterKind, amount: number): GatewayError | undefined => {
+      if (counters.reserve(ref.slot, windowStart(ref.window, ref.anchor, now), ref.max, amount)) {
+        held.push({ ref, kind, amount });
+        return undefined;
+      }
+      return refusal(kind, ref, now);
+    };
+    const takeLimits = (limits: GovernedLimits): GatewayError | undefined =>
+      (limits.parallel && take(limits.parallel, CounterKind.Parallel, 1)) ||
+      (limits.requests && take(limits.requests, CounterKind.Requests, 1)) ||
+      (limits.tokens && take(limits.tokens, CounterKind.Tokens, estimate?.tokens ?? 0)) ||
+      undefined;
+    let refused: GatewayError | undefined;
+    for (const limits of data.limits) {
+      refused = takeLimits(limits);
+      if (refused !== undefined) break;
+    }
+    if (refused === undefined && modelLimits !== undefined) refused = takeLimits(modelLimits);
+    if (refused === undefined) {
+      for (const budget of data.budgets) {
+        refused = take(budget, CounterKind.Budget, estimate?.costMicros ?? 0);
+        if (refused !== undefined) break;
+      }
+    }
+    if (refused !== undefined) {
+      for (const { ref, amount } of held)
+        counters.settle(ref.slot, windowStart(ref.window, ref.anchor, now), amount, 0);
+      return refused;
+    }
+    return new Admission(
+      counters,
+      data,
+      held,
+      this.sink,
+      (provider, model, usage) => this.pricing.cost(provider, model, usage),
+      request.requestId,
+      request.model,
+      request.stream,
+      estimate?.prompt ?? 0,
+    );
+  }
+
+  /** The request's most: the prompt's tokens plus its output cap, priced at the dearest candidate. */
+  private estimate(plan: ModelPlan, body: Buffer): { prompt: number; tokens: number; costMicros: number } {
+    const { prompt, outputCap } = estimateTokens(body);
+    let costMicros = 0;
+    let output = outputCap;
+    for (const candidate of plan.candidates) {
+      const provider = candidate.provider.name;
+      const cap =
+        outputCap >= 0
+          ? outputCap
+          : (this.pricing.maxOutputTokens(provider, candidate.model) ?? DEFAULT_OUTPUT_TOKENS);
+      output = Math.max(output, cap);
+      costMicros = Math.max(costMicros, this.pricing.estimate(provider, candidate.model, prompt, cap));
+    }
+    return { prompt, tokens: prompt + Math.max(0, output), costMicros };
+  }
+}
+
+function refusal(kind: CounterKind, ref: CounterRef, now: number): GatewayError {
+  const end = windowEnd(ref.window, ref.anchor, windowStart(ref.window, ref.anchor, now));
+  const retryAfter = Number.isFinite(end)
+    ? [["retry-after", String(Math.max(1, Math.ceil((end - now) / 1000)))] as const]
+    : [];
+  switch (kind) {
+    case CounterKind.Parallel:
+      return gatewayError(
+        "parallel_limit_exceeded",
+        "Too many requests of this virtual key are under way at once; try again when one has finished.",
+        null,
+        [["retry-after", "1"]],
+      );
+    case CounterKind.Requests:
+      return gatewayError(
+        "rate_limit_exceeded",
+        "This virtual key's request limit is reached for now.",
+        null,
+        retryAfter,
+      );
+    case CounterKind.Tokens:
+      return gatewayError(
+        "rate_limit_exceeded",
+        "This virtual key's token limit is reached for now.",
+        null,
+        retryAfter,
+      );
+    case CounterKind.Budget:
+      return gatewayError(
+        "budget_exceeded",
+        Number.isFinite(end)
+          ? "The budget of this virtual key (or of its team or customer) cannot cover this request until its window resets."
+          : "The budget of this virtual key (or of its team or customer) cannot cover this request.",
+        null,
+        retryAfter,
+      );
+  }
+}

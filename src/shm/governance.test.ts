@@ -1,0 +1,73 @@
+import { Worker } from "node:worker_threads";
+import { describe, expect, it } from "vitest";
+import { createGovernanceBuffer, GovernanceCounters } from "./governance.js";
+
+describe("GovernanceCounters", () => {
+  it("admits within the maximum, counting what is reserved, and frees a reservation when it settles", () => {
+    const counters = new GovernanceCounters(createGovernanceBuffer(4));
+    expect(counters.reserve(1, 0, 100, 60)).toBe(true);
+    expect(counters.reserve(1, 0, 100, 50)).toBe(false);
+    counters.settle(1, 0, 60, 20);
+    expect(counters.read(1)).toEqual({ windowStart: 0, used: 20, reserved: 0 });
+    expect(counters.reserve(1, 0, 100, 80)).toBe(true);
+    expect(counters.reserve(1, 0, 100, 1)).toBe(false);
+    expect(counters.read(0)).toEqual({ windowStart: 0, used: 0, reserved: 0 });
+  });
+
+  it("starts a later window empty and keeps reservations under way across the boundary", () => {
+    const counters = new GovernanceCounters(createGovernanceBuffer(1));
+    counters.reserve(0, 1000, 10, 4);
+    counters.settle(0, 1000, 0, 6);
+    expect(counters.reserve(0, 1000, 10, 1)).toBe(false);
+    expect(counters.reserve(0, 2000, 10, 5)).toBe(true);
+    expect(counters.read(0)).toEqual({ windowStart: 2000, used: 0, reserved: 9 });
+    counters.settle(0, 2000, 4, 3);
+    expect(counters.read(0)).toEqual({ windowStart: 2000, used: 3, reserved: 5 });
+  });
+
+  it("seeds a slot from the store and clears it for reuse", () => {
+    const counters = new GovernanceCounters(createGovernanceBuffer(2));
+    counters.seed(1, 5000, 42);
+    expect(counters.read(1)).toEqual({ windowStart: 5000, used: 42, reserved: 0 });
+    counters.clear(1);
+    expect(counters.read(1)).toEqual({ windowStart: 0, used: 0, reserved: 0 });
+  });
+
+  it("refuses a buffer that is not its own", () => {
+    expect(() => new GovernanceCounters(new SharedArrayBuffer(64))).toThrow(/not a governance/);
+  });
+
+  it("never admits past the maximum when four threads race for the last of it", async () => {
+    const buffer = createGovernanceBuffer(2);
+    const moduleUrl = new URL("../../dist/src/shm/governance.js", import.meta.url).href;
+    // Each thread reserves 3 and settles 2 at a time, as requests whose real cost came under the estimate.
+    const source = `
+      const { workerData, parentPort } = require("node:worker_threads");
+      import(workerData.moduleUrl).then(({ GovernanceCounters }) => {
+        const counters = new GovernanceCounters(workerData.buffer);
+        let admitted = 0;
+        for (let i = 0; i < 20000; i++) {
+          if (counters.reserve(1, 0, 3000, 3)) { admitted++; counters.settle(1, 0, 3, 2); }
+        }
+        parentPort.postMessage(admitted);
+      });`;
+    const admitted = await Promise.all(
+      Array.from(
+        { length: 4 },
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const worker = new Worker(source, { eval: true, workerData: { buffer, moduleUrl } });
+            worker.once("message", resolve);
+            worker.once("error", reject);
+          }),
+      ),
+    );
+    const total = admitted.reduce((a, b) => a + b, 0);
+    const state = new GovernanceCounters(buffer).read(1);
+    expect(state.reserved).toBe(0);
+    expect(state.used).toBe(total * 2);
+    // Admission stops once used + 3 would pass 3000: used ends within one request's estimate of the maximum.
+    expect(state.used).toBeLessThanOrEqual(3000);
+    expect(state.used).toBeGreaterThan(3000 - 3);
+  });
+});

@@ -1,0 +1,123 @@
+// The counters governance enforces from, shared by every lane: one slot per budget, request or token
+// limit, or parallel-request limit. A slot holds the start of its current window, what was used in it,
+// and what requests under way have reserved. Admission is check-and-reserve under the slot's lock, so no
+// two lanes can both take the last of a budget; the lock guards a handful of loads and stores, so lanes
+// spin on it rather than sleep.
+//
+// Money is integer micro-dollars held in Float64 (exact below 2^53, about nine billion dollars): a
+// BigInt64Array would allocate a BigInt for every read and write on the hot path.
+
+const FIELDS = 3;
+const WINDOW_START = 0;
+const USED = 1;
+const RESERVED = 2;
+const MAGIC = 0x53594731; // "SYG1"
+/** Int32s before the locks: magic and capacity. */
+const HEADER = 2;
+
+export interface SlotState {
+  readonly windowStart: number;
+  readonly used: number;
+  readonly reserved: number;
+}
+
+export function createGovernanceBuffer(capacity: number): SharedArrayBuffer {
+  const lockBytes = (HEADER + capacity) * 4;
+  const fieldsAt = Math.ceil(lockBytes / 8) * 8;
+  const buffer = new SharedArrayBuffer(fieldsAt + capacity * FIELDS * 8);
+  const header = new Int32Array(buffer, 0, HEADER);
+  header[0] = MAGIC;
+  header[1] = capacity;
+  return buffer;
+}
+
+export class GovernanceCounters {
+  readonly capacity: number;
+  private readonly locks: Int32Array;
+  private readonly fields: Float64Array;
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    const header = new Int32Array(buffer, 0, HEADER);
+    if (header[0] !== MAGIC) throw new Error("not a governance counter buffer");
+    this.capacity = header[1] as number;
+    this.locks = new Int32Array(buffer, HEADER * 4, this.capacity);
+    const fieldsAt = Math.ceil(((HEADER + this.capacity) * 4) / 8) * 8;
+    this.fields = new Float64Array(buffer, fieldsAt, this.capacity * FIELDS);
+  }
+
+  /**
+   * Takes `amount` from the slot when what is used in the window starting at `windowStart` plus what is
+   * reserved plus `amount` stays within `max`; a later window than the slot's empties what was used.
+   */
+  reserve(slot: number, windowStart: number, max: number, amount: number): boolean {
+    const at = slot * FIELDS;
+    const fields = this.fields;
+    this.lock(slot);
+    this.roll(at, windowStart);
+    const admitted = (fields[at + USED] as number) + (fields[at + RESERVED] as number) + amount <= max;
+    if (admitted) fields[at + RESERVED] = (fields[at + RESERVED] as number) + amount;
+    this.unlock(slot);
+    return admitted;
+  }
+
+  /**
+   * Ends a reservation of `reserved`, charging `used` to the window starting at `windowStart` (the window the
+   * request ended in: a request that crosses a boundary counts in the later window).
+   */
+  settle(slot: number, windowStart: number, reserved: number, used: number): void {
+    const at = slot * FIELDS;
+    const fields = this.fields;
+    this.lock(slot);
+    this.roll(at, windowStart);
+    fields[at + RESERVED] = Math.max(0, (fields[at + RESERVED] as number) - reserved);
+    fields[at + USED] = (fields[at + USED] as number) + used;
+    this.unlock(slot);
+  }
+
+  read(slot: number): SlotState {
+    const at = slot * FIELDS;
+    const fields = this.fields;
+    this.lock(slot);
+    const state = {
+      windowStart: fields[at + WINDOW_START] as number,
+      used: fields[at + USED] as number,
+      reserved: fields[at + RESERVED] as number,
+    };
+    this.unlock(slot);
+    return state;
+  }
+
+  /** Sets a slot's window and use (the control plane, from the store at start), keeping its reservations. */
+  seed(slot: number, windowStart: number, used: number): void {
+    const at = slot * FIELDS;
+    this.lock(slot);
+    this.fields[at + WINDOW_START] = windowStart;
+    this.fields[at + USED] = used;
+    this.unlock(slot);
+  }
+
+  /** Empties a slot for reuse by another budget or limit. */
+  clear(slot: number): void {
+    const at = slot * FIELDS;
+    this.lock(slot);
+    this.fields.fill(0, at, at + FIELDS);
+    this.unlock(slot);
+  }
+
+  private roll(at: number, windowStart: number): void {
+    if (windowStart > (this.fields[at + WINDOW_START] as number)) {
+      this.fields[at + WINDOW_START] = windowStart;
+      this.fields[at + USED] = 0;
+    }
+  }
+
+  private lock(slot: number): void {
+    while (Atomics.compareExchange(this.locks, slot, 0, 1) !== 0) {
+      // Another lane is inside a few loads and stores; the main thread may not Atomics.wait, so spin.
+    }
+  }
+
+  private unlock(slot: number): void {
+    Atomics.store(this.locks, slot, 0);
+  }
+}
