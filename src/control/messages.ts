@@ -33,7 +33,7 @@ export type FromLane =
   | { type: "listening"; port: number }
   | { type: "snapshot"; id: number; metrics: MetricJson[] }
   | { type: "metrics-request"; id: number }
-  /** Finished requests' spend, in batches (src/governance/spend-outbox.ts). */
+  /** Finished requests' spend, in batches (src/pipeline/governance/spend-outbox.ts). */
   | { type: "spend"; records: SpendRecord[] }
   | { type: "admin-request"; id: number; request: AdminRequest }
   | { type: "drained"; unfinished: number };

@@ -1,7 +1,6 @@
 import { type AdminRequest, type AdminResponse, isAdminPath } from "../admin/handler.js";
 import type { GatewayConfig } from "../config/types.js";
 import { type GatewayError, gatewayError } from "../errors.js";
-import type { LaneGovernance } from "../governance/lane-governance.js";
 import { MasterKey } from "../hooks/builtin/master-key.js";
 import type { PluginChain } from "../hooks/chain.js";
 import { isJsonContentType } from "../http/content-type.js";
@@ -14,6 +13,7 @@ import { upstreamHealth, upstreamMetrics } from "../routing/upstream-health.js";
 import { retainPools } from "../upstream/pools.js";
 import { serveAdmin } from "./admin.js";
 import { serveCountTokens } from "./count-tokens.js";
+import type { LaneGovernance } from "./governance/lane-governance.js";
 import { refuse } from "./inbound.js";
 import { listModels } from "./models.js";
 import { authenticate, type Lane, serveInference } from "./pipeline.js";

@@ -1,6 +1,4 @@
 import { type GatewayError, gatewayError } from "../errors.js";
-import type { Admission } from "../governance/admission.js";
-import type { LaneGovernance, LaneKey } from "../governance/lane-governance.js";
 import type { MasterKey } from "../hooks/builtin/master-key.js";
 import type { PluginChain } from "../hooks/chain.js";
 import type { HookRefusal, RequestVerdict } from "../hooks/plugin.js";
@@ -20,6 +18,8 @@ import type { BodyEdit } from "../upstream/h1/exchange.js";
 import { UsageEventStrip } from "../upstream/usage-strip.js";
 import { checkBodyModels, parseLimitOf, requestDeadline, scanBody } from "./body-fields.js";
 import { type CanonicalBody, sendConverted } from "./convert.js";
+import type { Admission } from "./governance/admission.js";
+import type { LaneGovernance, LaneKey } from "./governance/lane-governance.js";
 import { dispatchAttempt, refuse, refusedAttempt } from "./inbound.js";
 import { RequestHooks } from "./request-hooks.js";
 import { errorBodyIn, type InferenceRoute } from "./routes.js";

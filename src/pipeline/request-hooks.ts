@@ -1,11 +1,11 @@
 import type { ErrorClass } from "../errors.js";
-import type { Admission } from "../governance/admission.js";
 import type { PluginChain } from "../hooks/chain.js";
 import type { HookError, HookOutcome, HookRequest } from "../hooks/plugin.js";
 import { headerValue } from "../http/header-value.js";
 import type { Usage } from "../observability/usage.js";
 import type { AttemptReport } from "../routing/attempts.js";
 import type { ReplyObserver } from "../upstream/report.js";
+import type { Admission } from "./governance/admission.js";
 
 // One request as the plugins see it (the public HookRequest), and the observer that shows them its reply
 // and settles governance's admission when it ends. Made only when some plugin has a request or reply hook

@@ -1,9 +1,9 @@
-import { emptyUsage, type Usage } from "../observability/usage.js";
-import type { GovernanceCounters } from "../shm/governance.js";
-import type { CounterRef, GovernedKey } from "./snapshot.js";
+import type { CounterRef, GovernedKey } from "../../governance/snapshot.js";
+import type { SpendRecord } from "../../governance/types.js";
+import { windowStart } from "../../governance/window.js";
+import { emptyUsage, type Usage } from "../../observability/usage.js";
+import type { GovernanceCounters } from "../../shm/governance.js";
 import { countStreamedTokens } from "./streamed-tokens.js";
-import type { SpendRecord } from "./types.js";
-import { windowStart } from "./window.js";
 
 // One admitted request's hold on its key's counters: what it reserved of each, settled exactly once when
 // the request ends, with what it really used.

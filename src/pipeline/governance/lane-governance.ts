@@ -1,15 +1,20 @@
 import { hash } from "node:crypto";
-import { type GatewayError, gatewayError } from "../errors.js";
-import type { ModelPlan, PlanCandidate } from "../routing/candidates.js";
-import { GovernanceCounters } from "../shm/governance.js";
+import { type GatewayError, gatewayError } from "../../errors.js";
+import type {
+  CounterRef,
+  GovernanceSnapshot,
+  GovernedKey,
+  GovernedLimits,
+} from "../../governance/snapshot.js";
+import { windowEnd, windowStart } from "../../governance/window.js";
+import type { ModelPlan, PlanCandidate } from "../../routing/candidates.js";
+import { GovernanceCounters } from "../../shm/governance.js";
 import { Admission, CounterKind, type Held, type SpendSink } from "./admission.js";
 import { DEFAULT_OUTPUT_TOKENS, estimateTokens } from "./estimate.js";
 import type { Pricing } from "./pricing.js";
-import type { CounterRef, GovernanceSnapshot, GovernedKey, GovernedLimits } from "./snapshot.js";
-import { windowEnd, windowStart } from "./window.js";
 
 // Governance as a lane enforces it: which virtual key a request carries, what that key may use, and the
-// admission that reserves its limits and budgets before any provider is asked (src/governance/admission.ts
+// admission that reserves its limits and budgets before any provider is asked (src/pipeline/governance/admission.ts
 // settles them). Built from the control plane's snapshot; swapped whole when it publishes another.
 
 /** Plans narrowed for one key, per requested model; past this many the oldest are narrowed again when asked. */

@@ -1,5 +1,5 @@
+import type { SpendRecord } from "../../governance/types.js";
 import type { SpendSink } from "./admission.js";
-import type { SpendRecord } from "./types.js";
 
 // A lane's finished requests' spend, sent to the control plane in batches: one message per interval (or
 // per full batch) rather than one per request. What is in a batch not yet sent is the lane's share of the

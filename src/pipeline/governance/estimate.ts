@@ -1,4 +1,4 @@
-import { countTokens } from "../native/index.js";
+import { countTokens } from "../../native/index.js";
 
 // A request's token estimate before it is sent: the prompt counted with the tokenizer over the whole body
 // (JSON syntax and image data count too), and never under a quarter of its bytes, since providers whose

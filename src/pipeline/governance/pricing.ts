@@ -1,4 +1,4 @@
-import type { Usage } from "../observability/usage.js";
+import type { Usage } from "../../observability/usage.js";
 
 /** What governance needs of the price table (src/governance/prices.ts), in integer micro-dollars. */
 export interface Pricing {

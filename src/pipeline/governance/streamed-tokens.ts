@@ -1,4 +1,4 @@
-import { countTokens } from "../native/index.js";
+import { countTokens } from "../../native/index.js";
 
 // The tokens a streamed reply carried, counted from the events the client got: for a stream cut off before
 // the provider reported usage. Every wire format's generated text sits in string fields with one of these

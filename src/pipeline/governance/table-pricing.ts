@@ -1,6 +1,6 @@
-import type { GatewayConfig } from "../config/types.js";
-import type { Usage } from "../observability/usage.js";
-import { costMicros, estimateMicros, type ModelPrice, PriceTable } from "./prices.js";
+import type { GatewayConfig } from "../../config/types.js";
+import { costMicros, estimateMicros, type ModelPrice, PriceTable } from "../../governance/prices.js";
+import type { Usage } from "../../observability/usage.js";
 import type { Pricing } from "./pricing.js";
 
 // The shipped price table with the configuration's overrides, as governance asks it: by the provider's
