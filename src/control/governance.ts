@@ -22,6 +22,8 @@ export class GovernanceControl implements SlotAssigner {
   private current: GovernanceSnapshot;
   private pendingSpend: SpendRecord[] = [];
   private readonly saved = new Map<string, string>();
+  /** Budgets whose soft limit was reported, with the window it was reported in. */
+  private readonly softReported = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -160,6 +162,23 @@ export class GovernanceControl implements SlotAssigner {
       throw error;
     }
     if (rows.length > 0) await this.store.saveBudgetUsage(rows);
+    this.reportSoftBudgets();
+  }
+
+  /** A soft budget is never enforced: crossing it is said once per window, in the log. */
+  private reportSoftBudgets(): void {
+    for (const key of this.current.keys) {
+      for (const budget of key.budgets) {
+        if (budget.softMicros === undefined) continue;
+        const state = this.counters.read(budget.slot);
+        if (state.used < budget.softMicros || this.softReported.get(budget.id) === state.windowStart) continue;
+        this.softReported.set(budget.id, state.windowStart);
+        this.log(
+          `governance: ${budget.owner} ${budget.ownerId} crossed the soft budget of ${budget.id}: ` +
+            `$${(state.used / 1e6).toFixed(6)} spent of $${(budget.softMicros / 1e6).toFixed(6)} (hard limit $${(budget.max / 1e6).toFixed(6)})`,
+        );
+      }
+    }
   }
 
   /** The last flush, then no more. */

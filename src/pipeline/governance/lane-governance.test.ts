@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { configFromEnvironment } from "../../config/env.js";
+import type { GatewayError } from "../../errors.js";
 import { buildSnapshot } from "../../governance/snapshot.js";
 import type { Budget, Customer, SpendRecord, Team, VirtualKey } from "../../governance/types.js";
 import { emptyUsage } from "../../observability/usage.js";
@@ -188,7 +189,7 @@ describe("LaneGovernance", () => {
     second.settle(200, "openai", "gpt-4o-mini", usage(20, 5));
     const third = lane.admit(key, plan("openai/gpt-4o-mini"), request({ max_tokens: 10 }));
     expect(third).toMatchObject({ status: 429, code: "rate_limit_exceeded" });
-    expect((third as { headers: [string, string][] }).headers[0]?.[0]).toBe("retry-after");
+    expect((third as GatewayError).headers?.[0]?.[0]).toBe("retry-after");
     expect(state("limit:key:key-1:requests")).toMatchObject({ used: 2, reserved: 0 });
   });
 
