@@ -171,7 +171,8 @@ export class GovernanceControl implements SlotAssigner {
       for (const budget of key.budgets) {
         if (budget.softMicros === undefined) continue;
         const state = this.counters.read(budget.slot);
-        if (state.used < budget.softMicros || this.softReported.get(budget.id) === state.windowStart) continue;
+        if (state.used < budget.softMicros || this.softReported.get(budget.id) === state.windowStart)
+          continue;
         this.softReported.set(budget.id, state.windowStart);
         this.log(
           `governance: ${budget.owner} ${budget.ownerId} crossed the soft budget of ${budget.id}: ` +

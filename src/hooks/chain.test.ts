@@ -12,6 +12,13 @@ const outcome: HookOutcome = {
   model: "gpt-4o-mini",
   retries: 0,
   fallbackIndex: 0,
+  usage: {
+    promptTokens: 9,
+    completionTokens: 3,
+    cachedReadTokens: 0,
+    cacheWriteTokens: 0,
+    reasoningTokens: 0,
+  },
 };
 /** A hook that records `name` in `asked`, then returns `result`. */
 const saying =

@@ -64,6 +64,17 @@ export interface HookOutcome {
   readonly model: string;
   readonly retries: number;
   readonly fallbackIndex: number;
+  /** Tokens as the provider reported them (all zero when no provider answered). */
+  readonly usage: HookUsage;
+}
+
+/** A reply's token usage; `promptTokens` includes cached and cache-write tokens, `completionTokens` reasoning. */
+export interface HookUsage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly cachedReadTokens: number;
+  readonly cacheWriteTokens: number;
+  readonly reasoningTokens: number;
 }
 
 /** A reply that was not a success. */

@@ -1,6 +1,6 @@
 import type { ErrorClass } from "../errors.js";
 import type { PluginChain } from "../hooks/chain.js";
-import type { HookError, HookOutcome, HookRequest } from "../hooks/plugin.js";
+import type { HookError, HookOutcome, HookRequest, HookUsage } from "../hooks/plugin.js";
 import { headerValue } from "../http/header-value.js";
 import type { Usage } from "../observability/usage.js";
 import type { AttemptReport } from "../routing/attempts.js";
@@ -16,6 +16,14 @@ const MAX_UPSTREAM_HEADERS = 32;
 const HEADER_NAME = /^[A-Za-z0-9-]{1,64}$/;
 /** Headers the gateway sets itself, which a plugin may not replace. */
 const RESERVED = new Set(["host", "content-length", "transfer-encoding", "connection", "x-request-id"]);
+
+const NO_USAGE: HookUsage = {
+  promptTokens: 0,
+  completionTokens: 0,
+  cachedReadTokens: 0,
+  cacheWriteTokens: 0,
+  reasoningTokens: 0,
+};
 
 export class RequestHooks implements HookRequest, ReplyObserver {
   readonly state = new Map<string, unknown>();
@@ -65,7 +73,7 @@ export class RequestHooks implements HookRequest, ReplyObserver {
 
   response(status: number, body: Uint8Array | string, usage: Usage | undefined): void {
     this.settle(status, usage);
-    this.chain.onResponse(this, this.outcome(status), body);
+    this.chain.onResponse(this, this.outcome(status, usage), body);
   }
 
   chunk(chunk: Uint8Array | string): void {
@@ -75,7 +83,7 @@ export class RequestHooks implements HookRequest, ReplyObserver {
 
   streamEnd(status: number, usage: Usage): void {
     this.settle(status, usage);
-    this.chain.onStreamEnd(this, this.outcome(status));
+    this.chain.onStreamEnd(this, this.outcome(status, usage));
   }
 
   error(
@@ -87,7 +95,7 @@ export class RequestHooks implements HookRequest, ReplyObserver {
   ): void {
     this.settle(status, usage);
     const error: HookError = {
-      ...this.outcome(status),
+      ...this.outcome(status, usage),
       code: code === null ? "" : String(code),
       errorClass,
       message,
@@ -103,9 +111,19 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     admission.settle(status, candidate?.provider.name ?? "", candidate?.model ?? "", usage);
   }
 
-  private outcome(status: number): HookOutcome {
+  private outcome(status: number, usage: Usage | undefined): HookOutcome {
     const attempt = this.attempt;
     return {
+      usage:
+        usage === undefined
+          ? NO_USAGE
+          : {
+              promptTokens: usage.prompt,
+              completionTokens: usage.completion,
+              cachedReadTokens: usage.cachedRead,
+              cacheWriteTokens: usage.cacheWrite,
+              reasoningTokens: usage.reasoning,
+            },
       status,
       provider: attempt?.candidate.provider.name ?? "",
       model: attempt?.candidate.model ?? "",

@@ -65,6 +65,7 @@ interface Seen {
   chunkBytes: number;
   ends: number;
   bodyBytes?: number;
+  promptTokens?: number;
   status?: number;
   provider?: string;
   tag?: string;
@@ -225,6 +226,7 @@ describe("a plugin on every route", () => {
         expect(seen.responses).toBe(1);
         expect(seen.chunks).toBe(0);
         expect(seen.bodyBytes).toBe(bytes.length);
+        expect(seen.promptTokens).toBeGreaterThan(0);
       }
     },
   );
