@@ -14,6 +14,7 @@ import { watchConfig } from "./config/watch.js";
 import { DEFAULT_COUNTER_SLOTS, describeVirtualKeys, GovernanceControl } from "./control/governance.js";
 import { Lanes } from "./control/lanes.js";
 import { checkPlugins, pluginCheckedReloads } from "./control/plugin-check.js";
+import { ServedConfigControl } from "./control/served-config.js";
 import { loadUws } from "./http/uws.js";
 import { listenReusePort, nativeStatus } from "./native/index.js";
 import { openStore } from "./store/open.js";
@@ -108,18 +109,21 @@ const opened = await openStore({ appDir, databaseUrl: loaded.config.governance?.
   },
 );
 const store = opened.store;
-let currentConfig = loaded.config;
 let lanes: Lanes | undefined;
+// Lanes serve the file's configuration with the providers added through the management API.
+const served = await ServedConfigControl.start(store, loaded.config, (config) => lanes?.publish(config), log);
 const governance = await GovernanceControl.start(
   store,
-  currentConfig,
+  loaded.config,
   (snapshot) => lanes?.publishGovernance(snapshot),
   log,
   positiveCount(env.SWITCHYARD_GOVERNANCE_COUNTERS, "SWITCHYARD_GOVERNANCE_COUNTERS", DEFAULT_COUNTER_SLOTS),
 );
 const adminContext: AdminContext = {
   store,
-  changed: () => governance.changed(),
+  changed: async () => {
+    await Promise.all([governance.changed(), served.changed()]);
+  },
   flushSpend: () => governance.flush(),
   budgetState: (budgetId) => {
     const state = governance.counterState(`budget:${budgetId}`);
@@ -127,7 +131,8 @@ const adminContext: AdminContext = {
       ? undefined
       : { windowStart: state.windowStart, spentMicros: state.used, reservedMicros: state.reserved };
   },
-  config: () => currentConfig,
+  config: () => served.config,
+  fileConfig: () => served.fileConfig,
   now: () => Date.now(),
 };
 
@@ -136,7 +141,7 @@ lanes = await Lanes.start({
   host,
   port,
   backend,
-  config: loaded.config,
+  config: served.config,
   governance: governance.snapshot,
   onSpend: (records) => governance.onSpend(records),
   onAdmin: (request) => handleAdmin(adminContext, request),
@@ -169,12 +174,12 @@ log(describeAuth(loaded.config));
 log(describePlugins(plugins));
 log(`store: ${opened.description}`);
 for (const warning of opened.warnings) log(`warning: ${warning}`);
-log(describeGovernance(currentConfig));
-log(describeVirtualKeys(governance.snapshot, currentConfig));
-if (Object.keys(loaded.config.providers).length === 0) {
+log(describeGovernance(loaded.config));
+log(describeVirtualKeys(governance.snapshot, loaded.config));
+if (Object.keys(served.config.providers).length === 0) {
   log("providers: none found; set OPENAI_API_KEY (or another provider key) or pass --config");
 } else {
-  for (const line of describeConfig(loaded.config)) log(`provider ${line}`);
+  for (const line of describeConfig(served.config)) log(`provider ${line}`);
 }
 for (const line of describeModelGroups(loaded.config)) log(line);
 for (const warning of loaded.warnings) log(`warning: ${warning}`);
@@ -187,8 +192,7 @@ const watcher =
         loaded.path,
         env,
         pluginCheckedReloads((config, warnings: string[], names) => {
-          currentConfig = config;
-          running.publish(config);
+          served.setFileConfig(config).catch((error: Error) => log(`config reload failed: ${error.message}`));
           governance
             .setConfig(config)
             .catch((error: Error) => log(`governance reload failed: ${error.message}`));

@@ -32,8 +32,10 @@ export interface AdminContext {
   flushSpend(): Promise<void>;
   /** A budget's live state from the shared counters (spent in its current window, reserved by requests under way). */
   budgetState(budgetId: string): BudgetState | undefined;
-  /** The running configuration: models for /model/info and /v1/model/info; entities defined by the config file are read-only through the API. */
+  /** The configuration lanes serve, providers added through the API included: models for /model/info and /v1/model/info. */
   config(): GatewayConfig;
+  /** What the configuration file (or the environment) defines: read-only through the API. */
+  fileConfig(): GatewayConfig;
   now(): number;
 }
 

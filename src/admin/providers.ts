@@ -183,7 +183,7 @@ function keyView(key: StoredProviderKey): Record<string, unknown> {
 }
 
 function configProvider(context: AdminContext, name: string): ProviderConfig | undefined {
-  const providers = context.config().providers;
+  const providers = context.fileConfig().providers;
   return Object.hasOwn(providers, name) ? providers[name] : undefined;
 }
 
@@ -286,7 +286,7 @@ export const PROVIDER_ROUTES: readonly AdminRoute[] = [
     },
     async handle(context) {
       const stored = (await context.store.listProviders()).map(storedView);
-      const configured = Object.values(context.config().providers).map(configView);
+      const configured = Object.values(context.fileConfig().providers).map(configView);
       return { status: 200, body: { data: [...configured, ...stored] } };
     },
   },

@@ -68,6 +68,7 @@ export async function adminHarness(config: GatewayConfig = testConfig()): Promis
     },
     budgetState: (id) => live.get(id),
     config: () => config,
+    fileConfig: () => config,
     now: () => clock.now,
   };
   const raw = async (method: string, path: string, body: string, query = ""): Promise<Answer> => {
