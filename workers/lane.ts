@@ -148,6 +148,7 @@ port.on("message", (message: ToLane) => {
     case "governance":
       governanceSnapshot = message.snapshot;
       gateway.setGovernance(laneGovernance(governanceSnapshot, config));
+      send({ type: "governance-applied", id: message.id });
       return;
     case "snapshot":
       send({ type: "snapshot", id: message.id, metrics: gateway.metrics.snapshot() });

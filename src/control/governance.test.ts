@@ -76,7 +76,9 @@ async function start(store: GovernanceStore, published: GovernanceSnapshot[], lo
   return GovernanceControl.start(
     store,
     config,
-    (s) => published.push(s),
+    async (s) => {
+      published.push(s);
+    },
     (line) => log.push(line),
     16,
   );

@@ -31,7 +31,8 @@ export class GovernanceControl implements SlotAssigner {
     readonly store: GovernanceStore,
     private config: GatewayConfig,
     capacity: number,
-    private readonly publish: (snapshot: GovernanceSnapshot) => void,
+    /** Resolves once every lane serves with the snapshot. */
+    private readonly publish: (snapshot: GovernanceSnapshot) => Promise<void> | undefined,
     private readonly log: (line: string) => void,
   ) {
     this.counters = new GovernanceCounters(createGovernanceBuffer(capacity));
@@ -42,7 +43,7 @@ export class GovernanceControl implements SlotAssigner {
   static async start(
     store: GovernanceStore,
     config: GatewayConfig,
-    publish: (snapshot: GovernanceSnapshot) => void,
+    publish: (snapshot: GovernanceSnapshot) => Promise<void> | undefined,
     log: (line: string) => void,
     capacity = DEFAULT_COUNTER_SLOTS,
   ): Promise<GovernanceControl> {
@@ -101,7 +102,7 @@ export class GovernanceControl implements SlotAssigner {
       this.slots.delete(id);
       this.freed.push(slot);
     }
-    if (publish) this.publish(this.current);
+    if (publish) await this.publish(this.current);
   }
 
   slotFor(counterId: string): number {

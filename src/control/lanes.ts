@@ -38,6 +38,9 @@ export class Lanes {
   private stopping = false;
   private nextSnapshot = 0;
   private readonly snapshotWaiters = new Map<number, (metrics: MetricJson[]) => void>();
+  private nextGovernance = 0;
+  /** Governance publications waiting for lanes to apply them. */
+  private readonly governanceWaiters = new Map<number, { pending: number; done: () => void }>();
   private readonly startedAt = Date.now();
 
   private constructor(private readonly options: LanesOptions) {
@@ -73,10 +76,30 @@ export class Lanes {
     this.broadcast({ type: "config", config, upstream: this.upstream });
   }
 
-  /** Virtual keys, limits or budgets changed: every lane swaps them in between requests. */
-  publishGovernance(snapshot: GovernanceSnapshot): void {
+  /**
+   * Virtual keys, limits or budgets changed: every lane swaps them in between requests. Resolves once every
+   * lane serves with them (or after SNAPSHOT_TIMEOUT_MS, for a lane too busy or gone), so that a management
+   * API answer comes after the change holds everywhere.
+   */
+  publishGovernance(snapshot: GovernanceSnapshot): Promise<void> {
     this.governance = snapshot;
-    this.broadcast({ type: "governance", snapshot });
+    const id = this.nextGovernance++;
+    const live = this.workers.filter((worker) => worker !== undefined).length;
+    if (live === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.governanceWaiters.delete(id);
+        resolve();
+      }, SNAPSHOT_TIMEOUT_MS);
+      this.governanceWaiters.set(id, {
+        pending: live,
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+      this.broadcast({ type: "governance", id, snapshot });
+    });
   }
 
   /** Stops accepting, lets requests under way finish until the deadline, then ends the lanes. */
@@ -141,7 +164,13 @@ export class Lanes {
   }
 
   private onLaneMessage(worker: Worker, message: FromLane): void {
-    if (message.type === "spend") {
+    if (message.type === "governance-applied") {
+      const waiter = this.governanceWaiters.get(message.id);
+      if (waiter !== undefined && --waiter.pending === 0) {
+        this.governanceWaiters.delete(message.id);
+        waiter.done();
+      }
+    } else if (message.type === "spend") {
       this.options.onSpend(message.records);
     } else if (message.type === "admin-request") {
       const { request } = message;

@@ -23,7 +23,8 @@ export interface LaneData {
 export type ToLane =
   /** `upstream` is set when the configuration needed a bigger shared upstream buffer. */
   | { type: "config"; config: GatewayConfig; upstream?: SharedArrayBuffer }
-  | { type: "governance"; snapshot: GovernanceSnapshot }
+  /** Answered with governance-applied once the lane serves with it. */
+  | { type: "governance"; id: number; snapshot: GovernanceSnapshot }
   | { type: "snapshot"; id: number }
   | { type: "metrics-text"; id: number; contentType: string; body: string }
   | { type: "admin-response"; id: number; response: AdminResponse }
@@ -36,4 +37,5 @@ export type FromLane =
   /** Finished requests' spend, in batches (src/pipeline/governance/spend-outbox.ts). */
   | { type: "spend"; records: SpendRecord[] }
   | { type: "admin-request"; id: number; request: AdminRequest }
+  | { type: "governance-applied"; id: number }
   | { type: "drained"; unfinished: number };
