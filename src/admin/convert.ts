@@ -1,6 +1,6 @@
+import { type Alignment, formatDuration, isDurationError, parseDuration } from "../governance/duration.js";
 import type { Budget, BudgetWindow, Limits } from "../governance/types.js";
 import type { AdminContext } from "./context.js";
-import { formatDuration, parseDuration } from "./duration.js";
 import { invalidField } from "./errors.js";
 import { newId } from "./secrets.js";
 
@@ -38,10 +38,39 @@ export function toTime(value: string | number, param: string): number {
   return ms;
 }
 
-export function toWindow(text: string, param: string, alignment?: "calendar" | "rolling"): BudgetWindow {
+/** A window from a duration string (src/governance/duration.ts); an alignment written in it (":rolling") wins. */
+export function toWindow(text: string, param: string, alignment: Alignment): BudgetWindow {
+  const window = parseDuration(text, alignment);
+  if (isDurationError(window)) throw invalidField(param, window.error);
+  return window;
+}
+
+const SECONDS = /^\s*(\d{1,6})s\s*$/;
+
+const FIXED_MS: Readonly<Partial<Record<BudgetWindow["unit"], number>>> = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+  week: 604_800_000,
+};
+
+/** When a key made at `now` with lifetime `text` ("30s", "1h", "30d", "1mo") expires; months and years are calendar ones. */
+export function expiryAfter(text: string, now: number, param: string): number {
+  const seconds = SECONDS.exec(text);
+  if (seconds !== null) {
+    if (Number(seconds[1]) < 1) throw invalidField(param, "must be at least 1");
+    return now + Number(seconds[1]) * 1000;
+  }
+  if (text.includes(":")) throw invalidField(param, "is a lifetime and takes no alignment");
   const window = parseDuration(text);
-  if ("error" in window) throw invalidField(param, window.error);
-  return alignment === undefined ? window : { ...window, alignment };
+  if (isDurationError(window)) throw invalidField(param, window.error);
+  const fixed = FIXED_MS[window.unit];
+  if (fixed !== undefined) return now + window.count * fixed;
+  const date = new Date(now);
+  if (window.unit === "month") date.setUTCMonth(date.getUTCMonth() + window.count);
+  else date.setUTCFullYear(date.getUTCFullYear() + window.count);
+  if (!Number.isFinite(date.getTime())) throw invalidField(param, "is too long");
+  return date.getTime();
 }
 
 export interface LimitsInput {
@@ -110,6 +139,8 @@ export function toBudgets(
         : toWindow(input.budget_duration, `${at}.budget_duration`, input.alignment ?? "calendar");
     if (input.alignment !== undefined && window === undefined)
       throw invalidField(`${at}.alignment`, "needs budget_duration");
+    if (input.alignment !== undefined && window !== undefined && window.alignment !== input.alignment)
+      throw invalidField(`${at}.alignment`, "disagrees with the alignment written in budget_duration");
     const before = existing.find((b) => b.id === id);
     const budget: { -readonly [K in keyof Budget]: Budget[K] } = {
       id,

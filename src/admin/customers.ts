@@ -1,4 +1,5 @@
 import type { Customer } from "../governance/types.js";
+import { configEntity, refuseConfigEntity, type Source, withConfig } from "./configured.js";
 import type { AdminContext } from "./context.js";
 import {
   type BudgetInput,
@@ -20,8 +21,9 @@ import {
   METADATA,
   NAME,
   nullable,
+  SOURCE,
 } from "./fields.js";
-import { requireFreeBudgetIds, requireNewId } from "./integrity.js";
+import { refuseConfigDependents, requireFreeBudgetIds, requireNewId } from "./integrity.js";
 import type { AdminRoute } from "./route.js";
 import type { RecordSchema } from "./schema.js";
 import { newId } from "./secrets.js";
@@ -62,6 +64,7 @@ export const CUSTOMER_VIEW: RecordSchema = {
   properties: {
     id: ID,
     name: NAME,
+    source: SOURCE,
     limits: nullable(LIMITS_VIEW),
     budgets: { type: "array", items: BUDGET_VIEW, maxItems: 16 },
     metadata: METADATA,
@@ -91,34 +94,39 @@ async function applyCustomerInput(
   }
   if (input.budgets !== undefined) customer.budgets = toBudgets(input.budgets, base.budgets, now, "budgets");
   if (input.metadata !== undefined) customer.metadata = input.metadata;
-  await requireFreeBudgetIds(
-    context.store,
-    customer.budgets,
-    { type: "customer", id: customer.id },
-    "budgets",
-  );
+  await requireFreeBudgetIds(context, customer.budgets, { type: "customer", id: customer.id }, "budgets");
   return customer;
 }
 
 export async function createCustomer(context: AdminContext, input: CustomerInput): Promise<Customer> {
   const id = input.id ?? newId("customer");
-  if (input.id !== undefined) await requireNewId(context.store.getCustomer(id), "customer", id);
+  if (input.id !== undefined) {
+    refuseConfigEntity(context, "customer", id);
+    await requireNewId(context.store.getCustomer(id), "customer", id);
+  }
   const customer = await applyCustomerInput(context, blankCustomer(id, context.now()), input);
   await context.store.putCustomer(customer);
   await context.changed();
   return customer;
 }
 
-async function existingCustomer(context: AdminContext, id: string): Promise<Customer> {
+/** A customer of the store, to change; a customer of the configuration file is refused (409). */
+async function storedCustomer(context: AdminContext, id: string): Promise<Customer> {
+  refuseConfigEntity(context, "customer", id);
   const customer = await context.store.getCustomer(id);
   if (customer === undefined) throw notFound("customer", id);
   return customer;
 }
 
-export function customerView(context: AdminContext, customer: Customer): Record<string, unknown> {
+export function customerView(
+  context: AdminContext,
+  customer: Customer,
+  source: Source,
+): Record<string, unknown> {
   return {
     id: customer.id,
     name: customer.name,
+    source,
     limits: limitsView(customer.limits),
     budgets: customer.budgets.map((b) => budgetView(context, b)),
     metadata: customer.metadata,
@@ -140,7 +148,11 @@ export const CUSTOMER_ROUTES: readonly AdminRoute[] = [
     async handle(context) {
       return {
         status: 200,
-        body: { data: (await context.store.listCustomers()).map((c) => customerView(context, c)) },
+        body: {
+          data: withConfig(context, "customer", await context.store.listCustomers()).map(
+            ({ entity, source }) => customerView(context, entity, source),
+          ),
+        },
       };
     },
   },
@@ -154,7 +166,7 @@ export const CUSTOMER_ROUTES: readonly AdminRoute[] = [
     async handle(context, { body }) {
       return {
         status: 201,
-        body: customerView(context, await createCustomer(context, body as CustomerInput)),
+        body: customerView(context, await createCustomer(context, body as CustomerInput), "api"),
       };
     },
   },
@@ -164,10 +176,10 @@ export const CUSTOMER_ROUTES: readonly AdminRoute[] = [
     summary: "One customer.",
     response: CUSTOMER_VIEW,
     async handle(context, { params }) {
-      return {
-        status: 200,
-        body: customerView(context, await existingCustomer(context, params.id as string)),
-      };
+      const id = params.id as string;
+      const configured = configEntity(context, "customer", id);
+      if (configured !== undefined) return { status: 200, body: customerView(context, configured, "config") };
+      return { status: 200, body: customerView(context, await storedCustomer(context, id), "api") };
     },
   },
   {
@@ -177,11 +189,11 @@ export const CUSTOMER_ROUTES: readonly AdminRoute[] = [
     body: CUSTOMER_UPDATE,
     response: CUSTOMER_VIEW,
     async handle(context, { params, body }) {
-      const old = await existingCustomer(context, params.id as string);
+      const old = await storedCustomer(context, params.id as string);
       const customer = await applyCustomerInput(context, old, body as CustomerInput);
       await context.store.putCustomer(customer);
       await context.changed();
-      return { status: 200, body: customerView(context, customer) };
+      return { status: 200, body: customerView(context, customer, "api") };
     },
   },
   {
@@ -191,12 +203,12 @@ export const CUSTOMER_ROUTES: readonly AdminRoute[] = [
     body: CUSTOMER_UPDATE,
     response: CUSTOMER_VIEW,
     async handle(context, { params, body }) {
-      const old = await existingCustomer(context, params.id as string);
+      const old = await storedCustomer(context, params.id as string);
       const base = { ...blankCustomer(old.id, old.createdAt), budgets: old.budgets };
       const customer = await applyCustomerInput(context, base, { budgets: [], ...(body as CustomerInput) });
       await context.store.putCustomer(customer);
       await context.changed();
-      return { status: 200, body: customerView(context, customer) };
+      return { status: 200, body: customerView(context, customer, "api") };
     },
   },
   {
@@ -208,7 +220,8 @@ export const CUSTOMER_ROUTES: readonly AdminRoute[] = [
     response: { type: "object", additionalProperties: false, properties: { deleted: ID } },
     async handle(context, { params, query }) {
       const id = params.id as string;
-      await existingCustomer(context, id);
+      await storedCustomer(context, id);
+      refuseConfigDependents(context, "customer", id);
       const force = forceParam(query);
       const teams = (await context.store.listTeams()).filter((t) => t.customerId === id);
       const keys = (await context.store.listKeys()).filter((k) => k.customerId === id);

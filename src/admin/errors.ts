@@ -5,8 +5,7 @@ export type AdminErrorType =
   | "invalid_request_error"
   | "not_found_error"
   | "conflict_error"
-  | "method_not_allowed"
-  | "not_implemented";
+  | "method_not_allowed";
 
 export class AdminError extends Error {
   constructor(

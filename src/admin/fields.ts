@@ -34,7 +34,8 @@ export const DOLLARS: NumberSchema = { type: "number", minimum: 0, maximum: 1e9 
 export const DURATION: StringSchema = {
   type: "string",
   maxLength: 16,
-  description: 'A number and a unit: m, h, d, w, mo or y ("30d", "1mo"); key lifetimes also take s.',
+  description:
+    'A number and a unit: m, h, d, w, M or mo (month), Y or y (year), e.g. "30d", "1mo"; windows may end in ":calendar" or ":rolling"; key lifetimes also take s.',
 };
 export const ISO_TIME: StringSchema = { type: "string", maxLength: 40, format: "date-time" };
 export const TIME_INPUT: Schema = {
@@ -101,6 +102,13 @@ export const PROVIDER_CONFIG_INPUT: RecordSchema = {
 };
 
 // Answers.
+
+export const SOURCE: StringSchema = {
+  type: "string",
+  maxLength: 8,
+  enum: ["api", "config"],
+  description: '"config": defined by the configuration file, read-only here.',
+};
 
 const STRINGS: ArraySchema = { type: "array", items: { type: "string", maxLength: 256 }, maxItems: 1000 };
 

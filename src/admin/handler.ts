@@ -1,5 +1,6 @@
 import { StoreConflictError } from "../store/errors.js";
 import { parseJsonBody, parseQuery, withoutUnsupported } from "./body.js";
+import { BUDGET_TEMPLATE_ROUTES } from "./budget-templates.js";
 import type { AdminContext, AdminRequest, AdminResponse } from "./context.js";
 import { CUSTOMER_ROUTES } from "./customers.js";
 import { AdminError, invalidField } from "./errors.js";
@@ -25,6 +26,7 @@ export const API_ROUTES: readonly AdminRoute[] = [
   ...CUSTOMER_ROUTES,
   ...PROVIDER_ROUTES,
   ...SPEND_ROUTES,
+  ...BUDGET_TEMPLATE_ROUTES,
   openApiRoute(() => API_ROUTES),
 ];
 

@@ -1,8 +1,10 @@
 import type { KeyProviderConfig, Limits, VirtualKey } from "../governance/types.js";
+import { configEntity, refuseConfigEntity, type Source, withConfig } from "./configured.js";
 import type { AdminContext, Reply } from "./context.js";
 import {
   type BudgetInput,
   budgetView,
+  expiryAfter,
   isoTime,
   type LimitsInput,
   limitsView,
@@ -10,7 +12,6 @@ import {
   toLimits,
   toTime,
 } from "./convert.js";
-import { expiryAfter } from "./duration.js";
 import { invalidField, notFound } from "./errors.js";
 import {
   BUDGET_VIEW,
@@ -29,6 +30,7 @@ import {
   PROVIDER_CONFIG_INPUT,
   PROVIDER_CONFIG_VIEW,
   SECRET_METADATA_INPUT,
+  SOURCE,
   TIME_INPUT,
 } from "./fields.js";
 import {
@@ -105,6 +107,7 @@ export const KEY_VIEW: RecordSchema = {
   properties: {
     id: ID,
     name: NAME,
+    source: SOURCE,
     hash: { type: "string", maxLength: 64, description: "SHA-256 of the secret, hex (LiteLLM's token)." },
     masked: { type: "string", maxLength: 16 },
     active: { type: "boolean" },
@@ -174,9 +177,7 @@ export async function applyKeyInput(
   if (input.expires_at === null) delete key.expiresAt;
   else if (input.expires_at !== undefined) key.expiresAt = toTime(input.expires_at, "expires_at");
   if (input.duration !== undefined) {
-    const at = expiryAfter(input.duration, now);
-    if (typeof at !== "number") throw invalidField("duration", at.error);
-    key.expiresAt = at;
+    key.expiresAt = expiryAfter(input.duration, now, "duration");
   }
   if (input.team_id === null) delete key.teamId;
   else if (input.team_id !== undefined) key.teamId = input.team_id;
@@ -214,17 +215,17 @@ export async function applyKeyInput(
   if (input.log_content !== undefined) key.logContent = input.log_content;
 
   if (key.teamId !== undefined && key.teamId !== base.teamId) {
-    const team = await requireTeam(context.store, key.teamId, "team_id");
+    const team = await requireTeam(context, key.teamId, "team_id");
     if (key.customerId !== undefined && team.customerId !== undefined && team.customerId !== key.customerId)
       throw invalidField("customer_id", `team ${JSON.stringify(team.id)} belongs to another customer`);
   }
   if (key.customerId !== undefined && key.customerId !== base.customerId)
-    await requireCustomer(context.store, key.customerId, "customer_id");
-  await requireFreeBudgetIds(context.store, key.budgets, { type: "key", id: key.id }, "budgets");
+    await requireCustomer(context, key.customerId, "customer_id");
+  await requireFreeBudgetIds(context, key.budgets, { type: "key", id: key.id }, "budgets");
   return key;
 }
 
-export function keyView(context: AdminContext, key: VirtualKey): Record<string, unknown> {
+export function keyView(context: AdminContext, key: VirtualKey, source: Source): Record<string, unknown> {
   const modelLimits: Record<string, unknown> = {};
   for (const [model, limits] of Object.entries(key.modelLimits))
     Object.defineProperty(modelLimits, model, { value: limitsView(limits), enumerable: true });
@@ -234,6 +235,7 @@ export function keyView(context: AdminContext, key: VirtualKey): Record<string, 
   return {
     id: key.id,
     name: key.name,
+    source,
     hash: key.hash,
     masked: key.masked,
     active: key.active,
@@ -266,9 +268,12 @@ export async function createKey(
   secret: string = newKeySecret(),
 ): Promise<{ readonly key: VirtualKey; readonly secret: string }> {
   const id = input.id ?? newId("key");
-  if (input.id !== undefined) await requireNewId(context.store.getKey(id), "key", id);
+  if (input.id !== undefined) {
+    refuseConfigEntity(context, "key", id);
+    await requireNewId(context.store.getKey(id), "key", id);
+  }
   const hash = hashSecret(secret);
-  await requireFreeHash(context.store, hash, id);
+  await requireFreeHash(context, hash, id);
   const key = {
     ...(await applyKeyInput(context, blankKey(id, context.now()), input)),
     hash,
@@ -290,7 +295,9 @@ export async function updateKey(
   return updated;
 }
 
-async function existingKey(context: AdminContext, id: string): Promise<VirtualKey> {
+/** A key of the store, to change; a key of the configuration file is refused (409). */
+async function storedKey(context: AdminContext, id: string): Promise<VirtualKey> {
+  refuseConfigEntity(context, "key", id);
   const key = await context.store.getKey(id);
   if (key === undefined) throw notFound("key", id);
   return key;
@@ -311,8 +318,8 @@ export const KEY_ROUTES: readonly AdminRoute[] = [
       properties: { data: { type: "array", items: KEY_VIEW, maxItems: 1e9 } },
     },
     async handle(context) {
-      const keys = await context.store.listKeys();
-      return ok({ data: keys.map((k) => keyView(context, k)) });
+      const keys = withConfig(context, "key", await context.store.listKeys());
+      return ok({ data: keys.map(({ entity, source }) => keyView(context, entity, source)) });
     },
   },
   {
@@ -324,7 +331,7 @@ export const KEY_ROUTES: readonly AdminRoute[] = [
     response: KEY_CREATED,
     async handle(context, { body }) {
       const { key, secret } = await createKey(context, body as KeyInput);
-      return ok({ ...keyView(context, key), key: secret }, 201);
+      return ok({ ...keyView(context, key, "api"), key: secret }, 201);
     },
   },
   {
@@ -333,7 +340,10 @@ export const KEY_ROUTES: readonly AdminRoute[] = [
     summary: "One virtual key (never its secret).",
     response: KEY_VIEW,
     async handle(context, { params }) {
-      return ok(keyView(context, await existingKey(context, params.id as string)));
+      const id = params.id as string;
+      const configured = configEntity(context, "key", id);
+      if (configured !== undefined) return ok(keyView(context, configured, "config"));
+      return ok(keyView(context, await storedKey(context, id), "api"));
     },
   },
   {
@@ -343,8 +353,8 @@ export const KEY_ROUTES: readonly AdminRoute[] = [
     body: KEY_UPDATE,
     response: KEY_VIEW,
     async handle(context, { params, body }) {
-      const key = await existingKey(context, params.id as string);
-      return ok(keyView(context, await updateKey(context, key, body as KeyInput)));
+      const key = await storedKey(context, params.id as string);
+      return ok(keyView(context, await updateKey(context, key, body as KeyInput), "api"));
     },
   },
   {
@@ -354,7 +364,7 @@ export const KEY_ROUTES: readonly AdminRoute[] = [
     body: KEY_UPDATE,
     response: KEY_VIEW,
     async handle(context, { params, body }) {
-      const key = await existingKey(context, params.id as string);
+      const key = await storedKey(context, params.id as string);
       // The old budgets stay in the base only so that budgets given again by id keep their anchors.
       const base = {
         ...blankKey(key.id, key.createdAt),
@@ -365,7 +375,7 @@ export const KEY_ROUTES: readonly AdminRoute[] = [
       const updated = await applyKeyInput(context, base, { budgets: [], ...(body as KeyInput) });
       await context.store.putKey(updated);
       await context.changed();
-      return ok(keyView(context, updated));
+      return ok(keyView(context, updated, "api"));
     },
   },
   {
@@ -375,6 +385,7 @@ export const KEY_ROUTES: readonly AdminRoute[] = [
     response: { type: "object", additionalProperties: false, properties: { deleted: ID } },
     async handle(context, { params }) {
       const id = params.id as string;
+      refuseConfigEntity(context, "key", id);
       if (!(await context.store.deleteKey(id))) throw notFound("key", id);
       await context.changed();
       return ok({ deleted: id });
@@ -386,12 +397,12 @@ export const KEY_ROUTES: readonly AdminRoute[] = [
     summary: "Give the key a new secret (the old one stops working); the answer holds it, once.",
     response: KEY_CREATED,
     async handle(context, { params }) {
-      const key = await existingKey(context, params.id as string);
+      const key = await storedKey(context, params.id as string);
       const secret = newKeySecret();
       const updated = { ...key, hash: hashSecret(secret), masked: maskKey(secret), updatedAt: context.now() };
       await context.store.putKey(updated);
       await context.changed();
-      return ok({ ...keyView(context, updated), key: secret });
+      return ok({ ...keyView(context, updated, "api"), key: secret });
     },
   },
 ];

@@ -1,16 +1,30 @@
-import type { Budget, Limits, VirtualKey } from "../governance/types.js";
+import { formatDuration } from "../governance/duration.js";
+import type { Budget, Team, VirtualKey } from "../governance/types.js";
+import { allKeys, refuseConfigEntity } from "./configured.js";
 import type { AdminContext } from "./context.js";
-import { type BudgetInput, isoTime, type LimitsInput, toDollars, toTime } from "./convert.js";
+import { isoTime, type LimitsInput, toDollars, toTime } from "./convert.js";
 import { createCustomer } from "./customers.js";
-import { formatDuration } from "./duration.js";
 import { AdminError, invalidField } from "./errors.js";
-import { COUNT, DOLLARS, DURATION, ID, METADATA, MODEL_PATTERN, MODELS, NAME, nullable } from "./fields.js";
+import { COUNT, DURATION, ID, METADATA, MODEL_PATTERN, MODELS, NAME, nullable } from "./fields.js";
 import { createKey, type KeyInput, updateKey } from "./keys.js";
+import { LITELLM_BUDGET_ROUTES } from "./litellm-budgets.js";
+import {
+  BUDGET_FIELDS,
+  BUDGET_ID_FIELD,
+  type Governed,
+  governed,
+  LIMIT_FIELDS,
+  type LiteBudget,
+  type LiteLimits,
+  limitsInput,
+  liteBudgets,
+  liteLimits,
+} from "./litellm-fields.js";
 import { modelInfo } from "./model-info.js";
 import type { AdminRoute } from "./route.js";
 import type { MapSchema, RecordSchema, Schema, StringSchema } from "./schema.js";
 import { hashSecret } from "./secrets.js";
-import { createTeam, existingTeam } from "./teams.js";
+import { createTeam, findTeam } from "./teams.js";
 
 // LiteLLM's management routes with LiteLLM's field names and answer shapes, for users moving from its proxy:
 // dollars, duration strings, keys named by their secret or by their token (the secret's SHA-256). Fields
@@ -27,7 +41,6 @@ const UNSUPPORTED_KEY_FIELDS = [
   "enforced_params",
   "send_invite_email",
   "key_type",
-  "budget_id",
   "organization_id",
   "project_id",
   "spend",
@@ -55,7 +68,6 @@ const UNSUPPORTED_TEAM_FIELDS = [
 ];
 const UNSUPPORTED_CUSTOMER_FIELDS = [
   "blocked",
-  "budget_id",
   "allowed_model_region",
   "default_model",
   "spend",
@@ -63,16 +75,6 @@ const UNSUPPORTED_CUSTOMER_FIELDS = [
   "object_permission",
 ];
 
-const LIMIT_FIELDS: RecordSchema["properties"] = {
-  rpm_limit: nullable(COUNT),
-  tpm_limit: nullable(COUNT),
-  max_parallel_requests: nullable({ type: "integer", minimum: 1, maximum: 1e6 }),
-};
-const BUDGET_FIELDS: RecordSchema["properties"] = {
-  max_budget: nullable(DOLLARS),
-  soft_budget: nullable(DOLLARS),
-  budget_duration: nullable(DURATION),
-};
 const MODEL_COUNTS: MapSchema = {
   type: "object",
   maxProperties: 1000,
@@ -101,6 +103,7 @@ const KEY_FIELDS: RecordSchema["properties"] = {
   blocked: nullable({ type: "boolean" }),
   ...LIMIT_FIELDS,
   ...BUDGET_FIELDS,
+  ...BUDGET_ID_FIELD,
 };
 
 const KEY_GENERATE: RecordSchema = {
@@ -132,6 +135,7 @@ const TEAM_NEW: RecordSchema = {
     metadata: nullable(METADATA),
     ...LIMIT_FIELDS,
     ...BUDGET_FIELDS,
+    ...BUDGET_ID_FIELD,
   },
 };
 const CUSTOMER_NEW: RecordSchema = {
@@ -144,19 +148,10 @@ const CUSTOMER_NEW: RecordSchema = {
     metadata: nullable(METADATA),
     ...LIMIT_FIELDS,
     ...BUDGET_FIELDS,
+    ...BUDGET_ID_FIELD,
   },
 };
 
-interface LiteLimits {
-  readonly rpm_limit?: number | null;
-  readonly tpm_limit?: number | null;
-  readonly max_parallel_requests?: number | null;
-}
-interface LiteBudget {
-  readonly max_budget?: number | null;
-  readonly soft_budget?: number | null;
-  readonly budget_duration?: string | null;
-}
 interface LiteKey extends LiteLimits, LiteBudget {
   readonly key?: string;
   readonly key_alias?: string | null;
@@ -168,77 +163,10 @@ interface LiteKey extends LiteLimits, LiteBudget {
   readonly model_rpm_limit?: Readonly<Record<string, number>> | null;
   readonly model_tpm_limit?: Readonly<Record<string, number>> | null;
   readonly blocked?: boolean | null;
+  readonly budget_id?: string | null;
 }
 
-function budgetInput(budget: Budget): BudgetInput {
-  const input: { -readonly [K in keyof BudgetInput]: BudgetInput[K] } = {
-    id: budget.id,
-    max_budget: toDollars(budget.maxMicros),
-  };
-  if (budget.softMicros !== undefined) input.soft_budget = toDollars(budget.softMicros);
-  if (budget.window !== undefined) {
-    input.budget_duration = formatDuration(budget.window);
-    input.alignment = budget.window.alignment;
-  }
-  return input;
-}
-
-/**
- * LiteLLM's one budget per entity is the entity's first: the fields given change it (null max_budget removes
- * it), the others stay. Undefined when the body touches no budget field.
- */
-function liteBudgets(existing: readonly Budget[], body: LiteBudget): BudgetInput[] | undefined {
-  if (body.max_budget === undefined && body.soft_budget === undefined && body.budget_duration === undefined)
-    return undefined;
-  const first = existing[0] === undefined ? undefined : budgetInput(existing[0]);
-  const rest = existing.slice(1).map(budgetInput);
-  const max = body.max_budget !== undefined ? body.max_budget : (first?.max_budget ?? null);
-  if (max === null) {
-    if ((body.soft_budget ?? null) !== null || (body.budget_duration ?? null) !== null)
-      throw invalidField("max_budget", "is needed with soft_budget or budget_duration");
-    return rest;
-  }
-  const budget: { -readonly [K in keyof BudgetInput]: BudgetInput[K] } = { max_budget: max };
-  if (first?.id !== undefined) budget.id = first.id;
-  const soft = body.soft_budget !== undefined ? body.soft_budget : first?.soft_budget;
-  if (soft !== undefined && soft !== null) budget.soft_budget = soft;
-  const duration = body.budget_duration !== undefined ? body.budget_duration : first?.budget_duration;
-  if (duration !== undefined && duration !== null) {
-    budget.budget_duration = duration;
-    if (body.budget_duration === undefined && first?.alignment !== undefined)
-      budget.alignment = first.alignment;
-  }
-  return [budget, ...rest];
-}
-
-function limitsInput(limits: Limits | undefined): LimitsInput {
-  const input: { -readonly [K in keyof LimitsInput]: LimitsInput[K] } = {};
-  if (limits?.requests !== undefined) input.requests = limits.requests;
-  if (limits?.tokens !== undefined) input.tokens = limits.tokens;
-  if (limits?.parallel !== undefined) input.parallel = limits.parallel;
-  if (limits?.window !== undefined) input.window = formatDuration(limits.window);
-  return input;
-}
-
-/** rpm_limit, tpm_limit, max_parallel_requests over the existing limits (null clears one). */
-function liteLimits(existing: Limits | undefined, body: LiteLimits): LimitsInput | undefined {
-  if (
-    body.rpm_limit === undefined &&
-    body.tpm_limit === undefined &&
-    body.max_parallel_requests === undefined
-  )
-    return undefined;
-  const input: { -readonly [K in keyof LimitsInput]: LimitsInput[K] } = limitsInput(existing);
-  if (body.rpm_limit === null) delete input.requests;
-  else if (body.rpm_limit !== undefined) input.requests = body.rpm_limit;
-  if (body.tpm_limit === null) delete input.tokens;
-  else if (body.tpm_limit !== undefined) input.tokens = body.tpm_limit;
-  if (body.max_parallel_requests === null) delete input.parallel;
-  else if (body.max_parallel_requests !== undefined) input.parallel = body.max_parallel_requests;
-  return input;
-}
-
-function liteKeyInput(existing: VirtualKey | undefined, body: LiteKey): KeyInput {
+function liteKeyInput(existing: VirtualKey | undefined, body: LiteKey, change: Governed): KeyInput {
   const input: { -readonly [K in keyof KeyInput]: KeyInput[K] } = {};
   if (body.key_alias !== undefined) input.name = body.key_alias ?? "";
   if (body.models !== undefined) input.models = body.models ?? [];
@@ -258,9 +186,9 @@ function liteKeyInput(existing: VirtualKey | undefined, body: LiteKey): KeyInput
   }
   if (body.expires !== undefined)
     input.expires_at = body.expires === null ? null : toTime(body.expires, "expires");
-  const limits = liteLimits(existing?.limits, body);
+  const limits = liteLimits(existing?.limits, change.limits);
   if (limits !== undefined) input.limits = limits;
-  const budgets = liteBudgets(existing?.budgets ?? [], body);
+  const budgets = liteBudgets(existing?.budgets ?? [], change.budget);
   if (budgets !== undefined) input.budgets = budgets;
   if (body.model_rpm_limit !== undefined || body.model_tpm_limit !== undefined) {
     const perModel = new Map<string, { -readonly [K in keyof LimitsInput]: LimitsInput[K] }>();
@@ -343,7 +271,7 @@ async function spendByKey(context: AdminContext): Promise<Map<string, number>> {
 /** The key a route names by its secret ("sk-...") or its token. */
 async function keyByRef(context: AdminContext, ref: string, param: string): Promise<VirtualKey> {
   const hash = /^[0-9a-f]{64}$/.test(ref) ? ref : hashSecret(ref);
-  const key = (await context.store.listKeys()).find((k) => k.hash === hash);
+  const key = (await allKeys(context)).find((k) => k.hash === hash);
   if (key === undefined)
     throw new AdminError(404, "not_found_error", "not_found", `${param}: no such key`, param);
   return key;
@@ -367,10 +295,7 @@ const PAGE: StringSchema = { type: "string", maxLength: 7, pattern: "^[0-9]+$" }
 const BOOL: StringSchema = { type: "string", maxLength: 5, enum: ["true", "false"] };
 const DATE: StringSchema = { type: "string", maxLength: 10, pattern: "^\\d{4}-\\d{2}-\\d{2}$" };
 
-function liteTeamView(
-  team: Awaited<ReturnType<typeof existingTeam>>,
-  spendMicros: number,
-): Record<string, unknown> {
+function liteTeamView(team: Team, spendMicros: number): Record<string, unknown> {
   return {
     team_id: team.id,
     team_alias: team.name === "" ? null : team.name,
@@ -409,7 +334,8 @@ export const LITELLM_ROUTES: readonly AdminRoute[] = [
     response: ANY,
     async handle(context, { body }) {
       const lite = body as LiteKey;
-      const { key, secret } = await createKey(context, liteKeyInput(undefined, lite), lite.key);
+      const input = liteKeyInput(undefined, lite, await governed(context, lite));
+      const { key, secret } = await createKey(context, input, lite.key);
       return {
         status: 200,
         body: { ...liteKeyView(key, 0), key: secret, token_id: key.hash, duration: lite.duration ?? null },
@@ -439,7 +365,8 @@ export const LITELLM_ROUTES: readonly AdminRoute[] = [
     async handle(context, { body }) {
       const lite = body as LiteKey & { readonly key: string };
       const key = await keyByRef(context, lite.key, "key");
-      const updated = await updateKey(context, key, liteKeyInput(key, lite));
+      refuseConfigEntity(context, "key", key.id);
+      const updated = await updateKey(context, key, liteKeyInput(key, lite, await governed(context, lite)));
       const spend = (await spendByKey(context)).get(key.id) ?? 0;
       return { status: 200, body: { ...liteKeyView(updated, spend), key: lite.key } };
     },
@@ -456,7 +383,7 @@ export const LITELLM_ROUTES: readonly AdminRoute[] = [
         throw invalidField("keys", "give keys or key_aliases");
       const found: VirtualKey[] = [];
       for (const [i, ref] of (keys ?? []).entries()) found.push(await keyByRef(context, ref, `keys[${i}]`));
-      const all = await context.store.listKeys();
+      const all = await allKeys(context);
       for (const [i, alias] of (key_aliases ?? []).entries()) {
         const matching = all.filter((k) => k.name === alias);
         if (matching.length === 0)
@@ -469,6 +396,7 @@ export const LITELLM_ROUTES: readonly AdminRoute[] = [
           );
         found.push(...matching);
       }
+      for (const key of found) refuseConfigEntity(context, "key", key.id);
       for (const key of found) await context.store.deleteKey(key.id);
       await context.changed();
       return { status: 200, body: { deleted_keys: [...(keys ?? []), ...(key_aliases ?? [])] } };
@@ -485,7 +413,7 @@ export const LITELLM_ROUTES: readonly AdminRoute[] = [
       const size = count(query.get("size"), "size", 10, 100);
       const teamId = query.get("team_id");
       const alias = query.get("key_alias");
-      const keys = (await context.store.listKeys())
+      const keys = (await allKeys(context))
         .filter(
           (k) => (teamId === undefined || k.teamId === teamId) && (alias === undefined || k.name === alias),
         )
@@ -518,9 +446,11 @@ export const LITELLM_ROUTES: readonly AdminRoute[] = [
           team_alias?: string | null;
           models?: string[] | null;
           metadata?: Record<string, unknown> | null;
+          budget_id?: string | null;
         };
-      const limits = liteLimits(undefined, lite);
-      const budgets = liteBudgets([], lite);
+      const change = await governed(context, lite);
+      const limits = liteLimits(undefined, change.limits);
+      const budgets = liteBudgets([], change.budget);
       const team = await createTeam(context, {
         ...(lite.team_id !== undefined && lite.team_id !== null ? { id: lite.team_id } : {}),
         name: lite.team_alias ?? "",
@@ -539,14 +469,14 @@ export const LITELLM_ROUTES: readonly AdminRoute[] = [
     query: { team_id: ID },
     response: ANY,
     async handle(context, { query }) {
-      const team = await existingTeam(context, queryKey(query, "team_id"));
+      const { entity: team } = await findTeam(context, queryKey(query, "team_id"));
       await context.flushSpend();
       const teamSpend = (await context.store.totalSpend({ teamId: team.id }, "team")).reduce(
         (s, t) => s + t.costMicros,
         0,
       );
       const spend = await spendByKey(context);
-      const keys = (await context.store.listKeys()).filter((k) => k.teamId === team.id);
+      const keys = (await allKeys(context)).filter((k) => k.teamId === team.id);
       return {
         status: 200,
         body: {
@@ -567,9 +497,15 @@ export const LITELLM_ROUTES: readonly AdminRoute[] = [
     response: ANY,
     async handle(context, { body }) {
       const lite = body as LiteLimits &
-        LiteBudget & { user_id: string; alias?: string | null; metadata?: Record<string, unknown> | null };
-      const limits = liteLimits(undefined, lite);
-      const budgets = liteBudgets([], lite);
+        LiteBudget & {
+          user_id: string;
+          alias?: string | null;
+          metadata?: Record<string, unknown> | null;
+          budget_id?: string | null;
+        };
+      const change = await governed(context, lite);
+      const limits = liteLimits(undefined, change.limits);
+      const budgets = liteBudgets([], change.budget);
       const customer = await createCustomer(context, {
         id: lite.user_id,
         name: lite.alias ?? "",
@@ -601,20 +537,6 @@ export const LITELLM_ROUTES: readonly AdminRoute[] = [
     },
   },
   {
-    method: "POST",
-    path: "/budget/new",
-    summary: "LiteLLM: a budget on its own, to attach later by budget_id. Not kept by Switchyard (501).",
-    response: ANY,
-    async handle() {
-      throw new AdminError(
-        501,
-        "not_implemented",
-        "not_implemented",
-        "Switchyard keeps budgets on their key, team or customer: give max_budget and budget_duration to /key/generate, /team/new or /customer/new (or budgets to /api/keys, /api/teams, /api/customers)",
-      );
-    },
-  },
-  {
     method: "GET",
     path: "/spend/logs",
     summary:
@@ -630,7 +552,7 @@ export const LITELLM_ROUTES: readonly AdminRoute[] = [
     response: ANY,
     async handle(context, { query }) {
       await context.flushSpend();
-      const keys = await context.store.listKeys();
+      const keys = await allKeys(context);
       const hashOf = new Map(keys.map((k) => [k.id, k.hash]));
       const apiKey = query.get("api_key");
       const filter: { keyId?: string; customerId?: string; from?: number; to?: number } = {};
@@ -725,6 +647,7 @@ export const LITELLM_ROUTES: readonly AdminRoute[] = [
       return { status: 200, body: { data: modelInfo(context.config(), query.get("litellm_model_id")) } };
     },
   },
+  ...LITELLM_BUDGET_ROUTES,
 ];
 
 /** /v1/model/info answers as /model/info. */

@@ -190,7 +190,7 @@ export const SPEND_ROUTES: readonly AdminRoute[] = [
       properties: { data: { type: "array", items: OWNED_BUDGET_VIEW, maxItems: 1e9 } },
     },
     async handle(context) {
-      const budgets = await allBudgets(context.store);
+      const budgets = await allBudgets(context);
       return {
         status: 200,
         body: {

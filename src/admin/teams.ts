@@ -1,4 +1,5 @@
 import type { Team } from "../governance/types.js";
+import { configEntity, refuseConfigEntity, type Source, type Sourced, withConfig } from "./configured.js";
 import type { AdminContext } from "./context.js";
 import {
   type BudgetInput,
@@ -21,8 +22,9 @@ import {
   MODELS,
   NAME,
   nullable,
+  SOURCE,
 } from "./fields.js";
-import { requireCustomer, requireFreeBudgetIds, requireNewId } from "./integrity.js";
+import { refuseConfigDependents, requireCustomer, requireFreeBudgetIds, requireNewId } from "./integrity.js";
 import type { AdminRoute } from "./route.js";
 import type { RecordSchema, StringSchema } from "./schema.js";
 import { newId } from "./secrets.js";
@@ -62,6 +64,7 @@ export const TEAM_VIEW: RecordSchema = {
   properties: {
     id: ID,
     name: NAME,
+    source: SOURCE,
     customer_id: nullable(ID),
     models: MODELS,
     limits: nullable(LIMITS_VIEW),
@@ -100,30 +103,45 @@ async function applyTeamInput(context: AdminContext, base: Team, input: TeamInpu
   if (input.budgets !== undefined) team.budgets = toBudgets(input.budgets, base.budgets, now, "budgets");
   if (input.metadata !== undefined) team.metadata = input.metadata;
   if (team.customerId !== undefined && team.customerId !== base.customerId)
-    await requireCustomer(context.store, team.customerId, "customer_id");
-  await requireFreeBudgetIds(context.store, team.budgets, { type: "team", id: team.id }, "budgets");
+    await requireCustomer(context, team.customerId, "customer_id");
+  await requireFreeBudgetIds(context, team.budgets, { type: "team", id: team.id }, "budgets");
   return team;
 }
 
 export async function createTeam(context: AdminContext, input: TeamInput): Promise<Team> {
   const id = input.id ?? newId("team");
-  if (input.id !== undefined) await requireNewId(context.store.getTeam(id), "team", id);
+  if (input.id !== undefined) {
+    refuseConfigEntity(context, "team", id);
+    await requireNewId(context.store.getTeam(id), "team", id);
+  }
   const team = await applyTeamInput(context, blankTeam(id, context.now()), input);
   await context.store.putTeam(team);
   await context.changed();
   return team;
 }
 
-export async function existingTeam(context: AdminContext, id: string): Promise<Team> {
+/** A team to read: the configuration file's, else the store's. */
+export async function findTeam(context: AdminContext, id: string): Promise<Sourced<Team>> {
+  const configured = configEntity(context, "team", id);
+  if (configured !== undefined) return { entity: configured, source: "config" };
+  const team = await context.store.getTeam(id);
+  if (team === undefined) throw notFound("team", id);
+  return { entity: team, source: "api" };
+}
+
+/** A team of the store, to change; a team of the configuration file is refused (409). */
+async function storedTeam(context: AdminContext, id: string): Promise<Team> {
+  refuseConfigEntity(context, "team", id);
   const team = await context.store.getTeam(id);
   if (team === undefined) throw notFound("team", id);
   return team;
 }
 
-export function teamView(context: AdminContext, team: Team): Record<string, unknown> {
+export function teamView(context: AdminContext, team: Team, source: Source): Record<string, unknown> {
   return {
     id: team.id,
     name: team.name,
+    source,
     customer_id: team.customerId ?? null,
     models: team.models,
     limits: limitsView(team.limits),
@@ -136,7 +154,8 @@ export function teamView(context: AdminContext, team: Team): Record<string, unkn
 
 /** Deletes the team; its keys too when `force`, else a team with keys is refused (409). */
 export async function deleteTeam(context: AdminContext, id: string, force: boolean): Promise<void> {
-  await existingTeam(context, id);
+  await storedTeam(context, id);
+  refuseConfigDependents(context, "team", id);
   const keys = (await context.store.listKeys()).filter((k) => k.teamId === id);
   if (keys.length > 0 && !force)
     throw conflict(
@@ -166,7 +185,11 @@ export const TEAM_ROUTES: readonly AdminRoute[] = [
     async handle(context) {
       return {
         status: 200,
-        body: { data: (await context.store.listTeams()).map((t) => teamView(context, t)) },
+        body: {
+          data: withConfig(context, "team", await context.store.listTeams()).map(({ entity, source }) =>
+            teamView(context, entity, source),
+          ),
+        },
       };
     },
   },
@@ -178,7 +201,7 @@ export const TEAM_ROUTES: readonly AdminRoute[] = [
     status: 201,
     response: TEAM_VIEW,
     async handle(context, { body }) {
-      return { status: 201, body: teamView(context, await createTeam(context, body as TeamInput)) };
+      return { status: 201, body: teamView(context, await createTeam(context, body as TeamInput), "api") };
     },
   },
   {
@@ -187,7 +210,8 @@ export const TEAM_ROUTES: readonly AdminRoute[] = [
     summary: "One team.",
     response: TEAM_VIEW,
     async handle(context, { params }) {
-      return { status: 200, body: teamView(context, await existingTeam(context, params.id as string)) };
+      const { entity, source } = await findTeam(context, params.id as string);
+      return { status: 200, body: teamView(context, entity, source) };
     },
   },
   {
@@ -199,12 +223,12 @@ export const TEAM_ROUTES: readonly AdminRoute[] = [
     async handle(context, { params, body }) {
       const team = await applyTeamInput(
         context,
-        await existingTeam(context, params.id as string),
+        await storedTeam(context, params.id as string),
         body as TeamInput,
       );
       await context.store.putTeam(team);
       await context.changed();
-      return { status: 200, body: teamView(context, team) };
+      return { status: 200, body: teamView(context, team, "api") };
     },
   },
   {
@@ -214,12 +238,12 @@ export const TEAM_ROUTES: readonly AdminRoute[] = [
     body: TEAM_UPDATE,
     response: TEAM_VIEW,
     async handle(context, { params, body }) {
-      const old = await existingTeam(context, params.id as string);
+      const old = await storedTeam(context, params.id as string);
       const base = { ...blankTeam(old.id, old.createdAt), budgets: old.budgets };
       const team = await applyTeamInput(context, base, { budgets: [], ...(body as TeamInput) });
       await context.store.putTeam(team);
       await context.changed();
-      return { status: 200, body: teamView(context, team) };
+      return { status: 200, body: teamView(context, team, "api") };
     },
   },
   {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isDurationError, parseDuration, parseLiteLLMBudgetDuration } from "./duration.js";
+import { formatDuration, isDurationError, parseDuration, parseLiteLLMBudgetDuration } from "./duration.js";
 
 describe("parseDuration", () => {
   it.each([
@@ -74,5 +74,18 @@ describe("parseLiteLLMBudgetDuration", () => {
       alignment: "rolling",
     });
     expect(isDurationError(parseLiteLLMBudgetDuration("30s"))).toBe(true);
+  });
+});
+
+describe("formatDuration", () => {
+  it.each(["1m", "15m", "1h", "30d", "2w", "1mo", "3mo", "1y"])("writes %s back as it is read", (text) => {
+    const window = parseDuration(text);
+    if (isDurationError(window)) throw new Error(window.error);
+    expect(formatDuration(window)).toBe(text);
+  });
+
+  it("writes months and years as LiteLLM does", () => {
+    expect(formatDuration({ count: 1, unit: "month", alignment: "calendar" })).toBe("1mo");
+    expect(formatDuration({ count: 2, unit: "year", alignment: "rolling" })).toBe("2y");
   });
 });

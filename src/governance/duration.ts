@@ -90,3 +90,17 @@ export function parseLiteLLMBudgetDuration(text: string): BudgetWindow | Duratio
   if (unit === "hour" && count === 24) return { count: 1, unit: "day", alignment: "calendar" };
   return window;
 }
+
+const SHORT: Readonly<Record<WindowUnit, string>> = {
+  minute: "m",
+  hour: "h",
+  day: "d",
+  week: "w",
+  month: "mo",
+  year: "y",
+};
+
+/** A window's count and unit as parseDuration reads them back ("30d", "1mo"); the alignment is left out. */
+export function formatDuration(window: BudgetWindow): string {
+  return `${window.count}${SHORT[window.unit]}`;
+}

@@ -29,6 +29,22 @@ export interface Budget {
   readonly anchor: number;
 }
 
+/**
+ * A budget and limits kept on their own, owned by no entity (LiteLLM's /budget/new). An entity that names it
+ * gets a copy: its own Budget with a fresh id (its own spend counter) and these limits, as they are then.
+ */
+export interface BudgetTemplate {
+  readonly id: string;
+  /** Absent: the template sets limits only. */
+  readonly maxMicros?: number;
+  readonly softMicros?: number;
+  /** Absent with a maximum: one window for the budget's whole life. */
+  readonly window?: BudgetWindow;
+  readonly limits?: Limits;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
 /** Request, token and parallel-request limits; any may be absent. */
 export interface Limits {
   /** Requests per window (per minute unless `window` says otherwise). */

@@ -122,4 +122,10 @@ export const MIGRATIONS: readonly Migration[] = [
       ...spendIndexes,
     ],
   },
+  {
+    version: 2,
+    name: "budget templates: budgets owned by no entity (LiteLLM's /budget/new)",
+    sqlite: ["CREATE TABLE budget_templates (id TEXT PRIMARY KEY, data TEXT NOT NULL)"],
+    postgres: ["CREATE TABLE budget_templates (id TEXT PRIMARY KEY, data JSONB NOT NULL)"],
+  },
 ];

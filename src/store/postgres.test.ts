@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPostgres, type TestPostgres } from "../../test/helpers/postgres.js";
 import { SecretCipher } from "./cipher.js";
+import { MIGRATIONS } from "./migrations.js";
 import { openStore } from "./open.js";
 import { openPostgresStore } from "./postgres.js";
 import { defineStoreConformance, type HarnessStore } from "./store-conformance.js";
@@ -59,9 +60,9 @@ describe("PostgreSQL specifics", () => {
       await Promise.all(stores.map((store) => store.migrate()));
       const client = new pg.Client({ connectionString: url });
       await client.connect();
-      const { rows } = await client.query("SELECT version FROM schema_migrations");
+      const { rows } = await client.query("SELECT version FROM schema_migrations ORDER BY version");
       await client.end();
-      expect(rows).toEqual([{ version: 1 }]);
+      expect(rows).toEqual(MIGRATIONS.map((migration) => ({ version: migration.version })));
     } finally {
       await Promise.all(stores.map((store) => store.close()));
     }

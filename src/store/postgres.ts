@@ -1,5 +1,5 @@
 import pg from "pg";
-import type { Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
+import type { BudgetTemplate, Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
 import type { SecretCipher } from "./cipher.js";
 import { StoreConflictError } from "./errors.js";
 import { MIGRATIONS, SCHEMA_MIGRATIONS_TABLE } from "./migrations.js";
@@ -23,7 +23,10 @@ import {
   spendConditions,
   spendFromRow,
   spendGroupExpression,
+  type TemplateRow,
   teamFromRow,
+  templateFromRow,
+  templateToRow,
 } from "./rows.js";
 import type {
   BudgetUsage,
@@ -236,6 +239,29 @@ class PostgresStore implements GovernanceStore {
 
   async deleteCustomer(id: string): Promise<boolean> {
     return this.#deleted("DELETE FROM customers WHERE id = $1", id);
+  }
+
+  async listBudgetTemplates(): Promise<BudgetTemplate[]> {
+    return (await this.#rows<Stored<TemplateRow>>("SELECT * FROM budget_templates ORDER BY id")).map(
+      templateFromRow,
+    );
+  }
+
+  async getBudgetTemplate(id: string): Promise<BudgetTemplate | undefined> {
+    const [row] = await this.#rows<Stored<TemplateRow>>("SELECT * FROM budget_templates WHERE id = $1", [id]);
+    return row === undefined ? undefined : templateFromRow(row);
+  }
+
+  async putBudgetTemplate(template: BudgetTemplate): Promise<void> {
+    const row = templateToRow(template);
+    await this.#pool.query(
+      "INSERT INTO budget_templates (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+      [row.id, row.data],
+    );
+  }
+
+  async deleteBudgetTemplate(id: string): Promise<boolean> {
+    return this.#deleted("DELETE FROM budget_templates WHERE id = $1", id);
   }
 
   async listProviders(): Promise<StoredProvider[]> {

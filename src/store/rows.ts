@@ -1,4 +1,4 @@
-import type { Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
+import type { BudgetTemplate, Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
 import type { SecretCipher } from "./cipher.js";
 import type { BudgetUsage, SpendGroup, SpendQuery, StoredProvider, StoredProviderKey } from "./types.js";
 
@@ -17,6 +17,11 @@ export interface KeyRow {
 export interface NamedRow {
   readonly id: string;
   readonly name: string;
+  readonly data: string;
+}
+
+export interface TemplateRow {
+  readonly id: string;
   readonly data: string;
 }
 
@@ -80,6 +85,15 @@ export function teamFromRow(row: Stored<NamedRow>): Team {
 
 export function customerFromRow(row: Stored<NamedRow>): Customer {
   return { ...(document(row.data) as Omit<Customer, "id" | "name">), id: row.id, name: row.name };
+}
+
+export function templateToRow(template: BudgetTemplate): TemplateRow {
+  const { id, ...rest } = template;
+  return { id, data: JSON.stringify(rest) };
+}
+
+export function templateFromRow(row: Stored<TemplateRow>): BudgetTemplate {
+  return { ...(document(row.data) as Omit<BudgetTemplate, "id">), id: row.id };
 }
 
 export function providerToRow(provider: StoredProvider): ProviderRow {

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterAll } from "vitest";
-import type { SecretCipher } from "./cipher.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { SecretCipher } from "./cipher.js";
+import { MIGRATIONS, SCHEMA_MIGRATIONS_TABLE } from "./migrations.js";
 import { openSqliteStore, sqliteStoreOn } from "./sqlite.js";
 import { defineStoreConformance, type HarnessStore } from "./store-conformance.js";
 import type { GovernanceStore } from "./types.js";
@@ -51,4 +52,30 @@ defineStoreConformance("SQLite file", {
       close: () => store.close(),
     };
   },
+});
+
+describe("SQLite upgrades", () => {
+  it("adds budget templates to a database made by the first migration, keeping its rows", async () => {
+    const db = new Database(":memory:");
+    db.exec(SCHEMA_MIGRATIONS_TABLE.sqlite);
+    const [first] = MIGRATIONS;
+    if (first === undefined) throw new Error("no migrations");
+    for (const sql of first.sqlite) db.exec(sql);
+    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, ?, 0)").run(first.name);
+    db.prepare("INSERT INTO teams (id, name, data) VALUES ('t1', 'Team', ?)").run(
+      JSON.stringify({ budgets: [], models: [], metadata: {}, createdAt: 0, updatedAt: 0 }),
+    );
+    const store = sqliteStoreOn(db, SecretCipher.fromPassphrase("upgrade-passphrase-0123456789"));
+    try {
+      expect(() => readAll(db, "budget_templates")).toThrow(/no such table/);
+      await store.migrate();
+      expect((await store.getTeam("t1"))?.name).toBe("Team");
+      expect(await store.listBudgetTemplates()).toEqual([]);
+      expect(readAll(db, "schema_migrations").map((row) => row.version)).toEqual(
+        MIGRATIONS.map((migration) => migration.version),
+      );
+    } finally {
+      await store.close();
+    }
+  });
 });

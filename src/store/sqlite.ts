@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import type { Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
+import type { BudgetTemplate, Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
 import type { SecretCipher } from "./cipher.js";
 import { StoreConflictError } from "./errors.js";
 import { MIGRATIONS, SCHEMA_MIGRATIONS_TABLE } from "./migrations.js";
@@ -22,7 +22,10 @@ import {
   spendConditions,
   spendFromRow,
   spendGroupExpression,
+  type TemplateRow,
   teamFromRow,
+  templateFromRow,
+  templateToRow,
 } from "./rows.js";
 import type {
   BudgetUsage,
@@ -79,6 +82,13 @@ function statements(db: Database.Database) {
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, data = excluded.data`,
     ),
     deleteCustomer: db.prepare<[string]>("DELETE FROM customers WHERE id = ?"),
+    listTemplates: db.prepare<[], TemplateRow>("SELECT * FROM budget_templates ORDER BY id"),
+    getTemplate: db.prepare<[string], TemplateRow>("SELECT * FROM budget_templates WHERE id = ?"),
+    putTemplate: db.prepare<TemplateRow>(
+      `INSERT INTO budget_templates (id, data) VALUES (@id, @data)
+       ON CONFLICT (id) DO UPDATE SET data = excluded.data`,
+    ),
+    deleteTemplate: db.prepare<[string]>("DELETE FROM budget_templates WHERE id = ?"),
     listProviders: db.prepare<[], ProviderRow>("SELECT * FROM providers ORDER BY name"),
     putProvider: db.prepare<ProviderRow>(
       `INSERT INTO providers (name, data) VALUES (@name, @data)
@@ -209,6 +219,23 @@ class SqliteStore implements GovernanceStore {
 
   async deleteCustomer(id: string): Promise<boolean> {
     return this.#statements.deleteCustomer.run(id).changes > 0;
+  }
+
+  async listBudgetTemplates(): Promise<BudgetTemplate[]> {
+    return this.#statements.listTemplates.all().map(templateFromRow);
+  }
+
+  async getBudgetTemplate(id: string): Promise<BudgetTemplate | undefined> {
+    const row = this.#statements.getTemplate.get(id);
+    return row === undefined ? undefined : templateFromRow(row);
+  }
+
+  async putBudgetTemplate(template: BudgetTemplate): Promise<void> {
+    this.#statements.putTemplate.run(templateToRow(template));
+  }
+
+  async deleteBudgetTemplate(id: string): Promise<boolean> {
+    return this.#statements.deleteTemplate.run(id).changes > 0;
   }
 
   async listProviders(): Promise<StoredProvider[]> {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
+import type { BudgetTemplate, Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
 import { SecretCipher } from "./cipher.js";
 import { StoreConflictError } from "./errors.js";
 import { MIGRATIONS } from "./migrations.js";
@@ -96,6 +96,16 @@ const customer: Customer = {
   name: "ACME",
   budgets: [],
   metadata: {},
+  createdAt: T0,
+  updatedAt: T0,
+};
+
+const template: BudgetTemplate = {
+  id: "tmpl-monthly",
+  maxMicros: 25_000_000,
+  softMicros: 20_000_000,
+  window: { count: 1, unit: "month", alignment: "calendar" },
+  limits: { requests: 100, tokens: 50_000, parallel: 2 },
   createdAt: T0,
   updatedAt: T0,
 };
@@ -249,6 +259,37 @@ export function defineStoreConformance(name: string, harness: StoreHarness): voi
       expect(await store.deleteCustomer(customer.id)).toBe(true);
       expect(await store.deleteCustomer(customer.id)).toBe(false);
       expect(await store.listCustomers()).toEqual([]);
+    });
+
+    it("stores, replaces, lists and deletes budget templates", async () => {
+      const { store } = await open();
+      expect(await store.listBudgetTemplates()).toEqual([]);
+      const limitsOnly: BudgetTemplate = {
+        id: "tmpl-a",
+        limits: { requests: 5 },
+        createdAt: T0,
+        updatedAt: T0,
+      };
+      await store.putBudgetTemplate(template);
+      await store.putBudgetTemplate(limitsOnly);
+      expect(await store.getBudgetTemplate(template.id)).toEqual(template);
+      const readLimitsOnly = await store.getBudgetTemplate(limitsOnly.id);
+      expect(readLimitsOnly).toEqual(limitsOnly);
+      expect(readLimitsOnly && "maxMicros" in readLimitsOnly).toBe(false);
+      expect((await store.listBudgetTemplates()).map((row) => row.id)).toEqual(["tmpl-a", "tmpl-monthly"]);
+
+      const replaced = { ...template, maxMicros: 1, softMicros: undefined, updatedAt: T0 + 1 };
+      await store.putBudgetTemplate(replaced);
+      const read = await store.getBudgetTemplate(template.id);
+      expect(read?.maxMicros).toBe(1);
+      expect(read?.softMicros).toBeUndefined();
+      expect(await store.listBudgetTemplates()).toHaveLength(2);
+
+      expect(await store.deleteBudgetTemplate(template.id)).toBe(true);
+      expect(await store.deleteBudgetTemplate(template.id)).toBe(false);
+      expect(await store.getBudgetTemplate(template.id)).toBeUndefined();
+      expect(await store.getBudgetTemplate(HOSTILE)).toBeUndefined();
+      expect(await store.listBudgetTemplates()).toEqual([limitsOnly]);
     });
 
     it("stores providers and their keys, and deleting a provider deletes its keys", async () => {
@@ -444,8 +485,10 @@ export function defineStoreConformance(name: string, harness: StoreHarness): voi
       const { store } = await open();
       const key = virtualKey({ id: HOSTILE, name: HOSTILE, metadata: { [HOSTILE]: HOSTILE } });
       await store.putKey(key);
+      await store.putBudgetTemplate({ ...template, id: HOSTILE });
       await store.insertSpend([spend({ requestId: HOSTILE, keyId: HOSTILE, model: HOSTILE })]);
       expect(await store.getKey(HOSTILE)).toEqual(key);
+      expect((await store.listBudgetTemplates()).map((row) => row.id)).toEqual([HOSTILE]);
       expect((await store.querySpend({ keyId: HOSTILE }))[0]?.model).toBe(HOSTILE);
       expect((await store.totalSpend({}, "model"))[0]?.group).toBe(HOSTILE);
     });
@@ -460,6 +503,7 @@ export function defineStoreConformance(name: string, harness: StoreHarness): voi
       await store.putCustomer(customer);
       await store.putProvider(provider);
       await store.putProviderKey(providerKey);
+      await store.putBudgetTemplate(template);
       await store.saveBudgetUsage([{ budgetId: "b-1", windowStart: T0, spentMicros: 42 }]);
       await store.insertSpend([spend()]);
 
@@ -470,6 +514,7 @@ export function defineStoreConformance(name: string, harness: StoreHarness): voi
       expect(await again.listCustomers()).toEqual([customer]);
       expect(await again.listProviders()).toEqual([provider]);
       expect(await again.listProviderKeys()).toEqual([providerKey]);
+      expect(await again.listBudgetTemplates()).toEqual([template]);
       expect(await again.loadBudgetUsage()).toEqual([{ budgetId: "b-1", windowStart: T0, spentMicros: 42 }]);
       expect(await again.querySpend({})).toEqual([spend()]);
 

@@ -1,4 +1,4 @@
-import type { Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
+import type { BudgetTemplate, Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
 
 // The one interface the control plane keeps its state behind: SQLite (better-sqlite3, WAL) by default,
 // PostgreSQL when configured. Only the main thread holds a store; lanes never touch it.
@@ -81,6 +81,12 @@ export interface GovernanceStore {
   getCustomer(id: string): Promise<Customer | undefined>;
   putCustomer(customer: Customer): Promise<void>;
   deleteCustomer(id: string): Promise<boolean>;
+
+  listBudgetTemplates(): Promise<BudgetTemplate[]>;
+  getBudgetTemplate(id: string): Promise<BudgetTemplate | undefined>;
+  /** Inserts or replaces by id. */
+  putBudgetTemplate(template: BudgetTemplate): Promise<void>;
+  deleteBudgetTemplate(id: string): Promise<boolean>;
 
   listProviders(): Promise<StoredProvider[]>;
   putProvider(provider: StoredProvider): Promise<void>;
