@@ -15,6 +15,7 @@ export const TARGETS = [
   "direct",
   "switchyard",
   "switchyard-hooks",
+  "switchyard-governed",
   "portkey",
   "bifrost",
   "litellm",

@@ -6,8 +6,8 @@
  * asked for (--targets naming it, or BENCH_LITELLM=1).
  *   --smoke            every scenario for a second or two at tiny rates (CI), writes results/smoke.json
  *   --only a,b         scenarios: overhead, throughput, inflight, streaming, chaos, flood, hostile
- *   --targets a,b      direct, switchyard, portkey, bifrost, litellm, litellm-2w (two workers); direct is always
- *                      measured: it is the baseline
+ *   --targets a,b      direct, switchyard, switchyard-hooks, switchyard-governed, portkey, bifrost, litellm,
+ *                      litellm-2w (two workers); direct is always measured: it is the baseline
  * chaos, flood and hostile are proofs: a row whose proof fails is marked failed and the run exits with status 1.
  */
 import { spawnSync } from "node:child_process";
@@ -279,8 +279,9 @@ async function main(): Promise<void> {
     return startLitellm(url, workers, log);
   };
   const starters = {
-    switchyard: (url: string) => startSwitchyard(url, false),
-    "switchyard-hooks": (url: string) => startSwitchyard(url, true),
+    switchyard: (url: string) => startSwitchyard(url, "plain"),
+    "switchyard-hooks": (url: string) => startSwitchyard(url, "hooks"),
+    "switchyard-governed": (url: string) => startSwitchyard(url, "governed"),
     portkey: startPortkey,
     bifrost: startBifrost,
     litellm: (url: string) => litellm(url, 1),
@@ -288,7 +289,7 @@ async function main(): Promise<void> {
   } as const;
   // The proofs start processes of their own.
   const shared = [...args.only].some((s) => !PROOFS.includes(s));
-  for (const name of ["switchyard", "switchyard-hooks", ...PEERS] as const) {
+  for (const name of ["switchyard", "switchyard-hooks", "switchyard-governed", ...PEERS] as const) {
     if (!args.targets.has(name)) {
       targetStatus[name] = "not selected";
       continue;
@@ -431,6 +432,9 @@ async function main(): Promise<void> {
     }
     const direct = throughputByTarget.get("direct")?.maxRps;
     if (sy && direct) ratios.push({ name: "switchyard ÷ direct max RPS", value: sy / direct });
+    const governed = throughputByTarget.get("switchyard-governed")?.maxRps;
+    if (sy && governed)
+      ratios.push({ name: "switchyard-governed ÷ switchyard max RPS", value: governed / sy });
   }
 
   if (args.only.has("inflight")) {

@@ -1,6 +1,6 @@
 /** Child processes under test: the mock provider, Switchyard and the Portkey gateway (other peers: peers.ts). */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -215,12 +215,50 @@ async function waitUntilHealthy(child: Child, origin: string): Promise<void> {
 }
 
 /**
- * Switchyard in front of the mock. With `hooks`, the pipeline's hook points are all in use: the master key
- * (authenticate) and a plugin that sees every request and every byte of every reply (bench/plugins).
+ * How the `switchyard` targets differ: `plain` has no key and no plugin; `hooks` has the pipeline's hook
+ * points all in use, the master key (authenticate) and a plugin that sees every request and every byte of
+ * every reply (bench/plugins); `governed` has a virtual key with a request, token and parallel limit and a
+ * daily budget, all too large to refuse anything, so its rows show what identifying the key, reserving,
+ * settling and recording spend cost.
  */
+export type SwitchyardVariant = "plain" | "hooks" | "governed";
+
+const VARIANT_TARGET: Record<SwitchyardVariant, TargetName> = {
+  plain: "switchyard",
+  hooks: "switchyard-hooks",
+  governed: "switchyard-governed",
+};
+
+/** The governed target's admin key: it only makes the virtual key, the load never sends it. */
+const GOVERNED_ADMIN_KEY = "sk-bench-admin";
+
+/** The governed target's virtual key: every limit on, none that a run of this bench can reach. */
+export const GOVERNED_KEY_FIELDS = {
+  name: "bench",
+  limits: { requests: 100_000_000, tokens: 100_000_000_000, parallel: 100_000 },
+  budgets: [{ max_budget: 1_000_000, budget_duration: "1d" }],
+} as const;
+
+/** Makes the governed target's virtual key through the management API; answers its secret. */
+async function createVirtualKey(origin: string): Promise<string> {
+  const res = await request(`${origin}/api/keys`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${GOVERNED_ADMIN_KEY}` },
+    body: JSON.stringify(GOVERNED_KEY_FIELDS),
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 201) throw new Error(`creating the virtual key answered ${res.statusCode}: ${text}`);
+  const key = (JSON.parse(text) as { key?: unknown }).key;
+  if (typeof key !== "string" || !key.startsWith("sk-sy-")) throw new Error("no virtual key in the answer");
+  return key;
+}
+
+/** Switchyard in front of the mock, as `variant` says. */
 export async function startSwitchyard(
   mockUrl: string,
-  hooks: boolean,
+  variant: SwitchyardVariant,
 ): Promise<{ child: Child; target: Target }> {
   if (!existsSync(paths.switchyardImpl)) {
     throw new Error(
@@ -230,7 +268,8 @@ export async function startSwitchyard(
   const port = await freePort();
   // Bifrost's default concurrency (1,000 upstream requests per provider) would queue the in-flight scenario's
   // ~7,500 requests by design; like Bifrost's published runs, the gateway is configured for the load.
-  const configPath = join(mkdtempSync(join(tmpdir(), "switchyard-bench-")), "config.json");
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+  const configPath = join(dir, "config.json");
   writeFileSync(
     configPath,
     JSON.stringify({
@@ -241,17 +280,30 @@ export async function startSwitchyard(
           concurrency_and_buffer_size: { concurrency: 20_000, buffer_size: 20_000 },
         },
       },
-      ...(hooks
+      ...(variant === "hooks"
         ? { plugins: [{ enabled: true, name: "reply-meter", path: paths.benchPlugin, config: {} }] }
         : {}),
     }),
   );
-  const name: TargetName = hooks ? "switchyard-hooks" : "switchyard";
-  const child = startChild(name, [paths.switchyard, "--port", String(port), "--config", configPath], {
-    OPENAI_API_KEY: MOCK_KEY,
-    // The clients send `Authorization: Bearer mock-key` to every target.
-    ...(hooks ? { SWITCHYARD_API_KEY: MOCK_KEY } : {}),
-  });
+  const name = VARIANT_TARGET[variant];
+  const env: Record<string, string> = { OPENAI_API_KEY: MOCK_KEY };
+  const args = [paths.switchyard, "--port", String(port), "--config", configPath];
+  // The clients send `Authorization: Bearer mock-key` to every target but the governed one.
+  if (variant === "hooks") env.SWITCHYARD_API_KEY = MOCK_KEY;
+  if (variant === "governed") {
+    env.SWITCHYARD_API_KEY = GOVERNED_ADMIN_KEY;
+    // The store (SQLite) where spend is recorded, as in production.
+    args.push("--app-dir", join(dir, "app"));
+  }
+  const started = startChild(name, args, env);
+  // The governed target's store takes a record per request: it goes with the process.
+  const child: Child = {
+    ...started,
+    stop: async () => {
+      await started.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
   const origin = `http://127.0.0.1:${port}`;
   try {
     await waitFor("switchyard", child, async () => {
@@ -259,11 +311,16 @@ export async function startSwitchyard(
       await res.body.dump();
       return res.statusCode === 200;
     });
+    // /health answers once the first lane listens; a key made before the others have started reaches no lane
+    // (src/server.ts publishes only once its lanes are all up), so wait for the gateway to say it is ready.
+    if (variant === "governed")
+      await waitFor("switchyard", child, async () => child.log().includes("] ready\n"));
+    const bearer = variant === "governed" ? await createVirtualKey(origin) : MOCK_KEY;
     const base = {
       name,
       origin,
       path: "/v1/chat/completions",
-      headers: { "content-type": "application/json", authorization: `Bearer ${MOCK_KEY}` },
+      headers: { "content-type": "application/json", authorization: `Bearer ${bearer}` },
     };
     let last = { status: 0, body: "" };
     for (const model of ["gpt-4o-mini", "openai/gpt-4o-mini"]) {
