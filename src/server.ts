@@ -136,13 +136,14 @@ const adminContext: AdminContext = {
   now: () => Date.now(),
 };
 
+const startedWith = { config: served.config, governance: governance.snapshot };
 lanes = await Lanes.start({
   count: laneCount,
   host,
   port,
   backend,
-  config: served.config,
-  governance: governance.snapshot,
+  config: startedWith.config,
+  governance: startedWith.governance,
   onSpend: (records) => governance.onSpend(records),
   onAdmin: (request) => handleAdmin(adminContext, request),
   log,
@@ -151,6 +152,9 @@ lanes = await Lanes.start({
   process.exit(1);
 });
 const running = lanes;
+// The first lane serves the management API before the others listen: what it changed meanwhile goes out now.
+if (served.config !== startedWith.config) running.publish(served.config);
+if (governance.snapshot !== startedWith.governance) await running.publishGovernance(governance.snapshot);
 
 log(`listening on http://${host}:${running.boundPort}`);
 log(

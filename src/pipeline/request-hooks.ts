@@ -72,7 +72,8 @@ export class RequestHooks implements HookRequest, ReplyObserver {
   }
 
   response(status: number, body: Uint8Array | string, usage: Usage | undefined): void {
-    this.settle(status, usage);
+    // Settled once the reply is on its way: the client's bytes do not wait for the accounting.
+    if (this.admission !== undefined) queueMicrotask(() => this.settle(status, usage));
     this.chain.onResponse(this, this.outcome(status, usage), body);
   }
 

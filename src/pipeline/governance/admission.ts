@@ -3,6 +3,8 @@ import type { SpendRecord } from "../../governance/types.js";
 import { windowStart } from "../../governance/window.js";
 import { emptyUsage, type Usage } from "../../observability/usage.js";
 import type { GovernanceCounters } from "../../shm/governance.js";
+import { countedPromptTokens } from "./estimate.js";
+import type { Pricing } from "./pricing.js";
 import { countStreamedTokens } from "./streamed-tokens.js";
 
 // One admitted request's hold on its key's counters: what it reserved of each, settled exactly once when
@@ -40,12 +42,12 @@ export class Admission {
     private readonly key: GovernedKey,
     private readonly held: readonly Held[],
     private readonly sink: SpendSink,
-    private readonly costOf: (provider: string, model: string, usage: Usage) => number,
+    private readonly pricing: Pricing,
     private readonly requestId: string,
     private readonly requestedModel: string,
     private readonly stream: boolean,
-    /** The tokenizer's count of the prompt, for a stream cut off before the provider said its usage. */
-    private readonly promptEstimate: number,
+    /** The request body: its prompt is counted when a stream is cut off before the provider said its usage. */
+    private readonly body: Buffer,
   ) {
     if (stream) this.pieces = [];
   }
@@ -70,11 +72,11 @@ export class Admission {
     if (provider !== "" && this.pieces !== undefined && used.completion === 0 && this.pieces.length > 0) {
       // A stream cut off (or a provider that sent no usage): what reached the client is counted here.
       used.completion = countStreamedTokens(this.pieces);
-      if (used.prompt === 0) used.prompt = this.promptEstimate;
+      if (used.prompt === 0) used.prompt = countedPromptTokens(this.body);
       estimated = true;
     }
     this.pieces = undefined;
-    const cost = provider === "" ? 0 : this.costOf(provider, model, used);
+    const cost = provider === "" ? 0 : this.pricing.cost(provider, model, used);
     const tokens = used.prompt + used.completion;
     const now = Date.now();
     for (const { ref, kind, amount } of this.held) {

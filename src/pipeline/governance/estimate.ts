@@ -1,33 +1,38 @@
 import { countTokens } from "../../native/index.js";
 
-// A request's token estimate before it is sent: the prompt counted with the tokenizer over the whole body
-// (JSON syntax and image data count too), and never under a quarter of its bytes, since providers whose
-// tokenizers differ from o200k (Anthropic's, Gemini's) count more tokens for the same text; and the most it
-// may generate, as the client capped it, else the model's own limit, else a default stated in the docs.
+// A request's token estimate before it is sent. Its prompt is first bounded by its size: every token of
+// every supported tokenizer (o200k, Anthropic's, Gemini's) covers at least one byte, so the body's bytes
+// are more tokens than any provider counts for it, at no cost. Only when that bound does not fit a limit
+// is the prompt counted with the Rust tokenizer over the whole body (JSON syntax and image data count
+// too), never under a quarter of its bytes, since providers whose tokenizers differ from o200k count more
+// tokens for the same text. Output is bounded by the client's cap, else the model's own limit, else a
+// default stated in docs/governance.md.
 
 /** Output tokens assumed when neither the request nor the price table gives a limit. */
 export const DEFAULT_OUTPUT_TOKENS = 4096;
 
+/**
+ * Larger bodies are neither tokenized nor parsed for their output cap (a hostile body could hold a lane
+ * for seconds): their prompt stays bounded by their bytes, their output by the model's limit.
+ */
+export const COUNTED_BODY_LIMIT = 1 << 20;
+
 /** The request fields that cap output, per wire format. */
 const OUTPUT_CAPS = ["max_tokens", "max_completion_tokens", "max_output_tokens"] as const;
 
-export interface TokenEstimate {
-  readonly prompt: number;
-  /** The client's cap on output tokens; -1 when it set none. */
-  readonly outputCap: number;
+/** The prompt's tokens as the tokenizer counts them (see above); its bytes past COUNTED_BODY_LIMIT. */
+export function countedPromptTokens(body: Buffer): number {
+  if (body.length > COUNTED_BODY_LIMIT) return body.length;
+  return Math.max(countTokens(body.toString("utf8"), "o200k_base"), Math.ceil(body.length / 4));
 }
 
-export function estimateTokens(body: Buffer): TokenEstimate {
-  const text = body.toString("utf8");
-  const prompt = Math.max(countTokens(text, "o200k_base"), Math.ceil(body.length / 4));
-  return { prompt, outputCap: outputCapOf(text) };
-}
-
-/** The client's cap on output, read from the parsed body (a byte search could be fooled by message text). */
-function outputCapOf(text: string): number {
+/** The client's cap on output tokens; -1 when it set none (or the body is too large to read for it). */
+export function outputCapOf(body: Buffer): number {
+  if (body.length > COUNTED_BODY_LIMIT) return -1;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // Parsed, not searched: a byte search could be fooled by "max_tokens" in a message's text.
+    parsed = JSON.parse(body.toString("utf8"));
   } catch {
     return -1;
   }

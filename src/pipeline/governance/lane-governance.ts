@@ -10,7 +10,7 @@ import { windowEnd, windowStart } from "../../governance/window.js";
 import type { ModelPlan, PlanCandidate } from "../../routing/candidates.js";
 import { GovernanceCounters } from "../../shm/governance.js";
 import { Admission, CounterKind, type Held, type SpendSink } from "./admission.js";
-import { DEFAULT_OUTPUT_TOKENS, estimateTokens } from "./estimate.js";
+import { COUNTED_BODY_LIMIT, countedPromptTokens, DEFAULT_OUTPUT_TOKENS, outputCapOf } from "./estimate.js";
 import type { Pricing } from "./pricing.js";
 
 // Governance as a lane enforces it: which virtual key a request carries, what that key may use, and the
@@ -125,64 +125,110 @@ export class LaneGovernance {
 
   /**
    * Reserves the request's place under every limit and budget of its key, its team and its customer, all or
-   * none: the first that cannot take it gives back what the others took, and the request is refused.
+   * none: the first that cannot take it gives back what the others took, and the request is refused. The
+   * prompt is first bounded by its bytes (free); only a refusal on that bound pays for the tokenizer's
+   * count and tries once more (estimate.ts).
    */
   admit(key: LaneKey, plan: ModelPlan, request: AdmissionRequest): Admission | GatewayError {
-    const counters = this.counters as GovernanceCounters;
     const data = key.data;
-    const now = Date.now();
     const modelLimits = data.modelLimits[request.model];
     const needsEstimate =
       data.budgets.length > 0 ||
       data.limits.some((l) => l.tokens !== undefined) ||
       modelLimits?.tokens !== undefined;
-    const estimate = needsEstimate ? this.estimate(plan, request.body) : undefined;
+    const now = Date.now();
     const held: Held[] = [];
-    const take = (ref: CounterRef, kind: CounterKind, amount: number): GatewayError | undefined => {
-      if (counters.reserve(ref.slot, windowStart(ref.window, ref.anchor, now), ref.max, amount)) {
-        held.push({ ref, kind, amount });
-        return undefined;
+    let refused: Refusal | undefined;
+    if (needsEstimate) {
+      const outputCap = outputCapOf(request.body);
+      refused = this.reserve(
+        data,
+        modelLimits,
+        this.estimate(plan, request.body.length, outputCap),
+        now,
+        held,
+      );
+      if (refused?.byEstimate === true && request.body.length <= COUNTED_BODY_LIMIT) {
+        const counted = this.estimate(plan, countedPromptTokens(request.body), outputCap);
+        refused = this.reserve(data, modelLimits, counted, now, held);
       }
-      return refusal(kind, ref, now);
-    };
-    const takeLimits = (limits: GovernedLimits): GatewayError | undefined =>
-      (limits.parallel && take(limits.parallel, CounterKind.Parallel, 1)) ||
-      (limits.requests && take(limits.requests, CounterKind.Requests, 1)) ||
-      (limits.tokens && take(limits.tokens, CounterKind.Tokens, estimate?.tokens ?? 0)) ||
-      undefined;
-    let refused: GatewayError | undefined;
-    for (const limits of data.limits) {
-      refused = takeLimits(limits);
-      if (refused !== undefined) break;
-    }
-    if (refused === undefined && modelLimits !== undefined) refused = takeLimits(modelLimits);
-    if (refused === undefined) {
-      for (const budget of data.budgets) {
-        refused = take(budget, CounterKind.Budget, estimate?.costMicros ?? 0);
-        if (refused !== undefined) break;
-      }
-    }
-    if (refused !== undefined) {
-      for (const { ref, amount } of held)
-        counters.settle(ref.slot, windowStart(ref.window, ref.anchor, now), amount, 0);
-      return refused;
-    }
+    } else refused = this.reserve(data, modelLimits, undefined, now, held);
+    if (refused !== undefined) return refused.error;
     return new Admission(
-      counters,
+      this.counters as GovernanceCounters,
       data,
       held,
       this.sink,
-      (provider, model, usage) => this.pricing.cost(provider, model, usage),
+      this.pricing,
       request.requestId,
       request.model,
       request.stream,
-      estimate?.prompt ?? 0,
+      request.body,
     );
   }
 
-  /** The request's most: the prompt's tokens plus its output cap, priced at the dearest candidate. */
-  private estimate(plan: ModelPlan, body: Buffer): { prompt: number; tokens: number; costMicros: number } {
-    const { prompt, outputCap } = estimateTokens(body);
+  /** Takes every counter's part into `held`, or none and answers why. */
+  private reserve(
+    data: GovernedKey,
+    modelLimits: GovernedLimits | undefined,
+    estimate: Estimate | undefined,
+    now: number,
+    held: Held[],
+  ): Refusal | undefined {
+    let refused: Refusal | undefined;
+    for (let i = 0; i < data.limits.length && refused === undefined; i++)
+      refused = this.takeLimits(data.limits[i] as GovernedLimits, estimate, now, held);
+    if (refused === undefined && modelLimits !== undefined)
+      refused = this.takeLimits(modelLimits, estimate, now, held);
+    for (let i = 0; i < data.budgets.length && refused === undefined; i++)
+      refused = this.take(
+        data.budgets[i] as CounterRef,
+        CounterKind.Budget,
+        estimate?.costMicros ?? 0,
+        now,
+        held,
+      );
+    if (refused === undefined) return undefined;
+    const counters = this.counters as GovernanceCounters;
+    for (const { ref, amount } of held)
+      counters.settle(ref.slot, windowStart(ref.window, ref.anchor, now), amount, 0);
+    held.length = 0;
+    return refused;
+  }
+
+  private takeLimits(
+    limits: GovernedLimits,
+    estimate: Estimate | undefined,
+    now: number,
+    held: Held[],
+  ): Refusal | undefined {
+    const parallel = limits.parallel && this.take(limits.parallel, CounterKind.Parallel, 1, now, held);
+    if (parallel !== undefined) return parallel;
+    const requests = limits.requests && this.take(limits.requests, CounterKind.Requests, 1, now, held);
+    if (requests !== undefined) return requests;
+    return limits.tokens && this.take(limits.tokens, CounterKind.Tokens, estimate?.tokens ?? 0, now, held);
+  }
+
+  private take(
+    ref: CounterRef,
+    kind: CounterKind,
+    amount: number,
+    now: number,
+    held: Held[],
+  ): Refusal | undefined {
+    const counters = this.counters as GovernanceCounters;
+    if (counters.reserve(ref.slot, windowStart(ref.window, ref.anchor, now), ref.max, amount)) {
+      held.push({ ref, kind, amount });
+      return undefined;
+    }
+    return {
+      error: refusal(kind, ref, now),
+      byEstimate: kind === CounterKind.Tokens || kind === CounterKind.Budget,
+    };
+  }
+
+  /** The request's most: `prompt` tokens plus its output cap, priced at the dearest candidate. */
+  private estimate(plan: ModelPlan, prompt: number, outputCap: number): Estimate {
     let costMicros = 0;
     let output = outputCap;
     for (const candidate of plan.candidates) {
@@ -194,8 +240,21 @@ export class LaneGovernance {
       output = Math.max(output, cap);
       costMicros = Math.max(costMicros, this.pricing.estimate(provider, candidate.model, prompt, cap));
     }
-    return { prompt, tokens: prompt + Math.max(0, output), costMicros };
+    return { tokens: prompt + Math.max(0, output), costMicros };
   }
+}
+
+/** Why a reservation failed, and whether a tighter estimate might have fitted. */
+interface Refusal {
+  readonly error: GatewayError;
+  readonly byEstimate: boolean;
+}
+
+interface Estimate {
+  /** Prompt and output tokens, at most. */
+  readonly tokens: number;
+  /** What they cost at most, in micro-dollars. */
+  readonly costMicros: number;
 }
 
 function refusal(kind: CounterKind, ref: CounterRef, now: number): GatewayError {
