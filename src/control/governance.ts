@@ -12,6 +12,8 @@ import type { BudgetUsage, GovernanceStore } from "../store/types.js";
 export const FLUSH_INTERVAL_MS = 1000;
 /** Counters the shared buffer holds: one per budget, per limit kind of each key, team and customer. */
 export const DEFAULT_COUNTER_SLOTS = 65_536;
+/** Spend records held while the store cannot take them (a few hundred bytes each). */
+export const MAX_PENDING_SPEND = 1_000_000;
 
 export class GovernanceControl implements SlotAssigner {
   readonly counters: GovernanceCounters;
@@ -26,6 +28,8 @@ export class GovernanceControl implements SlotAssigner {
   private readonly softReported = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** Records dropped since the last flush that could write, by the bound on what is held. */
+  private dropped = 0;
 
   private constructor(
     readonly store: GovernanceStore,
@@ -132,6 +136,15 @@ export class GovernanceControl implements SlotAssigner {
   /** Spend a lane reported. */
   onSpend(records: readonly SpendRecord[]): void {
     for (const record of records) this.pendingSpend.push(record);
+    this.bound();
+  }
+
+  /** A store down for long must not take the process's memory: past the bound the oldest records go, said in the log. */
+  private bound(): void {
+    const excess = this.pendingSpend.length - MAX_PENDING_SPEND;
+    if (excess <= 0) return;
+    this.pendingSpend.splice(0, excess);
+    this.dropped += excess;
   }
 
   /** Writes the spend records and the counters that changed since the last flush; one at a time. */
@@ -160,7 +173,12 @@ export class GovernanceControl implements SlotAssigner {
     } catch (error) {
       // Kept for the next flush rather than lost.
       this.pendingSpend = records.concat(this.pendingSpend);
+      this.bound();
       throw error;
+    }
+    if (this.dropped > 0) {
+      this.log(`governance: ${this.dropped} spend records were dropped while the store could not take them`);
+      this.dropped = 0;
     }
     if (rows.length > 0) await this.store.saveBudgetUsage(rows);
     this.reportSoftBudgets();
