@@ -17,6 +17,9 @@ export const DEFAULT_OUTPUT_TOKENS = 4096;
  */
 export const COUNTED_BODY_LIMIT = 1 << 20;
 
+const MAX_ = Buffer.from('"max_');
+const MAX_OUTPUT = Buffer.from('"maxOutputTokens"');
+
 /** The request fields that cap output, per wire format. */
 const OUTPUT_CAPS = ["max_tokens", "max_completion_tokens", "max_output_tokens"] as const;
 
@@ -28,7 +31,9 @@ export function countedPromptTokens(body: Buffer): number {
 
 /** The client's cap on output tokens; -1 when it set none (or the body is too large to read for it). */
 export function outputCapOf(body: Buffer): number {
-  if (body.length > COUNTED_BODY_LIMIT) return -1;
+  // Without the bytes of any cap's name there is no cap to read (a name hidden behind escapes counts as
+  // none, which only makes the estimate larger).
+  if (body.length > COUNTED_BODY_LIMIT || (body.indexOf(MAX_) < 0 && body.indexOf(MAX_OUTPUT) < 0)) return -1;
   let parsed: unknown;
   try {
     // Parsed, not searched: a byte search could be fooled by "max_tokens" in a message's text.

@@ -12,14 +12,24 @@ const REMEMBERED = 4096;
 export function pricingFor(config: GatewayConfig): Pricing {
   const shipped = PriceTable.shipped();
   const table = config.prices === undefined ? shipped : shipped.withOverrides(config.prices);
-  const found = new Map<string, ModelPrice | null>();
+  // Per provider, per model: no string is built per lookup.
+  const found = new Map<string, Map<string, ModelPrice | null>>();
+  let remembered = 0;
   const priceOf = (provider: string, model: string): ModelPrice | undefined => {
-    const id = `${provider}/${model}`;
-    let price = found.get(id);
+    let models = found.get(provider);
+    let price = models?.get(model);
     if (price === undefined) {
       price = table.find(provider, model, config.providers[provider]?.kind ?? provider) ?? null;
-      if (found.size >= REMEMBERED) found.clear();
-      found.set(id, price);
+      if (remembered++ >= REMEMBERED) {
+        found.clear();
+        remembered = 0;
+        models = undefined;
+      }
+      if (models === undefined) {
+        models = new Map();
+        found.set(provider, models);
+      }
+      models.set(model, price);
     }
     return price ?? undefined;
   };
