@@ -96,17 +96,17 @@ export class LaneGovernance {
   readonly enforcing: boolean;
   readonly requireVirtualKey: boolean;
   private readonly keys = new Map<string, LaneKey>();
-  private readonly counters: GovernanceCounters | undefined;
+  private readonly counters: GovernanceCounters;
 
   constructor(
-    snapshot: GovernanceSnapshot | undefined,
+    snapshot: GovernanceSnapshot,
     private readonly pricing: Pricing,
     private readonly sink: SpendSink,
   ) {
-    this.requireVirtualKey = snapshot?.requireVirtualKey ?? false;
-    this.enforcing = snapshot !== undefined && (snapshot.requireVirtualKey || snapshot.keys.length > 0);
-    this.counters = snapshot === undefined ? undefined : new GovernanceCounters(snapshot.counters);
-    for (const key of snapshot?.keys ?? []) this.keys.set(key.hash, new LaneKey(key));
+    this.requireVirtualKey = snapshot.requireVirtualKey;
+    this.enforcing = snapshot.requireVirtualKey || snapshot.keys.length > 0;
+    this.counters = new GovernanceCounters(snapshot.counters);
+    for (const key of snapshot.keys) this.keys.set(key.hash, new LaneKey(key));
   }
 
   /**
@@ -155,7 +155,7 @@ export class LaneGovernance {
     } else refused = this.reserve(data, modelLimits, undefined, now, held);
     if (refused !== undefined) return refused.error;
     return new Admission(
-      this.counters as GovernanceCounters,
+      this.counters,
       data,
       held,
       this.sink,
@@ -189,7 +189,7 @@ export class LaneGovernance {
         held,
       );
     if (refused === undefined) return undefined;
-    const counters = this.counters as GovernanceCounters;
+    const counters = this.counters;
     for (const { ref, amount } of held)
       counters.settle(ref.slot, windowStart(ref.window, ref.anchor, now), amount, 0);
     held.length = 0;
@@ -216,7 +216,7 @@ export class LaneGovernance {
     now: number,
     held: Held[],
   ): Refusal | undefined {
-    const counters = this.counters as GovernanceCounters;
+    const counters = this.counters;
     if (counters.reserve(ref.slot, windowStart(ref.window, ref.anchor, now), ref.max, amount)) {
       held.push({ ref, kind, amount });
       return undefined;
