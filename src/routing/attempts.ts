@@ -213,6 +213,7 @@ export class AttemptLoop implements AbortListener {
     if (this.done) return;
     if (this.input.reply.aborted) {
       this.close();
+      clientLeft(this.input);
       return;
     }
     if (index < 0) {
@@ -262,6 +263,7 @@ export class AttemptLoop implements AbortListener {
     if (this.done || this.input.reply.aborted) {
       admission.release();
       this.input.table.health?.withdrawn(candidate);
+      if (!this.done) clientLeft(this.input);
       this.close();
       return;
     }
@@ -415,6 +417,11 @@ export class AttemptLoop implements AbortListener {
   }
 }
 
+/** The client left before any provider was asked: the request's observers (and its admission) are told. */
+function clientLeft(input: AttemptsInput): void {
+  input.hooks?.error(499, null, "client", "The client left before the request was sent.");
+}
+
 /** Answers the request with the gateway's own refusal: no capacity (429/503), or out of time (504). */
 function refuseRequest(
   input: AttemptsInput,
@@ -501,6 +508,7 @@ class SoleAttempt implements AttemptReport {
     if (this.input.reply.aborted) {
       admission.release();
       health.withdrawn(this.candidate);
+      clientLeft(this.input);
       return;
     }
     this.admission = admission;

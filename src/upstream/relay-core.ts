@@ -199,6 +199,14 @@ export abstract class RelayCore implements UpstreamHandler, AbortListener {
       const streamed = this.mode === Mode.Stream;
       this.finish(499, "client");
       if (streamed) this.observer?.streamEnd(499, this.account.usage);
+      else
+        this.observer?.error(
+          499,
+          null,
+          "client",
+          "The client left before the reply came.",
+          this.account.usage,
+        );
       return;
     }
     const unreadable = error instanceof DeadlineExceeded ? undefined : this.unreadable(error);

@@ -209,6 +209,34 @@ describe("virtual keys", () => {
     expect(micros(record?.cost as number)).toBeGreaterThan(0);
   });
 
+  it("charge a whole reply the client leaves at its estimate, and free its place", async () => {
+    const { id, key } = await newKey({ name: "left", limits: { parallel: 1 }, budgets: [{ max_budget: 1 }] });
+    mock.configure({ latencyMs: 400 });
+    try {
+      const controller = new AbortController();
+      const left = fetch(`${gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+        body: JSON.stringify({
+          model: "openai/gpt-4o-mini",
+          max_tokens: 30,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+        signal: controller.signal,
+      });
+      setTimeout(() => controller.abort(), 100);
+      await expect(left).rejects.toThrow();
+      const [record] = await usageOf(id, 1);
+      expect(record).toMatchObject({ status: 499, estimated: true, completion_tokens: 30 });
+      expect(micros(record?.cost as number)).toBeGreaterThan(0);
+    } finally {
+      mock.configure({ latencyMs: 0 });
+    }
+    expect((await ask(key)).object).toBe("chat.completion");
+    const budget = (await admin("GET", `/api/keys/${id}`)).body.budgets[0];
+    expect(micros(budget.reserved)).toBe(0);
+  });
+
   it("keep keys, budgets and spend across a restart", async () => {
     const { id, key } = await newKey({ name: "durable", budgets: [{ max_budget: 1 }] });
     await ask(key);

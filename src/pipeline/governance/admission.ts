@@ -3,7 +3,7 @@ import type { SpendRecord } from "../../governance/types.js";
 import { windowStart } from "../../governance/window.js";
 import { emptyUsage, type Usage } from "../../observability/usage.js";
 import type { GovernanceCounters } from "../../shm/governance.js";
-import { countedPromptTokens } from "./estimate.js";
+import { countedPromptTokens, DEFAULT_OUTPUT_TOKENS, outputCapOf } from "./estimate.js";
 import type { Pricing } from "./pricing.js";
 import { countStreamedTokens } from "./streamed-tokens.js";
 
@@ -73,6 +73,14 @@ export class Admission {
       // A stream cut off (or a provider that sent no usage): what reached the client is counted here.
       used.completion = countStreamedTokens(this.pieces);
       if (used.prompt === 0) used.prompt = countedPromptTokens(this.body);
+      estimated = true;
+    } else if (provider !== "" && !this.stream && status === 499 && used.completion === 0) {
+      // A whole reply the client left before it came: the provider likely bills all of it, so its estimate
+      // is charged (never more than was reserved).
+      const cap = outputCapOf(this.body);
+      used.prompt = countedPromptTokens(this.body);
+      used.completion =
+        cap >= 0 ? cap : (this.pricing.maxOutputTokens(provider, model) ?? DEFAULT_OUTPUT_TOKENS);
       estimated = true;
     }
     this.pieces = undefined;
