@@ -26,7 +26,7 @@ beforeAll(async () => {
     requireKey: "sk-mock-provider",
     streamChunks: 8,
     latencyMs: 20,
-    chunkIntervalMs: 5,
+    chunkIntervalMs: 40,
   });
   gateway = await startGateway({
     env: {
