@@ -117,7 +117,14 @@ const governance = await GovernanceControl.start(
   loaded.config,
   (snapshot) => lanes?.publishGovernance(snapshot),
   log,
-  positiveCount(env.SWITCHYARD_GOVERNANCE_COUNTERS, "SWITCHYARD_GOVERNANCE_COUNTERS", DEFAULT_COUNTER_SLOTS),
+  {
+    counters: positiveCount(
+      env.SWITCHYARD_GOVERNANCE_COUNTERS,
+      "SWITCHYARD_GOVERNANCE_COUNTERS",
+      DEFAULT_COUNTER_SLOTS,
+    ),
+    lanes: laneCount,
+  },
 );
 const adminContext: AdminContext = {
   store,
@@ -145,6 +152,7 @@ lanes = await Lanes.start({
   config: startedWith.config,
   governance: startedWith.governance,
   onSpend: (records) => governance.onSpend(records),
+  onLaneExit: (lane) => governance.laneEnded(lane),
   onAdmin: (request) => handleAdmin(adminContext, request),
   log,
 }).catch((error: Error) => {

@@ -48,7 +48,7 @@ const spendOutbox = new SpendOutbox((records) => send({ type: "spend", records }
 let governanceSnapshot = data.governance;
 let config = data.config;
 const laneGovernance = (snapshot: GovernanceSnapshot, current: GatewayConfig): LaneGovernance =>
-  new LaneGovernance(snapshot, pricingFor(current), spendOutbox);
+  new LaneGovernance(snapshot, data.lane, pricingFor(current), spendOutbox);
 const gateway = new Gateway(
   data.config,
   {

@@ -80,7 +80,7 @@ async function start(store: GovernanceStore, published: GovernanceSnapshot[], lo
       published.push(s);
     },
     (line) => log.push(line),
-    16,
+    { counters: 16, lanes: 2 },
   );
 }
 

@@ -15,6 +15,12 @@ export const DEFAULT_COUNTER_SLOTS = 65_536;
 /** Spend records held while the store cannot take them (a few hundred bytes each). */
 export const MAX_PENDING_SPEND = 1_000_000;
 
+/** How many counters the shared buffer holds, and for how many lanes it keeps reservations apart. */
+export interface CounterSize {
+  readonly counters: number;
+  readonly lanes: number;
+}
+
 export class GovernanceControl implements SlotAssigner {
   readonly counters: GovernanceCounters;
   private readonly slots = new Map<string, number>();
@@ -34,12 +40,12 @@ export class GovernanceControl implements SlotAssigner {
   private constructor(
     readonly store: GovernanceStore,
     private config: GatewayConfig,
-    capacity: number,
+    size: CounterSize,
     /** Resolves once every lane serves with the snapshot. */
     private readonly publish: (snapshot: GovernanceSnapshot) => Promise<void> | undefined,
     private readonly log: (line: string) => void,
   ) {
-    this.counters = new GovernanceCounters(createGovernanceBuffer(capacity));
+    this.counters = new GovernanceCounters(createGovernanceBuffer(size.counters, size.lanes));
     this.current = buildSnapshot([], [], [], false, this, this.counters.buffer);
   }
 
@@ -49,9 +55,9 @@ export class GovernanceControl implements SlotAssigner {
     config: GatewayConfig,
     publish: (snapshot: GovernanceSnapshot) => Promise<void> | undefined,
     log: (line: string) => void,
-    capacity = DEFAULT_COUNTER_SLOTS,
+    size: CounterSize,
   ): Promise<GovernanceControl> {
-    const control = new GovernanceControl(store, config, capacity, publish, log);
+    const control = new GovernanceControl(store, config, size, publish, log);
     await control.rebuild(false);
     const usage = await store.loadBudgetUsage();
     for (const row of usage) {
@@ -125,6 +131,11 @@ export class GovernanceControl implements SlotAssigner {
     }
     this.slots.set(counterId, slot);
     return slot;
+  }
+
+  /** A lane ended: reservations of its requests under way are given back. */
+  laneEnded(lane: number): void {
+    this.counters.reclaimLane(lane);
   }
 
   /** A counter's live state by its id ("budget:<id>", or a limit's), for the admin API. */

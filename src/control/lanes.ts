@@ -24,6 +24,8 @@ export interface LanesOptions {
   readonly governance: GovernanceSnapshot;
   /** Spend a lane reported. */
   readonly onSpend: (records: SpendRecord[]) => void;
+  /** A lane's thread ended (crashed, or drained): what it held in shared state must be given back. */
+  readonly onLaneExit: (lane: number) => void;
   /** A management API request a lane received. */
   readonly onAdmin: (request: AdminRequest) => Promise<AdminResponse>;
   readonly log: (line: string) => void;
@@ -153,6 +155,7 @@ export class Lanes {
         // Places the lane held under the provider concurrency limits would otherwise be lost for good.
         reclaimLane(openUpstreamBuffer(data.upstream), index);
         if (this.upstream !== data.upstream) reclaimLane(openUpstreamBuffer(this.upstream), index);
+        this.options.onLaneExit(index);
         if (!listening || this.stopping) return;
         this.options.log(`lane ${index} exited with code ${code}; starting a new one`);
         this.spawn(index).then(

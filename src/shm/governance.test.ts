@@ -4,7 +4,7 @@ import { createGovernanceBuffer, GovernanceCounters } from "./governance.js";
 
 describe("GovernanceCounters", () => {
   it("admits within the maximum, counting what is reserved, and frees a reservation when it settles", () => {
-    const counters = new GovernanceCounters(createGovernanceBuffer(4));
+    const counters = new GovernanceCounters(createGovernanceBuffer(4, 1));
     expect(counters.reserve(1, 0, 100, 60)).toBe(true);
     expect(counters.reserve(1, 0, 100, 50)).toBe(false);
     counters.settle(1, 0, 60, 20);
@@ -15,7 +15,7 @@ describe("GovernanceCounters", () => {
   });
 
   it("starts a later window empty and keeps reservations under way across the boundary", () => {
-    const counters = new GovernanceCounters(createGovernanceBuffer(1));
+    const counters = new GovernanceCounters(createGovernanceBuffer(1, 1));
     counters.reserve(0, 1000, 10, 4);
     counters.settle(0, 1000, 0, 6);
     expect(counters.reserve(0, 1000, 10, 1)).toBe(false);
@@ -26,11 +26,26 @@ describe("GovernanceCounters", () => {
   });
 
   it("seeds a slot from the store and clears it for reuse", () => {
-    const counters = new GovernanceCounters(createGovernanceBuffer(2));
+    const counters = new GovernanceCounters(createGovernanceBuffer(2, 4));
     counters.seed(1, 5000, 42);
     expect(counters.read(1)).toEqual({ windowStart: 5000, used: 42, reserved: 0 });
     counters.clear(1);
     expect(counters.read(1)).toEqual({ windowStart: 0, used: 0, reserved: 0 });
+  });
+
+  it("gives back what a lane that ended had reserved, and nothing of the other lanes'", () => {
+    const buffer = createGovernanceBuffer(2, 2);
+    const lane0 = new GovernanceCounters(buffer, 0);
+    const lane1 = new GovernanceCounters(buffer, 1);
+    expect(lane0.reserve(1, 0, 100, 30)).toBe(true);
+    expect(lane1.reserve(1, 0, 100, 50)).toBe(true);
+    lane1.settle(1, 0, 20, 20);
+    expect(lane1.reserve(1, 0, 100, 21)).toBe(false);
+    new GovernanceCounters(buffer).reclaimLane(1);
+    expect(lane0.read(1)).toEqual({ windowStart: 0, used: 20, reserved: 30 });
+    lane0.settle(1, 0, 30, 10);
+    expect(lane0.read(1)).toEqual({ windowStart: 0, used: 30, reserved: 0 });
+    expect(() => new GovernanceCounters(buffer, 2)).toThrow(RangeError);
   });
 
   it("refuses a buffer that is not its own", () => {
@@ -38,13 +53,13 @@ describe("GovernanceCounters", () => {
   });
 
   it("never admits past the maximum when four threads race for the last of it", async () => {
-    const buffer = createGovernanceBuffer(2);
+    const buffer = createGovernanceBuffer(2, 4);
     const moduleUrl = new URL("../../dist/src/shm/governance.js", import.meta.url).href;
     // Each thread reserves 3 and settles 2 at a time, as requests whose real cost came under the estimate.
     const source = `
       const { workerData, parentPort } = require("node:worker_threads");
       import(workerData.moduleUrl).then(({ GovernanceCounters }) => {
-        const counters = new GovernanceCounters(workerData.buffer);
+        const counters = new GovernanceCounters(workerData.buffer, workerData.lane);
         let admitted = 0;
         for (let i = 0; i < 20000; i++) {
           if (counters.reserve(1, 0, 3000, 3)) { admitted++; counters.settle(1, 0, 3, 2); }
@@ -54,9 +69,9 @@ describe("GovernanceCounters", () => {
     const admitted = await Promise.all(
       Array.from(
         { length: 4 },
-        () =>
+        (_, lane) =>
           new Promise<number>((resolve, reject) => {
-            const worker = new Worker(source, { eval: true, workerData: { buffer, moduleUrl } });
+            const worker = new Worker(source, { eval: true, workerData: { buffer, moduleUrl, lane } });
             worker.once("message", resolve);
             worker.once("error", reject);
           }),

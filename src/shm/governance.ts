@@ -4,16 +4,20 @@
 // two lanes can both take the last of a budget; the lock guards a handful of loads and stores, so lanes
 // spin on it rather than sleep.
 //
+// Each slot also keeps what each lane has reserved, so that a lane that dies with requests under way gives
+// their reservations back (reclaimLane) instead of holding them until the process restarts.
+//
 // Money is integer micro-dollars held in Float64 (exact below 2^53, about nine billion dollars): a
 // BigInt64Array would allocate a BigInt for every read and write on the hot path.
 
+/** Float64 fields of a slot before its per-lane reservations. */
 const FIELDS = 3;
 const WINDOW_START = 0;
 const USED = 1;
 const RESERVED = 2;
-const MAGIC = 0x53594731; // "SYG1"
-/** Int32s before the locks: magic and capacity. */
-const HEADER = 2;
+const MAGIC = 0x53594732; // "SYG2"
+/** Int32s before the locks: magic, capacity and lanes. */
+const HEADER = 4;
 
 export interface SlotState {
   readonly windowStart: number;
@@ -21,28 +25,38 @@ export interface SlotState {
   readonly reserved: number;
 }
 
-export function createGovernanceBuffer(capacity: number): SharedArrayBuffer {
-  const lockBytes = (HEADER + capacity) * 4;
-  const fieldsAt = Math.ceil(lockBytes / 8) * 8;
-  const buffer = new SharedArrayBuffer(fieldsAt + capacity * FIELDS * 8);
+export function createGovernanceBuffer(capacity: number, lanes: number): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer(fieldsAt(capacity) + capacity * (FIELDS + lanes) * 8);
   const header = new Int32Array(buffer, 0, HEADER);
   header[0] = MAGIC;
   header[1] = capacity;
+  header[2] = lanes;
   return buffer;
 }
 
+const fieldsAt = (capacity: number): number => Math.ceil(((HEADER + capacity) * 4) / 8) * 8;
+
 export class GovernanceCounters {
   readonly capacity: number;
+  private readonly stride: number;
   private readonly locks: Int32Array;
   private readonly fields: Float64Array;
+  /** Where this lane's reservation sits within a slot; -1 on the control plane, which reserves nothing. */
+  private readonly laneField: number;
 
-  constructor(readonly buffer: SharedArrayBuffer) {
+  constructor(
+    readonly buffer: SharedArrayBuffer,
+    lane = -1,
+  ) {
     const header = new Int32Array(buffer, 0, HEADER);
     if (header[0] !== MAGIC) throw new Error("not a governance counter buffer");
     this.capacity = header[1] as number;
+    const lanes = header[2] as number;
+    if (lane >= lanes) throw new RangeError(`lane ${lane} is beyond the buffer's ${lanes} lanes`);
+    this.stride = FIELDS + lanes;
+    this.laneField = lane < 0 ? -1 : FIELDS + lane;
     this.locks = new Int32Array(buffer, HEADER * 4, this.capacity);
-    const fieldsAt = Math.ceil(((HEADER + this.capacity) * 4) / 8) * 8;
-    this.fields = new Float64Array(buffer, fieldsAt, this.capacity * FIELDS);
+    this.fields = new Float64Array(buffer, fieldsAt(this.capacity), this.capacity * this.stride);
   }
 
   /**
@@ -50,12 +64,15 @@ export class GovernanceCounters {
    * reserved plus `amount` stays within `max`; a later window than the slot's empties what was used.
    */
   reserve(slot: number, windowStart: number, max: number, amount: number): boolean {
-    const at = slot * FIELDS;
+    const at = slot * this.stride;
     const fields = this.fields;
     this.lock(slot);
     this.roll(at, windowStart);
     const admitted = (fields[at + USED] as number) + (fields[at + RESERVED] as number) + amount <= max;
-    if (admitted) fields[at + RESERVED] = (fields[at + RESERVED] as number) + amount;
+    if (admitted) {
+      fields[at + RESERVED] = (fields[at + RESERVED] as number) + amount;
+      if (this.laneField >= 0) fields[at + this.laneField] = (fields[at + this.laneField] as number) + amount;
+    }
     this.unlock(slot);
     return admitted;
   }
@@ -65,17 +82,19 @@ export class GovernanceCounters {
    * request ended in: a request that crosses a boundary counts in the later window).
    */
   settle(slot: number, windowStart: number, reserved: number, used: number): void {
-    const at = slot * FIELDS;
+    const at = slot * this.stride;
     const fields = this.fields;
     this.lock(slot);
     this.roll(at, windowStart);
     fields[at + RESERVED] = Math.max(0, (fields[at + RESERVED] as number) - reserved);
+    if (this.laneField >= 0)
+      fields[at + this.laneField] = Math.max(0, (fields[at + this.laneField] as number) - reserved);
     fields[at + USED] = (fields[at + USED] as number) + used;
     this.unlock(slot);
   }
 
   read(slot: number): SlotState {
-    const at = slot * FIELDS;
+    const at = slot * this.stride;
     const fields = this.fields;
     this.lock(slot);
     const state = {
@@ -89,7 +108,7 @@ export class GovernanceCounters {
 
   /** Sets a slot's window and use (the control plane, from the store at start), keeping its reservations. */
   seed(slot: number, windowStart: number, used: number): void {
-    const at = slot * FIELDS;
+    const at = slot * this.stride;
     this.lock(slot);
     this.fields[at + WINDOW_START] = windowStart;
     this.fields[at + USED] = used;
@@ -98,10 +117,25 @@ export class GovernanceCounters {
 
   /** Empties a slot for reuse by another budget or limit. */
   clear(slot: number): void {
-    const at = slot * FIELDS;
+    const at = slot * this.stride;
     this.lock(slot);
-    this.fields.fill(0, at, at + FIELDS);
+    this.fields.fill(0, at, at + this.stride);
     this.unlock(slot);
+  }
+
+  /** A lane ended: what it still had reserved (requests it will never settle) is given back in every slot. */
+  reclaimLane(lane: number): void {
+    const field = FIELDS + lane;
+    if (field >= this.stride) return;
+    const fields = this.fields;
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const at = slot * this.stride;
+      if (fields[at + field] === 0) continue;
+      this.lock(slot);
+      fields[at + RESERVED] = Math.max(0, (fields[at + RESERVED] as number) - (fields[at + field] as number));
+      fields[at + field] = 0;
+      this.unlock(slot);
+    }
   }
 
   private roll(at: number, windowStart: number): void {

@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MockServer, startOpenAIMock } from "../../bench/mock/openai-mock.js";
+import { adminApi, eventually } from "../helpers/admin-api.js";
 import { type RunningGateway, startGateway } from "../helpers/gateway.js";
 import { postOnOwnConnection } from "../helpers/own-connection.js";
 
@@ -102,6 +103,55 @@ describe("a lane that crashes", () => {
       expect(single.process.exitCode).toBeNull();
       const health = await fetch(`${single.url}/health`);
       expect(health.status).toBe(200);
+    } finally {
+      await single.stop();
+      await slow.close();
+    }
+  });
+
+  it("gives back the governance reservations of the requests it dies with", async () => {
+    const slow = await startOpenAIMock({ latencyMs: 10_000 });
+    const single = await startGateway({
+      env: {
+        NODE_ENV: "test",
+        SWITCHYARD_TEST_CRASH_PATH: CRASH_PATH,
+        SWITCHYARD_API_KEY: "sk-admin-crash",
+        OPENAI_API_KEY: "sk-test",
+        OPENAI_BASE_URL: `${slow.url}/v1`,
+      },
+      args: ["--lanes", "1"],
+    });
+    try {
+      const admin = adminApi(single.url, "sk-admin-crash");
+      const { body: created } = await admin("POST", "/api/keys", {
+        name: "crash",
+        limits: { parallel: 1 },
+        budgets: [{ max_budget: 1 }],
+      });
+      const chat = (timeout: string) =>
+        fetch(`${single.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            authorization: `Bearer ${created.key}`,
+            "x-switchyard-timeout": timeout,
+          },
+          body: CHAT,
+        }).then(
+          (response) => response.status,
+          () => 0,
+        );
+      const pending = chat("60");
+      await eventually(
+        () => admin("GET", `/api/keys/${created.id}`),
+        (a) => a.body.budgets[0].reserved > 0,
+      );
+      await expect(postOnOwnConnection(`${single.url}${CRASH_PATH}`, "{}")).rejects.toThrow();
+      await pending;
+      await single.waitForOutput(/lane 0 restarted/);
+      expect((await admin("GET", `/api/keys/${created.id}`)).body.budgets[0].reserved).toBe(0);
+      // The place it held is free again: the next request is let through (and times out upstream).
+      expect(await chat("1")).toBe(504);
     } finally {
       await single.stop();
       await slow.close();

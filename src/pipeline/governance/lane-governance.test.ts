@@ -63,7 +63,7 @@ const customer = (fields: Partial<Customer>): Customer => ({
 });
 
 function governance(keys: VirtualKey[], teams: Team[] = [], customers: Customer[] = []) {
-  const buffer = createGovernanceBuffer(64);
+  const buffer = createGovernanceBuffer(64, 1);
   const slots = new Map<string, number>();
   const snapshot = buildSnapshot(
     keys,
@@ -74,7 +74,7 @@ function governance(keys: VirtualKey[], teams: Team[] = [], customers: Customer[
     buffer,
   );
   const records: SpendRecord[] = [];
-  const lane = new LaneGovernance(snapshot, pricingFor(config), { record: (r) => records.push(r) });
+  const lane = new LaneGovernance(snapshot, 0, pricingFor(config), { record: (r) => records.push(r) });
   const key = lane.identify(SECRET, Date.now()) as LaneKey;
   const counters = new GovernanceCounters(buffer);
   const state = (id: string) => counters.read(slots.get(id) as number);

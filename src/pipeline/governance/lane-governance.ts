@@ -100,12 +100,14 @@ export class LaneGovernance {
 
   constructor(
     snapshot: GovernanceSnapshot,
+    /** This lane's index: its reservations are kept apart, to be given back if it dies. */
+    lane: number,
     private readonly pricing: Pricing,
     private readonly sink: SpendSink,
   ) {
     this.requireVirtualKey = snapshot.requireVirtualKey;
     this.enforcing = snapshot.requireVirtualKey || snapshot.keys.length > 0;
-    this.counters = new GovernanceCounters(snapshot.counters);
+    this.counters = new GovernanceCounters(snapshot.counters, lane);
     for (const key of snapshot.keys) this.keys.set(key.hash, new LaneKey(key));
   }
 
