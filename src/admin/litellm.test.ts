@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AdminHarness, adminHarness, PROVIDER_SECRET } from "../../test/helpers/admin-harness.js";
+import { spendRecord } from "../../test/helpers/governance-fixtures.js";
 
 let admin: AdminHarness;
 beforeEach(async () => {
@@ -170,25 +171,7 @@ describe("LiteLLM team, customer, budget, spend and model routes", () => {
     const { json: key } = await admin.call("POST", "/key/generate", {});
     const [stored] = await admin.store.listKeys();
     const at = Date.parse("2026-03-02T10:00:00Z");
-    const record = {
-      requestId: "r1",
-      at,
-      keyId: stored?.id as string,
-      teamId: "",
-      customerId: "c1",
-      provider: "openai",
-      model: "gpt-4o",
-      requestedModel: "gpt-4o",
-      promptTokens: 10,
-      completionTokens: 5,
-      cachedReadTokens: 0,
-      cacheWriteTokens: 0,
-      reasoningTokens: 0,
-      costMicros: 1_500_000,
-      status: 200,
-      stream: false,
-      estimated: false,
-    };
+    const record = spendRecord({ at, keyId: stored?.id as string, customerId: "c1", costMicros: 1_500_000 });
     await admin.store.insertSpend([
       record,
       { ...record, requestId: "r2", at: at + 86_400_000, costMicros: 500_000 },
