@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AdminHarness, adminHarness, testConfig } from "../../test/helpers/admin-harness.js";
-import { customer, team, virtualKey } from "../../test/helpers/governance-fixtures.js";
+import { customer, keyHash, team, virtualKey } from "../../test/helpers/governance-fixtures.js";
 import type { GatewayConfig } from "../config/types.js";
 
 // Keys, teams and customers of the configuration file: shown by the API, marked "source": "config", and
@@ -20,7 +19,7 @@ const fileTeam = team({ id: "file-team", name: "File team", customerId: "file-cu
 const fileKey = virtualKey({
   id: "file-key",
   name: "file key",
-  hash: createHash("sha256").update(FILE_SECRET).digest("hex"),
+  hash: keyHash(FILE_SECRET),
   masked: "sk-…6789",
   teamId: "file-team",
   budgets: [{ id: "file-key-budget", maxMicros: 1_000_000, anchor: 0 }],

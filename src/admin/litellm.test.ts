@@ -1,17 +1,15 @@
-import { createHash } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AdminHarness, adminHarness, PROVIDER_SECRET } from "../../test/helpers/admin-harness.js";
-import { spendRecord } from "../../test/helpers/governance-fixtures.js";
+import { describe, expect, it } from "vitest";
+import {
+  type AdminHarness,
+  adminHarnessEachTest,
+  PROVIDER_SECRET,
+} from "../../test/helpers/admin-harness.js";
+import { keyHash, spendRecord } from "../../test/helpers/governance-fixtures.js";
 
 let admin: AdminHarness;
-beforeEach(async () => {
-  admin = await adminHarness();
+adminHarnessEachTest((opened) => {
+  admin = opened;
 });
-afterEach(async () => {
-  await admin.close();
-});
-
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 // The bodies below are as LiteLLM's docs and its proxy's clients send them.
 
@@ -38,7 +36,7 @@ describe("LiteLLM key routes", () => {
     });
     expect(status).toBe(200);
     expect(json.key).toMatch(/^sk-sy-/);
-    expect(json.token).toBe(sha256(json.key));
+    expect(json.token).toBe(keyHash(json.key));
     expect(json.token_id).toBe(json.token);
     expect(json.key_name).toBe(`sk-sy-…${json.key.slice(-4)}`);
     expect(json.expires).toBe(new Date(admin.clock.now + 30 * 86_400_000).toISOString());
@@ -64,7 +62,7 @@ describe("LiteLLM key routes", () => {
   it("imports a key with its LiteLLM secret, keeping its token", async () => {
     const secret = "sk-litellm-imported-0123456789";
     const { json } = await admin.call("POST", "/key/generate", { key: secret });
-    expect(json.token).toBe(sha256(secret));
+    expect(json.token).toBe(keyHash(secret));
     expect((await admin.call("POST", "/key/generate", { key: secret })).status).toBe(409);
   });
 

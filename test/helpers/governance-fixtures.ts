@@ -3,14 +3,19 @@ import type { Customer, SpendRecord, Team, VirtualKey } from "../../src/governan
 
 // Governance entities for tests: every field a plain default, so that a test names only the fields it is about.
 
-/** The secret whose SHA-256 is a fixture key's hash. */
+/** What a key keeps of its secret: the SHA-256, hex (LiteLLM's token). */
+export function keyHash(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+/** The secret whose hash a fixture key has. */
 export const KEY_SECRET = "sk-sy-test-secret";
 
 export function virtualKey(fields: Partial<VirtualKey> = {}): VirtualKey {
   return {
     id: "key-1",
     name: "app",
-    hash: createHash("sha256").update(KEY_SECRET).digest("hex"),
+    hash: keyHash(KEY_SECRET),
     masked: "sk-sy-…cret",
     active: true,
     models: [],
