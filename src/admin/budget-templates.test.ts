@@ -1,12 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AdminHarness, adminHarness } from "../../test/helpers/admin-harness.js";
+import { describe, expect, it } from "vitest";
+import { type AdminHarness, adminHarnessEachTest } from "../../test/helpers/admin-harness.js";
 
 let admin: AdminHarness;
-beforeEach(async () => {
-  admin = await adminHarness();
-});
-afterEach(async () => {
-  await admin.close();
+adminHarnessEachTest((opened) => {
+  admin = opened;
 });
 
 const MONTHLY = {

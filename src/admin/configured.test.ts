@@ -1,52 +1,30 @@
-import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AdminHarness, adminHarness, testConfig } from "../../test/helpers/admin-harness.js";
+import { customer, keyHash, team, virtualKey } from "../../test/helpers/governance-fixtures.js";
 import type { GatewayConfig } from "../config/types.js";
-import type { Customer, Team, VirtualKey } from "../governance/types.js";
 
 // Keys, teams and customers of the configuration file: shown by the API, marked "source": "config", and
 // changed only in the file.
 
 const FILE_SECRET = "sk-file-defined-secret-0123456789";
 
-const fileCustomer: Customer = {
+const fileCustomer = customer({
   id: "file-customer",
   name: "From the file",
   budgets: [{ id: "file-customer-budget", maxMicros: 100_000_000, anchor: 0 }],
-  metadata: {},
-  createdAt: 0,
-  updatedAt: 0,
-};
+});
 
-const fileTeam: Team = {
-  id: "file-team",
-  name: "File team",
-  customerId: "file-customer",
-  budgets: [],
-  models: [],
-  metadata: {},
-  createdAt: 0,
-  updatedAt: 0,
-};
+const fileTeam = team({ id: "file-team", name: "File team", customerId: "file-customer" });
 
-const fileKey: VirtualKey = {
+const fileKey = virtualKey({
   id: "file-key",
   name: "file key",
-  hash: createHash("sha256").update(FILE_SECRET).digest("hex"),
+  hash: keyHash(FILE_SECRET),
   masked: "sk-…6789",
-  active: true,
   teamId: "file-team",
-  models: [],
-  providers: [],
-  providerConfigs: [],
-  modelLimits: {},
   budgets: [{ id: "file-key-budget", maxMicros: 1_000_000, anchor: 0 }],
-  metadata: {},
-  secretMetadata: {},
   logContent: false,
-  createdAt: 0,
-  updatedAt: 0,
-};
+});
 
 function configWithGovernance(): GatewayConfig {
   return {

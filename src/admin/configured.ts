@@ -9,7 +9,7 @@ import { conflict } from "./errors.js";
 export type EntityKind = "key" | "team" | "customer";
 export type Source = "api" | "config";
 
-interface EntityOf {
+export interface EntityOf {
   readonly key: VirtualKey;
   readonly team: Team;
   readonly customer: Customer;

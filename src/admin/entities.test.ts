@@ -1,12 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AdminHarness, adminHarness } from "../../test/helpers/admin-harness.js";
+import { describe, expect, it } from "vitest";
+import { type AdminHarness, adminHarnessEachTest } from "../../test/helpers/admin-harness.js";
+import { spendRecord } from "../../test/helpers/governance-fixtures.js";
 
 let admin: AdminHarness;
-beforeEach(async () => {
-  admin = await adminHarness();
-});
-afterEach(async () => {
-  await admin.close();
+adminHarnessEachTest((opened) => {
+  admin = opened;
 });
 
 describe("teams and customers", () => {
@@ -136,25 +134,13 @@ describe("providers", () => {
 
 describe("usage and spend", () => {
   it("filters records and totals by group and time, after flushing", async () => {
-    const base = {
+    const base = spendRecord({
       requestId: "r",
       at: Date.parse("2026-03-02T10:00:00Z"),
       keyId: "k1",
       teamId: "t1",
-      customerId: "",
-      provider: "openai",
-      model: "gpt-4o",
-      requestedModel: "gpt-4o",
-      promptTokens: 10,
-      completionTokens: 5,
-      cachedReadTokens: 0,
-      cacheWriteTokens: 0,
-      reasoningTokens: 0,
-      costMicros: 1_000_000,
-      status: 200,
       stream: true,
-      estimated: false,
-    };
+    });
     await admin.store.insertSpend([
       base,
       { ...base, requestId: "r2", keyId: "k2", model: "claude", provider: "anthropic", costMicros: 250_000 },

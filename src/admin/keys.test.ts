@@ -1,16 +1,11 @@
-import { createHash } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AdminHarness, adminHarness } from "../../test/helpers/admin-harness.js";
+import { describe, expect, it } from "vitest";
+import { type AdminHarness, adminHarnessEachTest } from "../../test/helpers/admin-harness.js";
+import { keyHash } from "../../test/helpers/governance-fixtures.js";
 
 let admin: AdminHarness;
-beforeEach(async () => {
-  admin = await adminHarness();
+adminHarnessEachTest((opened) => {
+  admin = opened;
 });
-afterEach(async () => {
-  await admin.close();
-});
-
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 describe("/api/keys", () => {
   it("answers the secret once, at creation, and keeps only its SHA-256", async () => {
@@ -18,12 +13,12 @@ describe("/api/keys", () => {
     expect(created.status).toBe(201);
     const secret: string = created.json.key;
     expect(secret).toMatch(/^sk-sy-[A-Za-z0-9_-]{43}$/);
-    expect(created.json.hash).toBe(sha256(secret));
+    expect(created.json.hash).toBe(keyHash(secret));
     expect(created.json.masked).toBe(`sk-sy-…${secret.slice(-4)}`);
     expect(admin.changes()).toBe(1);
 
     const stored = await admin.store.getKey(created.json.id);
-    expect(stored?.hash).toBe(sha256(secret));
+    expect(stored?.hash).toBe(keyHash(secret));
     expect(JSON.stringify(stored)).not.toContain(secret);
 
     const list = await admin.call("GET", "/api/keys");
@@ -75,7 +70,7 @@ describe("/api/keys", () => {
     const again = await admin.call("POST", `/api/keys/${key.id}/regenerate`);
     expect(again.status).toBe(200);
     expect(again.json.key).not.toBe(key.key);
-    expect((await admin.store.getKey(key.id))?.hash).toBe(sha256(again.json.key));
+    expect((await admin.store.getKey(key.id))?.hash).toBe(keyHash(again.json.key));
   });
 
   it("converts dollars, durations and times to the model's units", async () => {

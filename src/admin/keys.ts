@@ -1,5 +1,5 @@
 import type { KeyProviderConfig, Limits, VirtualKey } from "../governance/types.js";
-import { configEntity, refuseConfigEntity, type Source, withConfig } from "./configured.js";
+import { refuseConfigEntity, type Source } from "./configured.js";
 import type { AdminContext, Reply } from "./context.js";
 import {
   type BudgetInput,
@@ -12,6 +12,13 @@ import {
   toLimits,
   toTime,
 } from "./convert.js";
+import {
+  entityRoutes,
+  type ManagedEntity,
+  newEntityId,
+  storedEntity,
+  updateEntity,
+} from "./entity-routes.js";
 import { invalidField, notFound } from "./errors.js";
 import {
   BUDGET_VIEW,
@@ -33,16 +40,10 @@ import {
   SOURCE,
   TIME_INPUT,
 } from "./fields.js";
-import {
-  requireCustomer,
-  requireFreeBudgetIds,
-  requireFreeHash,
-  requireNewId,
-  requireTeam,
-} from "./integrity.js";
+import { requireCustomer, requireFreeBudgetIds, requireFreeHash, requireTeam } from "./integrity.js";
 import type { AdminRoute } from "./route.js";
 import type { MapSchema, RecordSchema } from "./schema.js";
-import { hashSecret, maskKey, maskSecret, newId, newKeySecret } from "./secrets.js";
+import { hashSecret, maskKey, maskSecret, newKeySecret } from "./secrets.js";
 
 // Virtual keys under /api/keys: the secret is made here, answered once by the create (and regenerate)
 // call, and kept only as its hash.
@@ -261,17 +262,24 @@ export function keyView(context: AdminContext, key: VirtualKey, source: Source):
   };
 }
 
+const KEYS: ManagedEntity<"key", KeyInput> = {
+  kind: "key",
+  path: "/api/keys",
+  updateBody: KEY_UPDATE,
+  view: KEY_VIEW,
+  blank: blankKey,
+  apply: applyKeyInput,
+  keptOnReplace: (old) => ({ hash: old.hash, masked: old.masked }),
+  render: keyView,
+};
+
 /** Makes a key from the input with `secret` (a new one when absent), stores it, publishes; answers the secret. */
 export async function createKey(
   context: AdminContext,
   input: KeyInput,
   secret: string = newKeySecret(),
 ): Promise<{ readonly key: VirtualKey; readonly secret: string }> {
-  const id = input.id ?? newId("key");
-  if (input.id !== undefined) {
-    refuseConfigEntity(context, "key", id);
-    await requireNewId(context.store.getKey(id), "key", id);
-  }
+  const id = await newEntityId(context, "key", input.id);
   const hash = hashSecret(secret);
   await requireFreeHash(context, hash, id);
   const key = {
@@ -284,44 +292,18 @@ export async function createKey(
   return { key, secret };
 }
 
-export async function updateKey(
-  context: AdminContext,
-  key: VirtualKey,
-  input: KeyInput,
-): Promise<VirtualKey> {
-  const updated = await applyKeyInput(context, key, input);
-  await context.store.putKey(updated);
-  await context.changed();
-  return updated;
-}
-
-/** A key of the store, to change; a key of the configuration file is refused (409). */
-async function storedKey(context: AdminContext, id: string): Promise<VirtualKey> {
-  refuseConfigEntity(context, "key", id);
-  const key = await context.store.getKey(id);
-  if (key === undefined) throw notFound("key", id);
-  return key;
+export function updateKey(context: AdminContext, key: VirtualKey, input: KeyInput): Promise<VirtualKey> {
+  return updateEntity(context, KEYS, key, input);
 }
 
 function ok(body: unknown, status = 200): Reply {
   return { status, body };
 }
 
+const routes = entityRoutes(KEYS);
+
 export const KEY_ROUTES: readonly AdminRoute[] = [
-  {
-    method: "GET",
-    path: "/api/keys",
-    summary: "List virtual keys (never their secrets).",
-    response: {
-      type: "object",
-      additionalProperties: false,
-      properties: { data: { type: "array", items: KEY_VIEW, maxItems: 1e9 } },
-    },
-    async handle(context) {
-      const keys = withConfig(context, "key", await context.store.listKeys());
-      return ok({ data: keys.map(({ entity, source }) => keyView(context, entity, source)) });
-    },
-  },
+  routes.list("List virtual keys (never their secrets)."),
   {
     method: "POST",
     path: "/api/keys",
@@ -334,70 +316,20 @@ export const KEY_ROUTES: readonly AdminRoute[] = [
       return ok({ ...keyView(context, key, "api"), key: secret }, 201);
     },
   },
-  {
-    method: "GET",
-    path: "/api/keys/{id}",
-    summary: "One virtual key (never its secret).",
-    response: KEY_VIEW,
-    async handle(context, { params }) {
-      const id = params.id as string;
-      const configured = configEntity(context, "key", id);
-      if (configured !== undefined) return ok(keyView(context, configured, "config"));
-      return ok(keyView(context, await storedKey(context, id), "api"));
-    },
-  },
-  {
-    method: "PATCH",
-    path: "/api/keys/{id}",
-    summary: "Change the fields given; null clears expires_at, team_id, customer_id, limits.",
-    body: KEY_UPDATE,
-    response: KEY_VIEW,
-    async handle(context, { params, body }) {
-      const key = await storedKey(context, params.id as string);
-      return ok(keyView(context, await updateKey(context, key, body as KeyInput), "api"));
-    },
-  },
-  {
-    method: "PUT",
-    path: "/api/keys/{id}",
-    summary: "Replace the key's settings (fields left out get their defaults); the secret stays.",
-    body: KEY_UPDATE,
-    response: KEY_VIEW,
-    async handle(context, { params, body }) {
-      const key = await storedKey(context, params.id as string);
-      // The old budgets stay in the base only so that budgets given again by id keep their anchors.
-      const base = {
-        ...blankKey(key.id, key.createdAt),
-        hash: key.hash,
-        masked: key.masked,
-        budgets: key.budgets,
-      };
-      const updated = await applyKeyInput(context, base, { budgets: [], ...(body as KeyInput) });
-      await context.store.putKey(updated);
-      await context.changed();
-      return ok(keyView(context, updated, "api"));
-    },
-  },
-  {
-    method: "DELETE",
-    path: "/api/keys/{id}",
-    summary: "Delete a virtual key.",
-    response: { type: "object", additionalProperties: false, properties: { deleted: ID } },
-    async handle(context, { params }) {
-      const id = params.id as string;
-      refuseConfigEntity(context, "key", id);
-      if (!(await context.store.deleteKey(id))) throw notFound("key", id);
-      await context.changed();
-      return ok({ deleted: id });
-    },
-  },
+  routes.get("One virtual key (never its secret)."),
+  routes.patch("Change the fields given; null clears expires_at, team_id, customer_id, limits."),
+  routes.put("Replace the key's settings (fields left out get their defaults); the secret stays."),
+  routes.delete("Delete a virtual key.", async (context, id) => {
+    refuseConfigEntity(context, "key", id);
+    if (!(await context.store.deleteKey(id))) throw notFound("key", id);
+  }),
   {
     method: "POST",
     path: "/api/keys/{id}/regenerate",
     summary: "Give the key a new secret (the old one stops working); the answer holds it, once.",
     response: KEY_CREATED,
     async handle(context, { params }) {
-      const key = await storedKey(context, params.id as string);
+      const key = await storedEntity(context, "key", params.id as string);
       const secret = newKeySecret();
       const updated = { ...key, hash: hashSecret(secret), masked: maskKey(secret), updatedAt: context.now() };
       await context.store.putKey(updated);

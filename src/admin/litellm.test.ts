@@ -1,16 +1,15 @@
-import { createHash } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AdminHarness, adminHarness, PROVIDER_SECRET } from "../../test/helpers/admin-harness.js";
+import { describe, expect, it } from "vitest";
+import {
+  type AdminHarness,
+  adminHarnessEachTest,
+  PROVIDER_SECRET,
+} from "../../test/helpers/admin-harness.js";
+import { keyHash, spendRecord } from "../../test/helpers/governance-fixtures.js";
 
 let admin: AdminHarness;
-beforeEach(async () => {
-  admin = await adminHarness();
+adminHarnessEachTest((opened) => {
+  admin = opened;
 });
-afterEach(async () => {
-  await admin.close();
-});
-
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 // The bodies below are as LiteLLM's docs and its proxy's clients send them.
 
@@ -37,7 +36,7 @@ describe("LiteLLM key routes", () => {
     });
     expect(status).toBe(200);
     expect(json.key).toMatch(/^sk-sy-/);
-    expect(json.token).toBe(sha256(json.key));
+    expect(json.token).toBe(keyHash(json.key));
     expect(json.token_id).toBe(json.token);
     expect(json.key_name).toBe(`sk-sy-…${json.key.slice(-4)}`);
     expect(json.expires).toBe(new Date(admin.clock.now + 30 * 86_400_000).toISOString());
@@ -63,7 +62,7 @@ describe("LiteLLM key routes", () => {
   it("imports a key with its LiteLLM secret, keeping its token", async () => {
     const secret = "sk-litellm-imported-0123456789";
     const { json } = await admin.call("POST", "/key/generate", { key: secret });
-    expect(json.token).toBe(sha256(secret));
+    expect(json.token).toBe(keyHash(secret));
     expect((await admin.call("POST", "/key/generate", { key: secret })).status).toBe(409);
   });
 
@@ -170,25 +169,7 @@ describe("LiteLLM team, customer, budget, spend and model routes", () => {
     const { json: key } = await admin.call("POST", "/key/generate", {});
     const [stored] = await admin.store.listKeys();
     const at = Date.parse("2026-03-02T10:00:00Z");
-    const record = {
-      requestId: "r1",
-      at,
-      keyId: stored?.id as string,
-      teamId: "",
-      customerId: "c1",
-      provider: "openai",
-      model: "gpt-4o",
-      requestedModel: "gpt-4o",
-      promptTokens: 10,
-      completionTokens: 5,
-      cachedReadTokens: 0,
-      cacheWriteTokens: 0,
-      reasoningTokens: 0,
-      costMicros: 1_500_000,
-      status: 200,
-      stream: false,
-      estimated: false,
-    };
+    const record = spendRecord({ at, keyId: stored?.id as string, customerId: "c1", costMicros: 1_500_000 });
     await admin.store.insertSpend([
       record,
       { ...record, requestId: "r2", at: at + 86_400_000, costMicros: 500_000 },

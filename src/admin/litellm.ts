@@ -4,6 +4,7 @@ import { allKeys, refuseConfigEntity } from "./configured.js";
 import type { AdminContext } from "./context.js";
 import { isoTime, type LimitsInput, toDollars, toTime } from "./convert.js";
 import { createCustomer } from "./customers.js";
+import { findEntity } from "./entity-routes.js";
 import { AdminError, invalidField } from "./errors.js";
 import { COUNT, DURATION, ID, METADATA, MODEL_PATTERN, MODELS, NAME, nullable } from "./fields.js";
 import { createKey, type KeyInput, updateKey } from "./keys.js";
@@ -24,7 +25,7 @@ import { modelInfo } from "./model-info.js";
 import type { AdminRoute } from "./route.js";
 import type { MapSchema, RecordSchema, Schema, StringSchema } from "./schema.js";
 import { hashSecret } from "./secrets.js";
-import { createTeam, findTeam } from "./teams.js";
+import { createTeam } from "./teams.js";
 
 // LiteLLM's management routes with LiteLLM's field names and answer shapes, for users moving from its proxy:
 // dollars, duration strings, keys named by their secret or by their token (the secret's SHA-256). Fields
@@ -469,7 +470,7 @@ export const LITELLM_ROUTES: readonly AdminRoute[] = [
     query: { team_id: ID },
     response: ANY,
     async handle(context, { query }) {
-      const { entity: team } = await findTeam(context, queryKey(query, "team_id"));
+      const { entity: team } = await findEntity(context, "team", queryKey(query, "team_id"));
       await context.flushSpend();
       const teamSpend = (await context.store.totalSpend({ teamId: team.id }, "team")).reduce(
         (s, t) => s + t.costMicros,

@@ -1,5 +1,5 @@
 import type { Team } from "../governance/types.js";
-import { configEntity, refuseConfigEntity, type Source, type Sourced, withConfig } from "./configured.js";
+import type { Source } from "./configured.js";
 import type { AdminContext } from "./context.js";
 import {
   type BudgetInput,
@@ -10,7 +10,8 @@ import {
   toBudgets,
   toLimits,
 } from "./convert.js";
-import { conflict, invalidField, notFound } from "./errors.js";
+import { createEntity, entityRoutes, type ManagedEntity, storedEntity } from "./entity-routes.js";
+import { conflict, invalidField } from "./errors.js";
 import {
   BUDGET_VIEW,
   BUDGETS_INPUT,
@@ -24,10 +25,9 @@ import {
   nullable,
   SOURCE,
 } from "./fields.js";
-import { refuseConfigDependents, requireCustomer, requireFreeBudgetIds, requireNewId } from "./integrity.js";
+import { refuseConfigDependents, requireCustomer, requireFreeBudgetIds } from "./integrity.js";
 import type { AdminRoute } from "./route.js";
 import type { RecordSchema, StringSchema } from "./schema.js";
-import { newId } from "./secrets.js";
 
 // Teams under /api/teams. A team's keys keep their team id; deleting a team that has keys is refused unless
 // ?force=true, which deletes the keys with it (LiteLLM's /team/delete does the same).
@@ -108,33 +108,18 @@ async function applyTeamInput(context: AdminContext, base: Team, input: TeamInpu
   return team;
 }
 
-export async function createTeam(context: AdminContext, input: TeamInput): Promise<Team> {
-  const id = input.id ?? newId("team");
-  if (input.id !== undefined) {
-    refuseConfigEntity(context, "team", id);
-    await requireNewId(context.store.getTeam(id), "team", id);
-  }
-  const team = await applyTeamInput(context, blankTeam(id, context.now()), input);
-  await context.store.putTeam(team);
-  await context.changed();
-  return team;
-}
+const TEAMS: ManagedEntity<"team", TeamInput> = {
+  kind: "team",
+  path: "/api/teams",
+  updateBody: TEAM_UPDATE,
+  view: TEAM_VIEW,
+  blank: blankTeam,
+  apply: applyTeamInput,
+  render: teamView,
+};
 
-/** A team to read: the configuration file's, else the store's. */
-export async function findTeam(context: AdminContext, id: string): Promise<Sourced<Team>> {
-  const configured = configEntity(context, "team", id);
-  if (configured !== undefined) return { entity: configured, source: "config" };
-  const team = await context.store.getTeam(id);
-  if (team === undefined) throw notFound("team", id);
-  return { entity: team, source: "api" };
-}
-
-/** A team of the store, to change; a team of the configuration file is refused (409). */
-async function storedTeam(context: AdminContext, id: string): Promise<Team> {
-  refuseConfigEntity(context, "team", id);
-  const team = await context.store.getTeam(id);
-  if (team === undefined) throw notFound("team", id);
-  return team;
+export function createTeam(context: AdminContext, input: TeamInput): Promise<Team> {
+  return createEntity(context, TEAMS, input);
 }
 
 export function teamView(context: AdminContext, team: Team, source: Source): Record<string, unknown> {
@@ -154,7 +139,7 @@ export function teamView(context: AdminContext, team: Team, source: Source): Rec
 
 /** Deletes the team; its keys too when `force`, else a team with keys is refused (409). */
 export async function deleteTeam(context: AdminContext, id: string, force: boolean): Promise<void> {
-  await storedTeam(context, id);
+  await storedEntity(context, "team", id);
   refuseConfigDependents(context, "team", id);
   const keys = (await context.store.listKeys()).filter((k) => k.teamId === id);
   if (keys.length > 0 && !force)
@@ -172,91 +157,17 @@ export function forceParam(query: ReadonlyMap<string, string>): boolean {
   return force === "true";
 }
 
+const routes = entityRoutes(TEAMS);
+
 export const TEAM_ROUTES: readonly AdminRoute[] = [
-  {
-    method: "GET",
-    path: "/api/teams",
-    summary: "List teams.",
-    response: {
-      type: "object",
-      additionalProperties: false,
-      properties: { data: { type: "array", items: TEAM_VIEW, maxItems: 1e9 } },
-    },
-    async handle(context) {
-      return {
-        status: 200,
-        body: {
-          data: withConfig(context, "team", await context.store.listTeams()).map(({ entity, source }) =>
-            teamView(context, entity, source),
-          ),
-        },
-      };
-    },
-  },
-  {
-    method: "POST",
-    path: "/api/teams",
-    summary: "Create a team.",
-    body: TEAM_CREATE,
-    status: 201,
-    response: TEAM_VIEW,
-    async handle(context, { body }) {
-      return { status: 201, body: teamView(context, await createTeam(context, body as TeamInput), "api") };
-    },
-  },
-  {
-    method: "GET",
-    path: "/api/teams/{id}",
-    summary: "One team.",
-    response: TEAM_VIEW,
-    async handle(context, { params }) {
-      const { entity, source } = await findTeam(context, params.id as string);
-      return { status: 200, body: teamView(context, entity, source) };
-    },
-  },
-  {
-    method: "PATCH",
-    path: "/api/teams/{id}",
-    summary: "Change the fields given; null clears customer_id and limits.",
-    body: TEAM_UPDATE,
-    response: TEAM_VIEW,
-    async handle(context, { params, body }) {
-      const team = await applyTeamInput(
-        context,
-        await storedTeam(context, params.id as string),
-        body as TeamInput,
-      );
-      await context.store.putTeam(team);
-      await context.changed();
-      return { status: 200, body: teamView(context, team, "api") };
-    },
-  },
-  {
-    method: "PUT",
-    path: "/api/teams/{id}",
-    summary: "Replace the team's settings (fields left out get their defaults).",
-    body: TEAM_UPDATE,
-    response: TEAM_VIEW,
-    async handle(context, { params, body }) {
-      const old = await storedTeam(context, params.id as string);
-      const base = { ...blankTeam(old.id, old.createdAt), budgets: old.budgets };
-      const team = await applyTeamInput(context, base, { budgets: [], ...(body as TeamInput) });
-      await context.store.putTeam(team);
-      await context.changed();
-      return { status: 200, body: teamView(context, team, "api") };
-    },
-  },
-  {
-    method: "DELETE",
-    path: "/api/teams/{id}",
-    summary: "Delete a team; refused (409) while it has keys unless force=true, which deletes them too.",
-    query: { force: FORCE },
-    response: { type: "object", additionalProperties: false, properties: { deleted: ID } },
-    async handle(context, { params, query }) {
-      const id = params.id as string;
-      await deleteTeam(context, id, forceParam(query));
-      await context.changed();
-      return { status: 200, body: { deleted: id } };
-    },
-  },
+  routes.list("List teams."),
+  routes.create("Create a team.", TEAM_CREATE),
+  routes.get("One team."),
+  routes.patch("Change the fields given; null clears customer_id and limits."),
+  routes.put("Replace the team's settings (fields left out get their defaults)."),
+  routes.delete(
+    "Delete a team; refused (409) while it has keys unless force=true, which deletes them too.",
+    (context, id, query) => deleteTeam(context, id, forceParam(query)),
+    { force: FORCE },
+  ),
 ];

@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { spendRecord, virtualKey } from "../../test/helpers/governance-fixtures.js";
 import { configFromEnvironment } from "../config/env.js";
 import type { GovernanceSnapshot } from "../governance/snapshot.js";
-import type { SpendRecord, VirtualKey } from "../governance/types.js";
+import type { SpendRecord } from "../governance/types.js";
 import { SecretCipher } from "../store/cipher.js";
 import { openSqliteStore } from "../store/sqlite.js";
 import type { GovernanceStore } from "../store/types.js";
@@ -27,44 +28,19 @@ function storeFile(): string {
   return join(dir, "switchyard.db");
 }
 
-const key: VirtualKey = {
-  id: "key-1",
-  name: "app",
-  hash: "a".repeat(64),
-  masked: "sk-sy-…aaaa",
-  active: true,
-  models: [],
-  providers: [],
-  providerConfigs: [],
-  modelLimits: {},
+const key = virtualKey({
   budgets: [{ id: "b-1", maxMicros: 1000, softMicros: 500, anchor: 0 }],
   limits: { requests: 10 },
-  metadata: {},
-  secretMetadata: {},
-  logContent: true,
-  createdAt: 0,
-  updatedAt: 0,
-};
-
-const record = (costMicros: number): SpendRecord => ({
-  requestId: `r-${costMicros}`,
-  at: Date.now(),
-  keyId: "key-1",
-  teamId: "",
-  customerId: "",
-  provider: "openai",
-  model: "gpt-4o-mini",
-  requestedModel: "gpt-4o-mini",
-  promptTokens: 10,
-  completionTokens: 5,
-  cachedReadTokens: 0,
-  cacheWriteTokens: 0,
-  reasoningTokens: 0,
-  costMicros,
-  status: 200,
-  stream: false,
-  estimated: false,
 });
+
+const record = (costMicros: number) =>
+  spendRecord({
+    requestId: `r-${costMicros}`,
+    at: Date.now(),
+    model: "gpt-4o-mini",
+    requestedModel: "gpt-4o-mini",
+    costMicros,
+  });
 
 async function opened(path: string): Promise<GovernanceStore> {
   const store = openSqliteStore(path, cipher);

@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { virtualKey } from "../../test/helpers/governance-fixtures.js";
 import { openStore } from "./open.js";
-import { virtualKey } from "./store-conformance.js";
 
 // Which store openStore picks without PostgreSQL (postgres.test.ts covers the postgres:// URLs).
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { BudgetTemplate, Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
+import { virtualKey } from "../../test/helpers/governance-fixtures.js";
+import type { BudgetTemplate, Customer, SpendRecord, Team } from "../governance/types.js";
 import { SecretCipher } from "./cipher.js";
 import { StoreConflictError } from "./errors.js";
 import { MIGRATIONS } from "./migrations.js";
@@ -27,27 +28,6 @@ export interface StoreHarness {
 }
 
 const T0 = Date.UTC(2026, 0, 1, 12);
-
-export function virtualKey(overrides: Partial<VirtualKey> = {}): VirtualKey {
-  return {
-    id: "vk-1",
-    name: "checkout service",
-    hash: "a".repeat(64),
-    masked: "sk-sy-…abcd",
-    active: true,
-    models: [],
-    providers: [],
-    providerConfigs: [],
-    modelLimits: {},
-    budgets: [],
-    metadata: {},
-    secretMetadata: {},
-    logContent: false,
-    createdAt: T0,
-    updatedAt: T0,
-    ...overrides,
-  };
-}
 
 const fullKey = virtualKey({
   id: "vk-full",
@@ -184,7 +164,7 @@ export function defineStoreConformance(name: string, harness: StoreHarness): voi
 
     it("stores, replaces, lists and deletes virtual keys with every field", async () => {
       const { store } = await open();
-      const plain = virtualKey();
+      const plain = virtualKey({ logContent: false });
       await store.putKey(plain);
       await store.putKey(fullKey);
       expect(await store.getKey(fullKey.id)).toEqual(fullKey);
@@ -209,15 +189,16 @@ export function defineStoreConformance(name: string, harness: StoreHarness): voi
 
     it("refuses a second key with the same hash and keeps the first", async () => {
       const { store } = await open();
-      await store.putKey(virtualKey());
+      const first = virtualKey();
+      await store.putKey(first);
       await expect(store.putKey(virtualKey({ id: "vk-2", name: "twin" }))).rejects.toBeInstanceOf(
         StoreConflictError,
       );
-      expect((await store.listKeys()).map((key) => key.id)).toEqual(["vk-1"]);
+      expect((await store.listKeys()).map((key) => key.id)).toEqual([first.id]);
       // The same key may change its own hash, after which the old hash is free again.
       await store.putKey(virtualKey({ hash: "c".repeat(64) }));
       await store.putKey(virtualKey({ id: "vk-2" }));
-      expect((await store.listKeys()).map((key) => key.hash)).toEqual(["c".repeat(64), "a".repeat(64)]);
+      expect((await store.listKeys()).map((key) => key.hash)).toEqual(["c".repeat(64), first.hash]);
     });
 
     it("keeps secret metadata and provider secrets sealed at rest", async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { beforeEach } from "vitest";
 import type { AdminContext, BudgetState } from "../../src/admin/handler.js";
 import { handleAdmin } from "../../src/admin/handler.js";
 import { parseLiteLLMConfig } from "../../src/config/litellm.js";
@@ -49,6 +50,15 @@ export interface AdminHarness {
 
 export function testConfig(): GatewayConfig {
   return parseLiteLLMConfig(CONFIG_YAML, "/tmp/admin-test-config.yaml", {}).config;
+}
+
+/** A fresh harness of the test configuration for each test of the suite: `use` gets it before the test; it closes after. */
+export function adminHarnessEachTest(use: (admin: AdminHarness) => void): void {
+  beforeEach(async () => {
+    const admin = await adminHarness();
+    use(admin);
+    return () => admin.close();
+  });
 }
 
 export async function adminHarness(config: GatewayConfig = testConfig()): Promise<AdminHarness> {

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { customer, KEY_SECRET, team, virtualKey } from "../../../test/helpers/governance-fixtures.js";
 import { configFromEnvironment } from "../../config/env.js";
 import type { GatewayError } from "../../errors.js";
 import { buildSnapshot } from "../../governance/snapshot.js";
@@ -17,50 +17,7 @@ import { pricingFor } from "./table-pricing.js";
 const { config } = configFromEnvironment({ OPENAI_API_KEY: "sk-openai", ANTHROPIC_API_KEY: "sk-anthropic" });
 const table = compileRoutingTable(config);
 const plan = (model: string) => candidatesFor(table, model) as ModelPlan;
-const SECRET = "sk-sy-test-secret";
-const HASH = createHash("sha256").update(SECRET).digest("hex");
-
-function virtualKey(fields: Partial<VirtualKey> = {}): VirtualKey {
-  return {
-    id: "key-1",
-    name: "app",
-    hash: HASH,
-    masked: "sk-sy-…cret",
-    active: true,
-    models: [],
-    providers: [],
-    providerConfigs: [],
-    modelLimits: {},
-    budgets: [],
-    metadata: {},
-    secretMetadata: {},
-    logContent: true,
-    createdAt: 0,
-    updatedAt: 0,
-    ...fields,
-  };
-}
-
 const budget = (id: string, maxMicros: number): Budget => ({ id, maxMicros, anchor: 0 });
-const team = (fields: Partial<Team>): Team => ({
-  id: "team-1",
-  name: "team",
-  budgets: [],
-  models: [],
-  metadata: {},
-  createdAt: 0,
-  updatedAt: 0,
-  ...fields,
-});
-const customer = (fields: Partial<Customer>): Customer => ({
-  id: "customer-1",
-  name: "customer",
-  budgets: [],
-  metadata: {},
-  createdAt: 0,
-  updatedAt: 0,
-  ...fields,
-});
 
 function governance(keys: VirtualKey[], teams: Team[] = [], customers: Customer[] = []) {
   const buffer = createGovernanceBuffer(64, 1);
@@ -75,7 +32,7 @@ function governance(keys: VirtualKey[], teams: Team[] = [], customers: Customer[
   );
   const records: SpendRecord[] = [];
   const lane = new LaneGovernance(snapshot, 0, pricingFor(config), { record: (r) => records.push(r) });
-  const key = lane.identify(SECRET, Date.now()) as LaneKey;
+  const key = lane.identify(KEY_SECRET, Date.now()) as LaneKey;
   const counters = new GovernanceCounters(buffer);
   const state = (id: string) => counters.read(slots.get(id) as number);
   return { lane, key, records, state };
@@ -102,14 +59,14 @@ describe("LaneGovernance", () => {
   it("knows a key by the SHA-256 of its secret only, and refuses it disabled or expired", () => {
     expect(governance([virtualKey()]).key.data.id).toBe("key-1");
     expect(governance([virtualKey()]).lane.identify("sk-sy-other", Date.now())).toBeUndefined();
-    expect(governance([virtualKey({ active: false })]).lane.identify(SECRET, Date.now())).toMatchObject({
+    expect(governance([virtualKey({ active: false })]).lane.identify(KEY_SECRET, Date.now())).toMatchObject({
       status: 401,
       code: "virtual_key_inactive",
     });
-    expect(governance([virtualKey({ expiresAt: 1000 })]).lane.identify(SECRET, 1000)).toMatchObject({
+    expect(governance([virtualKey({ expiresAt: 1000 })]).lane.identify(KEY_SECRET, 1000)).toMatchObject({
       code: "virtual_key_inactive",
     });
-    expect(governance([virtualKey({ expiresAt: 1000 })]).lane.identify(SECRET, 999)).not.toHaveProperty(
+    expect(governance([virtualKey({ expiresAt: 1000 })]).lane.identify(KEY_SECRET, 999)).not.toHaveProperty(
       "status",
     );
   });
