@@ -13,10 +13,10 @@ import { upstreamHealth, upstreamMetrics } from "../routing/upstream-health.js";
 import { retainPools } from "../upstream/pools.js";
 import { serveAdmin } from "./admin.js";
 import { serveCountTokens } from "./count-tokens.js";
-import type { LaneGovernance } from "./governance/lane-governance.js";
+import type { LaneGovernance, LaneKey } from "./governance/lane-governance.js";
 import { refuse } from "./inbound.js";
 import { listModels } from "./models.js";
-import { authenticate, type Lane, serveInference } from "./pipeline.js";
+import { authenticate, identifyClient, type Lane, serveInference } from "./pipeline.js";
 import { errorBodyIn, findRoute, type Route } from "./routes.js";
 import { shutdownNoticeFor } from "./shutdown.js";
 
@@ -161,10 +161,12 @@ export class Gateway {
       case "count_tokens":
         serveCountTokens(lane, head, reply);
         return;
-      case "models":
-        if (!authenticate(lane, route.name, head, reply, errorBody)) return;
-        this.serveModels(lane, reply, errorBody);
+      case "models": {
+        const key = identifyClient(lane, route.name, head, reply, errorBody);
+        if (key === false) return;
+        this.serveModels(lane, reply, errorBody, key);
         return;
+      }
       case "health":
         sendJson(
           reply,
@@ -193,8 +195,8 @@ export class Gateway {
   // The asynchronous answers have methods of their own: a closure in `serve` would make every request,
   // inference included, allocate the scope it captures.
 
-  private serveModels(lane: Lane, reply: Reply, errorBody: ErrorBody): void {
-    listModels(lane.table).then(
+  private serveModels(lane: Lane, reply: Reply, errorBody: ErrorBody, key: LaneKey | null): void {
+    listModels(lane.table, key === null ? undefined : (id) => key.allowsListed(id)).then(
       (body) => sendJson(reply, 200, body),
       (error: Error) => internalFailure(reply, this.metrics, errorBody, error),
     );

@@ -16,15 +16,17 @@ interface ModelEntry {
   owned_by: string;
 }
 
-let cached: { table: RoutingTable; at: number; body: string } | undefined;
+let cached: { table: RoutingTable; at: number; entries: ModelEntry[]; body: string } | undefined;
 
-export async function listModels(table: RoutingTable): Promise<string> {
+/** The list as JSON; narrowed to the names `allows` accepts (a virtual key's models) when it is given. */
+export async function listModels(table: RoutingTable, allows?: (id: string) => boolean): Promise<string> {
   const now = Date.now();
-  if (cached !== undefined && cached.table === table && now - cached.at < CACHE_MS) return cached.body;
-  const lists = await Promise.all([...table.providers.values()].map(modelsOf));
-  const body = JSON.stringify({ object: "list", data: lists.flat() });
-  cached = { table, at: now, body };
-  return body;
+  if (cached === undefined || cached.table !== table || now - cached.at >= CACHE_MS) {
+    const entries = (await Promise.all([...table.providers.values()].map(modelsOf))).flat();
+    cached = { table, at: now, entries, body: JSON.stringify({ object: "list", data: entries }) };
+  }
+  if (allows === undefined) return cached.body;
+  return JSON.stringify({ object: "list", data: cached.entries.filter((entry) => allows(entry.id)) });
 }
 
 async function modelsOf(provider: CompiledProvider): Promise<ModelEntry[]> {

@@ -108,6 +108,17 @@ describe("virtual keys", () => {
     expect(asKey.status).toBe(401);
   });
 
+  it("list only the models a key may use", async () => {
+    const narrow = await newKey({ name: "lister", models: ["openai/gpt-4o*"] });
+    const everything = await newKey({ name: "lister-all" });
+    const ids = async (key: string) => (await openai(key).models.list()).data.map((m) => m.id);
+    const all = await ids(everything.key);
+    const allowed = await ids(narrow.key);
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(allowed.length).toBeLessThan(all.length);
+    expect(allowed.every((id) => id.startsWith("openai/gpt-4o"))).toBe(true);
+  });
+
   it("hold requests per minute and requests under way", async () => {
     const perMinute = await newKey({ name: "rpm", limits: { requests: 2 } });
     await ask(perMinute.key);

@@ -85,6 +85,18 @@ describe("LaneGovernance", () => {
     expect(byProvider.permit(plan("openai/gpt-4o-mini"))).toMatchObject({ code: "model_not_allowed" });
   });
 
+  it("says which listed models a key may use", () => {
+    const { key } = governance([
+      virtualKey({
+        models: ["openai/*", "claude-*"],
+        providerConfigs: [{ provider: "openai", allowedModels: ["gpt-4o*"], keyNames: [] }],
+      }),
+    ]);
+    expect(key.allowsListed("openai/gpt-4o-mini")).toBe(true);
+    expect(key.allowsListed("openai/o3")).toBe(false);
+    expect(key.allowsListed("anthropic/claude-sonnet-4-5")).toBe(false);
+  });
+
   it("weights and restricts candidates by the key's provider configs", () => {
     const { key } = governance([
       virtualKey({

@@ -29,6 +29,23 @@ export class LaneKey {
     this.lists = data.modelLists.map((list) => list.map(patternOf));
   }
 
+  /** Whether the key may use `provider/model` (for /v1/models), by its and its team's patterns and providers. */
+  allowsListed(qualified: string): boolean {
+    const slash = qualified.indexOf("/");
+    const provider = qualified.slice(0, slash);
+    const model = qualified.slice(slash + 1);
+    for (const list of this.lists) if (!list.some((p) => p.test(qualified) || p.test(model))) return false;
+    if (this.data.providers.length > 0 && !this.data.providers.includes(provider)) return false;
+    const configs = this.data.providerConfigs;
+    if (configs.length === 0) return true;
+    const config = configs.find((c) => c.provider === provider);
+    return (
+      config !== undefined &&
+      (config.allowedModels.length === 0 ||
+        config.allowedModels.some((m) => patternOf(m).test(model) || patternOf(m).test(qualified)))
+    );
+  }
+
   /** `plan` as this key may use it: the candidates it allows, weighted by its provider configs. */
   permit(plan: ModelPlan): ModelPlan | GatewayError {
     if (this.lists.length === 0 && this.data.providers.length === 0 && this.data.providerConfigs.length === 0)
