@@ -74,17 +74,18 @@ export class RequestHooks implements HookRequest, ReplyObserver {
   response(status: number, body: Uint8Array | string, usage: Usage | undefined): void {
     // Settled once the reply is on its way: the client's bytes do not wait for the accounting.
     if (this.admission !== undefined) queueMicrotask(() => this.settle(status, usage));
-    this.chain.onResponse(this, this.outcome(status, usage), body);
+    // Only governance may be listening: no outcome is made for nobody.
+    if (this.chain.observesReplies) this.chain.onResponse(this, this.outcome(status, usage), body);
   }
 
   chunk(chunk: Uint8Array | string): void {
     this.admission?.relayed(chunk);
-    this.chain.onStreamChunk(this, chunk);
+    if (this.chain.observesReplies) this.chain.onStreamChunk(this, chunk);
   }
 
   streamEnd(status: number, usage: Usage): void {
     this.settle(status, usage);
-    this.chain.onStreamEnd(this, this.outcome(status, usage));
+    if (this.chain.observesReplies) this.chain.onStreamEnd(this, this.outcome(status, usage));
   }
 
   error(
@@ -95,6 +96,7 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     usage?: Usage,
   ): void {
     this.settle(status, usage);
+    if (!this.chain.observesReplies) return;
     const error: HookError = {
       ...this.outcome(status, usage),
       code: code === null ? "" : String(code),
