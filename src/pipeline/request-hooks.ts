@@ -26,7 +26,7 @@ const NO_USAGE: HookUsage = {
 };
 
 export class RequestHooks implements HookRequest, ReplyObserver {
-  readonly state = new Map<string, unknown>();
+  private stateMap: Map<string, unknown> | undefined;
   /** Flat name/value pairs for every upstream attempt; undefined until a plugin adds one. */
   upstreamHeaders: string[] | undefined;
   private attempt: AttemptReport | undefined;
@@ -44,6 +44,12 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     /** The request's place under its virtual key's limits and budgets, settled exactly once at its end. */
     private readonly admission: Admission | undefined,
   ) {}
+
+  /** Made on first use: most requests (a governed one with no plugin) never touch it. */
+  get state(): Map<string, unknown> {
+    this.stateMap ??= new Map();
+    return this.stateMap;
+  }
 
   header(name: string): string {
     const index = this.headerNames.indexOf(name.toLowerCase());
