@@ -161,7 +161,7 @@ lanes = await Lanes.start({
 });
 const running = lanes;
 // The first lane serves the management API before the others listen: what it changed meanwhile goes out now.
-if (served.config !== startedWith.config) running.publish(served.config);
+if (served.config !== startedWith.config) await running.publish(served.config);
 if (governance.snapshot !== startedWith.governance) await running.publishGovernance(governance.snapshot);
 
 log(`listening on http://${host}:${running.boundPort}`);

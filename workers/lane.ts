@@ -143,12 +143,14 @@ port.on("message", (message: ToLane) => {
   switch (message.type) {
     case "config":
       // One at a time, in the order published: a slow plugin load must not let an older configuration win.
-      reloads = reloads.then(() => applyConfig(message));
+      reloads = reloads
+        .then(() => applyConfig(message))
+        .finally(() => send({ type: "applied", id: message.id }));
       return;
     case "governance":
       governanceSnapshot = message.snapshot;
       gateway.setGovernance(laneGovernance(governanceSnapshot, config));
-      send({ type: "governance-applied", id: message.id });
+      send({ type: "applied", id: message.id });
       return;
     case "snapshot":
       send({ type: "snapshot", id: message.id, metrics: gateway.metrics.snapshot() });

@@ -14,6 +14,8 @@ import type { FromLane, LaneData, ToLane } from "./messages.js";
 
 const LANE_ENTRY = new URL("../../workers/lane.js", import.meta.url);
 const SNAPSHOT_TIMEOUT_MS = 2_000;
+/** A lane loads a configuration's plugins before it serves with it; each factory has 10 s. */
+const PLUGIN_LOAD_WAIT_MS = 15_000;
 
 export interface LanesOptions {
   readonly count: number;
@@ -40,9 +42,9 @@ export class Lanes {
   private stopping = false;
   private nextSnapshot = 0;
   private readonly snapshotWaiters = new Map<number, (metrics: MetricJson[]) => void>();
-  private nextGovernance = 0;
-  /** Governance publications waiting for lanes to apply them. */
-  private readonly governanceWaiters = new Map<number, { pending: number; done: () => void }>();
+  private nextPublication = 0;
+  /** Publications waiting for lanes to apply them. */
+  private readonly applyWaiters = new Map<number, { pending: number; done: () => void }>();
   private readonly startedAt = Date.now();
 
   private constructor(private readonly options: LanesOptions) {
@@ -67,15 +69,18 @@ export class Lanes {
     return this.port;
   }
 
-  publish(config: GatewayConfig): void {
+  /**
+   * A new configuration for every lane (plugins reloaded in each). Resolves once every lane serves with it
+   * or kept its own (a plugin that failed there), or after PLUGIN_LOAD_WAIT_MS for a lane too busy or gone.
+   */
+  publish(config: GatewayConfig): Promise<void> {
     this.config = config;
-    if (fits(openUpstreamBuffer(this.upstream), config)) {
-      this.broadcast({ type: "config", config });
-      return;
-    }
+    if (fits(openUpstreamBuffer(this.upstream), config))
+      return this.broadcastApplied((id) => ({ type: "config", id, config }), PLUGIN_LOAD_WAIT_MS);
     // Old requests finish on the old buffer; new ones count on the new, which starts without history.
     this.upstream = createUpstreamBuffer(capacityFor(config));
-    this.broadcast({ type: "config", config, upstream: this.upstream });
+    const upstream = this.upstream;
+    return this.broadcastApplied((id) => ({ type: "config", id, config, upstream }), PLUGIN_LOAD_WAIT_MS);
   }
 
   /**
@@ -85,22 +90,27 @@ export class Lanes {
    */
   publishGovernance(snapshot: GovernanceSnapshot): Promise<void> {
     this.governance = snapshot;
-    const id = this.nextGovernance++;
+    return this.broadcastApplied((id) => ({ type: "governance", id, snapshot }), SNAPSHOT_TIMEOUT_MS);
+  }
+
+  /** Sends every lane the message made for a new id; resolves when all of them said it applied, or at `waitMs`. */
+  private broadcastApplied(message: (id: number) => ToLane, waitMs: number): Promise<void> {
+    const id = this.nextPublication++;
     const live = this.workers.filter((worker) => worker !== undefined).length;
     if (live === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.governanceWaiters.delete(id);
+        this.applyWaiters.delete(id);
         resolve();
-      }, SNAPSHOT_TIMEOUT_MS);
-      this.governanceWaiters.set(id, {
+      }, waitMs);
+      this.applyWaiters.set(id, {
         pending: live,
         done: () => {
           clearTimeout(timer);
           resolve();
         },
       });
-      this.broadcast({ type: "governance", id, snapshot });
+      this.broadcast(message(id));
     });
   }
 
@@ -167,10 +177,10 @@ export class Lanes {
   }
 
   private onLaneMessage(worker: Worker, message: FromLane): void {
-    if (message.type === "governance-applied") {
-      const waiter = this.governanceWaiters.get(message.id);
+    if (message.type === "applied") {
+      const waiter = this.applyWaiters.get(message.id);
       if (waiter !== undefined && --waiter.pending === 0) {
-        this.governanceWaiters.delete(message.id);
+        this.applyWaiters.delete(message.id);
         waiter.done();
       }
     } else if (message.type === "spend") {

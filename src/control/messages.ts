@@ -22,8 +22,7 @@ export interface LaneData {
 
 export type ToLane =
   /** `upstream` is set when the configuration needed a bigger shared upstream buffer. */
-  | { type: "config"; config: GatewayConfig; upstream?: SharedArrayBuffer }
-  /** Answered with governance-applied once the lane serves with it. */
+  | { type: "config"; id: number; config: GatewayConfig; upstream?: SharedArrayBuffer }
   | { type: "governance"; id: number; snapshot: GovernanceSnapshot }
   | { type: "snapshot"; id: number }
   | { type: "metrics-text"; id: number; contentType: string; body: string }
@@ -37,5 +36,6 @@ export type FromLane =
   /** Finished requests' spend, in batches (src/pipeline/governance/spend-outbox.ts). */
   | { type: "spend"; records: SpendRecord[] }
   | { type: "admin-request"; id: number; request: AdminRequest }
-  | { type: "governance-applied"; id: number }
+  /** A published config or governance snapshot (by its id) now serves in this lane, or was refused by it. */
+  | { type: "applied"; id: number }
   | { type: "drained"; unfinished: number };

@@ -40,7 +40,9 @@ const start = (file = fileConfig()) =>
   ServedConfigControl.start(
     store,
     file,
-    (config) => published.push(config),
+    async (config) => {
+      published.push(config);
+    },
     (line) => lines.push(line),
   );
 

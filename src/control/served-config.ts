@@ -22,7 +22,8 @@ export class ServedConfigControl {
     private readonly store: GovernanceStore,
     private file: GatewayConfig,
     private rows: StoredRows,
-    private readonly publish: (config: GatewayConfig) => void,
+    /** Resolves once every lane serves with `config`. */
+    private readonly publish: (config: GatewayConfig) => Promise<void> | undefined,
     private readonly log: (line: string) => void,
   ) {
     this.served = this.merge();
@@ -33,7 +34,7 @@ export class ServedConfigControl {
   static async start(
     store: GovernanceStore,
     file: GatewayConfig,
-    publish: (config: GatewayConfig) => void,
+    publish: (config: GatewayConfig) => Promise<void> | undefined,
     log: (line: string) => void,
   ): Promise<ServedConfigControl> {
     return new ServedConfigControl(store, file, await readRows(store), publish, log);
@@ -63,7 +64,7 @@ export class ServedConfigControl {
           `could not read the stored providers (${(error as Error).message}); serving those read before`,
         );
       }
-      this.rebuild(true);
+      await this.rebuild(true);
     });
   }
 
@@ -71,7 +72,7 @@ export class ServedConfigControl {
   changed(): Promise<void> {
     return this.enqueue(async () => {
       this.rows = await readRows(this.store);
-      this.rebuild(false);
+      await this.rebuild(false);
     });
   }
 
@@ -81,12 +82,12 @@ export class ServedConfigControl {
     return done;
   }
 
-  private rebuild(always: boolean): void {
+  private async rebuild(always: boolean): Promise<void> {
     this.served = this.merge();
     const json = JSON.stringify(this.served.providers);
     if (!always && json === this.providersJson) return;
     this.providersJson = json;
-    this.publish(this.served);
+    await this.publish(this.served);
   }
 
   /** The merged configuration; logs each warning once, while it lasts. */
