@@ -61,7 +61,9 @@ function bodyReceived(
   // Counting never moves to another model: no fallback chain, whatever routing configures.
   const counting = { ...scanned, stream: false, fallbacks: NO_FALLBACKS };
   const only = { name: "", candidates: anthropic };
-  attemptLoop(new InboundRequest(lane, route, head, reply, startedAt, counting, only, errorBody, undefined));
+  attemptLoop(
+    new InboundRequest(lane, route, head, reply, startedAt, counting, only, errorBody, undefined, null),
+  );
 }
 
 function answerEstimate(

@@ -82,7 +82,7 @@ function bodyReceived(
   }
   let admission: Admission | undefined;
   if (key !== null) {
-    const admitted = admit(lane.governance, key, plan, head, scanned);
+    const admitted = admit(lane, key, plan, head, scanned);
     if ("status" in admitted) {
       refuse(reply, lane.metrics, errorBody, admitted);
       return;
@@ -90,7 +90,18 @@ function bodyReceived(
     admission = admitted;
   }
   const hooks = requestHooksFor(lane.plugins, route, head, scanned, admission);
-  const request = new InboundRequest(lane, route, head, reply, startedAt, scanned, plan, errorBody, hooks);
+  const request = new InboundRequest(
+    lane,
+    route,
+    head,
+    reply,
+    startedAt,
+    scanned,
+    plan,
+    errorBody,
+    hooks,
+    key,
+  );
   if (admission !== undefined) request.asksUsage = asksUsageFor(route, scanned);
   runRequestHooks(lane.plugins, request);
 }
@@ -253,6 +264,8 @@ export class InboundRequest implements AttemptsInput {
     readonly errorBody: ErrorBody,
     /** The plugins' view of this request; absent when no plugin has request or reply hooks. */
     readonly hooks: RequestHooks | undefined,
+    /** The client's virtual key: fallback models are narrowed by it too. */
+    private readonly key: LaneKey | null,
   ) {
     this.table = lane.table;
     this.metrics = lane.metrics;
@@ -268,6 +281,10 @@ export class InboundRequest implements AttemptsInput {
    * Per candidate, not per request: a provider that speaks the client's wire format gets the bytes (byte
    * leg); any other gets the request converted (convert leg). A model group may mix both.
    */
+  resolve(model: string): ModelPlan | GatewayError {
+    return resolveCandidates(this.table, model, this.key);
+  }
+
   /** The body and scan the byte leg sends. */
   bytesToSend(): { body: Buffer; scan: ScanOk } {
     if (!this.asksUsage) return this;
@@ -342,13 +359,14 @@ function resolveCandidates(
  * request's place under every limit and budget of its key, team and customer, reserved from its estimate.
  */
 function admit(
-  governance: LaneGovernance,
+  lane: Lane,
   key: LaneKey,
   plan: ModelPlan,
   head: RequestHead,
   scanned: Scanned,
 ): Admission | GatewayError {
-  return governance.admit(key, plan, {
+  // The estimate covers every model the request may end on: a fallback may be dearer than its model.
+  return lane.governance.admit(key, withFallbacks(lane.table, plan, scanned.fallbacks, key), {
     requestId: head.requestId,
     model: scanned.model,
     stream: scanned.stream,
@@ -452,6 +470,34 @@ function sendBytes(request: InboundRequest, candidate: PlanCandidate, attempt: A
     request.asksUsage ? new UsageEventStrip() : undefined,
   );
   dispatchAttempt(request, candidate, upstream, relay, account, edit);
+}
+
+/**
+ * `plan` with the candidates of every model its fallback chains name (the request's own `fallbacks`, else the
+ * configured chain, and the context-window and content-policy chains), as far as the key allows them.
+ */
+function withFallbacks(
+  table: RoutingTable,
+  plan: ModelPlan,
+  requested: readonly string[] | undefined,
+  key: LaneKey,
+): ModelPlan {
+  const routing = table.config.routing;
+  const chains = [
+    requested ?? routing?.fallbacks[plan.name] ?? routing?.fallbacks["*"],
+    routing?.contextWindowFallbacks[plan.name],
+    routing?.contentPolicyFallbacks[plan.name],
+  ];
+  let candidates: PlanCandidate[] | undefined;
+  for (const chain of chains) {
+    for (const name of chain ?? []) {
+      const fallback = resolveCandidates(table, name, key);
+      if ("status" in fallback) continue;
+      candidates ??= [...plan.candidates];
+      candidates.push(...fallback.candidates);
+    }
+  }
+  return candidates === undefined ? plan : { name: plan.name, candidates };
 }
 
 /** The plugins' view of the request, when some plugin looks at requests or replies. */

@@ -137,6 +137,7 @@ function run(t: RoutingTable, plan: ModelPlan, options: RunOptions = {}) {
       sent.push({ candidate, hook });
       options.send?.(candidate, hook, reply);
     },
+    resolve: (model) => candidatesFor(t, model),
   });
   attempts.start();
   return { sent, reply };
@@ -469,6 +470,7 @@ describe("the sole attempt (one candidate, nothing to retry) with shared upstrea
       errorBody,
       hooks: undefined,
       send: (candidate, hook) => sent.push({ candidate, hook }),
+      resolve: (model) => candidatesFor(t, model),
     });
     return { sent, reply, metrics };
   }

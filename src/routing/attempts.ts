@@ -6,7 +6,7 @@ import type { LaneMetrics } from "../observability/lane-metrics.js";
 import { type Abortable, DeadlineExceeded } from "../upstream/abort.js";
 import { crashFailure } from "../upstream/relay-core.js";
 import type { ExchangeReport, ReplyObserver, UpstreamFailure } from "../upstream/report.js";
-import { candidatesFor, type ModelPlan, type PlanCandidate } from "./candidates.js";
+import type { ModelPlan, PlanCandidate } from "./candidates.js";
 import type { Admission, Outcome, UpstreamHealth } from "./health.js";
 import {
   backoffMs,
@@ -52,6 +52,8 @@ export interface AttemptsInput {
   readonly hooks: ReplyObserver | undefined;
   /** Sends one attempt upstream; its relay reports through `attempt`. */
   send(candidate: PlanCandidate, attempt: AttemptReport): void;
+  /** A fallback model as its candidates, narrowed as the request's own model was (its virtual key's models). */
+  resolve(model: string): ModelPlan | GatewayError;
 }
 
 /**
@@ -358,7 +360,7 @@ export class AttemptLoop implements AbortListener {
       while (chain !== undefined && this.fallbackIndex < chain.length) {
         const name = chain[this.fallbackIndex] as string;
         this.fallbackIndex++;
-        const plan = candidatesFor(this.input.table, name);
+        const plan = this.input.resolve(name);
         if ("status" in plan) continue;
         this.plan = plan;
         this.tried.clear();

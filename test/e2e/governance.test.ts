@@ -119,6 +119,42 @@ describe("virtual keys", () => {
     expect(allowed.every((id) => id.startsWith("openai/gpt-4o"))).toBe(true);
   });
 
+  it("narrow a fallback chain to the key's models, and estimate a budget at the dearest model it may end on", async () => {
+    const { key } = await newKey({
+      name: "fallbacks",
+      models: ["openai/mock-error-*", "openai/gpt-4o-mini"],
+    });
+    const send = (fallbacks: string[], model = "openai/mock-error-500") =>
+      fetch(`${gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model, fallbacks, messages: [{ role: "user", content: "hi" }] }),
+      });
+    const allowed = await send(["openai/gpt-4o-mini"]);
+    expect([allowed.status, allowed.headers.get("x-switchyard-model")]).toEqual([200, "gpt-4o-mini"]);
+    const refused = await send(["openai/gpt-4o"]);
+    expect(refused.status).toBe(500);
+    expect(mock.stats.lastRequest?.body).not.toContain('"gpt-4o"');
+
+    const budgeted = await newKey({ name: "fallback-budget", budgets: [{ max_budget: 0.001 }] });
+    const ask500 = (fallbacks: string[]) =>
+      fetch(`${gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${budgeted.key}` },
+        body: JSON.stringify({
+          model: "openai/gpt-4o-mini",
+          max_tokens: 500,
+          fallbacks,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+    // 500 output tokens of gpt-4o-mini fit $0.001; of gpt-4o ($10 per million) they do not.
+    expect((await ask500([])).status).toBe(200);
+    const tooDear = await ask500(["openai/gpt-4o"]);
+    expect(tooDear.status).toBe(429);
+    expect(((await tooDear.json()) as { error: { code: string } }).error.code).toBe("budget_exceeded");
+  });
+
   it("hold requests per minute and requests under way", async () => {
     const perMinute = await newKey({ name: "rpm", limits: { requests: 2 } });
     await ask(perMinute.key);
