@@ -10,6 +10,7 @@ import { startNodeFront } from "../src/http/node.js";
 import { loadUws, startUwsFront } from "../src/http/uws.js";
 import { nativeStatus } from "../src/native/index.js";
 import { Gateway } from "../src/pipeline/gateway.js";
+import type { SpendSink } from "../src/pipeline/governance/admission.js";
 import { LaneGovernance } from "../src/pipeline/governance/lane-governance.js";
 import { SpendOutbox } from "../src/pipeline/governance/spend-outbox.js";
 import { pricingFor } from "../src/pipeline/governance/table-pricing.js";
@@ -47,8 +48,15 @@ let plugins: PluginChain = await loadPluginChain(data.config);
 const spendOutbox = new SpendOutbox((records) => send({ type: "spend", records }));
 let governanceSnapshot = data.governance;
 let config = data.config;
+// Each settled request's spend goes to the control plane and to this lane's per-key metrics.
+const spendSink: SpendSink = {
+  record(record) {
+    gateway.metrics.recordSpend(record);
+    spendOutbox.record(record);
+  },
+};
 const laneGovernance = (snapshot: GovernanceSnapshot, current: GatewayConfig): LaneGovernance =>
-  new LaneGovernance(snapshot, data.lane, pricingFor(current), spendOutbox);
+  new LaneGovernance(snapshot, data.lane, pricingFor(current), spendSink);
 const gateway = new Gateway(
   data.config,
   {

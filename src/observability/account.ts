@@ -11,6 +11,9 @@ export class ExchangeAccount {
   private dispatchedAt = 0;
   private upstreamEndAt = -1;
   private repliedAt = -1;
+  private firstChunkAt = -1;
+  private lastChunkAt = -1;
+  private chunks = 0;
   private finished = false;
 
   constructor(
@@ -26,6 +29,14 @@ export class ExchangeAccount {
   /** Right after the request was handed to the upstream pool: the first slice of gateway time ends. */
   dispatched(): void {
     this.dispatchedAt = performance.now();
+  }
+
+  /** A piece of a streamed reply came from the provider: the stream's time to first token and pace. */
+  chunk(): void {
+    const now = performance.now();
+    if (this.chunks === 0) this.firstChunkAt = now;
+    this.lastChunkAt = now;
+    this.chunks++;
   }
 
   /** The provider's last byte arrived: gateway time resumes. */
@@ -52,16 +63,29 @@ export class ExchangeAccount {
     const now = this.repliedAt < 0 ? performance.now() : this.repliedAt;
     const upstreamEnd = this.upstreamEndAt < 0 ? now : this.upstreamEndAt;
     const dispatchedAt = this.dispatchedAt === 0 ? now : this.dispatchedAt;
-    this.metrics.inFlight--;
-    this.metrics.record(
+    const metrics = this.metrics;
+    metrics.inFlight--;
+    if (this.chunks > 0)
+      metrics.recordStream(
+        this.provider,
+        (this.firstChunkAt - dispatchedAt) / 1000,
+        this.chunks > 1 ? (this.lastChunkAt - this.firstChunkAt) / (this.chunks - 1) / 1000 : -1,
+      );
+    const usage = this.usage;
+    const cost =
+      metrics.pricing === undefined || usage.prompt + usage.completion === 0
+        ? 0
+        : metrics.pricing.cost(this.provider, this.model, usage);
+    metrics.record(
       this.provider,
       this.model,
       status,
       errorClass,
       (upstreamEnd - dispatchedAt) / 1000,
       (dispatchedAt - this.startedAt + (now - upstreamEnd)) / 1000,
-      this.usage.prompt,
-      this.usage.completion,
+      usage.prompt,
+      usage.completion,
+      cost,
     );
   }
 }

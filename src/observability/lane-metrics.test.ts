@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { LaneMetrics, MAX_MODEL_LABELS, MAX_SERIES } from "./lane-metrics.js";
+import type { SpendRecord } from "../governance/types.js";
+import {
+  LaneMetrics,
+  MAX_KEY_SERIES,
+  MAX_MODEL_LABELS,
+  MAX_REFUSAL_REASONS,
+  MAX_SERIES,
+} from "./lane-metrics.js";
 
 function requestSeries(metrics: LaneMetrics) {
   const requests = metrics.snapshot().find((m) => m.name === "switchyard_requests_total");
@@ -70,5 +77,101 @@ describe("LaneMetrics request series", () => {
     expect(series.filter((s) => s.labels.model !== "other")).toHaveLength(MAX_SERIES);
     expect(series.some((s) => s.labels.model === "other")).toBe(true);
     expect(series.reduce((n, s) => n + s.value, 0)).toBe(statuses * MAX_MODEL_LABELS);
+  });
+});
+
+const valuesOf = (metrics: LaneMetrics, name: string) =>
+  metrics.snapshot().find((m) => m.name === name)?.values ?? [];
+
+function spend(keyId: string, teamId: string, costMicros: number): SpendRecord {
+  return {
+    requestId: "r",
+    at: 0,
+    keyId,
+    teamId,
+    customerId: "",
+    provider: "openai",
+    model: "gpt-4o",
+    requestedModel: "gpt-4o",
+    promptTokens: 10,
+    completionTokens: 5,
+    cachedReadTokens: 0,
+    cacheWriteTokens: 0,
+    reasoningTokens: 0,
+    costMicros,
+    status: 200,
+    stream: false,
+    estimated: false,
+  };
+}
+
+describe("LaneMetrics cost, streams, retries and refusals", () => {
+  it("sums cost per provider and model in dollars", () => {
+    const metrics = new LaneMetrics();
+    metrics.record("openai", "gpt-4o", 200, "", 0.1, 0.00001, 3, 4, 1_500_000);
+    metrics.record("openai", "gpt-4o", 200, "", 0.1, 0.00001, 3, 4, 250_000);
+    metrics.record("groq", "llama", 200, "", 0.1, 0.00001, 3, 4, 0);
+    expect(valuesOf(metrics, "switchyard_cost_dollars_total")).toEqual([
+      { value: 1.75, labels: { provider: "openai", model: "gpt-4o" } },
+    ]);
+  });
+
+  it("keeps time to first token and inter-token latency per provider", () => {
+    const metrics = new LaneMetrics();
+    metrics.recordStream("openai", 0.2, 0.02);
+    metrics.recordStream("openai", 0.3, -1);
+    const count = (name: string) => valuesOf(metrics, name).find((v) => v.metricName === `${name}_count`);
+    expect(count("switchyard_time_to_first_token_seconds")).toMatchObject({
+      value: 2,
+      labels: { provider: "openai" },
+    });
+    expect(count("switchyard_inter_token_latency_seconds")?.value).toBe(1);
+  });
+
+  it("counts retries, fallbacks and refusals by reason, bounding the reasons", () => {
+    const metrics = new LaneMetrics();
+    metrics.retries += 2;
+    metrics.fallbacks++;
+    metrics.refused("budget_exceeded");
+    metrics.refused("budget_exceeded");
+    metrics.refused(429);
+    for (let i = 0; i < MAX_REFUSAL_REASONS + 10; i++) metrics.refused(`plugin_${i}`);
+    expect(valuesOf(metrics, "switchyard_retries_total")[0]?.value).toBe(2);
+    expect(valuesOf(metrics, "switchyard_fallbacks_total")[0]?.value).toBe(1);
+    const refusals = valuesOf(metrics, "switchyard_refusals_total");
+    expect(refusals).toHaveLength(MAX_REFUSAL_REASONS + 1);
+    expect(refusals.find((r) => r.labels.reason === "budget_exceeded")?.value).toBe(2);
+    expect(refusals.reduce((n, r) => n + r.value, 0)).toBe(3 + MAX_REFUSAL_REASONS + 10);
+  });
+});
+
+describe("LaneMetrics virtual key series", () => {
+  it("keeps requests, tokens and cost per key and team", () => {
+    const metrics = new LaneMetrics();
+    metrics.recordSpend(spend("vk-1", "team-a", 2_000_000));
+    metrics.recordSpend(spend("vk-1", "team-a", 500_000));
+    metrics.recordSpend(spend("vk-2", "", 0));
+    expect(valuesOf(metrics, "switchyard_key_requests_total")).toEqual([
+      { value: 2, labels: { virtual_key: "vk-1", team: "team-a" } },
+      { value: 1, labels: { virtual_key: "vk-2", team: "" } },
+    ]);
+    expect(valuesOf(metrics, "switchyard_key_tokens_input_total")[0]?.value).toBe(20);
+    expect(valuesOf(metrics, "switchyard_key_tokens_output_total")[0]?.value).toBe(10);
+    expect(valuesOf(metrics, "switchyard_key_cost_dollars_total")[0]?.value).toBe(2.5);
+  });
+
+  it("folds keys past the bound, and over-long ids, into 'other', keeping every count", () => {
+    const metrics = new LaneMetrics();
+    for (let i = 0; i < MAX_KEY_SERIES + 500; i++) metrics.recordSpend(spend(`vk-${i}`, "t", 1));
+    metrics.recordSpend(spend("k".repeat(500), "t", 1));
+    metrics.recordSpend(spend("vk-0", "t", 1));
+    const requests = valuesOf(metrics, "switchyard_key_requests_total");
+    expect(requests).toHaveLength(MAX_KEY_SERIES + 1);
+    expect(requests.find((r) => r.labels.virtual_key === "other")).toEqual({
+      value: 501,
+      labels: { virtual_key: "other", team: "other" },
+    });
+    expect(requests.find((r) => r.labels.virtual_key === "vk-0")?.value).toBe(2);
+    expect(requests.reduce((n, r) => n + r.value, 0)).toBe(MAX_KEY_SERIES + 502);
   });
 });

@@ -1,4 +1,6 @@
 import type { ErrorClass } from "../errors.js";
+import type { SpendRecord } from "../governance/types.js";
+import type { Pricing } from "../pipeline/governance/pricing.js";
 // Per-lane metric state kept as plain numbers so that recording costs a map lookup and a few adds on the
 // hot path. The control plane collects every lane's snapshot in prom-client's JSON form and lets
 // prom-client sum and render them (see aggregate.ts).
@@ -11,6 +13,18 @@ export const OVERHEAD_BUCKETS = [
   0.000005, 0.0000075, 0.00001, 0.0000125, 0.000015, 0.0000175, 0.00002, 0.000025, 0.00003, 0.00004, 0.00005,
   0.000075, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
 ] as const;
+
+/** Time between a stream's chunks: tokens come every few to few hundred milliseconds. */
+export const INTER_TOKEN_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
+
+/**
+ * Distinct virtual key/team series a lane keeps; later pairs are counted as key "other", team "other". Ids are
+ * the operator's, but an operator with a million keys must not make a million series.
+ */
+export const MAX_KEY_SERIES = 1000;
+const MAX_KEY_LABEL_CHARS = 128;
+/** Distinct refusal reasons (error codes) a lane keeps: the gateway's own are few, plugins may make more. */
+export const MAX_REFUSAL_REASONS = 64;
 
 /** Distinct provider/model/status series a lane keeps before folding new models into "other". */
 export const MAX_SERIES = 2000;
@@ -52,6 +66,16 @@ interface RequestSeries {
   count: number;
   tokensIn: number;
   tokensOut: number;
+  costMicros: number;
+}
+
+interface KeySeries {
+  readonly key: string;
+  readonly team: string;
+  requests: number;
+  tokensIn: number;
+  tokensOut: number;
+  costMicros: number;
 }
 
 export interface MetricJson {
@@ -66,6 +90,12 @@ export class LaneMetrics {
   inFlight = 0;
   /** Requests that met an unexpected error in the gateway's own code (answered 500, or cut off). */
   internalErrors = 0;
+  /** Attempts sent again after a failure (another key or deployment, or the same after a wait). */
+  retries = 0;
+  /** Moves to the next model of a fallback chain. */
+  fallbacks = 0;
+  /** Prices the usage of each exchange; absent, no cost is counted. Follows the configuration. */
+  pricing: Pricing | undefined;
   /**
    * The series by provider, then model; each model's few series (one per status and error class) in a
    * list. Nested rather than under one key joined from the labels: that string, made for every request,
@@ -76,6 +106,14 @@ export class LaneMetrics {
   private readonly modelLabels = new Set<string>();
   private modelLabelChars = 0;
   private readonly upstream = new Map<string, Histogram>();
+  private readonly firstToken = new Map<string, Histogram>();
+  private readonly interToken = new Map<string, Histogram>();
+  /** By key id, then team id (one series each for nearly every key). */
+  private readonly keys = new Map<string, Map<string, KeySeries>>();
+  private keySeriesCount = 0;
+  private readonly refusals = new Map<string, number>();
+  /** Refusals past the reason bound, or without a code. */
+  private otherRefusals = 0;
   private readonly overhead = new Histogram(OVERHEAD_BUCKETS);
   private readonly sources: (() => MetricJson[])[] = [];
 
@@ -105,20 +143,71 @@ export class LaneMetrics {
     overheadSeconds: number,
     tokensIn: number,
     tokensOut: number,
+    costMicros = 0,
   ): void {
     const series = this.seriesFor(provider, model, status, errorClass);
     series.count++;
     series.tokensIn += tokensIn;
     series.tokensOut += tokensOut;
+    series.costMicros += costMicros;
     if (overheadSeconds >= 0) this.overhead.observe(overheadSeconds);
-    if (upstreamSeconds >= 0 && provider !== "") {
-      let histogram = this.upstream.get(provider);
-      if (histogram === undefined) {
-        histogram = new Histogram(UPSTREAM_BUCKETS);
-        this.upstream.set(provider, histogram);
-      }
-      histogram.observe(upstreamSeconds);
+    if (upstreamSeconds >= 0 && provider !== "")
+      providerHistogram(this.upstream, provider, UPSTREAM_BUCKETS).observe(upstreamSeconds);
+  }
+
+  /**
+   * A stream's timing: its first chunk `firstSeconds` after dispatch, and the mean time between its chunks
+   * (negative when it had fewer than two).
+   */
+  recordStream(provider: string, firstSeconds: number, interSeconds: number): void {
+    providerHistogram(this.firstToken, provider, UPSTREAM_BUCKETS).observe(firstSeconds);
+    if (interSeconds >= 0)
+      providerHistogram(this.interToken, provider, INTER_TOKEN_BUCKETS).observe(interSeconds);
+  }
+
+  /** The gateway refused a request on its own policy (a key, a limit, a budget, a plugin); `reason` is its code. */
+  refused(code: string | number | null): void {
+    if (typeof code !== "string") {
+      this.otherRefusals++;
+      return;
     }
+    const count = this.refusals.get(code);
+    if (count !== undefined) this.refusals.set(code, count + 1);
+    else if (this.refusals.size < MAX_REFUSAL_REASONS) this.refusals.set(code, 1);
+    else this.otherRefusals++;
+  }
+
+  /** A governed request's settlement: its key's and team's requests, tokens and cost. */
+  recordSpend(record: SpendRecord): void {
+    const series = this.keySeriesFor(record.keyId, record.teamId);
+    series.requests++;
+    series.tokensIn += record.promptTokens;
+    series.tokensOut += record.completionTokens;
+    series.costMicros += record.costMicros;
+  }
+
+  private keySeriesFor(key: string, team: string): KeySeries {
+    const found = this.keys.get(key)?.get(team);
+    if (found !== undefined) return found;
+    if (
+      this.keySeriesCount >= MAX_KEY_SERIES ||
+      key.length > MAX_KEY_LABEL_CHARS ||
+      team.length > MAX_KEY_LABEL_CHARS
+    ) {
+      const other = this.keys.get("other")?.get("other");
+      if (other !== undefined) return other;
+      key = "other";
+      team = "other";
+    }
+    let teams = this.keys.get(key);
+    if (teams === undefined) {
+      teams = new Map();
+      this.keys.set(key, teams);
+    }
+    const series: KeySeries = { key, team, requests: 0, tokensIn: 0, tokensOut: 0, costMicros: 0 };
+    teams.set(team, series);
+    this.keySeriesCount++;
+    return series;
   }
 
   /** The series of these labels, made when new; a model new past the bounds is counted as "other". */
@@ -172,6 +261,7 @@ export class LaneMetrics {
       count: 0,
       tokensIn: 0,
       tokensOut: 0,
+      costMicros: 0,
     };
     list.push(series);
     this.seriesCount++;
@@ -198,6 +288,10 @@ export class LaneMetrics {
     );
     const tokensIn = counter("switchyard_tokens_input_total", "Prompt tokens reported by providers");
     const tokensOut = counter("switchyard_tokens_output_total", "Completion tokens reported by providers");
+    const cost = counter(
+      "switchyard_cost_dollars_total",
+      "What providers' reported usage costs at the price table's prices, in US dollars",
+    );
     for (const models of this.requests.values()) {
       for (const list of models.values()) {
         for (const s of list) {
@@ -212,6 +306,8 @@ export class LaneMetrics {
             tokensIn.values.push({ value: s.tokensIn, labels: { provider: s.provider, model: s.model } });
           if (s.tokensOut > 0)
             tokensOut.values.push({ value: s.tokensOut, labels: { provider: s.provider, model: s.model } });
+          if (s.costMicros > 0)
+            cost.values.push({ value: s.costMicros / 1e6, labels: { provider: s.provider, model: s.model } });
         }
       }
     }
@@ -220,6 +316,16 @@ export class LaneMetrics {
       "Time from dispatch to the provider's last byte",
     );
     for (const [provider, h] of this.upstream) pushHistogram(upstream, h, { provider });
+    const firstToken = histogram(
+      "switchyard_time_to_first_token_seconds",
+      "Streams: time from dispatch to the provider's first chunk",
+    );
+    for (const [provider, h] of this.firstToken) pushHistogram(firstToken, h, { provider });
+    const interToken = histogram(
+      "switchyard_inter_token_latency_seconds",
+      "Streams: mean time between the provider's chunks, one observation per stream",
+    );
+    for (const [provider, h] of this.interToken) pushHistogram(interToken, h, { provider });
     const overhead = histogram(
       "switchyard_gateway_overhead_seconds",
       "Time spent in gateway code per request, excluding the wait for the provider",
@@ -237,10 +343,69 @@ export class LaneMetrics {
       "Requests that met an unexpected error in the gateway's own code",
     );
     internal.values.push({ value: this.internalErrors, labels: {} });
-    const metrics = [requests, tokensIn, tokensOut, upstream, overhead, inFlight, internal];
+    const retries = counter("switchyard_retries_total", "Attempts sent again after a failure");
+    retries.values.push({ value: this.retries, labels: {} });
+    const fallbacks = counter("switchyard_fallbacks_total", "Moves to the next model of a fallback chain");
+    fallbacks.values.push({ value: this.fallbacks, labels: {} });
+    const refusals = counter(
+      "switchyard_refusals_total",
+      "Requests the gateway refused on its own policy (keys, limits, budgets, plugins), by error code",
+    );
+    for (const [reason, value] of this.refusals) refusals.values.push({ value, labels: { reason } });
+    if (this.otherRefusals > 0)
+      refusals.values.push({ value: this.otherRefusals, labels: { reason: "other" } });
+    const metrics = [
+      requests,
+      tokensIn,
+      tokensOut,
+      cost,
+      upstream,
+      firstToken,
+      interToken,
+      overhead,
+      inFlight,
+      internal,
+      retries,
+      fallbacks,
+      refusals,
+      ...this.keySnapshot(),
+    ];
     for (const source of this.sources) metrics.push(...source());
     return metrics;
   }
+
+  private keySnapshot(): MetricJson[] {
+    const requests = counter("switchyard_key_requests_total", "Governed requests by virtual key and team");
+    const tokensIn = counter("switchyard_key_tokens_input_total", "Prompt tokens by virtual key and team");
+    const tokensOut = counter(
+      "switchyard_key_tokens_output_total",
+      "Completion tokens by virtual key and team",
+    );
+    const cost = counter("switchyard_key_cost_dollars_total", "Spend by virtual key and team, in US dollars");
+    for (const teams of this.keys.values()) {
+      for (const s of teams.values()) {
+        const labels = { virtual_key: s.key, team: s.team };
+        requests.values.push({ value: s.requests, labels });
+        tokensIn.values.push({ value: s.tokensIn, labels });
+        tokensOut.values.push({ value: s.tokensOut, labels });
+        cost.values.push({ value: s.costMicros / 1e6, labels });
+      }
+    }
+    return [requests, tokensIn, tokensOut, cost];
+  }
+}
+
+function providerHistogram(
+  histograms: Map<string, Histogram>,
+  provider: string,
+  bounds: readonly number[],
+): Histogram {
+  let h = histograms.get(provider);
+  if (h === undefined) {
+    h = new Histogram(bounds);
+    histograms.set(provider, h);
+  }
+  return h;
 }
 
 export function counter(name: string, help: string): MetricJson {

@@ -62,6 +62,7 @@ export class Gateway {
     private governance: LaneGovernance,
   ) {
     this.lane = this.laneFor(config, plugins);
+    this.metrics.pricing = governance.pricing;
     // Shared gauges are read by one lane only, since the control plane sums the lanes' snapshots.
     this.metrics.addSource(() => upstreamMetrics(this.lane.table, info.lane === 0));
     this.metrics.addSource(() => this.lane.plugins.metrics());
@@ -82,6 +83,7 @@ export class Gateway {
   /** Virtual keys, limits and budgets as the control plane last published them. */
   setGovernance(governance: LaneGovernance): void {
     this.governance = governance;
+    this.metrics.pricing = governance.pricing;
     this.lane = { ...this.lane, governance };
     this.headNeeds.apiKey = this.lane.plugins.authenticates || governance.enforcing;
   }

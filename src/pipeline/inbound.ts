@@ -24,7 +24,10 @@ export function refusedAttempt(
   recorded = false,
 ): UpstreamFailure {
   const errorClass = errorClassOf(error.code);
-  if (!recorded) request.metrics.recordAnswered(error.status, errorClass);
+  if (!recorded) {
+    request.metrics.recordAnswered(error.status, errorClass);
+    if (errorClass === "policy") request.metrics.refused(error.code);
+  }
   return {
     source: errorClass === "provider" ? "reply" : errorClass === "gateway" ? "gateway" : "request",
     status: error.status,
@@ -93,6 +96,7 @@ export function refuse(
   reply.start(error.status, error.headers === undefined ? JSON_HEADERS : [JSON_TYPE, ...error.headers]);
   reply.end(errorBody(error));
   metrics.recordAnswered(error.status, errorClass);
+  if (errorClass === "policy") metrics.refused(error.code);
 }
 
 const JSON_HEADERS = [JSON_TYPE] as const;

@@ -322,6 +322,7 @@ export class AttemptLoop implements AbortListener {
       if (untried >= 0) {
         this.retries++;
         this.totalRetries++;
+        this.input.metrics.retries++;
         this.next(untried);
         return;
       }
@@ -333,6 +334,7 @@ export class AttemptLoop implements AbortListener {
       if (delay >= 0) {
         this.retries++;
         this.totalRetries++;
+        this.input.metrics.retries++;
         this.tried.clear();
         this.wait(delay);
         return;
@@ -365,6 +367,7 @@ export class AttemptLoop implements AbortListener {
         this.plan = plan;
         this.tried.clear();
         this.retries = 0;
+        this.input.metrics.fallbacks++;
         this.next(this.choose());
         return;
       }
@@ -450,6 +453,7 @@ function refuseRequest(
   input.reply.start(status, headers);
   input.reply.end(input.errorBody(body));
   input.hooks?.error(status, body.code, "policy", body.message);
+  input.metrics.refused(body.code);
 }
 
 /**

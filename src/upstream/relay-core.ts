@@ -106,6 +106,7 @@ export abstract class RelayCore implements UpstreamHandler, AbortListener {
     try {
       switch (this.mode) {
         case Mode.Stream: {
+          this.account.chunk();
           let out: Uint8Array | string;
           try {
             out = this.streamChunk(chunk);

@@ -119,7 +119,8 @@ export class LaneGovernance {
     snapshot: GovernanceSnapshot,
     /** This lane's index: its reservations are kept apart, to be given back if it dies. */
     lane: number,
-    private readonly pricing: Pricing,
+    /** The price table's view; the lane's metrics price every exchange's usage with it too. */
+    readonly pricing: Pricing,
     private readonly sink: SpendSink,
   ) {
     this.requireVirtualKey = snapshot.requireVirtualKey;
