@@ -335,17 +335,25 @@ describe("parseBifrostConfig: warnings", () => {
     const { warnings } = parse({
       $schema: "https://www.getbifrost.ai/schema",
       providers: { openai: openai() },
-      plugins: [{ enabled: true, name: "telemetry", config: {} }],
+      plugins: [{ enabled: true, name: "logging", config: {} }],
       mcp: { client_configs: [], tool_manager_config: { max_agent_depth: 3 } },
       vector_store: { enabled: true, type: "redis" },
       encryption_key: "env.BIFROST_ENCRYPTION_KEY",
     });
     expect(warnings).toEqual([
-      "plugins[0]: Bifrost's telemetry plugin is not supported yet; ignored",
+      "plugins[0]: Bifrost's logging plugin is not supported yet; ignored",
       "mcp: not supported yet; ignored",
       "vector_store: not supported yet; ignored",
       "encryption_key: not supported yet; ignored",
     ]);
+  });
+
+  it("takes an enabled telemetry plugin as Bifrost's metric names on /metrics, without a warning", () => {
+    const on = parse({ providers: { openai: openai() }, plugins: [{ enabled: true, name: "telemetry" }] });
+    expect(on.config.bifrostMetrics).toBe(true);
+    expect(on.warnings).toEqual([]);
+    const off = parse({ providers: { openai: openai() }, plugins: [{ enabled: false, name: "telemetry" }] });
+    expect(off.config.bifrostMetrics).toBeUndefined();
   });
 
   it("says nothing about sections that are explicitly off or empty", () => {

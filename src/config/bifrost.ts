@@ -26,7 +26,7 @@ import {
 import { ConfigError } from "./errors.js";
 import { deepFreeze } from "./freeze.js";
 import { defaultBaseUrl, isKnownKind, KEY_CONFIG_KINDS } from "./kinds.js";
-import { parseBifrostPlugins } from "./plugin-specs.js";
+import { bifrostTelemetryOn, parseBifrostPlugins } from "./plugin-specs.js";
 import { CUSTOM_PROVIDER, catalogEntry } from "./provider-catalog.js";
 import type {
   ClientConfig,
@@ -682,6 +682,7 @@ export function parseBifrostConfig(
       providers,
       client,
       ...(plugins.length > 0 ? { plugins } : {}),
+      ...(bifrostTelemetryOn(json.plugins) ? { bifrostMetrics: true } : {}),
       ...(governance === undefined ? {} : { governance }),
       source,
     }),

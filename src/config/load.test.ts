@@ -144,6 +144,16 @@ describe("the gateway's own key", () => {
   });
 });
 
+describe("Bifrost's metric names", () => {
+  it("are offered with SWITCHYARD_BIFROST_METRICS=true, from the environment and over a file", () => {
+    expect(loadConfig({ env: { SWITCHYARD_BIFROST_METRICS: "true" } }).config.bifrostMetrics).toBe(true);
+    expect(loadConfig({ env: {} }).config.bifrostMetrics).toBeUndefined();
+    const json = write("config.json", fileConfig);
+    const env = { GROQ_API_KEY: "g", SWITCHYARD_BIFROST_METRICS: "TRUE" };
+    expect(loadConfig({ configPath: json, env }).config.bifrostMetrics).toBe(true);
+  });
+});
+
 describe("jsonErrorOffset", () => {
   it.each([
     ["{", 1],

@@ -33,7 +33,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   }
   if (path === undefined) {
     const fromEnv = configFromEnvironment(opts.env);
-    return { ...fromEnv, config: withGatewayKey(fromEnv.config, opts.env) };
+    return { ...fromEnv, config: withMetricsNames(withGatewayKey(fromEnv.config, opts.env), opts.env) };
   }
   return { ...parseConfigText(readConfigFile(path), path, opts.env), path };
 }
@@ -64,7 +64,7 @@ export function parseConfigText(
       ? parseLiteLLMConfig(text, path, env)
       : // Bifrost's file is JSON whatever its name, so any other extension is read as JSON.
         parseBifrostConfig(parseJson(text, path), env, path);
-  return { ...parsed, config: withGatewayKey(parsed.config, env) };
+  return { ...parsed, config: withMetricsNames(withGatewayKey(parsed.config, env), env) };
 }
 
 /**
@@ -82,6 +82,13 @@ function withGatewayKey(config: GatewayConfig, env: NodeJS.ProcessEnv): GatewayC
     ...(key !== undefined ? { masterKey: key } : {}),
     ...(metrics ? { metricsRequireKey: true } : {}),
   });
+}
+
+/** SWITCHYARD_BIFROST_METRICS=true adds Bifrost's metric names to /metrics, whatever the file. */
+function withMetricsNames(config: GatewayConfig, env: NodeJS.ProcessEnv): GatewayConfig {
+  if (config.bifrostMetrics === true || env.SWITCHYARD_BIFROST_METRICS?.trim().toLowerCase() !== "true")
+    return config;
+  return deepFreeze({ ...config, bifrostMetrics: true });
 }
 
 function parseJson(text: string, path: string): unknown {

@@ -52,6 +52,22 @@ export function headerAllowlistSpec(headers: readonly string[], name = HEADER_AL
  * plugins and Go plugins (.so) are named in a warning. As in Bifrost, an entry loads only with
  * `"enabled": true`.
  */
+const BIFROST_TELEMETRY = "telemetry";
+
+/** Bifrost's telemetry plugin is on in `raw` (a config.json's `plugins`): /metrics then carries Bifrost's names. */
+export function bifrostTelemetryOn(raw: unknown): boolean {
+  return (
+    Array.isArray(raw) &&
+    raw.some(
+      (entry: unknown) =>
+        isObject(entry) &&
+        entry.name === BIFROST_TELEMETRY &&
+        entry.enabled === true &&
+        (entry.path === undefined || entry.path === null || entry.path === ""),
+    )
+  );
+}
+
 export function parseBifrostPlugins(c: Collector, raw: unknown): PluginSpec[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) {
@@ -92,7 +108,10 @@ export function parseBifrostPlugins(c: Collector, raw: unknown): PluginSpec[] {
           `"${name}" is a Go plugin for Bifrost; Switchyard loads JavaScript modules (${MODULE_EXTENSIONS.join(", ")}); ignored`,
         );
     } else if (isBuiltin(name)) specs.push({ name, builtin: name, options, enabled: true });
-    else if (BIFROST_PLUGINS.has(name)) c.warn(at, `Bifrost's ${name} plugin is not supported yet; ignored`);
+    else if (name === BIFROST_TELEMETRY) {
+      // Served by /metrics itself, under Bifrost's names too (bifrostTelemetryOn).
+    } else if (BIFROST_PLUGINS.has(name))
+      c.warn(at, `Bifrost's ${name} plugin is not supported yet; ignored`);
     else
       c.warn(
         `${at}.name`,

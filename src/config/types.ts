@@ -170,6 +170,11 @@ export interface GatewayConfig {
   /** /metrics requires the master key too (LiteLLM require_auth_for_metrics_endpoint). */
   readonly metricsRequireKey?: boolean;
   /**
+   * /metrics also carries Bifrost's telemetry names (bifrost_upstream_requests_total, bifrost_cost_total, ...)
+   * for the same series, so Bifrost dashboards keep working (SWITCHYARD_BIFROST_METRICS=true).
+   */
+  readonly bifrostMetrics?: boolean;
+  /**
    * Plugins in the order they run (Bifrost's `plugins`, LiteLLM's `switchyard_plugins` and header-forwarding
    * settings, SWITCHYARD_FORWARD_HEADERS); the master key's own plugin goes before them when a key is set.
    * Loaded by src/hooks/load.ts; options may hold secrets, so only names are ever logged.

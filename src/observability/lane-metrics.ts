@@ -1,6 +1,7 @@
 import type { ErrorClass } from "../errors.js";
 import type { SpendRecord } from "../governance/types.js";
 import type { Pricing } from "../pipeline/governance/pricing.js";
+import { bifrostMetrics } from "./bifrost-names.js";
 // Per-lane metric state kept as plain numbers so that recording costs a map lookup and a few adds on the
 // hot path. The control plane collects every lane's snapshot in prom-client's JSON form and lets
 // prom-client sum and render them (see aggregate.ts).
@@ -94,6 +95,8 @@ export class LaneMetrics {
   retries = 0;
   /** Moves to the next model of a fallback chain. */
   fallbacks = 0;
+  /** Also expose Bifrost's names for the same series (GatewayConfig.bifrostMetrics). */
+  bifrostNames = false;
   /** Prices the usage of each exchange; absent, no cost is counted. Follows the configuration. */
   pricing: Pricing | undefined;
   /**
@@ -370,6 +373,7 @@ export class LaneMetrics {
       refusals,
       ...this.keySnapshot(),
     ];
+    if (this.bifrostNames) metrics.push(...bifrostMetrics(metrics));
     for (const source of this.sources) metrics.push(...source());
     return metrics;
   }

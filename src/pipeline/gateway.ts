@@ -89,6 +89,7 @@ export class Gateway {
   }
 
   private laneFor(config: GatewayConfig, plugins: PluginChain): Lane {
+    this.metrics.bifrostNames = config.bifrostMetrics === true;
     this.headNeeds.apiKey = plugins.authenticates || this.governance.enforcing;
     this.headNeeds.pluginHeaders = plugins.requestHeaders;
     return {
