@@ -123,9 +123,10 @@ interface RunOptions {
 function run(t: RoutingTable, plan: ModelPlan, options: RunOptions = {}) {
   const sent: Sent[] = [];
   const reply = fakeReply();
+  const metrics = new LaneMetrics();
   const attempts = new AttemptLoop({
     table: t,
-    metrics: new LaneMetrics(),
+    metrics,
     reply,
     startedAt: performance.now(),
     plan,
@@ -140,7 +141,7 @@ function run(t: RoutingTable, plan: ModelPlan, options: RunOptions = {}) {
     resolve: (model) => candidatesFor(t, model),
   });
   attempts.start();
-  return { sent, reply };
+  return { sent, reply, metrics };
 }
 
 const planOf = (t: RoutingTable, name: string) => candidatesFor(t, name) as ModelPlan;
@@ -154,12 +155,13 @@ describe("the attempt loop", () => {
   it("moves a 429 to the other key at once and reports both attempts to the shared state", () => {
     const health = new LocalHealth();
     const t = table(ROUTING, health);
-    const { sent } = run(t, planOf(t, "gpt-4o"));
+    const { sent, metrics } = run(t, planOf(t, "gpt-4o"));
     expect(sent).toHaveLength(1);
     sent[0]?.hook.failed(failure("rate-limit", 429, 20_000));
     expect(sent).toHaveLength(2);
     expect(sent.map((s) => s.candidate.keyIndex)).toEqual([0, 1]);
     expect(header(sent[1]?.hook.headers ?? [], "x-switchyard-retries")).toBe("1");
+    expect([metrics.retries, metrics.fallbacks]).toEqual([1, 0]);
     sent[1]?.hook.settled(200);
     expect(health.log).toEqual([
       "started a/gpt-4o#0",
@@ -205,10 +207,11 @@ describe("the attempt loop", () => {
   it("moves down the fallback chain once the retries are spent, and delivers the last failure at its end", () => {
     vi.useFakeTimers();
     const t = table({ ...ROUTING, numRetries: 0 }, new LocalHealth());
-    const { sent } = run(t, planOf(t, "gpt-4o"));
+    const { sent, metrics } = run(t, planOf(t, "gpt-4o"));
     sent[0]?.hook.failed(failure("server", 503));
     expect(sent[1]?.candidate.provider.name).toBe("b");
     expect(header(sent[1]?.hook.headers ?? [], "x-switchyard-fallback-index")).toBe("1");
+    expect([metrics.retries, metrics.fallbacks]).toEqual([0, 1]);
     const last = failure("server", 500);
     sent[1]?.hook.failed(last);
     expect(sent).toHaveLength(2);
@@ -285,11 +288,13 @@ describe("the attempt loop", () => {
     const health = new LocalHealth();
     health.refuse = { status: 429, retryAfterSeconds: 3 };
     const t = table(ROUTING, health);
-    const { sent, reply } = run(t, planOf(t, "gpt-4o"));
+    const { sent, reply, metrics } = run(t, planOf(t, "gpt-4o"));
     expect(sent).toHaveLength(0);
     expect(reply.status).toBe(429);
     expect(header(reply.headers, "retry-after")).toBe("3");
     expect(health.log).toEqual(["withdrawn a/gpt-4o#0"]);
+    const refusals = metrics.snapshot().find((m) => m.name === "switchyard_refusals_total")?.values;
+    expect(refusals).toEqual([{ value: 1, labels: { reason: "rate_limit_exceeded" } }]);
   });
 
   it("answers 503 with the time left of the soonest cooldown when every circuit on the way is open", () => {
