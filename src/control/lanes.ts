@@ -5,7 +5,7 @@ import type { GatewayConfig } from "../config/types.js";
 import type { GovernanceSnapshot } from "../governance/snapshot.js";
 import type { SpendRecord } from "../governance/types.js";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "../observability/aggregate.js";
-import type { MetricJson } from "../observability/lane-metrics.js";
+import type { MetricJson } from "../observability/metric-json.js";
 import { capacityFor, createUpstreamBuffer, fits, openUpstreamBuffer, reclaimLane } from "../shm/upstream.js";
 import type { FromLane, LaneData, ToLane } from "./messages.js";
 

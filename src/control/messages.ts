@@ -2,7 +2,7 @@ import type { AdminRequest, AdminResponse } from "../admin/handler.js";
 import type { GatewayConfig } from "../config/types.js";
 import type { GovernanceSnapshot } from "../governance/snapshot.js";
 import type { SpendRecord } from "../governance/types.js";
-import type { MetricJson } from "../observability/lane-metrics.js";
+import type { MetricJson } from "../observability/metric-json.js";
 
 // Messages between the control plane (main thread) and lanes (worker threads).
 

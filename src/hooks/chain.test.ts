@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { hookRequest } from "../../test/helpers/hook-request.js";
-import type { MetricJson } from "../observability/lane-metrics.js";
+import type { MetricJson } from "../observability/metric-json.js";
 import { PLUGIN_DURATION_BUCKETS, PluginChain, PluginFailed } from "./chain.js";
 import type { HookOutcome, Plugin, RequestVerdict } from "./plugin.js";
 

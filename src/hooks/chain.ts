@@ -4,13 +4,8 @@
 // allocates nothing of its own.
 
 import { isHeaderToken } from "../http/header-value.js";
-import {
-  counter,
-  Histogram,
-  histogram,
-  type MetricJson,
-  pushHistogram,
-} from "../observability/lane-metrics.js";
+import { Histogram, pushHistogram } from "../observability/lane-metrics.js";
+import { counter, histogram, type MetricJson } from "../observability/metric-json.js";
 import type {
   HookAnswer,
   HookError,

@@ -1,5 +1,5 @@
 import { AggregatorRegistry, collectDefaultMetrics, Registry } from "prom-client";
-import type { MetricJson } from "./lane-metrics.js";
+import type { MetricJson } from "./metric-json.js";
 
 // The control plane's registry holds process-wide metrics (memory, CPU, event loop of the main thread);
 // lanes contribute their request metrics at scrape time.

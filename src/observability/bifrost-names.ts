@@ -1,4 +1,4 @@
-import { counter, histogram, type MetricJson } from "./lane-metrics.js";
+import { counter, histogram, type MetricJson } from "./metric-json.js";
 
 // Bifrost's telemetry plugin names for what Switchyard already counts, so that dashboards made for Bifrost
 // keep working (SWITCHYARD_BIFROST_METRICS=true). Derived from a lane's snapshot at scrape time: the hot

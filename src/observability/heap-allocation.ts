@@ -1,5 +1,5 @@
 import { GCProfiler, getHeapStatistics } from "node:v8";
-import type { MetricJson } from "./lane-metrics.js";
+import type { MetricJson } from "./metric-json.js";
 
 // Bytes a lane allocates on its V8 heap, counted from the garbage collector's own before/after figures:
 // what was allocated between two collections is the heap's use before the later one minus its use after

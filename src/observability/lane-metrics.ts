@@ -1,7 +1,21 @@
 import type { ErrorClass } from "../errors.js";
-import type { SpendRecord } from "../governance/types.js";
-import type { Pricing } from "../pipeline/governance/pricing.js";
 import { bifrostMetrics } from "./bifrost-names.js";
+import { counter, histogram, type MetricJson } from "./metric-json.js";
+import type { Usage } from "./usage.js";
+
+/** What costs an exchange's usage (governance's price table, src/pipeline/governance/pricing.ts), in micro-dollars. */
+export interface ExchangePricing {
+  cost(provider: string, model: string, usage: Usage): number;
+}
+
+/** What the key series read of a governed request's spend record (src/governance/types.ts SpendRecord). */
+export interface KeySpend {
+  readonly keyId: string;
+  readonly teamId: string;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly costMicros: number;
+}
 // Per-lane metric state kept as plain numbers so that recording costs a map lookup and a few adds on the
 // hot path. The control plane collects every lane's snapshot in prom-client's JSON form and lets
 // prom-client sum and render them (see aggregate.ts).
@@ -79,14 +93,6 @@ interface KeySeries {
   costMicros: number;
 }
 
-export interface MetricJson {
-  name: string;
-  help: string;
-  type: "counter" | "gauge" | "histogram";
-  aggregator: "sum";
-  values: { value: number; labels: Record<string, string | number>; metricName?: string }[];
-}
-
 export class LaneMetrics {
   inFlight = 0;
   /** Requests that met an unexpected error in the gateway's own code (answered 500, or cut off). */
@@ -98,7 +104,7 @@ export class LaneMetrics {
   /** Also expose Bifrost's names for the same series (GatewayConfig.bifrostMetrics). */
   bifrostNames = false;
   /** Prices the usage of each exchange; absent, no cost is counted. Follows the configuration. */
-  pricing: Pricing | undefined;
+  pricing: ExchangePricing | undefined;
   /**
    * The series by provider, then model; each model's few series (one per status and error class) in a
    * list. Nested rather than under one key joined from the labels: that string, made for every request,
@@ -181,7 +187,7 @@ export class LaneMetrics {
   }
 
   /** A governed request's settlement: its key's and team's requests, tokens and cost. */
-  recordSpend(record: SpendRecord): void {
+  recordSpend(record: KeySpend): void {
     const series = this.keySeriesFor(record.keyId, record.teamId);
     series.requests++;
     series.tokensIn += record.promptTokens;
@@ -410,14 +416,6 @@ function providerHistogram(
     histograms.set(provider, h);
   }
   return h;
-}
-
-export function counter(name: string, help: string): MetricJson {
-  return { name, help, type: "counter", aggregator: "sum", values: [] };
-}
-
-export function histogram(name: string, help: string): MetricJson {
-  return { name, help, type: "histogram", aggregator: "sum", values: [] };
 }
 
 /** Appends `h` to `metric` in prom-client's JSON form: cumulative buckets, then sum and count. */

@@ -1,5 +1,5 @@
 import type { RoutingConfig, RoutingStrategy } from "../config/types.js";
-import type { MetricJson } from "../observability/lane-metrics.js";
+import type { MetricJson } from "../observability/metric-json.js";
 import type { CompiledProvider } from "../providers/route.js";
 import {
   CLOSED,
