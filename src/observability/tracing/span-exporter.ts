@@ -1,0 +1,73 @@
+import type { TracingConfig } from "../../config/types.js";
+import { encodeTraceRequest } from "./otlp-json.js";
+import type { Span } from "./span.js";
+
+// A lane's spans, batched and POSTed to the collector off the request path. One export is in flight at a
+// time; spans beyond the queue's bound are dropped and counted, so a slow or unreachable collector costs
+// bounded memory and never a request.
+
+const BATCH_SIZE = 512;
+const MAX_QUEUED = 4 * BATCH_SIZE;
+const FLUSH_INTERVAL_MS = 1000;
+const EXPORT_TIMEOUT_MS = 2000;
+
+/** Sends one encoded batch; resolves whatever the outcome. */
+export type PostBatch = (body: string) => Promise<void>;
+
+export class SpanExporter {
+  private queue: Span[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private exporting = false;
+  /** Spans dropped because the queue was full. */
+  dropped = 0;
+  /** Batches the collector did not accept (refused, failed or timed out). */
+  failedExports = 0;
+
+  constructor(
+    readonly config: TracingConfig,
+    private readonly post: PostBatch = postTo(config, () => this.failedExports++),
+  ) {}
+
+  add(span: Span): void {
+    if (this.queue.length >= MAX_QUEUED) {
+      this.dropped++;
+      return;
+    }
+    this.queue.push(span);
+    if (this.queue.length >= BATCH_SIZE) this.flush();
+    else this.timer ??= setTimeout(this.flush, FLUSH_INTERVAL_MS).unref();
+  }
+
+  readonly flush = (): void => {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.exporting || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, BATCH_SIZE);
+    this.exporting = true;
+    this.post(encodeTraceRequest(this.config.serviceName, batch)).finally(() => {
+      this.exporting = false;
+      if (this.queue.length >= BATCH_SIZE) this.flush();
+      else if (this.queue.length > 0) this.timer ??= setTimeout(this.flush, FLUSH_INTERVAL_MS).unref();
+    });
+  };
+}
+
+function postTo(config: TracingConfig, failed: () => void): PostBatch {
+  const headers: Record<string, string> = { ...config.headers, "content-type": "application/json" };
+  return async (body) => {
+    try {
+      const response = await fetch(config.endpoint, {
+        method: "POST",
+        headers,
+        body,
+        signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS),
+      });
+      await response.arrayBuffer();
+      if (!response.ok) failed();
+    } catch {
+      failed();
+    }
+  };
+}
