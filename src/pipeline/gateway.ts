@@ -8,7 +8,7 @@ import type { Reply, RequestHead } from "../http/exchange.js";
 import { type ErrorBody, internalFailure } from "../http/internal-error.js";
 import { HeapAllocation } from "../observability/heap-allocation.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
-import { SpanExporter } from "../observability/tracing/span-exporter.js";
+import { SpanExporter, TraceCounts } from "../observability/tracing/span-exporter.js";
 import { compileRoutingTable } from "../routing/table.js";
 import { upstreamHealth, upstreamMetrics } from "../routing/upstream-health.js";
 import { retainPools } from "../upstream/pools.js";
@@ -57,6 +57,7 @@ export class Gateway {
   };
   /** Kept across configurations that trace to the same place, so queued spans survive a reload. */
   private tracing: SpanExporter | undefined;
+  private readonly traceCounts = new TraceCounts();
 
   constructor(
     config: GatewayConfig,
@@ -70,6 +71,7 @@ export class Gateway {
     // Shared gauges are read by one lane only, since the control plane sums the lanes' snapshots.
     this.metrics.addSource(() => upstreamMetrics(this.lane.table, info.lane === 0));
     this.metrics.addSource(() => this.lane.plugins.metrics());
+    this.metrics.addSource(() => (this.tracing === undefined ? [] : this.traceCounts.metrics()));
     const heap = new HeapAllocation();
     this.metrics.addSource(() => heap.metrics());
   }
@@ -96,7 +98,7 @@ export class Gateway {
     this.metrics.bifrostNames = config.bifrostMetrics === true;
     this.headNeeds.apiKey = plugins.authenticates || this.governance.enforcing;
     this.headNeeds.pluginHeaders = plugins.requestHeaders;
-    this.tracing = exporterFor(config.tracing, this.tracing);
+    this.tracing = exporterFor(config.tracing, this.tracing, this.traceCounts);
     this.headNeeds.traceparent = this.tracing !== undefined;
     return {
       table: compileRoutingTable(config, upstreamHealth()),
@@ -223,9 +225,11 @@ export class Gateway {
   }
 }
 
+/** Configurations that trace to the same place keep the exporter; its queued spans go out either way. */
 function exporterFor(
   config: TracingConfig | undefined,
   current: SpanExporter | undefined,
+  counts: TraceCounts,
 ): SpanExporter | undefined {
   if (config === undefined) {
     current?.flush();
@@ -233,7 +237,7 @@ function exporterFor(
   }
   if (current !== undefined && JSON.stringify(current.config) === JSON.stringify(config)) return current;
   current?.flush();
-  return new SpanExporter(config);
+  return new SpanExporter(config, counts);
 }
 
 function allowedOrigin(lane: Lane, origin: string): string {

@@ -67,6 +67,11 @@ function attribute(span: JsonSpan, key: string): string | undefined {
   return value?.stringValue ?? value?.intValue;
 }
 
+function failedExports(metrics: string): number {
+  const line = metrics.split("\n").find((l) => l.startsWith("switchyard_trace_exports_failed_total "));
+  return line === undefined ? 0 : Number(line.split(" ")[1]);
+}
+
 const CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN = "00f067aa0ba902b7";
 
@@ -181,6 +186,11 @@ describe("traces to a collector that is down or stalled", () => {
       for (let i = 0; i < 10; i++) expect((await chat(gateway)).status).toBe(200);
       // Generous for a loaded machine; a request that waited on an export would take seconds.
       expect(performance.now() - started).toBeLessThan(10_000);
+      await expect
+        .poll(async () => failedExports(await (await fetch(`${gateway.url}/metrics`)).text()), {
+          timeout: 10_000,
+        })
+        .toBeGreaterThan(0);
     } finally {
       await gateway.stop();
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SPAN_KIND_SERVER, type Span } from "./span.js";
-import { type PostBatch, SpanExporter } from "./span-exporter.js";
+import { type PostBatch, SpanExporter, TraceCounts } from "./span-exporter.js";
 
 const CONFIG = { endpoint: "http://127.0.0.1:1/v1/traces", headers: {}, serviceName: "switchyard" };
 
@@ -38,34 +38,41 @@ function heldCollector(): { post: PostBatch; batches: number[]; release(): Promi
 describe("SpanExporter", () => {
   it("sends a full batch of 512 at once and the rest on flush", async () => {
     const collector = heldCollector();
-    const exporter = new SpanExporter(CONFIG, collector.post);
+    const exporter = new SpanExporter(CONFIG, new TraceCounts(), collector.post);
     for (let i = 0; i < 600; i++) exporter.add(span(i + 1));
     expect(collector.batches).toEqual([512]);
     await collector.release();
     exporter.flush();
     expect(collector.batches).toEqual([512, 88]);
     await collector.release();
-    expect(exporter.dropped).toBe(0);
+    expect(exporter.counts.dropped).toBe(0);
   });
 
   it("keeps one export in flight and drops, counting, what a stalled collector leaves past the bound", async () => {
     const collector = heldCollector();
-    const exporter = new SpanExporter(CONFIG, collector.post);
+    const exporter = new SpanExporter(CONFIG, new TraceCounts(), collector.post);
     for (let i = 0; i < 512 + 2048 + 10; i++) exporter.add(span(i + 1));
     expect(collector.batches).toEqual([512]);
-    expect(exporter.dropped).toBe(10);
+    expect(exporter.counts.dropped).toBe(10);
     await collector.release();
     expect(collector.batches).toEqual([512, 512]);
     await collector.release();
+    expect(exporter.counts.metrics().map((m) => [m.name, m.values[0]?.value])).toEqual([
+      ["switchyard_trace_spans_dropped_total", 10],
+      ["switchyard_trace_exports_failed_total", 0],
+    ]);
   });
 
   it("counts an export the collector refuses and goes on", async () => {
-    const exporter = new SpanExporter({ ...CONFIG, endpoint: "http://127.0.0.1:9/v1/traces" });
+    const exporter = new SpanExporter(
+      { ...CONFIG, endpoint: "http://127.0.0.1:9/v1/traces" },
+      new TraceCounts(),
+    );
     exporter.add(span(1));
     exporter.flush();
-    await expect.poll(() => exporter.failedExports).toBe(1);
+    await expect.poll(() => exporter.counts.failedExports).toBe(1);
     exporter.add(span(2));
     exporter.flush();
-    await expect.poll(() => exporter.failedExports).toBe(2);
+    await expect.poll(() => exporter.counts.failedExports).toBe(2);
   });
 });

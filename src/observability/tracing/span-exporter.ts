@@ -1,4 +1,5 @@
 import type { TracingConfig } from "../../config/types.js";
+import { counter, type MetricJson } from "../lane-metrics.js";
 import { encodeTraceRequest } from "./otlp-json.js";
 import type { Span } from "./span.js";
 
@@ -14,23 +15,42 @@ const EXPORT_TIMEOUT_MS = 2000;
 /** Sends one encoded batch; resolves whatever the outcome. */
 export type PostBatch = (body: string) => Promise<void>;
 
-export class SpanExporter {
-  private queue: Span[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private exporting = false;
+/** A lane's export losses, kept across the exporters its configurations make so the counters only grow. */
+export class TraceCounts {
   /** Spans dropped because the queue was full. */
   dropped = 0;
   /** Batches the collector did not accept (refused, failed or timed out). */
   failedExports = 0;
 
+  metrics(): MetricJson[] {
+    const dropped = counter(
+      "switchyard_trace_spans_dropped_total",
+      "Spans dropped because the export queue was full",
+    );
+    dropped.values.push({ value: this.dropped, labels: {} });
+    const failed = counter(
+      "switchyard_trace_exports_failed_total",
+      "Span batches the OTLP collector refused, failed or did not answer in time",
+    );
+    failed.values.push({ value: this.failedExports, labels: {} });
+    return [dropped, failed];
+  }
+}
+
+export class SpanExporter {
+  private queue: Span[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private exporting = false;
+
   constructor(
     readonly config: TracingConfig,
-    private readonly post: PostBatch = postTo(config, () => this.failedExports++),
+    readonly counts: TraceCounts,
+    private readonly post: PostBatch = postTo(config, () => counts.failedExports++),
   ) {}
 
   add(span: Span): void {
     if (this.queue.length >= MAX_QUEUED) {
-      this.dropped++;
+      this.counts.dropped++;
       return;
     }
     this.queue.push(span);
