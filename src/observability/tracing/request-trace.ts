@@ -1,6 +1,5 @@
 import type { Usage } from "../usage.js";
-import { type AttributeValue, epochMs, SPAN_KIND_CLIENT, SPAN_KIND_SERVER } from "./span.js";
-import type { SpanExporter } from "./span-exporter.js";
+import { type AttributeValue, epochMs, SPAN_KIND_CLIENT, SPAN_KIND_SERVER, type SpanSink } from "./span.js";
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent } from "./traceparent.js";
 
 // One request's spans: the request's own (SERVER), parented by the client's traceparent when it sent a
@@ -53,7 +52,7 @@ export class RequestTrace {
   private ended = false;
 
   constructor(
-    private readonly exporter: SpanExporter,
+    private readonly sink: SpanSink,
     clientTraceparent: string,
     operation: string,
     private readonly requestedModel: string,
@@ -90,7 +89,7 @@ export class RequestTrace {
     const attributes = this.baseAttributes();
     if (attempt !== undefined) for (const [key, value] of attempt.attributes) attributes.set(key, value);
     setOutcome(attributes, status, errorType, usage);
-    this.exporter.add({
+    this.sink.add({
       traceId: this.traceId,
       spanId: this.spanId,
       parentSpanId: this.parentSpanId,
@@ -108,7 +107,7 @@ export class RequestTrace {
     if (attempt === undefined) return;
     this.current = undefined;
     setOutcome(attempt.attributes, status, errorType, usage);
-    this.exporter.add({
+    this.sink.add({
       traceId: this.traceId,
       spanId: attempt.spanId,
       parentSpanId: this.spanId,

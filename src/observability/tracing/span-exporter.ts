@@ -1,7 +1,7 @@
 import type { TracingConfig } from "../../config/types.js";
 import { counter, type MetricJson } from "../lane-metrics.js";
 import { encodeTraceRequest } from "./otlp-json.js";
-import type { Span } from "./span.js";
+import type { Span, SpanSink } from "./span.js";
 
 // A lane's spans, batched and POSTed to the collector off the request path. One export is in flight at a
 // time; spans beyond the queue's bound are dropped and counted, so a slow or unreachable collector costs
@@ -37,7 +37,7 @@ export class TraceCounts {
   }
 }
 
-export class SpanExporter {
+export class SpanExporter implements SpanSink {
   private queue: Span[] = [];
   private timer: NodeJS.Timeout | undefined;
   private exporting = false;

@@ -25,3 +25,8 @@ export interface Span {
 export function epochMs(): number {
   return performance.timeOrigin + performance.now();
 }
+
+/** Where finished spans go: a lane's SpanExporter. */
+export interface SpanSink {
+  add(span: Span): void;
+}
