@@ -86,6 +86,11 @@ export class Gateway {
     retainPools(origins);
   }
 
+  /** Sends the spans still queued; the lane's drain awaits it. */
+  drainTraces(): Promise<void> {
+    return this.tracing?.drain() ?? Promise.resolve();
+  }
+
   /** Virtual keys, limits and budgets as the control plane last published them. */
   setGovernance(governance: LaneGovernance): void {
     this.governance = governance;

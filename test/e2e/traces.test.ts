@@ -169,6 +169,29 @@ describe("traces to a running collector", () => {
   });
 });
 
+describe("traces at shutdown", () => {
+  it("sends the spans still queued before the gateway exits", async () => {
+    const receiver = await startReceiver();
+    const gateway = await startGateway({
+      env: {
+        OPENAI_API_KEY: "sk-mock",
+        OPENAI_BASE_URL: `${mock.url}/v1`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      },
+    });
+    try {
+      expect((await chat(gateway)).status).toBe(200);
+    } finally {
+      await gateway.stop();
+    }
+    try {
+      expect(receiver.spans.map((s) => s.kind).sort()).toEqual([2, 3]);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 describe("traces to a collector that is down or stalled", () => {
   it("costs requests nothing when the collector refuses connections", async () => {
     const receiver = await startReceiver();

@@ -63,6 +63,33 @@ describe("SpanExporter", () => {
     ]);
   });
 
+  it("drains what is queued after the export under way, and sends nothing more on its timer", async () => {
+    const collector = heldCollector();
+    const exporter = new SpanExporter(CONFIG, new TraceCounts(), collector.post);
+    for (let i = 0; i < 600; i++) exporter.add(span(i + 1));
+    const drained = exporter.drain();
+    expect(collector.batches).toEqual([512]);
+    await collector.release();
+    expect(collector.batches).toEqual([512, 88]);
+    await collector.release();
+    await drained;
+    exporter.flush();
+    expect(collector.batches).toEqual([512, 88]);
+  });
+
+  it("stops draining at the first failed export", async () => {
+    const counts = new TraceCounts();
+    const batches: number[] = [];
+    const exporter = new SpanExporter(CONFIG, counts, async (body) => {
+      batches.push(JSON.parse(body).resourceSpans[0].scopeSpans[0].spans.length);
+      await Promise.resolve();
+      counts.failedExports++;
+    });
+    for (let i = 0; i < 1100; i++) exporter.add(span(i + 1));
+    await exporter.drain();
+    expect(batches).toEqual([512]);
+  });
+
   it("counts an export the collector refuses and goes on", async () => {
     const exporter = new SpanExporter(
       { ...CONFIG, endpoint: "http://127.0.0.1:9/v1/traces" },

@@ -40,7 +40,8 @@ export class TraceCounts {
 export class SpanExporter implements SpanSink {
   private queue: Span[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private exporting = false;
+  private exporting: Promise<void> | undefined;
+  private draining = false;
 
   constructor(
     readonly config: TracingConfig,
@@ -63,15 +64,31 @@ export class SpanExporter implements SpanSink {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.exporting || this.queue.length === 0) return;
-    const batch = this.queue.splice(0, BATCH_SIZE);
-    this.exporting = true;
-    this.post(encodeTraceRequest(this.config.serviceName, batch)).finally(() => {
-      this.exporting = false;
+    if (this.exporting !== undefined || this.draining || this.queue.length === 0) return;
+    this.exporting = this.post(this.nextBatch()).finally(() => {
+      this.exporting = undefined;
+      if (this.draining) return;
       if (this.queue.length >= BATCH_SIZE) this.flush();
       else if (this.queue.length > 0) this.timer ??= setTimeout(this.flush, FLUSH_INTERVAL_MS).unref();
     });
   };
+
+  /**
+   * Sends what is queued before the lane exits: after the export under way, batch after batch until one
+   * fails, so a collector that is down holds a drain up for one export's timeout at most.
+   */
+  async drain(): Promise<void> {
+    this.draining = true;
+    this.flush();
+    const failedBefore = this.counts.failedExports;
+    await this.exporting;
+    while (this.queue.length > 0 && this.counts.failedExports === failedBefore)
+      await this.post(this.nextBatch());
+  }
+
+  private nextBatch(): string {
+    return encodeTraceRequest(this.config.serviceName, this.queue.splice(0, BATCH_SIZE));
+  }
 }
 
 function postTo(config: TracingConfig, failed: () => void): PostBatch {
