@@ -155,6 +155,58 @@ describe("traces to a running collector", () => {
     }
   });
 
+  it("names a stream's usage on its spans", async () => {
+    const before = receiver.spans.length;
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "openai/gpt-4o-mini",
+        messages: [{ role: "user", content: "hi" }],
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    });
+    expect(response.status).toBe(200);
+    const events = (await response.text())
+      .split("\n")
+      .filter((line) => line.startsWith("data: {"))
+      .map((line) => JSON.parse(line.slice(6)));
+    const usage = events.find((event) => event.usage)?.usage;
+    expect(usage?.prompt_tokens).toBeGreaterThan(0);
+    await expect.poll(() => receiver.spans.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(before + 2);
+    for (const span of receiver.spans.slice(before)) {
+      expect(attribute(span, "gen_ai.usage.input_tokens")).toBe(String(usage.prompt_tokens));
+      expect(attribute(span, "gen_ai.usage.output_tokens")).toBe(String(usage.completion_tokens));
+      expect(attribute(span, "http.response.status_code")).toBe("200");
+    }
+  });
+
+  it("marks a request the provider fails, and its attempt, as errors", async () => {
+    const before = receiver.spans.length;
+    mock.configure({ failRate: 1 });
+    let status: number;
+    try {
+      status = (await chat(gateway)).status;
+    } finally {
+      mock.configure({ failRate: 0 });
+    }
+    expect(status).toBeGreaterThanOrEqual(500);
+    await expect
+      .poll(() => receiver.spans.slice(before).some((s) => s.kind === 2), { timeout: 10_000 })
+      .toBe(true);
+    const spans = receiver.spans.slice(before);
+    const server = spans.find((s) => s.kind === 2);
+    const attempts = spans.filter((s) => s.kind === 3);
+    // The environment's configuration retries nothing: one attempt, whose reply the client got.
+    expect(attempts).toHaveLength(1);
+    for (const span of [server, attempts[0]]) {
+      expect(span?.status).toEqual({ code: 2 });
+      expect(attribute(span as JsonSpan, "error.type")).toBe(String(status));
+      expect(attribute(span as JsonSpan, "http.response.status_code")).toBe(String(status));
+    }
+  });
+
   it("starts a new trace when the client's traceparent is not valid", async () => {
     const before = receiver.spans.length;
     const invalid = `00-${CLIENT_TRACE.toUpperCase()}-${CLIENT_SPAN}-01`;
