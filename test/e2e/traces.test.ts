@@ -105,6 +105,8 @@ describe("traces to a running collector", () => {
         OPENAI_BASE_URL: `${mock.url}/v1`,
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_SERVICE_NAME: "switchyard-e2e",
+        // A client's traceparent passed on by a plugin must not stand in for the attempt's own.
+        SWITCHYARD_FORWARD_HEADERS: "traceparent",
       },
     });
   });
@@ -122,6 +124,7 @@ describe("traces to a running collector", () => {
     const upstream = mock.stats.lastRequest?.headers.traceparent ?? "";
     expect(upstream).toMatch(new RegExp(`^00-${CLIENT_TRACE}-[0-9a-f]{16}-01$`));
     const upstreamParent = upstream.split("-")[2];
+    expect(upstreamParent).not.toBe(CLIENT_SPAN);
 
     await expect.poll(() => receiver.spans.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     expect(receiver.requests[0]).toEqual({
