@@ -9,6 +9,7 @@ import { configFromEnvironment } from "./env.js";
 import { ConfigError } from "./errors.js";
 import { deepFreeze } from "./freeze.js";
 import { parseLiteLLMConfig } from "./litellm.js";
+import { tracingFromEnvironment } from "./tracing.js";
 import type { GatewayConfig } from "./types.js";
 
 export interface LoadedConfig {
@@ -33,7 +34,10 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   }
   if (path === undefined) {
     const fromEnv = configFromEnvironment(opts.env);
-    return { ...fromEnv, config: withMetricsNames(withGatewayKey(fromEnv.config, opts.env), opts.env) };
+    return {
+      ...fromEnv,
+      config: withTracing(withMetricsNames(withGatewayKey(fromEnv.config, opts.env), opts.env), opts.env),
+    };
   }
   return { ...parseConfigText(readConfigFile(path), path, opts.env), path };
 }
@@ -64,7 +68,7 @@ export function parseConfigText(
       ? parseLiteLLMConfig(text, path, env)
       : // Bifrost's file is JSON whatever its name, so any other extension is read as JSON.
         parseBifrostConfig(parseJson(text, path), env, path);
-  return { ...parsed, config: withMetricsNames(withGatewayKey(parsed.config, env), env) };
+  return { ...parsed, config: withTracing(withMetricsNames(withGatewayKey(parsed.config, env), env), env) };
 }
 
 /**
@@ -89,6 +93,12 @@ function withMetricsNames(config: GatewayConfig, env: NodeJS.ProcessEnv): Gatewa
   if (config.bifrostMetrics === true || env.SWITCHYARD_BIFROST_METRICS?.trim().toLowerCase() !== "true")
     return config;
   return deepFreeze({ ...config, bifrostMetrics: true });
+}
+
+/** Traces from the OpenTelemetry environment variables, whichever source the rest came from. */
+function withTracing(config: GatewayConfig, env: NodeJS.ProcessEnv): GatewayConfig {
+  const tracing = tracingFromEnvironment(env);
+  return tracing === undefined ? config : deepFreeze({ ...config, tracing });
 }
 
 function parseJson(text: string, path: string): unknown {

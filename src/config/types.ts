@@ -187,8 +187,18 @@ export interface GatewayConfig {
    * names it (LiteLLM's input_cost_per_token and the like in litellm_params or model_info).
    */
   readonly prices?: Readonly<Record<string, Partial<ModelPrice>>>;
+  /** OpenTelemetry traces over OTLP/HTTP (src/config/tracing.ts); absent, no spans are made. */
+  readonly tracing?: TracingConfig;
   /** Where this configuration came from: a file path, or "environment". */
   readonly source: string;
+}
+
+export interface TracingConfig {
+  /** The full URL spans are POSTed to (`<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces`). */
+  readonly endpoint: string;
+  /** Sent with every export (OTEL_EXPORTER_OTLP_HEADERS); may hold a collector's key: never log them. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly serviceName: string;
 }
 
 export interface GovernanceConfig {

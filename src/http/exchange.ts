@@ -29,6 +29,8 @@ export interface RequestHead {
    * array when no plugin reads a header.
    */
   readonly pluginHeaderValues: readonly string[];
+  /** The client's W3C `traceparent` as sent, read only when traces are on ("" otherwise). */
+  readonly traceparent: string;
 }
 
 /** A request's headers by lower-case name, "" when absent; uWS's HttpRequest is one as it is. */
@@ -118,6 +120,8 @@ export interface HeadNeeds {
   readonly apiKey: boolean;
   /** Request headers the plugins read (lower case, see PluginChain.requestHeaders), captured with the head. */
   readonly pluginHeaders: readonly string[];
+  /** Traces are on, so the client's `traceparent` is read. */
+  readonly traceparent: boolean;
 }
 
 export interface HttpFront {

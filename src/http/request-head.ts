@@ -30,6 +30,7 @@ export function requestHead(
     timeout: headers.getHeader("x-switchyard-timeout"),
     apiKey: needs.apiKey ? presentedKey(headers) : "",
     pluginHeaderValues: needs.pluginHeaders.length === 0 ? NO_VALUES : valuesOf(needs.pluginHeaders, headers),
+    traceparent: needs.traceparent ? headers.getHeader("traceparent") : "",
   };
 }
 

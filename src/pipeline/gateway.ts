@@ -1,5 +1,5 @@
 import { type AdminRequest, type AdminResponse, isAdminPath } from "../admin/handler.js";
-import type { GatewayConfig } from "../config/types.js";
+import type { GatewayConfig, TracingConfig } from "../config/types.js";
 import { type GatewayError, gatewayError } from "../errors.js";
 import { MasterKey } from "../hooks/builtin/master-key.js";
 import type { PluginChain } from "../hooks/chain.js";
@@ -8,6 +8,7 @@ import type { Reply, RequestHead } from "../http/exchange.js";
 import { type ErrorBody, internalFailure } from "../http/internal-error.js";
 import { HeapAllocation } from "../observability/heap-allocation.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
+import { SpanExporter, TraceCounts } from "../observability/tracing/span-exporter.js";
 import { compileRoutingTable } from "../routing/table.js";
 import { upstreamHealth, upstreamMetrics } from "../routing/upstream-health.js";
 import { retainPools } from "../upstream/pools.js";
@@ -49,10 +50,14 @@ export class Gateway {
   readonly metrics = new LaneMetrics();
   private lane: Lane;
   /** Read by the HTTP front for every request head; follows the configuration. */
-  readonly headNeeds: { apiKey: boolean; pluginHeaders: readonly string[] } = {
+  readonly headNeeds: { apiKey: boolean; pluginHeaders: readonly string[]; traceparent: boolean } = {
     apiKey: false,
     pluginHeaders: [],
+    traceparent: false,
   };
+  /** Kept across configurations that trace to the same place, so queued spans survive a reload. */
+  private tracing: SpanExporter | undefined;
+  private readonly traceCounts = new TraceCounts();
 
   constructor(
     config: GatewayConfig,
@@ -66,6 +71,7 @@ export class Gateway {
     // Shared gauges are read by one lane only, since the control plane sums the lanes' snapshots.
     this.metrics.addSource(() => upstreamMetrics(this.lane.table, info.lane === 0));
     this.metrics.addSource(() => this.lane.plugins.metrics());
+    this.metrics.addSource(() => (this.tracing === undefined ? [] : this.traceCounts.metrics()));
     const heap = new HeapAllocation();
     this.metrics.addSource(() => heap.metrics());
   }
@@ -80,6 +86,11 @@ export class Gateway {
     retainPools(origins);
   }
 
+  /** Sends the spans still queued; the lane's drain awaits it. */
+  drainTraces(): Promise<void> {
+    return this.tracing?.drain() ?? Promise.resolve();
+  }
+
   /** Virtual keys, limits and budgets as the control plane last published them. */
   setGovernance(governance: LaneGovernance): void {
     this.governance = governance;
@@ -92,12 +103,15 @@ export class Gateway {
     this.metrics.bifrostNames = config.bifrostMetrics === true;
     this.headNeeds.apiKey = plugins.authenticates || this.governance.enforcing;
     this.headNeeds.pluginHeaders = plugins.requestHeaders;
+    this.tracing = exporterFor(config.tracing, this.tracing, this.traceCounts);
+    this.headNeeds.traceparent = this.tracing !== undefined;
     return {
       table: compileRoutingTable(config, upstreamHealth()),
       metrics: this.metrics,
       plugins,
       governance: this.governance,
       adminKey: config.masterKey === undefined ? undefined : new MasterKey(config.masterKey),
+      tracing: this.tracing,
     };
   }
 
@@ -214,6 +228,21 @@ export class Gateway {
       (error: Error) => internalFailure(reply, this.metrics, errorBody, error),
     );
   }
+}
+
+/** Configurations that trace to the same place keep the exporter; its queued spans go out either way. */
+function exporterFor(
+  config: TracingConfig | undefined,
+  current: SpanExporter | undefined,
+  counts: TraceCounts,
+): SpanExporter | undefined {
+  if (config === undefined) {
+    current?.flush();
+    return undefined;
+  }
+  if (current !== undefined && JSON.stringify(current.config) === JSON.stringify(config)) return current;
+  current?.flush();
+  return new SpanExporter(config, counts);
 }
 
 function allowedOrigin(lane: Lane, origin: string): string {

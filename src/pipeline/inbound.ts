@@ -75,9 +75,14 @@ export function dispatchAttempt(
   );
 }
 
+/** The request id, the trace context when traces are on, and any header a plugin added. */
 function upstreamHeaders(request: InboundRequest): string[] {
   const headers = ["x-request-id", request.head.requestId];
-  const added = request.hooks?.upstreamHeaders;
+  const hooks = request.hooks;
+  // The gateway's own value, hex only: the current attempt's span as the provider's parent.
+  const traceparent = hooks?.trace?.traceparent;
+  if (traceparent !== undefined) headers.push("traceparent", traceparent);
+  const added = hooks?.upstreamHeaders;
   if (added !== undefined) for (const value of added) headers.push(value);
   return headers;
 }

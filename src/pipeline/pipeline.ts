@@ -8,6 +8,8 @@ import { rewriteModel, scanRequest } from "../native/index.js";
 import type { ScanOk } from "../native/types.js";
 import { ExchangeAccount } from "../observability/account.js";
 import type { LaneMetrics } from "../observability/lane-metrics.js";
+import { RequestTrace } from "../observability/tracing/request-trace.js";
+import type { SpanExporter } from "../observability/tracing/span-exporter.js";
 import { typeForStatus } from "../providers/provider-error.js";
 import { type AttemptReport, type AttemptsInput, runAttempts } from "../routing/attempts.js";
 import { candidatesFor, type ModelPlan, type PlanCandidate } from "../routing/candidates.js";
@@ -41,6 +43,8 @@ export interface Lane {
   readonly governance: LaneGovernance;
   /** The key the management API requires (the master key); absent, the management API is shut. */
   readonly adminKey: MasterKey | undefined;
+  /** Where the lane's spans go; absent when traces are off. */
+  readonly tracing: SpanExporter | undefined;
 }
 
 export function serveInference(lane: Lane, route: InferenceRoute, head: RequestHead, reply: Reply): void {
@@ -89,7 +93,7 @@ function bodyReceived(
     }
     admission = admitted;
   }
-  const hooks = requestHooksFor(lane.plugins, route, head, scanned, admission);
+  const hooks = requestHooksFor(lane, route, head, scanned, admission);
   const request = new InboundRequest(
     lane,
     route,
@@ -500,15 +504,18 @@ function withFallbacks(
   return candidates === undefined ? plan : { name: plan.name, candidates };
 }
 
-/** The plugins' view of the request, when some plugin looks at requests or replies. */
+/** The plugins' view of the request, when some plugin looks at requests or replies or traces are on. */
 function requestHooksFor(
-  chain: PluginChain,
+  lane: Lane,
   route: InferenceRoute,
   head: RequestHead,
   scanned: Scanned,
   admission: Admission | undefined,
 ): RequestHooks | undefined {
-  if (!chain.hasRequestHooks && !chain.observesReplies && admission === undefined) return undefined;
+  const chain = lane.plugins;
+  const tracing = lane.tracing;
+  if (!chain.hasRequestHooks && !chain.observesReplies && admission === undefined && tracing === undefined)
+    return undefined;
   return new RequestHooks(
     chain,
     head.requestId,
@@ -520,6 +527,9 @@ function requestHooksFor(
     chain.requestHeaders,
     head.pluginHeaderValues,
     admission,
+    tracing === undefined
+      ? undefined
+      : new RequestTrace(tracing, head.traceparent, route.operation, scanned.model, admission?.keyId ?? ""),
   );
 }
 

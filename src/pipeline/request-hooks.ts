@@ -2,6 +2,7 @@ import type { ErrorClass } from "../errors.js";
 import type { PluginChain } from "../hooks/chain.js";
 import type { HookError, HookOutcome, HookRequest, HookUsage } from "../hooks/plugin.js";
 import { headerValue } from "../http/header-value.js";
+import type { RequestTrace } from "../observability/tracing/request-trace.js";
 import type { Usage } from "../observability/usage.js";
 import type { AttemptReport } from "../routing/attempts.js";
 import type { ReplyObserver } from "../upstream/report.js";
@@ -9,13 +10,21 @@ import type { Admission } from "./governance/admission.js";
 
 // One request as the plugins see it (the public HookRequest), and the observer that shows them its reply
 // and settles governance's admission when it ends. Made only when some plugin has a request or reply hook
-// or a virtual key's limits hold the request, so a gateway without either pays nothing.
+// or a virtual key's limits hold the request or traces are on, so a gateway without any pays nothing.
 
 /** Headers plugins may add upstream, per request; more is a plugin's bug, not a client's doing. */
 const MAX_UPSTREAM_HEADERS = 32;
 const HEADER_NAME = /^[A-Za-z0-9-]{1,64}$/;
 /** Headers the gateway sets itself, which a plugin may not replace. */
 const RESERVED = new Set(["host", "content-length", "transfer-encoding", "connection", "x-request-id"]);
+
+/** error.type is a metric-like label: a provider's code only when it is a plain token, else the status. */
+const ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function errorType(status: number, code: string | number | null): string {
+  const text = code === null ? "" : String(code);
+  return ERROR_CODE.test(text) ? text : String(status);
+}
 
 const NO_USAGE: HookUsage = {
   promptTokens: 0,
@@ -43,6 +52,8 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     private readonly headerValues: readonly string[],
     /** The request's place under its virtual key's limits and budgets, settled exactly once at its end. */
     private readonly admission: Admission | undefined,
+    /** The request's spans, when traces are on. */
+    readonly trace: RequestTrace | undefined,
   ) {}
 
   /** Made on first use: most requests (a governed one with no plugin) never touch it. */
@@ -60,6 +71,8 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     const lower = name.toLowerCase();
     if (!HEADER_NAME.test(name) || RESERVED.has(lower))
       throw new Error(`a plugin may not set header '${name}'`);
+    // With traces on, the gateway sends its own: the attempt's span is the provider's parent, not the client's.
+    if (this.trace !== undefined && lower === "traceparent") return;
     this.upstreamHeaders ??= [];
     const headers = this.upstreamHeaders;
     for (let i = 0; i < headers.length; i += 2) {
@@ -75,9 +88,18 @@ export class RequestHooks implements HookRequest, ReplyObserver {
   /** The attempt loop sent an attempt: outcomes name its provider, model, retries and fallback index. */
   attempting(attempt: AttemptReport): void {
     this.attempt = attempt;
+    const candidate = attempt.candidate;
+    this.trace?.attempting({
+      providerKind: candidate.provider.config.kind,
+      providerName: candidate.provider.name,
+      model: candidate.model,
+      retries: attempt.retries,
+      fallbackIndex: attempt.fallbackIndex,
+    });
   }
 
   response(status: number, body: Uint8Array | string, usage: Usage | undefined): void {
+    this.trace?.end(status, usage, status >= 400 ? String(status) : undefined);
     // Settled once the reply is on its way: the client's bytes do not wait for the accounting.
     if (this.admission !== undefined) queueMicrotask(() => this.settle(status, usage));
     // Only governance may be listening: no outcome is made for nobody.
@@ -90,6 +112,7 @@ export class RequestHooks implements HookRequest, ReplyObserver {
   }
 
   streamEnd(status: number, usage: Usage): void {
+    this.trace?.end(status, usage, status >= 400 ? String(status) : undefined);
     this.settle(status, usage);
     if (this.chain.observesReplies) this.chain.onStreamEnd(this, this.outcome(status, usage));
   }
@@ -102,6 +125,7 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     usage?: Usage,
   ): void {
     this.settle(status, usage);
+    this.trace?.end(status, usage, errorType(status, code));
     if (!this.chain.observesReplies) return;
     const error: HookError = {
       ...this.outcome(status, usage),

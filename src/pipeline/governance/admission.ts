@@ -52,6 +52,11 @@ export class Admission {
     if (stream) this.pieces = [];
   }
 
+  /** The virtual key's id, which traces name. */
+  get keyId(): string {
+    return this.key.id;
+  }
+
   /** A piece of the streamed reply as the client got it. */
   relayed(piece: Uint8Array | string): void {
     const pieces = this.pieces;
