@@ -1,7 +1,15 @@
-import type { TracingConfig } from "../../config/types.js";
-import { counter, type MetricJson } from "../lane-metrics.js";
+import { counter, type MetricJson } from "../metric-json.js";
 import { encodeTraceRequest } from "./otlp-json.js";
 import type { Span, SpanSink } from "./span.js";
+
+/** Where spans go (GatewayConfig.tracing, src/config/tracing.ts). */
+export interface ExportTarget {
+  /** The full URL spans are POSTed to. */
+  readonly endpoint: string;
+  /** Sent with every export; may hold a collector's key: never log them. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly serviceName: string;
+}
 
 // A lane's spans, batched and POSTed to the collector off the request path. One export is in flight at a
 // time; spans beyond the queue's bound are dropped and counted, so a slow or unreachable collector costs
@@ -44,7 +52,7 @@ export class SpanExporter implements SpanSink {
   private draining = false;
 
   constructor(
-    readonly config: TracingConfig,
+    readonly config: ExportTarget,
     readonly counts: TraceCounts,
     private readonly post: PostBatch = postTo(config, () => counts.failedExports++),
   ) {}
@@ -91,7 +99,7 @@ export class SpanExporter implements SpanSink {
   }
 }
 
-function postTo(config: TracingConfig, failed: () => void): PostBatch {
+function postTo(config: ExportTarget, failed: () => void): PostBatch {
   const headers: Record<string, string> = { ...config.headers, "content-type": "application/json" };
   return async (body) => {
     try {
