@@ -6,6 +6,7 @@ import type { PluginChain } from "../hooks/chain.js";
 import { isJsonContentType } from "../http/content-type.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
 import { type ErrorBody, internalFailure } from "../http/internal-error.js";
+import { EventLoopLag } from "../observability/event-loop-lag.js";
 import { HeapAllocation } from "../observability/heap-allocation.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
 import { SpanExporter, TraceCounts } from "../observability/tracing/span-exporter.js";
@@ -74,6 +75,8 @@ export class Gateway {
     this.metrics.addSource(() => (this.tracing === undefined ? [] : this.traceCounts.metrics()));
     const heap = new HeapAllocation();
     this.metrics.addSource(() => heap.metrics());
+    const lag = new EventLoopLag(info.lane);
+    this.metrics.addSource(() => lag.metrics());
   }
 
   setConfig(config: GatewayConfig, plugins: PluginChain): void {
