@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SpendRecord } from "../governance/types.js";
+import { spendRecord } from "../../test/helpers/governance-fixtures.js";
 import {
   LaneMetrics,
   MAX_KEY_SERIES,
@@ -83,27 +83,8 @@ describe("LaneMetrics request series", () => {
 const valuesOf = (metrics: LaneMetrics, name: string) =>
   metrics.snapshot().find((m) => m.name === name)?.values ?? [];
 
-function spend(keyId: string, teamId: string, costMicros: number): SpendRecord {
-  return {
-    requestId: "r",
-    at: 0,
-    keyId,
-    teamId,
-    customerId: "",
-    provider: "openai",
-    model: "gpt-4o",
-    requestedModel: "gpt-4o",
-    promptTokens: 10,
-    completionTokens: 5,
-    cachedReadTokens: 0,
-    cacheWriteTokens: 0,
-    reasoningTokens: 0,
-    costMicros,
-    status: 200,
-    stream: false,
-    estimated: false,
-  };
-}
+const spend = (keyId: string, teamId: string, costMicros: number) =>
+  spendRecord({ keyId, teamId, costMicros });
 
 describe("LaneMetrics cost, streams, retries and refusals", () => {
   it("sums cost per provider and model in dollars", () => {
