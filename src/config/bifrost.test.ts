@@ -430,7 +430,6 @@ describe("parseBifrostConfig: warnings", () => {
       "providers.openai.proxy_config: not supported yet; ignored",
       "providers.openai.send_back_raw_response: not supported yet; ignored",
       "client.initial_pool_size: not supported yet; ignored",
-      "client.enable_logging: not supported yet; ignored",
       "client.prometheus_labels: not supported yet; ignored",
     ]);
     expect(config.governance?.requireVirtualKey).toBe(true);

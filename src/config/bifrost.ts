@@ -26,12 +26,14 @@ import {
 import { ConfigError } from "./errors.js";
 import { deepFreeze } from "./freeze.js";
 import { defaultBaseUrl, isKnownKind, KEY_CONFIG_KINDS } from "./kinds.js";
+import { retentionFromDays } from "./logs.js";
 import { bifrostTelemetryOn, parseBifrostPlugins } from "./plugin-specs.js";
 import { CUSTOM_PROVIDER, catalogEntry } from "./provider-catalog.js";
 import type {
   ClientConfig,
   ConcurrencyConfig,
   GatewayConfig,
+  LogsConfig,
   NetworkConfig,
   ProviderConfig,
   ProviderKey,
@@ -70,14 +72,11 @@ const UNSUPPORTED_SECTIONS = new Set([
 const UNSUPPORTED_CLIENT_KEYS = new Set([
   "initial_pool_size",
   "prometheus_labels",
-  "enable_logging",
-  "disable_content_logging",
   "allow_per_request_content_storage_override",
   "allow_per_request_raw_override",
   "disable_db_pings_in_health",
   "dump_errors_in_console_logs",
   "webhook_config",
-  "log_retention_days",
   "dual_credential_conflict_behavior",
   "enforce_scim_auth",
   "compat",
@@ -609,7 +608,9 @@ function parseClient(c: Collector, raw: Obj | undefined): ClientConfig {
       // Governance's: see bifrost-governance.ts.
       key === "enforce_auth_on_inference" ||
       key === "enforce_governance_header" ||
-      key === "enable_governance"
+      key === "enable_governance" ||
+      // The request log's: see parseBifrostLogs.
+      LOG_CLIENT_KEYS.has(key)
     )
       continue;
     if (UNSUPPORTED_CLIENT_KEYS.has(key)) c.unsupported(`${path}.${key}`, raw[key]);
@@ -622,6 +623,27 @@ function parseClient(c: Collector, raw: Obj | undefined): ClientConfig {
     allowedOrigins,
     dropExcessRequests,
   };
+}
+
+const LOG_CLIENT_KEYS = new Set(["enable_logging", "disable_content_logging", "log_retention_days"]);
+
+/** The request log's settings: the client's logging switches and logs_store.enabled. */
+function parseBifrostLogs(
+  c: Collector,
+  client: Obj | undefined,
+  store: unknown,
+): Partial<LogsConfig> | undefined {
+  const logs: { -readonly [K in keyof LogsConfig]?: LogsConfig[K] } = {};
+  if (client !== undefined) {
+    if (client.enable_logging !== undefined && client.enable_logging !== null)
+      logs.enabled = readBoolean(c, client, "enable_logging", "client", true);
+    if (client.disable_content_logging !== undefined && client.disable_content_logging !== null)
+      logs.content = !readBoolean(c, client, "disable_content_logging", "client", false);
+    if (client.log_retention_days !== undefined && client.log_retention_days !== null)
+      logs.retentionMs = retentionFromDays(readInteger(c, client, "log_retention_days", "client", 0, 0));
+  }
+  if (isObject(store) && store.enabled === false) logs.enabled = false;
+  return Object.keys(logs).length === 0 ? undefined : logs;
 }
 
 /**
@@ -655,7 +677,9 @@ export function parseBifrostConfig(
     c.warn("providers", "none configured; every model request will fail until one is added");
   }
 
-  const client = parseClient(c, readObject(c, json, "client", ""));
+  const rawClient = readObject(c, json, "client", "");
+  const client = parseClient(c, rawClient);
+  const logs = parseBifrostLogs(c, rawClient, json.logs_store);
   const plugins = parseBifrostPlugins(c, json.plugins);
   const governance = parseBifrostGovernance(c, json, env, version);
 
@@ -684,6 +708,7 @@ export function parseBifrostConfig(
       ...(plugins.length > 0 ? { plugins } : {}),
       ...(bifrostTelemetryOn(json.plugins) ? { bifrostMetrics: true } : {}),
       ...(governance === undefined ? {} : { governance }),
+      ...(logs === undefined ? {} : { logs }),
       source,
     }),
     warnings: c.warnings,

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument, type ScalarTag, type Tags } from "yaml";
+import { isDurationError, parseDuration, windowMs } from "../governance/duration.js";
 import { LITELLM_PRICE_FIELDS, type ModelPrice, PRICE_FIELDS } from "../governance/prices.js";
 import { Collector, isObject, NOT_SUPPORTED, type Obj } from "./collect.js";
 import {
@@ -42,6 +43,7 @@ import type {
   BedrockKeyConfig,
   Deployment,
   GatewayConfig,
+  LogsConfig,
   PluginSpec,
   ProviderConfig,
   ProviderKey,
@@ -261,6 +263,28 @@ function mergeInto(c: Collector, into: Obj, from: Obj, path: string, file: strin
 
 // ---------------------------------------------------------------------------------------------------------
 // Values
+
+/**
+ * The request log as LiteLLM's spend logs are set: on unless disable_spend_logs, prompts and replies kept
+ * only with store_prompts_in_spend_logs (LiteLLM's default is without) and never with turn_off_message_logging,
+ * pruned after maximum_spend_logs_retention_period.
+ */
+function readLogs(r: Reader, litellm: Obj, general: Obj): Partial<LogsConfig> {
+  const logs: { -readonly [K in keyof LogsConfig]?: LogsConfig[K] } = {
+    content:
+      r.boolean(general, "store_prompts_in_spend_logs", "general_settings") === true &&
+      r.boolean(litellm, "turn_off_message_logging", "litellm_settings") !== true,
+  };
+  if (r.boolean(general, "disable_spend_logs", "general_settings") === true) logs.enabled = false;
+  const retention = r.text(general, "maximum_spend_logs_retention_period", "general_settings");
+  if (retention !== undefined) {
+    const window = parseDuration(retention);
+    if (isDurationError(window))
+      r.c.problem("general_settings.maximum_spend_logs_retention_period", window.error);
+    else logs.retentionMs = windowMs(window);
+  }
+  return logs;
+}
 
 export class Reader {
   constructor(
@@ -950,6 +974,7 @@ const ROUTER_READ = new Set([
 
 const LITELLM_SETTINGS_READ = new Set([
   "drop_params",
+  "turn_off_message_logging",
   "num_retries",
   "request_timeout",
   "fallbacks",
@@ -964,6 +989,9 @@ const LITELLM_SETTINGS_READ = new Set([
 
 const GENERAL_READ = new Set([
   "master_key",
+  "disable_spend_logs",
+  "store_prompts_in_spend_logs",
+  "maximum_spend_logs_retention_period",
   "database_url",
   "max_request_size_mb",
   "forward_openai_org_id",
@@ -1146,6 +1174,7 @@ export function parseLiteLLMConfig(
   const bodyMb = r.number(general, "max_request_size_mb", "general_settings", 1, false);
   const plugins = readPlugins(c, r, root, general);
   const governance = parseLiteLLMGovernance(c, r, litellm, general, env);
+  const logs = readLogs(r, litellm, general);
 
   const { providers, modelGroups } = list.build(Math.round(requestTimeout * 1000));
 
@@ -1209,6 +1238,7 @@ export function parseLiteLLMConfig(
     ...(metricsRequireKey !== undefined ? { metricsRequireKey } : {}),
     ...(plugins.length > 0 ? { plugins } : {}),
     ...(governance === undefined ? {} : { governance }),
+    logs,
     ...(Object.keys(list.prices).length > 0 ? { prices: list.prices } : {}),
     source,
   };

@@ -9,6 +9,7 @@ import { configFromEnvironment } from "./env.js";
 import { ConfigError } from "./errors.js";
 import { deepFreeze } from "./freeze.js";
 import { parseLiteLLMConfig } from "./litellm.js";
+import { logsFromEnvironment } from "./logs.js";
 import { tracingFromEnvironment } from "./tracing.js";
 import type { GatewayConfig } from "./types.js";
 
@@ -36,7 +37,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
     const fromEnv = configFromEnvironment(opts.env);
     return {
       ...fromEnv,
-      config: withTracing(withMetricsNames(withGatewayKey(fromEnv.config, opts.env), opts.env), opts.env),
+      config: fromEnvironment(fromEnv.config, opts.env),
     };
   }
   return { ...parseConfigText(readConfigFile(path), path, opts.env), path };
@@ -68,7 +69,7 @@ export function parseConfigText(
       ? parseLiteLLMConfig(text, path, env)
       : // Bifrost's file is JSON whatever its name, so any other extension is read as JSON.
         parseBifrostConfig(parseJson(text, path), env, path);
-  return { ...parsed, config: withTracing(withMetricsNames(withGatewayKey(parsed.config, env), env), env) };
+  return { ...parsed, config: fromEnvironment(parsed.config, env) };
 }
 
 /**
@@ -93,6 +94,17 @@ function withMetricsNames(config: GatewayConfig, env: NodeJS.ProcessEnv): Gatewa
   if (config.bifrostMetrics === true || env.SWITCHYARD_BIFROST_METRICS?.trim().toLowerCase() !== "true")
     return config;
   return deepFreeze({ ...config, bifrostMetrics: true });
+}
+
+/** What the environment sets whatever the configuration's source: keys, metrics names, traces, the request log. */
+function fromEnvironment(config: GatewayConfig, env: NodeJS.ProcessEnv): GatewayConfig {
+  return withLogs(withTracing(withMetricsNames(withGatewayKey(config, env), env), env), env);
+}
+
+/** The request log's environment variables over the file's settings (src/config/logs.ts). */
+function withLogs(config: GatewayConfig, env: NodeJS.ProcessEnv): GatewayConfig {
+  const logs = logsFromEnvironment(config.logs, env);
+  return logs === config.logs || logs === undefined ? config : deepFreeze({ ...config, logs });
 }
 
 /** Traces from the OpenTelemetry environment variables, whichever source the rest came from. */

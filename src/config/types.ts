@@ -189,8 +189,31 @@ export interface GatewayConfig {
   readonly prices?: Readonly<Record<string, Partial<ModelPrice>>>;
   /** OpenTelemetry traces over OTLP/HTTP (src/config/tracing.ts); absent, no spans are made. */
   readonly tracing?: TracingConfig;
+  /** The request log as the file and the environment set it; what is left out takes src/config/logs.ts's defaults. */
+  readonly logs?: Partial<LogsConfig>;
   /** Where this configuration came from: a file path, or "environment". */
   readonly source: string;
+}
+
+/** The request log: one record per request, written off the hot path (src/control/request-log.ts). */
+export interface LogsConfig {
+  /** Records are kept (Bifrost client.enable_logging and logs_store.enabled, LiteLLM disable_spend_logs). */
+  readonly enabled: boolean;
+  /**
+   * Requests' input and output are kept with their records (Bifrost client.disable_content_logging, LiteLLM
+   * store_prompts_in_spend_logs and turn_off_message_logging); a virtual key may turn it off for itself.
+   */
+  readonly content: boolean;
+  /** Each side's content is cut at this many bytes. */
+  readonly maxContentBytes: number;
+  /** Records older than this are pruned; 0 keeps them whatever their age (Bifrost client.log_retention_days). */
+  readonly retentionMs: number;
+  /** The log's storage is kept under this many bytes, oldest records going first; 0 for no bound. */
+  readonly maxBytes: number;
+  /** Each lane's ring of records on their way to the store; a full ring drops records, counting them. */
+  readonly ringBytes: number;
+  /** The most a record waits in its ring before the log worker writes it. */
+  readonly flushMs: number;
 }
 
 export interface TracingConfig {

@@ -104,3 +104,17 @@ const SHORT: Readonly<Record<WindowUnit, string>> = {
 export function formatDuration(window: BudgetWindow): string {
   return `${window.count}${SHORT[window.unit]}`;
 }
+
+const UNIT_MS: Readonly<Record<BudgetWindow["unit"], number>> = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+  week: 7 * 86_400_000,
+  month: 30 * 86_400_000,
+  year: 365 * 86_400_000,
+};
+
+/** A window's length as a plain duration (a month as 30 days, a year as 365), for retention periods. */
+export function windowMs(window: BudgetWindow): number {
+  return window.count * UNIT_MS[window.unit];
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { decodeRecord, RecordEncoder, type RecordInTransit } from "./codec.js";
+
+const SAMPLE: RecordInTransit = {
+  id: "req-1",
+  time: 1_780_000_000_123,
+  route: "openai.chat",
+  format: "openai",
+  model: "gpt-4o-mini",
+  provider: "openai",
+  providerModel: "gpt-4o-mini-2024-07-18",
+  providerKey: "primary",
+  virtualKey: "vk-1",
+  team: "team-1",
+  customer: "",
+  status: 200,
+  errorCode: "",
+  errorClass: "",
+  errorMessage: "",
+  latencyMs: 12.5,
+  ttftMs: -1,
+  retries: 1,
+  fallbackIndex: 0,
+  cache: "",
+  inputTokens: 10,
+  outputTokens: 20,
+  cachedTokens: 2,
+  reasoningTokens: 0,
+  costMicros: 345,
+  stream: false,
+  metadata: { user: "ann", trace: "t-1" },
+  input: new TextEncoder().encode('{"model":"gpt-4o-mini","messages":[]}'),
+  output: '{"choices":[]}',
+};
+
+describe("request log records in transit", () => {
+  it("come out as they went in, the content as text", () => {
+    const decoded = decodeRecord(new RecordEncoder().encode(SAMPLE));
+    expect(decoded).toEqual({ ...SAMPLE, input: '{"model":"gpt-4o-mini","messages":[]}' });
+  });
+
+  it("keep content that is not logged as null, and a cut character as U+FFFD", () => {
+    const euro = new TextEncoder().encode("€");
+    const decoded = decodeRecord(
+      new RecordEncoder().encode({ ...SAMPLE, input: null, output: euro.subarray(0, 2), metadata: null }),
+    );
+    expect(decoded).toMatchObject({ input: null, output: "\uFFFD", metadata: null });
+  });
+
+  it("reuses one buffer per encoder: an encoding is read before the next is made", () => {
+    const encoder = new RecordEncoder();
+    const first = Uint8Array.from(encoder.encode(SAMPLE));
+    encoder.encode({ ...SAMPLE, id: "req-2" });
+    expect(decodeRecord(first)).toMatchObject({ id: "req-1" });
+  });
+
+  it("answers an Error, never throws, for bytes that are not a record", () => {
+    expect(decodeRecord(new Uint8Array([0xc1]))).toBeInstanceOf(Error);
+    expect(decodeRecord(new RecordEncoder().encode({ ...SAMPLE }).subarray(0, 3))).toBeInstanceOf(Error);
+    expect(decodeRecord(Uint8Array.of(0x93, 1, 2, 3))).toBeInstanceOf(Error);
+  });
+
+  it("never lets a field of the wrong type through", () => {
+    const encoder = new RecordEncoder();
+    const hostile = {
+      ...SAMPLE,
+      errorClass: "weird",
+      cache: "maybe",
+      metadata: { a: 1, b: "ok" },
+    } as unknown as RecordInTransit;
+    expect(decodeRecord(encoder.encode(hostile))).toMatchObject({
+      errorClass: "",
+      cache: "",
+      metadata: { b: "ok" },
+    });
+  });
+});

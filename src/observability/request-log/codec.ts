@@ -1,0 +1,124 @@
+import { Packr } from "msgpackr";
+import type { LoggedErrorClass, RequestLogRecord } from "./record.js";
+
+// A request log record as it crosses from a lane to the log worker: a msgpack array in a fixed order (no
+// field names on the wire), the content as raw bytes so the lane never decodes them.
+
+/** The layout's version, first in every record: a worker never misreads a record of another layout. */
+const LAYOUT = 1;
+const FIELDS = 30;
+
+/** RequestLogRecord with the content still as the bytes the lane saw. */
+export interface RecordInTransit extends Omit<RequestLogRecord, "input" | "output"> {
+  readonly input: Uint8Array | string | null;
+  readonly output: Uint8Array | string | null;
+}
+
+/** One per lane: it reuses its buffer, so `encode`'s answer is valid until the next call. */
+export class RecordEncoder {
+  private readonly packr = new Packr({ useRecords: false, variableMapSize: true });
+  private readonly row: unknown[] = new Array(FIELDS);
+
+  encode(record: RecordInTransit): Uint8Array {
+    const row = this.row;
+    row[0] = LAYOUT;
+    row[1] = record.id;
+    row[2] = record.time;
+    row[3] = record.route;
+    row[4] = record.format;
+    row[5] = record.model;
+    row[6] = record.provider;
+    row[7] = record.providerModel;
+    row[8] = record.providerKey;
+    row[9] = record.virtualKey;
+    row[10] = record.team;
+    row[11] = record.customer;
+    row[12] = record.status;
+    row[13] = record.errorCode;
+    row[14] = record.errorClass;
+    row[15] = record.errorMessage;
+    row[16] = record.latencyMs;
+    row[17] = record.ttftMs;
+    row[18] = record.retries;
+    row[19] = record.fallbackIndex;
+    row[20] = record.cache;
+    row[21] = record.inputTokens;
+    row[22] = record.outputTokens;
+    row[23] = record.cachedTokens;
+    row[24] = record.reasoningTokens;
+    row[25] = record.costMicros;
+    row[26] = record.stream;
+    row[27] = record.metadata;
+    row[28] = record.input;
+    row[29] = record.output;
+    return this.packr.pack(row);
+  }
+}
+
+const unpackr = new Packr({ useRecords: false });
+const decoder = new TextDecoder("utf-8", { fatal: false });
+
+const text = (value: unknown): string => (typeof value === "string" ? value : "");
+const number = (value: unknown): number => (typeof value === "number" && Number.isFinite(value) ? value : 0);
+
+function content(value: unknown): string | null {
+  if (typeof value === "string") return value;
+  // A cut may split a character: it becomes U+FFFD rather than failing the record.
+  if (value instanceof Uint8Array) return decoder.decode(value);
+  return null;
+}
+
+function metadata(value: unknown): Readonly<Record<string, string>> | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const out: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(value)) if (typeof entry === "string") out[name] = entry;
+  return out;
+}
+
+const ERROR_CLASSES = new Set<string>(["", "client", "policy", "provider", "gateway"]);
+const CACHE_STATES = new Set<string>(["", "hit", "miss"]);
+
+/** The record, or an Error naming why the bytes are not one of this layout. */
+export function decodeRecord(bytes: Uint8Array): RequestLogRecord | Error {
+  let row: unknown;
+  try {
+    row = unpackr.unpack(bytes);
+  } catch (error) {
+    return new Error(`not a msgpack record: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(row) || row.length !== FIELDS || row[0] !== LAYOUT)
+    return new Error("not a request log record of this layout");
+  const errorClass = text(row[14]);
+  const cache = text(row[20]);
+  return {
+    id: text(row[1]),
+    time: number(row[2]),
+    route: text(row[3]),
+    format: text(row[4]),
+    model: text(row[5]),
+    provider: text(row[6]),
+    providerModel: text(row[7]),
+    providerKey: text(row[8]),
+    virtualKey: text(row[9]),
+    team: text(row[10]),
+    customer: text(row[11]),
+    status: number(row[12]),
+    errorCode: text(row[13]),
+    errorClass: (ERROR_CLASSES.has(errorClass) ? errorClass : "") as LoggedErrorClass,
+    errorMessage: text(row[15]),
+    latencyMs: number(row[16]),
+    ttftMs: number(row[17]),
+    retries: number(row[18]),
+    fallbackIndex: number(row[19]),
+    cache: (CACHE_STATES.has(cache) ? cache : "") as RequestLogRecord["cache"],
+    inputTokens: number(row[21]),
+    outputTokens: number(row[22]),
+    cachedTokens: number(row[23]),
+    reasoningTokens: number(row[24]),
+    costMicros: number(row[25]),
+    stream: row[26] === true,
+    metadata: metadata(row[27]),
+    input: content(row[28]),
+    output: content(row[29]),
+  };
+}
