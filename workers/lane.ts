@@ -15,6 +15,7 @@ import { LaneGovernance } from "../src/pipeline/governance/lane-governance.js";
 import { SpendOutbox } from "../src/pipeline/governance/spend-outbox.js";
 import { pricingFor } from "../src/pipeline/governance/table-pricing.js";
 import { installUpstreamHealth } from "../src/routing/upstream-health.js";
+import { LogRingWriter } from "../src/shm/log-ring.js";
 import { closeAllPools } from "../src/upstream/pools.js";
 
 // A lane: one worker thread serving requests end to end on the shared port.
@@ -89,6 +90,7 @@ const gateway = new Gateway(
   },
   plugins,
   laneGovernance(governanceSnapshot, config),
+  data.logRings === undefined ? undefined : new LogRingWriter(data.logRings, data.lane),
 );
 
 async function listen(): Promise<HttpFront> {

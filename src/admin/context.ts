@@ -1,4 +1,6 @@
 import type { GatewayConfig } from "../config/types.js";
+import type { RequestLogRecord } from "../observability/request-log/record.js";
+import type { LogPage, LogQuery, LogStats, StatsQuery } from "../store/logs/types.js";
 import type { GovernanceStore } from "../store/types.js";
 
 // What the management API is given and what it answers: the lead's lane posts an AdminRequest to the main
@@ -37,6 +39,15 @@ export interface AdminContext {
   /** What the configuration file (or the environment) defines: read-only through the API. */
   fileConfig(): GatewayConfig;
   now(): number;
+  /** The request log's queries (answered by the log worker); absent when the log is off. */
+  readonly logs?: LogQueries;
+}
+
+export interface LogQueries {
+  query(query: LogQuery): Promise<LogPage>;
+  /** The whole record, or null. */
+  get(id: string): Promise<RequestLogRecord | null>;
+  stats(query: StatsQuery): Promise<LogStats>;
 }
 
 /** A handler's answer before it is rendered as JSON. */

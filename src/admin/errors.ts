@@ -5,7 +5,8 @@ export type AdminErrorType =
   | "invalid_request_error"
   | "not_found_error"
   | "conflict_error"
-  | "method_not_allowed";
+  | "method_not_allowed"
+  | "service_unavailable";
 
 export class AdminError extends Error {
   constructor(

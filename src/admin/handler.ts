@@ -7,6 +7,7 @@ import { AdminError, invalidField } from "./errors.js";
 import { ID_PATTERN } from "./fields.js";
 import { KEY_ROUTES } from "./keys.js";
 import { LITELLM_ALIASES, LITELLM_ROUTES } from "./litellm.js";
+import { LOG_ROUTES } from "./logs.js";
 import { openApiRoute } from "./openapi.js";
 import { PROVIDER_ROUTES } from "./providers.js";
 import type { AdminRoute } from "./route.js";
@@ -18,7 +19,7 @@ import { TEAM_ROUTES } from "./teams.js";
 // already authenticated (admin key) and read (at most 1 MB); it answers JSON. Routes come from two tables:
 // Switchyard's own under /api (documented at /api/openapi.json) and LiteLLM's management routes.
 
-export type { AdminContext, AdminRequest, AdminResponse, BudgetState } from "./context.js";
+export type { AdminContext, AdminRequest, AdminResponse, BudgetState, LogQueries } from "./context.js";
 
 export const API_ROUTES: readonly AdminRoute[] = [
   ...KEY_ROUTES,
@@ -26,6 +27,7 @@ export const API_ROUTES: readonly AdminRoute[] = [
   ...CUSTOMER_ROUTES,
   ...PROVIDER_ROUTES,
   ...SPEND_ROUTES,
+  ...LOG_ROUTES,
   ...BUDGET_TEMPLATE_ROUTES,
   openApiRoute(() => API_ROUTES),
 ];

@@ -31,6 +31,12 @@ export interface LanesOptions {
   /** A management API request a lane received. */
   readonly onAdmin: (request: AdminRequest) => Promise<AdminResponse>;
   readonly log: (line: string) => void;
+  /** The request log's rings (src/control/request-log.ts); absent when the log is off. */
+  readonly logRings?: SharedArrayBuffer;
+  /** Metrics the control plane keeps itself (the request log's), added to the lanes' on /metrics. */
+  readonly controlMetrics?: () => MetricJson[];
+  /** Whether anyone watches the live tail in any lane, told when that changes. */
+  readonly onTailWatched?: (watched: boolean) => void;
 }
 
 export class Lanes {
@@ -46,6 +52,8 @@ export class Lanes {
   /** Publications waiting for lanes to apply them. */
   private readonly applyWaiters = new Map<number, { pending: number; done: () => void }>();
   private readonly startedAt = Date.now();
+  /** Live-tail clients per lane. */
+  private readonly tailListeners: number[] = [];
 
   private constructor(private readonly options: LanesOptions) {
     this.config = options.config;
@@ -145,6 +153,7 @@ export class Lanes {
       startedAt: this.startedAt,
       upstream: this.upstream,
       governance: this.governance,
+      ...(this.options.logRings === undefined ? {} : { logRings: this.options.logRings }),
     };
     const worker = new Worker(LANE_ENTRY, { workerData: data });
     this.workers[index] = worker;
@@ -166,6 +175,7 @@ export class Lanes {
         reclaimLane(openUpstreamBuffer(data.upstream), index);
         if (this.upstream !== data.upstream) reclaimLane(openUpstreamBuffer(this.upstream), index);
         this.options.onLaneExit(index);
+        this.setTailListeners(index, 0);
         if (!listening || this.stopping) return;
         this.options.log(`lane ${index} exited with code ${code}; starting a new one`);
         this.spawn(index).then(
@@ -185,6 +195,8 @@ export class Lanes {
       }
     } else if (message.type === "spend") {
       this.options.onSpend(message.records);
+    } else if (message.type === "tail-listeners") {
+      this.setTailListeners(this.workers.indexOf(worker), message.count);
     } else if (message.type === "admin-request") {
       const { request } = message;
       // Structured clone delivers the lane's Buffer as a plain Uint8Array.
@@ -224,7 +236,23 @@ export class Lanes {
     const snapshots = await Promise.all(
       this.workers.map((worker) => (worker === undefined ? Promise.resolve([]) : this.snapshotOf(worker))),
     );
-    return renderMetrics(snapshots);
+    const own = this.options.controlMetrics?.();
+    return renderMetrics(own === undefined ? snapshots : [...snapshots, own]);
+  }
+
+  /** Records just stored, to the lanes where someone watches the live tail (`json` is its message). */
+  tail(json: string): void {
+    this.workers.forEach((worker, lane) => {
+      if ((this.tailListeners[lane] ?? 0) > 0) worker?.postMessage({ type: "tail", json } satisfies ToLane);
+    });
+  }
+
+  private setTailListeners(lane: number, count: number): void {
+    if (lane < 0) return;
+    const before = this.tailListeners.some((n) => n > 0);
+    this.tailListeners[lane] = count;
+    const after = this.tailListeners.some((n) => n > 0);
+    if (before !== after) this.options.onTailWatched?.(after);
   }
 
   private snapshotOf(worker: Worker): Promise<MetricJson[]> {

@@ -3,6 +3,7 @@ import type { GatewayConfig } from "../config/types.js";
 import type { GovernanceSnapshot } from "../governance/snapshot.js";
 import type { SpendRecord } from "../governance/types.js";
 import type { MetricJson } from "../observability/metric-json.js";
+import type { LogQuery, LogSummary, RetentionPolicy, StatsQuery } from "../store/logs/types.js";
 
 // Messages between the control plane (main thread) and lanes (worker threads).
 
@@ -18,6 +19,8 @@ export interface LaneData {
   readonly upstream: SharedArrayBuffer;
   /** Virtual keys with their limits and budgets, and the shared counters they are enforced from. */
   readonly governance: GovernanceSnapshot;
+  /** The request log's rings, one per lane (src/shm/log-ring.ts); absent when the log is off. */
+  readonly logRings?: SharedArrayBuffer;
 }
 
 export type ToLane =
@@ -27,6 +30,8 @@ export type ToLane =
   | { type: "snapshot"; id: number }
   | { type: "metrics-text"; id: number; contentType: string; body: string }
   | { type: "admin-response"; id: number; response: AdminResponse }
+  /** Records just stored, as the live tail's message (JSON), for a lane with someone watching. */
+  | { type: "tail"; json: string }
   | { type: "drain"; deadlineMs: number };
 
 export type FromLane =
@@ -38,4 +43,42 @@ export type FromLane =
   | { type: "admin-request"; id: number; request: AdminRequest }
   /** A published config or governance snapshot (by its id) now serves in this lane, or was refused by it. */
   | { type: "applied"; id: number }
-  | { type: "drained"; unfinished: number };
+  | { type: "drained"; unfinished: number }
+  /** How many clients watch this lane's live tail now. */
+  | { type: "tail-listeners"; count: number };
+
+/** What the log worker (workers/log-worker.ts) starts with. */
+export interface LogWorkerData {
+  /** The lanes' rings (src/shm/log-ring.ts). */
+  readonly rings: SharedArrayBuffer;
+  /** SQLite's file (":memory:" for none), unless `databaseUrl` names PostgreSQL. */
+  readonly sqlitePath: string;
+  readonly databaseUrl?: string;
+  readonly flushMs: number;
+  readonly retention: RetentionPolicy;
+}
+
+/** The management API's questions to the log store. */
+export type LogQuestion =
+  | { op: "query"; query: LogQuery }
+  | { op: "get"; id: string }
+  | { op: "stats"; query: StatsQuery };
+
+export type ToLogWorker =
+  | { type: "ask"; id: number; question: LogQuestion }
+  /** Whether someone watches the live tail: written records' summaries are sent only then. */
+  | { type: "tail"; on: boolean }
+  /** Write what the rings hold now; answered with "flushed". */
+  | { type: "flush"; id: number }
+  /** Write what the rings hold, close the store and end. */
+  | { type: "stop" };
+
+export type FromLogWorker =
+  | { type: "ready"; description: string }
+  | { type: "answer"; id: number; result?: unknown; error?: string }
+  | { type: "flushed"; id: number }
+  /** Records stored since the last report; their summaries when the tail is on. */
+  | { type: "written"; count: number; summaries?: LogSummary[] }
+  /** Something the operator should see (a store that refuses writes, a pruning); rate-limited by the worker. */
+  | { type: "log"; line: string }
+  | { type: "stopped" };

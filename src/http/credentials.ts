@@ -10,7 +10,7 @@ const KEY_HEADERS = ["x-api-key", "x-goog-api-key", "api-key", "x-litellm-api-ke
 const MAX_KEY_LENGTH = 1024;
 
 /** The presented key ("" when none). */
-export function presentedKey(headers: HeaderSource): string {
+export function presentedKey(headers: Pick<HeaderSource, "getHeader">): string {
   const virtualKey = headers.getHeader("x-bf-vk");
   if (virtualKey !== "") return bounded(virtualKey.trim());
   const authorization = headers.getHeader("authorization");

@@ -31,11 +31,18 @@ export interface RequestHead {
   readonly pluginHeaderValues: readonly string[];
   /** The client's W3C `traceparent` as sent, read only when traces are on ("" otherwise). */
   readonly traceparent: string;
+  /**
+   * The client's `x-switchyard-metadata-<name>` headers as flat name/value pairs (names without the prefix),
+   * bounded (see request-head.ts); read only when the request log is on, else one shared empty array.
+   */
+  readonly metadata: readonly string[];
 }
 
 /** A request's headers by lower-case name, "" when absent; uWS's HttpRequest is one as it is. */
 export interface HeaderSource {
   getHeader(name: string): string;
+  /** Every header, names in lower case. */
+  forEach(callback: (name: string, value: string) => void): void;
 }
 
 export type ResponseHeaders = ReadonlyArray<readonly [string, string]>;
@@ -122,6 +129,8 @@ export interface HeadNeeds {
   readonly pluginHeaders: readonly string[];
   /** Traces are on, so the client's `traceparent` is read. */
   readonly traceparent: boolean;
+  /** The request log is on, so the client's metadata headers are read. */
+  readonly metadata: boolean;
 }
 
 export interface HttpFront {

@@ -131,6 +131,11 @@ class NodeHeaders implements HeaderSource {
     const value = this.req.headers[name];
     return typeof value === "string" ? value : "";
   }
+
+  forEach(callback: (name: string, value: string) => void): void {
+    for (const [name, value] of Object.entries(this.req.headers))
+      if (typeof value === "string") callback(name, value);
+  }
 }
 
 function readHead(req: IncomingMessage, needs: HeadNeeds): RequestHead {

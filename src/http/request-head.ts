@@ -1,6 +1,6 @@
 import { presentedKey } from "./credentials.js";
 import type { HeaderSource, HeadNeeds, RequestHead } from "./exchange.js";
-import { requestId, tokenList } from "./header-value.js";
+import { headerValue, requestId, tokenList } from "./header-value.js";
 
 const NO_VALUES: readonly string[] = Object.freeze([]);
 
@@ -31,7 +31,31 @@ export function requestHead(
     apiKey: needs.apiKey ? presentedKey(headers) : "",
     pluginHeaderValues: needs.pluginHeaders.length === 0 ? NO_VALUES : valuesOf(needs.pluginHeaders, headers),
     traceparent: needs.traceparent ? headers.getHeader("traceparent") : "",
+    metadata: needs.metadata ? metadataOf(headers) : NO_VALUES,
   };
+}
+
+const METADATA_PREFIX = "x-switchyard-metadata-";
+/** A client's metadata is a few labels, not a payload: what passes these bounds is left out. */
+export const MAX_METADATA_ENTRIES = 16;
+const METADATA_NAME = /^[a-z0-9_.-]{1,64}$/;
+export const MAX_METADATA_VALUE = 256;
+
+/** The metadata headers as name/value pairs: names checked, values cut and made printable ASCII. */
+function metadataOf(headers: HeaderSource): readonly string[] {
+  let pairs: string[] | undefined;
+  headers.forEach((name, value) => {
+    if (!name.startsWith(METADATA_PREFIX)) return;
+    pairs ??= [];
+    if (pairs.length >= MAX_METADATA_ENTRIES * 2) return;
+    const key = name.slice(METADATA_PREFIX.length);
+    if (!METADATA_NAME.test(key)) return;
+    pairs.push(
+      key,
+      headerValue(value.length > MAX_METADATA_VALUE ? value.slice(0, MAX_METADATA_VALUE) : value),
+    );
+  });
+  return pairs ?? NO_VALUES;
 }
 
 function valuesOf(names: readonly string[], headers: HeaderSource): readonly string[] {

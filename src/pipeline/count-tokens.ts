@@ -27,11 +27,11 @@ const COUNT_TOKENS: InferenceRoute = {
 export function serveCountTokens(lane: Lane, head: RequestHead, reply: Reply): void {
   const route = COUNT_TOKENS;
   const errorBody = errorBodyIn(route.format);
-  if (!authenticate(lane, route.name, head, reply, errorBody)) return;
+  if (authenticate(lane, route.name, head, reply, errorBody) === false) return;
   const { client } = lane.table.config;
   // Counting is CPU time a lane spends on nothing else: a smaller body limit.
   const limit = Math.min(client.maxCountTokensBodyBytes, client.maxRequestBodyBytes);
-  readBody(lane, route, head, reply, errorBody, limit, bodyReceived, null);
+  readBody(lane, route, head, reply, errorBody, limit, bodyReceived, null, false);
 }
 
 function bodyReceived(

@@ -1,4 +1,5 @@
 import { type AdminRequest, type AdminResponse, isAdminPath } from "../admin/handler.js";
+import { logSettings } from "../config/logs.js";
 import type { GatewayConfig, TracingConfig } from "../config/types.js";
 import { type GatewayError, gatewayError } from "../errors.js";
 import { MasterKey } from "../hooks/builtin/master-key.js";
@@ -12,13 +13,15 @@ import { LaneMetrics } from "../observability/lane-metrics.js";
 import { SpanExporter, TraceCounts } from "../observability/tracing/span-exporter.js";
 import { compileRoutingTable } from "../routing/table.js";
 import { upstreamHealth, upstreamMetrics } from "../routing/upstream-health.js";
+import type { LogRingWriter } from "../shm/log-ring.js";
 import { retainPools } from "../upstream/pools.js";
 import { serveAdmin } from "./admin.js";
 import { serveCountTokens } from "./count-tokens.js";
 import type { LaneGovernance, LaneKey } from "./governance/lane-governance.js";
 import { refuse } from "./inbound.js";
 import { listModels } from "./models.js";
-import { authenticate, identifyClient, type Lane, serveInference } from "./pipeline.js";
+import { authenticate, type Lane, serveInference } from "./pipeline.js";
+import { LaneRequestLog } from "./request-log.js";
 import { errorBodyIn, findRoute, type Route } from "./routes.js";
 import { shutdownNoticeFor } from "./shutdown.js";
 
@@ -51,10 +54,16 @@ export class Gateway {
   readonly metrics = new LaneMetrics();
   private lane: Lane;
   /** Read by the HTTP front for every request head; follows the configuration. */
-  readonly headNeeds: { apiKey: boolean; pluginHeaders: readonly string[]; traceparent: boolean } = {
+  readonly headNeeds: {
+    apiKey: boolean;
+    pluginHeaders: readonly string[];
+    traceparent: boolean;
+    metadata: boolean;
+  } = {
     apiKey: false,
     pluginHeaders: [],
     traceparent: false,
+    metadata: false,
   };
   /** Kept across configurations that trace to the same place, so queued spans survive a reload. */
   private tracing: SpanExporter | undefined;
@@ -66,6 +75,8 @@ export class Gateway {
     private readonly control: ControlChannel,
     plugins: PluginChain,
     private governance: LaneGovernance,
+    /** This lane's ring of request records; absent when the gateway started with the request log off. */
+    private readonly logRing: LogRingWriter | undefined,
   ) {
     this.lane = this.laneFor(config, plugins);
     this.metrics.pricing = governance.pricing;
@@ -98,7 +109,7 @@ export class Gateway {
   setGovernance(governance: LaneGovernance): void {
     this.governance = governance;
     this.metrics.pricing = governance.pricing;
-    this.lane = { ...this.lane, governance };
+    this.lane = { ...this.lane, governance, requestLog: this.requestLogFor(this.lane.table.config) };
     this.headNeeds.apiKey = this.lane.plugins.authenticates || governance.enforcing;
   }
 
@@ -108,6 +119,8 @@ export class Gateway {
     this.headNeeds.pluginHeaders = plugins.requestHeaders;
     this.tracing = exporterFor(config.tracing, this.tracing, this.traceCounts);
     this.headNeeds.traceparent = this.tracing !== undefined;
+    const requestLog = this.requestLogFor(config);
+    this.headNeeds.metadata = requestLog !== undefined;
     return {
       table: compileRoutingTable(config, upstreamHealth()),
       metrics: this.metrics,
@@ -115,7 +128,15 @@ export class Gateway {
       governance: this.governance,
       adminKey: config.masterKey === undefined ? undefined : new MasterKey(config.masterKey),
       tracing: this.tracing,
+      requestLog,
     };
+  }
+
+  /** The request log as the configuration sets it, priced as governance prices (its overrides included). */
+  private requestLogFor(config: GatewayConfig): LaneRequestLog | undefined {
+    const settings = logSettings(config);
+    if (this.logRing === undefined || !settings.enabled) return undefined;
+    return new LaneRequestLog(this.logRing, settings, this.governance.pricing);
   }
 
   readonly handle = (head: RequestHead, reply: Reply): void => {
@@ -182,7 +203,7 @@ export class Gateway {
         serveCountTokens(lane, head, reply);
         return;
       case "models": {
-        const key = identifyClient(lane, route.name, head, reply, errorBody);
+        const key = authenticate(lane, route.name, head, reply, errorBody);
         if (key === false) return;
         this.serveModels(lane, reply, errorBody, key);
         return;
@@ -204,7 +225,7 @@ export class Gateway {
       case "metrics":
         if (
           lane.table.config.metricsRequireKey === true &&
-          !authenticate(lane, route.name, head, reply, errorBody)
+          authenticate(lane, route.name, head, reply, errorBody) === false
         )
           return;
         this.serveMetrics(reply, errorBody);

@@ -1,4 +1,4 @@
-import { type GatewayError, gatewayError } from "../errors.js";
+import { type ErrorClass, errorClassOf, type GatewayError, gatewayError } from "../errors.js";
 import type { MasterKey } from "../hooks/builtin/master-key.js";
 import type { PluginChain } from "../hooks/chain.js";
 import type { HookRefusal, RequestVerdict } from "../hooks/plugin.js";
@@ -24,6 +24,7 @@ import type { Admission } from "./governance/admission.js";
 import type { LaneGovernance, LaneKey } from "./governance/lane-governance.js";
 import { dispatchAttempt, refuse, refusedAttempt } from "./inbound.js";
 import { RequestHooks } from "./request-hooks.js";
+import { type LaneRequestLog, LoggedRequest, partyOf } from "./request-log.js";
 import { errorBodyIn, type InferenceRoute } from "./routes.js";
 
 // One inference request, every route and every provider, top to bottom:
@@ -45,12 +46,17 @@ export interface Lane {
   readonly adminKey: MasterKey | undefined;
   /** Where the lane's spans go; absent when traces are off. */
   readonly tracing: SpanExporter | undefined;
+  /** Where the lane's request records go; absent when the request log is off. */
+  readonly requestLog: LaneRequestLog | undefined;
 }
 
 export function serveInference(lane: Lane, route: InferenceRoute, head: RequestHead, reply: Reply): void {
   const errorBody = errorBodyIn(route.format);
-  const key = identifyClient(lane, route.name, head, reply, errorBody);
-  if (key === false) return;
+  const key = identifyClient(lane, route.name, head);
+  if (key !== null && "status" in key) {
+    refuseInference(lane, route, head, reply, errorBody, key, "policy", null, "", undefined, -1);
+    return;
+  }
   readBody(
     lane,
     route,
@@ -60,7 +66,36 @@ export function serveInference(lane: Lane, route: InferenceRoute, head: RequestH
     lane.table.config.client.maxRequestBodyBytes,
     bodyReceived,
     key,
+    true,
   );
+}
+
+/**
+ * An inference request the gateway refuses before its hooks exist (no key, too large, bad JSON, unknown
+ * model, over a limit): the client's error, and the request's record and span, so refusals show in the log
+ * and the traces like any other request. `startedAt` is -1 before the body was read.
+ */
+function refuseInference(
+  lane: Lane,
+  route: InferenceRoute,
+  head: RequestHead,
+  reply: Reply,
+  errorBody: ErrorBody,
+  error: GatewayError,
+  errorClass: ErrorClass,
+  key: LaneKey | null,
+  model: string,
+  body: Buffer | undefined,
+  startedAt: number,
+): void {
+  refuse(reply, lane.metrics, errorBody, error, errorClass);
+  lane.requestLog?.writeRefusal(head, route, partyOf(key), model, body, error, errorClass, startedAt);
+  if (lane.tracing !== undefined)
+    new RequestTrace(lane.tracing, head.traceparent, route.operation, model, key?.data.id ?? "").end(
+      error.status,
+      undefined,
+      String(error.code ?? error.status),
+    );
 }
 
 /** Steps 3 to 6, once the body is in. */
@@ -76,24 +111,63 @@ function bodyReceived(
 ): void {
   const scanned = scanOwnFields(lane, route, received);
   if ("status" in scanned) {
-    refuse(reply, lane.metrics, errorBody, scanned);
+    const error = scanned;
+    refuseInference(
+      lane,
+      route,
+      head,
+      reply,
+      errorBody,
+      error,
+      errorClassOf(error.code),
+      key,
+      "",
+      received,
+      startedAt,
+    );
     return;
   }
   const plan = resolveCandidates(lane.table, scanned.model, key);
   if ("status" in plan) {
-    refuse(reply, lane.metrics, errorBody, plan);
+    const error = plan;
+    refuseInference(
+      lane,
+      route,
+      head,
+      reply,
+      errorBody,
+      error,
+      errorClassOf(error.code),
+      key,
+      scanned.model,
+      scanned.body,
+      startedAt,
+    );
     return;
   }
   let admission: Admission | undefined;
   if (key !== null) {
     const admitted = admit(lane, key, plan, head, scanned);
     if ("status" in admitted) {
-      refuse(reply, lane.metrics, errorBody, admitted);
+      const error = admitted;
+      refuseInference(
+        lane,
+        route,
+        head,
+        reply,
+        errorBody,
+        error,
+        errorClassOf(error.code),
+        key,
+        scanned.model,
+        scanned.body,
+        startedAt,
+      );
       return;
     }
     admission = admitted;
   }
-  const hooks = requestHooksFor(lane, route, head, scanned, admission);
+  const hooks = requestHooksFor(lane, route, head, scanned, admission, key, startedAt);
   const request = new InboundRequest(
     lane,
     route,
@@ -115,44 +189,39 @@ function bodyReceived(
  * buffer or parse anything. A virtual key is governance's (its limits and budgets apply from step 5 on);
  * any other key is the plugins' `authenticate` (the master key among them). When virtual keys are
  * required, only the master key stands in for one. Answers the key, null for a client accepted without
- * one, or false once refused.
+ * one, or why it is refused (a refusal of the gateway's policy).
  */
 export function identifyClient(
   lane: Lane,
   routeName: string,
   head: RequestHead,
-  reply: Reply,
-  errorBody: ErrorBody,
-): LaneKey | null | false {
+): LaneKey | null | GatewayError {
   const governance = lane.governance;
   if (governance.enforcing) {
     const key = governance.identify(head.apiKey, Date.now());
-    if (key !== undefined) {
-      if (!("status" in key)) return key;
-      refuse(reply, lane.metrics, errorBody, key, "policy");
-      return false;
-    }
-    if (governance.requireVirtualKey && !lane.plugins.authenticates) {
-      refuse(reply, lane.metrics, errorBody, virtualKeyRequired(head.apiKey), "policy");
-      return false;
-    }
+    if (key !== undefined) return key;
+    if (governance.requireVirtualKey && !lane.plugins.authenticates) return virtualKeyRequired(head.apiKey);
   }
   if (!lane.plugins.authenticates) return null;
   const refusal = lane.plugins.authenticate(head.apiKey, routeName);
-  if (refusal === undefined) return null;
-  refuse(reply, lane.metrics, errorBody, refusalError(refusal, "invalid_api_key"), "policy");
-  return false;
+  return refusal === undefined ? null : refusalError(refusal, "invalid_api_key");
 }
 
-/** Step 1 for the routes that need a key but take no model (/v1/models, count_tokens, a guarded /metrics). */
+/**
+ * Step 1 for the routes that take no model (/v1/models, count_tokens, a guarded /metrics): the client's key,
+ * null without one, or false once refused.
+ */
 export function authenticate(
   lane: Lane,
   routeName: string,
   head: RequestHead,
   reply: Reply,
   errorBody: ErrorBody,
-): boolean {
-  return identifyClient(lane, routeName, head, reply, errorBody) !== false;
+): LaneKey | null | false {
+  const key = identifyClient(lane, routeName, head);
+  if (key === null || !("status" in key)) return key;
+  refuse(reply, lane.metrics, errorBody, key, "policy");
+  return false;
 }
 
 function virtualKeyRequired(presented: string): GatewayError {
@@ -190,31 +259,40 @@ export function readBody(
   limit: number,
   onBody: BodyHandler,
   key: LaneKey | null,
+  /** An inference request: its refusal is logged and traced. */
+  inference: boolean,
 ): void {
   if (head.contentLength > limit) {
-    refuseTooLarge(lane, reply, errorBody, limit);
+    refuseTooLarge(lane, route, head, reply, errorBody, limit, key, inference);
     return;
   }
   reply.readBody(limit, (body, overLimit) => {
     try {
       if (body !== null) onBody(lane, route, head, reply, errorBody, body, performance.now(), key);
-      else if (overLimit) refuseTooLarge(lane, reply, errorBody, limit);
+      else if (overLimit) refuseTooLarge(lane, route, head, reply, errorBody, limit, key, inference);
     } catch (error) {
       internalFailure(reply, lane.metrics, errorBody, error);
     }
   });
 }
 
-function refuseTooLarge(lane: Lane, reply: Reply, errorBody: ErrorBody, limit: number): void {
-  refuse(
-    reply,
-    lane.metrics,
-    errorBody,
-    gatewayError(
-      "request_too_large",
-      `The request body is larger than the gateway's limit of ${limit} bytes.`,
-    ),
+function refuseTooLarge(
+  lane: Lane,
+  route: InferenceRoute,
+  head: RequestHead,
+  reply: Reply,
+  errorBody: ErrorBody,
+  limit: number,
+  key: LaneKey | null,
+  inference: boolean,
+): void {
+  const error = gatewayError(
+    "request_too_large",
+    `The request body is larger than the gateway's limit of ${limit} bytes.`,
   );
+  if (inference)
+    refuseInference(lane, route, head, reply, errorBody, error, "client", key, "", undefined, -1);
+  else refuse(reply, lane.metrics, errorBody, error);
 }
 
 export interface Scanned {
@@ -504,17 +582,28 @@ function withFallbacks(
   return candidates === undefined ? plan : { name: plan.name, candidates };
 }
 
-/** The plugins' view of the request, when some plugin looks at requests or replies or traces are on. */
+/**
+ * The plugins' view of the request, when some plugin looks at requests or replies, or governance, traces or
+ * the request log follow it.
+ */
 function requestHooksFor(
   lane: Lane,
   route: InferenceRoute,
   head: RequestHead,
   scanned: Scanned,
   admission: Admission | undefined,
+  key: LaneKey | null,
+  startedAt: number,
 ): RequestHooks | undefined {
   const chain = lane.plugins;
-  const tracing = lane.tracing;
-  if (!chain.hasRequestHooks && !chain.observesReplies && admission === undefined && tracing === undefined)
+  const { tracing, requestLog } = lane;
+  if (
+    !chain.hasRequestHooks &&
+    !chain.observesReplies &&
+    admission === undefined &&
+    tracing === undefined &&
+    requestLog === undefined
+  )
     return undefined;
   return new RequestHooks(
     chain,
@@ -530,6 +619,18 @@ function requestHooksFor(
     tracing === undefined
       ? undefined
       : new RequestTrace(tracing, head.traceparent, route.operation, scanned.model, admission?.keyId ?? ""),
+    requestLog === undefined
+      ? undefined
+      : new LoggedRequest(
+          requestLog,
+          head,
+          route,
+          scanned.model,
+          scanned.stream,
+          partyOf(key),
+          scanned.body,
+          startedAt,
+        ),
   );
 }
 

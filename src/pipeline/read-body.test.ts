@@ -41,6 +41,7 @@ describe("readBody", () => {
         expect(startedAt).toBeGreaterThan(0);
       },
       null,
+      true,
     );
     expect(bodies).toEqual(["{}"]);
     expect(reply.status).toBe(0);
@@ -48,11 +49,11 @@ describe("readBody", () => {
 
   it("refuses a body over the limit by its Content-Length, without reading it, or as it arrives", () => {
     const announced = replyReceiving([Buffer.from("{}"), false]);
-    readBody(laneWith(new LaneMetrics()), route, head(11), announced, errorBody, 10, () => {}, null);
+    readBody(laneWith(new LaneMetrics()), route, head(11), announced, errorBody, 10, () => {}, null, true);
     expect(announced.bodyRead).toBe(false);
     expect([announced.status, errorOf(announced.body)]).toEqual([413, "request_too_large"]);
     const chunked = replyReceiving([null, true]);
-    readBody(laneWith(new LaneMetrics()), route, head(-1), chunked, errorBody, 10, () => {}, null);
+    readBody(laneWith(new LaneMetrics()), route, head(-1), chunked, errorBody, 10, () => {}, null, true);
     expect([chunked.status, errorOf(chunked.body)]).toEqual([413, "request_too_large"]);
   });
 
@@ -71,6 +72,7 @@ describe("readBody", () => {
         (args[5] as unknown as { missing: { field: number } }).missing.field;
       },
       null,
+      true,
     );
     expect([reply.status, errorOf(reply.body)]).toEqual([500, "internal_error"]);
     expect(metrics.internalErrors).toBe(1);

@@ -7,10 +7,12 @@ import type { Usage } from "../observability/usage.js";
 import type { AttemptReport } from "../routing/attempts.js";
 import type { ReplyObserver } from "../upstream/report.js";
 import type { Admission } from "./governance/admission.js";
+import type { LoggedAttempt, LoggedRequest } from "./request-log.js";
 
 // One request as the plugins see it (the public HookRequest), and the observer that shows them its reply
 // and settles governance's admission when it ends. Made only when some plugin has a request or reply hook
-// or a virtual key's limits hold the request or traces are on, so a gateway without any pays nothing.
+// or a virtual key's limits hold the request or traces or the request log are on, so a gateway without any
+// pays nothing.
 
 /** Headers plugins may add upstream, per request; more is a plugin's bug, not a client's doing. */
 const MAX_UPSTREAM_HEADERS = 32;
@@ -54,6 +56,8 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     private readonly admission: Admission | undefined,
     /** The request's spans, when traces are on. */
     readonly trace: RequestTrace | undefined,
+    /** The request's log record in the making, when the request log is on. */
+    private readonly log: LoggedRequest | undefined,
   ) {}
 
   /** Made on first use: most requests (a governed one with no plugin) never touch it. */
@@ -100,6 +104,16 @@ export class RequestHooks implements HookRequest, ReplyObserver {
 
   response(status: number, body: Uint8Array | string, usage: Usage | undefined): void {
     this.trace?.end(status, usage, status >= 400 ? String(status) : undefined);
+    if (this.log !== undefined) {
+      this.log.reply(body);
+      this.log.end(this.loggedAttempt(), {
+        status,
+        errorCode: status >= 400 ? String(status) : "",
+        errorClass: status < 400 ? "" : this.attempt === undefined ? "policy" : "provider",
+        errorMessage: "",
+        usage,
+      });
+    }
     // Settled once the reply is on its way: the client's bytes do not wait for the accounting.
     if (this.admission !== undefined) queueMicrotask(() => this.settle(status, usage));
     // Only governance may be listening: no outcome is made for nobody.
@@ -108,12 +122,20 @@ export class RequestHooks implements HookRequest, ReplyObserver {
 
   chunk(chunk: Uint8Array | string): void {
     this.admission?.relayed(chunk);
+    this.log?.chunk(chunk);
     if (this.chain.observesReplies) this.chain.onStreamChunk(this, chunk);
   }
 
   streamEnd(status: number, usage: Usage): void {
     this.trace?.end(status, usage, status >= 400 ? String(status) : undefined);
     this.settle(status, usage);
+    this.log?.end(this.loggedAttempt(), {
+      status,
+      errorCode: status >= 400 ? String(status) : "",
+      errorClass: status >= 400 ? "provider" : "",
+      errorMessage: "",
+      usage,
+    });
     if (this.chain.observesReplies) this.chain.onStreamEnd(this, this.outcome(status, usage));
   }
 
@@ -126,6 +148,13 @@ export class RequestHooks implements HookRequest, ReplyObserver {
   ): void {
     this.settle(status, usage);
     this.trace?.end(status, usage, errorType(status, code));
+    this.log?.end(this.loggedAttempt(), {
+      status,
+      errorCode: code === null ? String(status) : String(code),
+      errorClass,
+      errorMessage: message,
+      usage,
+    });
     if (!this.chain.observesReplies) return;
     const error: HookError = {
       ...this.outcome(status, usage),
@@ -142,6 +171,19 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     if (admission === undefined) return;
     const candidate = usage === undefined ? undefined : this.attempt?.candidate;
     admission.settle(status, candidate?.provider.name ?? "", candidate?.model ?? "", usage);
+  }
+
+  private loggedAttempt(): LoggedAttempt | undefined {
+    const attempt = this.attempt;
+    if (attempt === undefined) return undefined;
+    const { provider, model, keyIndex } = attempt.candidate;
+    return {
+      provider: provider.name,
+      model,
+      key: provider.keys[keyIndex]?.name ?? "",
+      retries: attempt.retries,
+      fallbackIndex: attempt.fallbackIndex,
+    };
   }
 
   private outcome(status: number, usage: Usage | undefined): HookOutcome {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { decodeRecord, RecordEncoder, type RecordInTransit } from "./codec.js";
 
 const SAMPLE: RecordInTransit = {
-  id: "req-1",
+  id: "0b8f5d1e-6c1a-4d51-9d7e-2f0a8f9b1c33",
+  requestId: "req-1",
   time: 1_780_000_000_123,
   route: "openai.chat",
   format: "openai",
@@ -50,8 +51,8 @@ describe("request log records in transit", () => {
   it("reuses one buffer per encoder: an encoding is read before the next is made", () => {
     const encoder = new RecordEncoder();
     const first = Uint8Array.from(encoder.encode(SAMPLE));
-    encoder.encode({ ...SAMPLE, id: "req-2" });
-    expect(decodeRecord(first)).toMatchObject({ id: "req-1" });
+    encoder.encode({ ...SAMPLE, requestId: "req-2" });
+    expect(decodeRecord(first)).toMatchObject({ requestId: "req-1" });
   });
 
   it("answers an Error, never throws, for bytes that are not a record", () => {

@@ -6,7 +6,7 @@ import type { LoggedErrorClass, RequestLogRecord } from "./record.js";
 
 /** The layout's version, first in every record: a worker never misreads a record of another layout. */
 const LAYOUT = 1;
-const FIELDS = 30;
+const FIELDS = 31;
 
 /** RequestLogRecord with the content still as the bytes the lane saw. */
 export interface RecordInTransit extends Omit<RequestLogRecord, "input" | "output"> {
@@ -51,6 +51,7 @@ export class RecordEncoder {
     row[27] = record.metadata;
     row[28] = record.input;
     row[29] = record.output;
+    row[30] = record.requestId;
     return this.packr.pack(row);
   }
 }
@@ -92,6 +93,7 @@ export function decodeRecord(bytes: Uint8Array): RequestLogRecord | Error {
   const cache = text(row[20]);
   return {
     id: text(row[1]),
+    requestId: text(row[30]),
     time: number(row[2]),
     route: text(row[3]),
     format: text(row[4]),

@@ -6,8 +6,10 @@
 export type LoggedErrorClass = "" | "client" | "policy" | "provider" | "gateway";
 
 export interface RequestLogRecord {
-  /** The request's id (x-request-id), unique per request. */
+  /** The record's own id, made by the gateway: unique whatever the client sends. */
   readonly id: string;
+  /** The request's x-request-id (the client's when it sent a plain one, which it may reuse). */
+  readonly requestId: string;
   /** When the request arrived, in ms since the epoch. */
   readonly time: number;
   /** The inbound route ("openai.chat", "anthropic.messages", ...). */

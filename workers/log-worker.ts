@@ -1,0 +1,168 @@
+import { parentPort, workerData } from "node:worker_threads";
+import type { FromLogWorker, LogQuestion, LogWorkerData, ToLogWorker } from "../src/control/messages.js";
+import { decodeRecord } from "../src/observability/request-log/codec.js";
+import type { RequestLogRecord } from "../src/observability/request-log/record.js";
+import { LogRingReader, ringCount, waitForRecords } from "../src/shm/log-ring.js";
+import { openLogStore } from "../src/store/logs/open.js";
+import type { LogStore, LogSummary } from "../src/store/logs/types.js";
+
+// The log worker: drains the lanes' rings into the log store in batches, answers the management API's log
+// queries, and prunes the log to its retention. A ring's records leave it only once the store has
+// committed them, so this thread may die at any point without losing a record the lanes handed over.
+
+const data = workerData as LogWorkerData;
+const port = parentPort;
+if (port === null) throw new Error("workers/log-worker.js runs as a worker thread");
+const send = (message: FromLogWorker) => port.postMessage(message);
+
+/** Records per insert: one transaction (SQLite) or a few multi-row statements (PostgreSQL). */
+const BATCH_RECORDS = 2_000;
+const PRUNE_EVERY_MS = 10 * 60_000;
+/** A store that refuses writes is retried after this, doubling up to RETRY_MAX_MS; the records wait in the rings. */
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 30_000;
+/** The same complaint at most this often. */
+const LOG_EVERY_MS = 60_000;
+const encoder = new TextEncoder();
+
+const { store, description } = await openLogStore({
+  sqlitePath: data.sqlitePath,
+  ...(data.databaseUrl === undefined ? {} : { databaseUrl: data.databaseUrl }),
+});
+const readers = Array.from(
+  { length: ringCount(data.rings) },
+  (_, lane) => new LogRingReader(data.rings, lane),
+);
+
+let tail = false;
+let stopping = false;
+let retryMs = 0;
+const lastSaid = new Map<string, number>();
+
+/** One line per kind of trouble per LOG_EVERY_MS, so a dead store does not flood the gateway's log. */
+function say(kind: string, line: string): void {
+  const now = Date.now();
+  if (now - (lastSaid.get(kind) ?? 0) < LOG_EVERY_MS) return;
+  lastSaid.set(kind, now);
+  send({ type: "log", line });
+}
+
+function summaryOf(record: RequestLogRecord): LogSummary {
+  const { input, output, ...summary } = record;
+  return {
+    ...summary,
+    inputBytes: input === null ? 0 : encoder.encode(input).length,
+    outputBytes: output === null ? 0 : encoder.encode(output).length,
+  };
+}
+
+/** Writes every record the rings hold now; false when the store refused (they stay in the rings). */
+async function drain(target: LogStore): Promise<boolean> {
+  let written = 0;
+  const summaries: LogSummary[] | undefined = tail ? [] : undefined;
+  for (const reader of readers) {
+    for (;;) {
+      const batch = reader.read(BATCH_RECORDS);
+      if (batch.records.length === 0) break;
+      const records: RequestLogRecord[] = [];
+      for (const bytes of batch.records) {
+        const record = decodeRecord(bytes);
+        if (record instanceof Error)
+          say("decode", `request log: a record was not readable and is skipped (${record.message})`);
+        else records.push(record);
+      }
+      try {
+        await target.insert(records);
+      } catch (error) {
+        say(
+          "insert",
+          `request log: the store refused a batch; retrying, records wait in the rings (${(error as Error).message})`,
+        );
+        report(written, summaries);
+        return false;
+      }
+      reader.commit(batch.end);
+      written += records.length;
+      if (summaries !== undefined) for (const record of records) summaries.push(summaryOf(record));
+    }
+  }
+  report(written, summaries);
+  return true;
+}
+
+function report(count: number, summaries: LogSummary[] | undefined): void {
+  if (count === 0) return;
+  send(
+    summaries === undefined || summaries.length === 0
+      ? { type: "written", count }
+      : { type: "written", count, summaries },
+  );
+}
+
+async function prune(): Promise<void> {
+  if (data.retention.maxAgeMs === 0 && data.retention.maxBytes === 0) return;
+  try {
+    const result = await store.prune(data.retention, Date.now());
+    if (result.deletedRecords > 0)
+      send({
+        type: "log",
+        line: `request log: pruned ${result.deletedRecords} records; the log now takes ${Math.round(result.sizeBytes / 1024 / 1024)} MiB`,
+      });
+  } catch (error) {
+    say("prune", `request log: pruning failed (${(error as Error).message})`);
+  }
+}
+
+async function answer(question: LogQuestion): Promise<unknown> {
+  switch (question.op) {
+    case "query":
+      return store.query(question.query);
+    case "get":
+      return (await store.get(question.id)) ?? null;
+    case "stats":
+      return store.stats(question.query);
+  }
+}
+
+/** Drains run one at a time: a flush asked for during a drain waits for it, then drains again. */
+let draining: Promise<boolean> = Promise.resolve(true);
+const drainNow = (): Promise<boolean> => {
+  draining = draining.then(() => drain(store));
+  return draining;
+};
+
+port.on("message", (message: ToLogWorker) => {
+  switch (message.type) {
+    case "ask":
+      answer(message.question).then(
+        (result) => send({ type: "answer", id: message.id, result }),
+        (error: Error) => send({ type: "answer", id: message.id, error: error.message }),
+      );
+      return;
+    case "tail":
+      tail = message.on;
+      return;
+    case "flush":
+      void drainNow().finally(() => send({ type: "flushed", id: message.id }));
+      return;
+    case "stop":
+      stopping = true;
+      return;
+  }
+});
+
+send({ type: "ready", description });
+await prune();
+const pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
+
+while (!stopping) {
+  await waitForRecords(data.rings, retryMs > 0 ? retryMs : data.flushMs);
+  if (stopping) break;
+  const ok = await drainNow();
+  retryMs = ok ? 0 : Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, retryMs * 2));
+}
+clearInterval(pruneTimer);
+await drainNow();
+await store.close();
+send({ type: "stopped" });
+port.close();
