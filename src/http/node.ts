@@ -294,7 +294,8 @@ function serveUpgradeAsRequest(
   socket: Duplex,
   serve: (req: IncomingMessage, res: ServerResponse) => void,
 ): void {
-  if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) {
+  const length = req.headers["content-length"];
+  if ((length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined) {
     refuseUpgrade(socket, 400);
     return;
   }

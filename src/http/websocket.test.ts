@@ -6,6 +6,7 @@ import {
   get,
   startFront,
   UpgradeRefused,
+  waitFor,
 } from "../../test/helpers/websocket-fronts.js";
 import type { HttpFront } from "./exchange.js";
 import type { WebSocketEndpoint, WebSocketPeer } from "./websocket.js";
@@ -129,6 +130,10 @@ describe.each(FRONTS)("WebSockets on the %s front", (kind) => {
     };
     expect(await get(port, "/ws", h2c)).toEqual({ status: 200, body: "http GET /ws" });
     expect(await get(port, "/v1/models", h2c)).toEqual({ status: 200, body: "http GET /v1/models" });
+    expect(await get(port, "/v1/models", { ...h2c, "content-length": "0" })).toEqual({
+      status: 200,
+      body: "http GET /v1/models",
+    });
   });
 
   it("refuses an upgrade past the socket cap with 503 and takes one again once a socket closes", async () => {
@@ -156,12 +161,3 @@ describe.each(FRONTS)("WebSockets on the %s front", (kind) => {
     await endpoint.closed(2);
   });
 });
-
-/** Polls `value` once per turn of the event loop until it gives something. */
-async function waitFor<T>(value: () => T | undefined): Promise<T> {
-  for (;;) {
-    const found = value();
-    if (found !== undefined) return found;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { type Client, connect, FRONTS, startFront, waitFor } from "../../test/helpers/websocket-fronts.js";
 import { MasterKey } from "../hooks/builtin/master-key.js";
+import type { HttpFront } from "../http/exchange.js";
 import type { WebSocketPeer } from "../http/websocket.js";
 import { CLOSE_UNAUTHORIZED, LIVE_TAIL_PATH, LiveTail, type LiveTailOptions } from "./live-tail.js";
 
@@ -201,5 +203,75 @@ describe("LiveTail", () => {
     expect(hub.listeners).toBe(1);
     expect(counts).toEqual([1, 2, 1]);
     expect(openWithHeader(hub).sent).toEqual([{ type: "ready" }]);
+  });
+});
+
+describe.each(FRONTS)("the live tail on the %s front", (kind) => {
+  let front: HttpFront | undefined;
+  const clients: Client[] = [];
+
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.socket.terminate();
+    front?.stopListening();
+    front?.closeConnections();
+    front = undefined;
+  });
+
+  async function serve(options: Partial<LiveTailOptions> = {}) {
+    const served = tail(options);
+    front = await startFront(kind, served.hub);
+    return { ...served, port: front.port };
+  }
+
+  async function open(port: number, headers: Record<string, string> = {}): Promise<Client> {
+    const client = await connect(port, LIVE_TAIL_PATH, headers);
+    clients.push(client);
+    return client;
+  }
+
+  it("takes the admin key from the upgrade's Authorization header or from the first message", async () => {
+    const { hub, port } = await serve();
+    const byHeader = await open(port, { authorization: `Bearer ${KEY}` });
+    expect(await byHeader.receive(1)).toEqual([{ type: "ready" }]);
+    const byMessage = await open(port);
+    byMessage.send(JSON.stringify({ type: "auth", key: KEY }));
+    expect(await byMessage.receive(1)).toEqual([{ type: "ready" }]);
+    byMessage.send(JSON.stringify({ type: "ping" }));
+    expect(await byMessage.receive(2)).toEqual([{ type: "ready" }, { type: "pong" }]);
+    expect(hub.listeners).toBe(2);
+  });
+
+  it("refuses a wrong key with an error message and 4401", async () => {
+    const { port } = await serve();
+    const byHeader = await open(port, { authorization: "Bearer sk-wrong" });
+    expect(await byHeader.closed).toEqual({ code: CLOSE_UNAUTHORIZED, reason: "unauthorized" });
+    expect(byHeader.received).toEqual([{ type: "error", message: expect.any(String) }]);
+    const byMessage = await open(port);
+    byMessage.send(JSON.stringify({ type: "auth", key: "sk-wrong" }));
+    expect((await byMessage.closed).code).toBe(CLOSE_UNAUTHORIZED);
+  });
+
+  it("refuses a client that presents no key before the timeout", async () => {
+    const { port } = await serve({ authTimeoutMs: 20 });
+    const silent = await open(port);
+    expect((await silent.closed).code).toBe(CLOSE_UNAUTHORIZED);
+    expect(silent.received).toEqual([{ type: "error", message: expect.stringContaining("in time") }]);
+  });
+
+  it("publishes to authenticated clients only, and counts them as they leave", async () => {
+    const { hub, counts, port } = await serve();
+    const inside = await open(port, { authorization: `Bearer ${KEY}` });
+    const waiting = await open(port);
+    await inside.receive(1);
+    const batch = { type: "logs", logs: [{ id: "req-1", status: 200 }] };
+    hub.publish(JSON.stringify(batch));
+    expect(await inside.receive(2)).toEqual([{ type: "ready" }, batch]);
+    // Had the batch gone to the waiting client too, it would have come before its "ready".
+    waiting.send(JSON.stringify({ type: "auth", key: KEY }));
+    expect(await waiting.receive(1)).toEqual([{ type: "ready" }]);
+    inside.socket.close(1000);
+    await inside.closed;
+    await waitFor(() => (hub.listeners === 1 ? true : undefined));
+    expect(counts).toEqual([1, 2, 1]);
   });
 });

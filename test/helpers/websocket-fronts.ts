@@ -115,3 +115,12 @@ export function get(
     req.end();
   });
 }
+
+/** Polls `value` once per turn of the event loop until it gives something (the test's timeout bounds it). */
+export async function waitFor<T>(value: () => T | undefined): Promise<T> {
+  for (;;) {
+    const found = value();
+    if (found !== undefined) return found;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
