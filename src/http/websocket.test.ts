@@ -161,3 +161,33 @@ describe.each(FRONTS)("WebSockets on the %s front", (kind) => {
     await endpoint.closed(2);
   });
 });
+
+describe("WebSockets on the node front only", () => {
+  let front: HttpFront | undefined;
+
+  afterEach(() => {
+    front?.stopListening();
+    front?.closeConnections();
+    front = undefined;
+  });
+
+  it("pings its sockets and ends one that stops answering", async () => {
+    const endpoint = new RecordingEndpoint();
+    front = await startFront("node", endpoint, { idleTimeoutSeconds: 0.2 });
+    const answering = await connect(front.port, "/ws");
+    const silent = await connect(front.port, "/ws", {}, { autoPong: false });
+    let pings = 0;
+    // Rounds a tenth of a second apart leave a loaded machine time to answer.
+    answering.socket.on("ping", () => pings++);
+    expect((await silent.closed).code).toBe(1006);
+    await waitFor(() => (pings >= 3 ? true : undefined));
+    expect(answering.socket.readyState).toBe(answering.socket.OPEN);
+    answering.socket.terminate();
+  });
+
+  it("refuses an upgrade with a body on another path, which it could not parse, with 400", async () => {
+    front = await startFront("node", new RecordingEndpoint());
+    const h2c = { connection: "Upgrade", upgrade: "h2c", "content-type": "application/json" };
+    expect(await get(front.port, "/v1/chat/completions", h2c, "{}")).toEqual({ status: 400, body: "" });
+  });
+});

@@ -1,5 +1,5 @@
 import { request } from "node:http";
-import { WebSocket } from "ws";
+import { type ClientOptions, WebSocket } from "ws";
 import type { ExchangeHandler, HeadNeeds, HttpFront } from "../../src/http/exchange.js";
 import { startNodeFront } from "../../src/http/node.js";
 import { loadUws, startUwsFront } from "../../src/http/uws.js";
@@ -70,9 +70,14 @@ export class Client {
 }
 
 /** Opens a WebSocket to `path`; rejects with the status when the server answers the upgrade with HTTP. */
-export function connect(port: number, path: string, headers: Record<string, string> = {}): Promise<Client> {
+export function connect(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+  options: ClientOptions = {},
+): Promise<Client> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers });
+    const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, { ...options, headers });
     const client = new Client(socket);
     socket.once("open", () => resolve(client));
     socket.once("unexpected-response", (_req, res) => {
@@ -96,14 +101,16 @@ export class UpgradeRefused extends Error {
   }
 }
 
-/** A GET with `headers` on a connection of its own; the status and body that came back. */
+/** A request (GET unless `body` is given) on a connection of its own; the status and body that came back. */
 export function get(
   port: number,
   path: string,
   headers: Record<string, string>,
+  body?: string,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, headers, agent: false }, (res) => {
+    const method = body === undefined ? "GET" : "POST";
+    const req = request({ host: "127.0.0.1", port, path, method, headers, agent: false }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {
@@ -112,7 +119,7 @@ export function get(
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on("error", reject);
-    req.end();
+    req.end(body);
   });
 }
 
