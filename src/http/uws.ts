@@ -4,6 +4,8 @@ import type {
   HttpResponse,
   TemplatedApp,
   us_listen_socket,
+  us_socket_context_t,
+  WebSocket,
 } from "@trufflesuite/uws-js-unofficial";
 import {
   type AbortListener,
@@ -20,6 +22,14 @@ import { renderHeaders } from "./header-value.js";
 import { OpenReplies, type OpenReply } from "./open-replies.js";
 import { requestHead } from "./request-head.js";
 import { statusLine } from "./status.js";
+import {
+  CLOSE_MESSAGE_TOO_BIG,
+  CLOSE_UNSUPPORTED_DATA,
+  WEBSOCKET_LIMITS,
+  type WebSocketEndpoint,
+  type WebSocketLimits,
+  type WebSocketPeer,
+} from "./websocket.js";
 
 const NO_HEADERS: ResponseHeaders = [];
 
@@ -225,15 +235,103 @@ function readHead(req: HttpRequest, needs: HeadNeeds): RequestHead {
   );
 }
 
+/** A uWS WebSocket as an endpoint's peer; uWS throws on any use of a socket after its close event. */
+class UwsPeer implements WebSocketPeer {
+  closed = false;
+
+  constructor(
+    private readonly ws: WebSocket<PeerSlot>,
+    private readonly maxBufferedBytes: number,
+  ) {}
+
+  get bufferedBytes(): number {
+    return this.closed ? 0 : this.ws.getBufferedAmount();
+  }
+
+  send(text: string): boolean {
+    if (this.closed) return false;
+    // Checked here as well as by uWS, which takes one message past its maxBackpressure before dropping.
+    if (this.ws.getBufferedAmount() + Buffer.byteLength(text) > this.maxBufferedBytes) return false;
+    return this.ws.send(text, false) !== SEND_DROPPED;
+  }
+
+  close(code: number, reason: string): void {
+    if (!this.closed) this.ws.end(code, reason);
+  }
+}
+
+/** Filled in by `open`: uWS gives the socket's user data to every later event. */
+interface PeerSlot {
+  peer: UwsPeer | undefined;
+  authorization: string;
+}
+
+/** WebSocket.send's answer when uWS dropped the message for backpressure. */
+const SEND_DROPPED = 2;
+/**
+ * uWS ends a socket whose message passes maxPayloadLength without a close frame; a message up to this many
+ * times the bound is read, and closed with 1009 by the handler, so an ordinary client learns why.
+ */
+const PAYLOAD_SLACK = 4;
+
+function serveWebSocket(app: TemplatedApp, endpoint: WebSocketEndpoint, limits: WebSocketLimits): void {
+  let sockets = 0;
+  app.ws<PeerSlot>(endpoint.path, {
+    maxPayloadLength: limits.maxMessageBytes * PAYLOAD_SLACK,
+    maxBackpressure: limits.maxBufferedBytes,
+    idleTimeout: limits.idleTimeoutSeconds,
+    sendPingsAutomatically: true,
+    upgrade: (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
+      if (sockets >= limits.maxSockets) {
+        res.writeStatus(statusLine(503)).writeHeader("retry-after", "5").end("", true);
+        return;
+      }
+      res.upgrade<PeerSlot>(
+        { peer: undefined, authorization: req.getHeader("authorization") },
+        req.getHeader("sec-websocket-key"),
+        req.getHeader("sec-websocket-protocol"),
+        req.getHeader("sec-websocket-extensions"),
+        context,
+      );
+    },
+    open: (ws) => {
+      sockets++;
+      const slot = ws.getUserData();
+      slot.peer = new UwsPeer(ws, limits.maxBufferedBytes);
+      endpoint.open(slot.peer, slot.authorization);
+    },
+    message: (ws, message, isBinary) => {
+      const peer = ws.getUserData().peer as UwsPeer;
+      if (isBinary) peer.close(CLOSE_UNSUPPORTED_DATA, "text messages only");
+      else if (message.byteLength > limits.maxMessageBytes)
+        peer.close(CLOSE_MESSAGE_TOO_BIG, "message too big");
+      else endpoint.message(peer, Buffer.from(message).toString("utf8"));
+    },
+    close: (ws) => {
+      sockets--;
+      const peer = ws.getUserData().peer as UwsPeer;
+      peer.closed = true;
+      endpoint.close(peer);
+    },
+  });
+}
+
+/**
+ * Serves HTTP on `host:port`, and WebSocket upgrades on `webSocket`'s path when one is given (an upgrade
+ * on any other path is an ordinary request).
+ */
 export function startUwsFront(
   uws: UwsModule,
   host: string,
   port: number,
   handler: ExchangeHandler,
   needs: HeadNeeds,
+  webSocket?: WebSocketEndpoint,
+  limits: WebSocketLimits = WEBSOCKET_LIMITS,
 ): Promise<HttpFront> {
   const app = uws.App();
   const open = new OpenReplies<UwsReply>();
+  if (webSocket !== undefined) serveWebSocket(app, webSocket, limits);
   app.any("/*", (res, req) => {
     const head = readHead(req, needs);
     handler(head, new UwsReply(res, head.requestId, open));
@@ -252,7 +350,7 @@ export function startUwsFront(
           for (const reply of open.toArray()) if (reply.interrupt()) count++;
           return count;
         },
-        // Present in the binary, missing from the package's typings.
+        // Present in the binary, missing from the package's typings; closes WebSockets too.
         closeConnections: () => (app as TemplatedApp & { close(): void }).close(),
       });
     });
