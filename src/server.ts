@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { type AdminContext, handleAdmin } from "./admin/handler.js";
+import { liveTailMessage } from "./admin/logs.js";
 import {
   describeAuth,
   describeConfig,
@@ -10,10 +11,12 @@ import {
   describePlugins,
 } from "./config/describe.js";
 import { loadConfig } from "./config/load.js";
+import { logSettings } from "./config/logs.js";
 import { watchConfig } from "./config/watch.js";
 import { DEFAULT_COUNTER_SLOTS, describeVirtualKeys, GovernanceControl } from "./control/governance.js";
 import { Lanes } from "./control/lanes.js";
 import { checkPlugins, pluginCheckedReloads } from "./control/plugin-check.js";
+import { RequestLogControl } from "./control/request-log.js";
 import { ServedConfigControl } from "./control/served-config.js";
 import { loadUws } from "./http/uws.js";
 import { listenReusePort, nativeStatus } from "./native/index.js";
@@ -126,6 +129,22 @@ const governance = await GovernanceControl.start(
     lanes: laneCount,
   },
 );
+// The request log: lanes' rings drained by the log worker into its own store (logs.db beside the
+// governance database, or the same PostgreSQL database).
+const logs = logSettings(loaded.config);
+const requestLog = logs.enabled
+  ? await RequestLogControl.start({
+      settings: logs,
+      lanes: laneCount,
+      ...(appDir === undefined ? {} : { appDir }),
+      ...(opened.databaseUrl === undefined ? {} : { databaseUrl: opened.databaseUrl }),
+      log,
+      onWritten: (summaries) => lanes?.tail(liveTailMessage(summaries)),
+    }).catch((error: Error) => {
+      log(`could not start the request log: ${error.message}`);
+      process.exit(2);
+    })
+  : undefined;
 const adminContext: AdminContext = {
   store,
   changed: async () => {
@@ -141,6 +160,7 @@ const adminContext: AdminContext = {
   config: () => served.config,
   fileConfig: () => served.fileConfig,
   now: () => Date.now(),
+  ...(requestLog === undefined ? {} : { logs: requestLog }),
 };
 
 const startedWith = { config: served.config, governance: governance.snapshot };
@@ -155,6 +175,13 @@ lanes = await Lanes.start({
   onLaneExit: (lane) => governance.laneEnded(lane),
   onAdmin: (request) => handleAdmin(adminContext, request),
   log,
+  ...(requestLog === undefined
+    ? {}
+    : {
+        logRings: requestLog.rings,
+        controlMetrics: () => requestLog.metrics(),
+        onTailWatched: (watched: boolean) => requestLog.setTail(watched),
+      }),
 }).catch((error: Error) => {
   log(`could not start: ${error.message}`);
   process.exit(1);
@@ -185,6 +212,11 @@ log(`config: ${loaded.path ?? "environment"}`);
 log(describeAuth(loaded.config));
 log(describePlugins(plugins));
 log(`store: ${opened.description}`);
+log(
+  requestLog === undefined
+    ? "request log: off"
+    : `request log: ${requestLog.where}, content ${logs.content ? `kept (up to ${logs.maxContentBytes} bytes a side)` : "not kept"}, ${logs.retentionMs === 0 ? "kept whatever its age" : `pruned after ${Math.round(logs.retentionMs / 86_400_000)} days`}${logs.maxBytes === 0 ? "" : ` or past ${Math.round(logs.maxBytes / 1024 / 1024)} MiB`}`,
+);
 for (const warning of opened.warnings) log(`warning: ${warning}`);
 log(describeGovernance(loaded.config));
 log(describeVirtualKeys(governance.snapshot, loaded.config));
@@ -225,7 +257,8 @@ async function stop(signal: string): Promise<void> {
   log(`${signal}: draining (up to ${drainSeconds} s)`);
   watcher?.close();
   const unfinished = await running.drain(drainSeconds * 1000);
-  // The lanes' last spend is in: written before the store closes.
+  // The lanes' last spend and records are in: written before the stores close.
+  await requestLog?.stop();
   await governance.close();
   await store.close();
   log(

@@ -14,6 +14,7 @@ import type { SpendSink } from "../src/pipeline/governance/admission.js";
 import { LaneGovernance } from "../src/pipeline/governance/lane-governance.js";
 import { SpendOutbox } from "../src/pipeline/governance/spend-outbox.js";
 import { pricingFor } from "../src/pipeline/governance/table-pricing.js";
+import { LiveTail } from "../src/pipeline/live-tail.js";
 import { installUpstreamHealth } from "../src/routing/upstream-health.js";
 import { LogRingWriter } from "../src/shm/log-ring.js";
 import { closeAllPools } from "../src/upstream/pools.js";
@@ -93,12 +94,19 @@ const gateway = new Gateway(
   data.logRings === undefined ? undefined : new LogRingWriter(data.logRings, data.lane),
 );
 
+// The web UI's live tail: records the log worker stored, sent on by the control plane while someone watches.
+const liveTail = new LiveTail({
+  adminKey: () => gateway.adminKey,
+  onListenersChanged: (count) => send({ type: "tail-listeners", count }),
+});
+
 async function listen(): Promise<HttpFront> {
   const handler = testCrashHandler(gateway.handle);
-  if (data.backend === "node") return startNodeFront(data.host, data.port, handler, gateway.headNeeds);
+  const tail = data.logRings === undefined ? undefined : liveTail;
+  if (data.backend === "node") return startNodeFront(data.host, data.port, handler, gateway.headNeeds, tail);
   const uws = loadUws();
   if (!uws.ok) throw new Error(`uWS did not load in lane ${data.lane}: ${uws.reason}`);
-  return startUwsFront(uws.uws, data.host, data.port, handler, gateway.headNeeds);
+  return startUwsFront(uws.uws, data.host, data.port, handler, gateway.headNeeds, tail);
 }
 
 /**
@@ -168,6 +176,9 @@ port.on("message", (message: ToLane) => {
     case "admin-response":
       pendingAdmin.get(message.id)?.(message.response);
       pendingAdmin.delete(message.id);
+      return;
+    case "tail":
+      liveTail.publish(message.json);
       return;
     case "metrics-text":
       pendingMetrics.get(message.id)?.({ contentType: message.contentType, body: message.body });

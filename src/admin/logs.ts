@@ -166,6 +166,11 @@ function listView(summary: LogSummary): Record<string, unknown> {
   return { ...summaryView(summary), input_bytes: summary.inputBytes, output_bytes: summary.outputBytes };
 }
 
+/** The live tail's message for records just stored: their summaries as /api/logs lists them. */
+export function liveTailMessage(summaries: readonly LogSummary[]): string {
+  return JSON.stringify({ type: "logs", logs: summaries.map(listView) });
+}
+
 const encoder = new TextEncoder();
 
 function recordView(record: RequestLogRecord): Record<string, unknown> {

@@ -100,6 +100,11 @@ export class Gateway {
     retainPools(origins);
   }
 
+  /** The key the management API and the live tail require now; absent, both are shut. */
+  get adminKey(): MasterKey | undefined {
+    return this.lane.adminKey;
+  }
+
   /** Sends the spans still queued; the lane's drain awaits it. */
   drainTraces(): Promise<void> {
     return this.tracing?.drain() ?? Promise.resolve();

@@ -21,6 +21,8 @@ export interface OpenedStore {
   readonly description: string;
   /** Start-up lines for the operator. */
   readonly warnings: string[];
+  /** The PostgreSQL URL the store uses, for the request log's store beside it; absent on SQLite. Never log it. */
+  readonly databaseUrl?: string;
 }
 
 export const SQLITE_FILE = "switchyard.db";
@@ -54,7 +56,7 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
     await store.close();
     throw error;
   }
-  return { store, description, warnings };
+  return { store, description, warnings, ...(url === undefined ? {} : { databaseUrl: url }) };
 }
 
 function isPostgresUrl(url: string): boolean {
