@@ -161,7 +161,10 @@ class PostgresLogStore implements LogStore {
     }
   }
 
-  /** Makes the partitions of `days` that are not known to exist, and of each following day, ahead of midnight. */
+  /**
+   * Makes the partitions of the days of `times`, and of each next day, that are not known to exist. The next
+   * day's is made ahead because making a partition locks the whole table: better before midnight's rush.
+   */
   async #ensurePartitions(times: Iterable<number>): Promise<void> {
     const missing = new Set<number>();
     for (const time of times) {

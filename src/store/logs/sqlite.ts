@@ -63,7 +63,7 @@ export function openSqliteLogStore(path: string): LogStore {
   return new SqliteLogStore(db);
 }
 
-/** The aggregate columns of AggregateRow over `rows`, a query with latency_ms, status and rank columns. */
+/** AggregateRow's columns over rows that carry their latency's position and count within their group. */
 function aggregates(): string {
   const percentiles = PERCENTILES.map(
     (fraction) =>
@@ -82,7 +82,7 @@ function aggregates(): string {
 
 class SqliteLogStore implements LogStore {
   readonly #db: Database.Database;
-  // Statements by their SQL: the filters combine into a few dozen shapes at most.
+  // Statements by their SQL: the filters present (never their values) make the shape, so there are few.
   readonly #statements = new Map<string, Database.Statement<unknown[], unknown>>();
 
   constructor(db: Database.Database) {
@@ -121,7 +121,9 @@ class SqliteLogStore implements LogStore {
       rowValues(record).map((value) => (typeof value === "boolean" ? Number(value) : value)),
     );
     const insert = this.#statement(
-      `INSERT OR IGNORE INTO request_logs (${ALL_COLUMNS.join(", ")}) VALUES (${ALL_COLUMNS.map(() => "?").join(", ")})`,
+      // Not INSERT OR IGNORE, which would also skip a row breaking any other constraint, silently.
+      `INSERT INTO request_logs (${ALL_COLUMNS.join(", ")}) VALUES (${ALL_COLUMNS.map(() => "?").join(", ")})
+       ON CONFLICT (id) DO NOTHING`,
     );
     this.#db.transaction(() => {
       for (const row of rows) insert.run(row);
@@ -238,10 +240,13 @@ class SqliteLogStore implements LogStore {
 
   /** Gives the free pages back to the file system and folds the WAL into the file, truncating it. */
   async #shrink(): Promise<void> {
-    for (;;) {
-      const free = this.#db.pragma("freelist_count", { simple: true }) as number;
-      if (free === 0) break;
+    const freePages = () => this.#db.pragma("freelist_count", { simple: true }) as number;
+    // Stops when a step gives nothing back too: a file made without auto_vacuum never shrinks this way.
+    for (let free = freePages(); free > 0; ) {
       this.#db.pragma(`incremental_vacuum(${VACUUM_STEP})`);
+      const left = freePages();
+      if (left >= free) break;
+      free = left;
       await nextTurn();
     }
     this.#db.pragma("wal_checkpoint(TRUNCATE)");
