@@ -3,6 +3,7 @@ import type { FromLogWorker, LogQuestion, LogWorkerData, ToLogWorker } from "../
 import { decodeRecord } from "../src/observability/request-log/codec.js";
 import type { RequestLogRecord } from "../src/observability/request-log/record.js";
 import { LogRingReader, ringCount, waitForRecords } from "../src/shm/log-ring.js";
+import { LogQueryError } from "../src/store/logs/errors.js";
 import { openLogStore } from "../src/store/logs/open.js";
 import type { LogStore, LogSummary } from "../src/store/logs/types.js";
 
@@ -26,7 +27,7 @@ const LOG_EVERY_MS = 60_000;
 const encoder = new TextEncoder();
 
 const { store, description } = await openLogStore({
-  sqlitePath: data.sqlitePath,
+  path: data.sqlitePath,
   ...(data.databaseUrl === undefined ? {} : { databaseUrl: data.databaseUrl }),
 });
 const readers = Array.from(
@@ -136,7 +137,13 @@ port.on("message", (message: ToLogWorker) => {
     case "ask":
       answer(message.question).then(
         (result) => send({ type: "answer", id: message.id, result }),
-        (error: Error) => send({ type: "answer", id: message.id, error: error.message }),
+        (error: Error) =>
+          send({
+            type: "answer",
+            id: message.id,
+            error: error.message,
+            invalid: error instanceof LogQueryError,
+          }),
       );
       return;
     case "tail":

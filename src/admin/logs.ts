@@ -1,4 +1,5 @@
 import type { RequestLogRecord } from "../observability/request-log/record.js";
+import { LogQueryError } from "../store/logs/errors.js";
 import type { LogFilter, LogGroup, LogSummary, StatsRow } from "../store/logs/types.js";
 import { isoTime, toDollars, toTime } from "./convert.js";
 import { AdminError, invalidField } from "./errors.js";

@@ -75,7 +75,8 @@ export type ToLogWorker =
 
 export type FromLogWorker =
   | { type: "ready"; description: string }
-  | { type: "answer"; id: number; result?: unknown; error?: string }
+  /** `invalid`: the question was malformed (a LogQueryError), not the store failing. */
+  | { type: "answer"; id: number; result?: unknown; error?: string; invalid?: boolean }
   | { type: "flushed"; id: number }
   /** Records stored since the last report; their summaries when the tail is on. */
   | { type: "written"; count: number; summaries?: LogSummary[] }

@@ -4,6 +4,7 @@ import type { LogsConfig } from "../config/types.js";
 import { counter, type MetricJson } from "../observability/metric-json.js";
 import type { RequestLogRecord } from "../observability/request-log/record.js";
 import { createLogRings, LogRingReader, ringCount, wakeLogWorker } from "../shm/log-ring.js";
+import { LogQueryError } from "../store/logs/errors.js";
 import type { LogPage, LogQuery, LogStats, LogSummary, StatsQuery } from "../store/logs/types.js";
 import type { FromLogWorker, LogQuestion, LogWorkerData, ToLogWorker } from "./messages.js";
 
@@ -251,7 +252,10 @@ export class RequestLogControl {
       case "answer": {
         const waiter = this.waiting.get(message.id);
         this.waiting.delete(message.id);
-        if (message.error !== undefined) waiter?.reject(new Error(message.error));
+        if (message.error !== undefined)
+          waiter?.reject(
+            message.invalid === true ? new LogQueryError(message.error) : new Error(message.error),
+          );
         else waiter?.resolve(message.result);
         return;
       }

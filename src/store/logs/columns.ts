@@ -9,6 +9,7 @@ type SummaryField = Exclude<keyof RequestLogRecord, "input" | "output" | "metada
 /** Column, field: every field but metadata and the content, in the tables' order. */
 export const FIELD_COLUMNS: readonly (readonly [string, SummaryField])[] = [
   ["id", "id"],
+  ["request_id", "requestId"],
   ["time", "time"],
   ["route", "route"],
   ["format", "format"],

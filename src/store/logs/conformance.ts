@@ -20,6 +20,7 @@ const MINUTE = 60_000;
 export function logRecord(id: string, fields: Partial<RequestLogRecord> = {}): RequestLogRecord {
   return {
     id,
+    requestId: `req-${id}`,
     time: T0,
     route: "openai.chat",
     format: "openai",

@@ -29,6 +29,7 @@ function columns(types: {
   flag: string;
 }) {
   return `id ${types.id} NOT NULL,
+    request_id ${types.text} NOT NULL,
     time ${types.integer} NOT NULL,
     route ${types.text} NOT NULL,
     format ${types.text} NOT NULL,

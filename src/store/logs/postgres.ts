@@ -44,6 +44,8 @@ const MIGRATION_LOCK = 7_370_012;
 const PARTITION_LOCK = 7_370_013;
 /** PostgreSQL's limit on a statement's parameters. */
 const MAX_PARAMETERS = 65_535;
+/** Where a row's time is among its values (ALL_COLUMNS order). */
+const TIME_COLUMN = ALL_COLUMNS.indexOf("time");
 const ROWS_PER_INSERT = Math.floor(MAX_PARAMETERS / ALL_COLUMNS.length);
 const PARTITION_NAME = /^request_logs_p(\d{4})(\d{2})(\d{2})$/;
 // "no partition of relation ... found for row": the day was dropped (by this store or another) since cached.
@@ -197,7 +199,7 @@ class PostgresLogStore implements LogStore {
   }
 
   async #insertRows(rows: readonly unknown[][]): Promise<void> {
-    await this.#ensurePartitions(rows.map((row) => row[1] as number));
+    await this.#ensurePartitions(rows.map((row) => row[TIME_COLUMN] as number));
     await this.#transaction(async (client) => {
       for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
         const chunk = rows.slice(start, start + ROWS_PER_INSERT);
