@@ -26,6 +26,8 @@ export interface HookAnswer {
   readonly status: number;
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly body: string | Uint8Array;
+  /** The answer came from a cache: counted as a hit (switchyard_cache_hits_total) and logged as one. */
+  readonly cache?: boolean;
 }
 
 /** What `onRequest` may return: nothing (go on), a refusal, or an answer. */

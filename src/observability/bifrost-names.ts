@@ -32,6 +32,7 @@ const COUNTERS: Readonly<Record<string, [name: string, help: string]>> = {
     "Output tokens of requests to upstream providers",
   ],
   switchyard_cost_dollars_total: ["bifrost_cost_total", "Cost in USD of requests to upstream providers"],
+  switchyard_cache_hits_total: ["bifrost_cache_hits_total", "Requests answered from the cache"],
 };
 
 export function bifrostMetrics(snapshot: readonly MetricJson[]): MetricJson[] {

@@ -101,6 +101,8 @@ export class LaneMetrics {
   retries = 0;
   /** Moves to the next model of a fallback chain. */
   fallbacks = 0;
+  /** Requests a plugin answered from its cache (HookAnswer.cache). */
+  cacheHits = 0;
   /** Also expose Bifrost's names for the same series (GatewayConfig.bifrostMetrics). */
   bifrostNames = false;
   /** Prices the usage of each exchange; absent, no cost is counted. Follows the configuration. */
@@ -356,6 +358,11 @@ export class LaneMetrics {
     retries.values.push({ value: this.retries, labels: {} });
     const fallbacks = counter("switchyard_fallbacks_total", "Moves to the next model of a fallback chain");
     fallbacks.values.push({ value: this.fallbacks, labels: {} });
+    const cacheHits = counter(
+      "switchyard_cache_hits_total",
+      "Requests answered from a cache, no provider asked",
+    );
+    cacheHits.values.push({ value: this.cacheHits, labels: {} });
     const refusals = counter(
       "switchyard_refusals_total",
       "Requests the gateway refused on its own policy (keys, limits, budgets, plugins), by error code",
@@ -376,6 +383,7 @@ export class LaneMetrics {
       internal,
       retries,
       fallbacks,
+      cacheHits,
       refusals,
       ...this.keySnapshot(),
     ];

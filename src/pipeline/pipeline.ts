@@ -180,7 +180,9 @@ function bodyReceived(
     hooks,
     key,
   );
-  if (admission !== undefined) request.asksUsage = asksUsageFor(route, scanned);
+  // Governance charges from a stream's usage and the log records it: asked for when the client did not.
+  if (admission !== undefined || lane.requestLog !== undefined)
+    request.asksUsage = asksUsageFor(route, scanned);
   runRequestHooks(lane.plugins, request);
 }
 
@@ -508,7 +510,11 @@ function applyVerdict(request: InboundRequest, verdict: RequestVerdict): void {
   }
   const { reply, metrics } = request;
   if ("answer" in verdict) {
-    const { status, headers, body } = verdict.answer;
+    const { status, headers, body, cache } = verdict.answer;
+    if (cache === true) {
+      metrics.cacheHits++;
+      request.hooks?.answeredFromCache();
+    }
     if (status < 400) request.hooks?.response(status, body, undefined);
     reply.start(status, headers);
     reply.end(body);

@@ -28,6 +28,11 @@ function errorType(status: number, code: string | number | null): string {
   return ERROR_CODE.test(text) ? text : String(status);
 }
 
+/** A reply that ended in error after a provider answered: the client's leaving (499) or the provider's. */
+function classOf(status: number): ErrorClass {
+  return status === 499 ? "client" : "provider";
+}
+
 const NO_USAGE: HookUsage = {
   promptTokens: 0,
   completionTokens: 0,
@@ -89,6 +94,11 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     headers.push(lower, headerValue(value));
   }
 
+  /** A plugin answered the request from its cache. */
+  answeredFromCache(): void {
+    this.log?.answeredFromCache();
+  }
+
   /** The attempt loop sent an attempt: outcomes name its provider, model, retries and fallback index. */
   attempting(attempt: AttemptReport): void {
     this.attempt = attempt;
@@ -109,7 +119,7 @@ export class RequestHooks implements HookRequest, ReplyObserver {
       this.log.end(this.loggedAttempt(), {
         status,
         errorCode: status >= 400 ? String(status) : "",
-        errorClass: status < 400 ? "" : this.attempt === undefined ? "policy" : "provider",
+        errorClass: status < 400 ? "" : this.attempt === undefined ? "policy" : classOf(status),
         errorMessage: "",
         usage,
       });
@@ -132,7 +142,7 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     this.log?.end(this.loggedAttempt(), {
       status,
       errorCode: status >= 400 ? String(status) : "",
-      errorClass: status >= 400 ? "provider" : "",
+      errorClass: status >= 400 ? classOf(status) : "",
       errorMessage: "",
       usage,
     });

@@ -90,6 +90,7 @@ export class LaneRequestLog {
       readonly stream: boolean;
       readonly party: RequestParty;
       readonly body: Buffer | undefined;
+      readonly cache: "" | "hit";
     },
     attempt: LoggedAttempt | undefined,
     end: LoggedEnd,
@@ -124,7 +125,7 @@ export class LaneRequestLog {
       ttftMs: ttftMs < 0 ? -1 : Math.round(ttftMs * 1000) / 1000,
       retries: used.retries,
       fallbackIndex: used.fallbackIndex,
-      cache: "",
+      cache: request.cache,
       inputTokens: usage?.prompt ?? 0,
       outputTokens: usage?.completion ?? 0,
       cachedTokens: usage?.cachedRead ?? 0,
@@ -153,7 +154,7 @@ export class LaneRequestLog {
     startedAt: number,
   ): boolean {
     return this.write(
-      { head, route, time: Date.now(), model, stream: false, party, body },
+      { head, route, time: Date.now(), model, stream: false, party, body, cache: "" },
       undefined,
       {
         status: error.status,
@@ -223,6 +224,7 @@ export class LoggedRequest {
   private streamedLength = 0;
   private whole: Uint8Array | string | undefined;
   private written = false;
+  cache: "" | "hit" = "";
 
   constructor(
     private readonly log: LaneRequestLog,
@@ -252,6 +254,10 @@ export class LoggedRequest {
             this.streamed,
             this.streamedLength,
           );
+  }
+
+  answeredFromCache(): void {
+    this.cache = "hit";
   }
 
   /** The whole reply of a request that was not streamed. */
