@@ -16,6 +16,7 @@ export const TARGETS = [
   "switchyard",
   "switchyard-hooks",
   "switchyard-governed",
+  "switchyard-logged",
   "portkey",
   "bifrost",
   "litellm",

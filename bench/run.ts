@@ -6,8 +6,8 @@
  * asked for (--targets naming it, or BENCH_LITELLM=1).
  *   --smoke            every scenario for a second or two at tiny rates (CI), writes results/smoke.json
  *   --only a,b         scenarios: overhead, throughput, inflight, streaming, chaos, flood, hostile
- *   --targets a,b      direct, switchyard, switchyard-hooks, switchyard-governed, portkey, bifrost, litellm,
- *                      litellm-2w (two workers); direct is always measured: it is the baseline
+ *   --targets a,b      direct, switchyard, switchyard-hooks, switchyard-governed, switchyard-logged, portkey,
+ *                      bifrost, litellm, litellm-2w (two workers); direct is always measured: it is the baseline
  * chaos, flood and hostile are proofs: a row whose proof fails is marked failed and the run exits with status 1.
  */
 import { spawnSync } from "node:child_process";
@@ -282,6 +282,7 @@ async function main(): Promise<void> {
     switchyard: (url: string) => startSwitchyard(url, "plain"),
     "switchyard-hooks": (url: string) => startSwitchyard(url, "hooks"),
     "switchyard-governed": (url: string) => startSwitchyard(url, "governed"),
+    "switchyard-logged": (url: string) => startSwitchyard(url, "logged"),
     portkey: startPortkey,
     bifrost: startBifrost,
     litellm: (url: string) => litellm(url, 1),
@@ -289,7 +290,13 @@ async function main(): Promise<void> {
   } as const;
   // The proofs start processes of their own.
   const shared = [...args.only].some((s) => !PROOFS.includes(s));
-  for (const name of ["switchyard", "switchyard-hooks", "switchyard-governed", ...PEERS] as const) {
+  for (const name of [
+    "switchyard",
+    "switchyard-hooks",
+    "switchyard-governed",
+    "switchyard-logged",
+    ...PEERS,
+  ] as const) {
     if (!args.targets.has(name)) {
       targetStatus[name] = "not selected";
       continue;
@@ -435,6 +442,8 @@ async function main(): Promise<void> {
     const governed = throughputByTarget.get("switchyard-governed")?.maxRps;
     if (sy && governed)
       ratios.push({ name: "switchyard-governed ÷ switchyard max RPS", value: governed / sy });
+    const logged = throughputByTarget.get("switchyard-logged")?.maxRps;
+    if (sy && logged) ratios.push({ name: "switchyard-logged ÷ switchyard max RPS", value: logged / sy });
   }
 
   if (args.only.has("inflight")) {

@@ -219,14 +219,16 @@ async function waitUntilHealthy(child: Child, origin: string): Promise<void> {
  * points all in use, the master key (authenticate) and a plugin that sees every request and every byte of
  * every reply (bench/plugins); `governed` has a virtual key with a request, token and parallel limit and a
  * daily budget, all too large to refuse anything, so its rows show what identifying the key, reserving,
- * settling and recording spend cost.
+ * settling and recording spend cost; `logged` writes every request's record, content included, to the request
+ * log in SQLite, as the gateway does by default (the others run with the log off, as the peers do).
  */
-export type SwitchyardVariant = "plain" | "hooks" | "governed";
+export type SwitchyardVariant = "plain" | "hooks" | "governed" | "logged";
 
 const VARIANT_TARGET: Record<SwitchyardVariant, TargetName> = {
   plain: "switchyard",
   hooks: "switchyard-hooks",
   governed: "switchyard-governed",
+  logged: "switchyard-logged",
 };
 
 /** The governed target's admin key: it only makes the virtual key, the load never sends it. */
@@ -280,6 +282,7 @@ export async function startSwitchyard(
           concurrency_and_buffer_size: { concurrency: 20_000, buffer_size: 20_000 },
         },
       },
+      client: { enable_logging: variant === "logged", disable_content_logging: false },
       ...(variant === "hooks"
         ? { plugins: [{ enabled: true, name: "reply-meter", path: paths.benchPlugin, config: {} }] }
         : {}),
@@ -290,11 +293,9 @@ export async function startSwitchyard(
   const args = [paths.switchyard, "--port", String(port), "--config", configPath];
   // The clients send `Authorization: Bearer mock-key` to every target but the governed one.
   if (variant === "hooks") env.SWITCHYARD_API_KEY = MOCK_KEY;
-  if (variant === "governed") {
-    env.SWITCHYARD_API_KEY = GOVERNED_ADMIN_KEY;
-    // The store (SQLite) where spend is recorded, as in production.
-    args.push("--app-dir", join(dir, "app"));
-  }
+  if (variant === "governed") env.SWITCHYARD_API_KEY = GOVERNED_ADMIN_KEY;
+  // The stores (SQLite) where spend and request records are written, as in production.
+  if (variant === "governed" || variant === "logged") args.push("--app-dir", join(dir, "app"));
   const started = startChild(name, args, env);
   // The governed target's store takes a record per request: it goes with the process.
   const child: Child = {

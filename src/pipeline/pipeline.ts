@@ -180,9 +180,7 @@ function bodyReceived(
     hooks,
     key,
   );
-  // Governance charges from a stream's usage and the log records it: asked for when the client did not.
-  if (admission !== undefined || lane.requestLog !== undefined)
-    request.asksUsage = asksUsageFor(route, scanned);
+  if (admission !== undefined) request.asksUsage = asksUsageFor(route, scanned);
   runRequestHooks(lane.plugins, request);
 }
 

@@ -5,6 +5,8 @@ import { handleAdmin } from "../../src/admin/handler.js";
 import { parseLiteLLMConfig } from "../../src/config/litellm.js";
 import type { GatewayConfig } from "../../src/config/types.js";
 import { SecretCipher } from "../../src/store/cipher.js";
+import { openSqliteLogStore } from "../../src/store/logs/sqlite.js";
+import type { LogStore } from "../../src/store/logs/types.js";
 import { openSqliteStore } from "../../src/store/sqlite.js";
 import type { GovernanceStore } from "../../src/store/types.js";
 
@@ -37,6 +39,8 @@ export interface Answer {
 
 export interface AdminHarness {
   readonly store: GovernanceStore;
+  /** The request log /api/logs reads (SQLite in memory). */
+  readonly logs: LogStore;
   readonly context: AdminContext;
   readonly live: Map<string, BudgetState>;
   readonly clock: { now: number };
@@ -64,6 +68,8 @@ export function adminHarnessEachTest(use: (admin: AdminHarness) => void): void {
 export async function adminHarness(config: GatewayConfig = testConfig()): Promise<AdminHarness> {
   const store = openSqliteStore(":memory:", new SecretCipher(randomBytes(32)));
   await store.migrate();
+  const logs = openSqliteLogStore(":memory:");
+  await logs.migrate();
   const live = new Map<string, BudgetState>();
   const clock = { now: Date.parse("2026-03-01T12:00:00Z") };
   let changes = 0;
@@ -80,6 +86,11 @@ export async function adminHarness(config: GatewayConfig = testConfig()): Promis
     config: () => config,
     fileConfig: () => config,
     now: () => clock.now,
+    logs: {
+      query: (query) => logs.query(query),
+      get: async (id) => (await logs.get(id)) ?? null,
+      stats: (query) => logs.stats(query),
+    },
   };
   const raw = async (method: string, path: string, body: string, query = ""): Promise<Answer> => {
     const answer = await handleAdmin(context, { method, path, query, body: Buffer.from(body) });
@@ -92,6 +103,7 @@ export async function adminHarness(config: GatewayConfig = testConfig()): Promis
   };
   return {
     store,
+    logs,
     context,
     live,
     clock,
@@ -100,6 +112,8 @@ export async function adminHarness(config: GatewayConfig = testConfig()): Promis
     raw,
     call: (method, path, body, query) =>
       raw(method, path, body === undefined ? "" : JSON.stringify(body), query),
-    close: () => store.close(),
+    close: async () => {
+      await Promise.all([store.close(), logs.close()]);
+    },
   };
 }

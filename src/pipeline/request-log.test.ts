@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_LOGS } from "../config/logs.js";
+import type { RequestHead } from "../http/exchange.js";
+import { decodeRecord } from "../observability/request-log/codec.js";
+import type { RequestLogRecord } from "../observability/request-log/record.js";
+import { createLogRings, LogRingReader, LogRingWriter } from "../shm/log-ring.js";
+import { LaneRequestLog, LoggedRequest, type RequestParty } from "./request-log.js";
+import { findRoute, type InferenceRoute } from "./routes.js";
+
+const route = findRoute("/v1/chat/completions") as InferenceRoute;
+const ANONYMOUS: RequestParty = { virtualKey: "", team: "", customer: "", logContent: true };
+
+function head(metadata: readonly string[] = []): RequestHead {
+  return { requestId: "req-1", metadata } as unknown as RequestHead;
+}
+
+/** A lane's log over a real ring, and what the log worker would read from it. */
+function laneLog(settings: Partial<typeof DEFAULT_LOGS> = {}) {
+  const rings = createLogRings(1, 64 * 1024);
+  const log = new LaneRequestLog(new LogRingWriter(rings, 0), { ...DEFAULT_LOGS, ...settings }, undefined);
+  const reader = new LogRingReader(rings, 0);
+  const records = (): RequestLogRecord[] =>
+    reader.read(100).records.map((bytes) => decodeRecord(bytes) as RequestLogRecord);
+  return { log, records };
+}
+
+const success = { status: 200, errorCode: "", errorClass: "" as const, errorMessage: "", usage: undefined };
+
+describe("a lane's request log", () => {
+  it("records a request's stream: the first byte's time and the relayed bytes, cut at the content bound", () => {
+    const { log, records } = laneLog({ maxContentBytes: 10 });
+    const body = Buffer.from('{"model":"m","messages":[]}');
+    const request = new LoggedRequest(log, head(), route, "m", true, ANONYMOUS, body, performance.now());
+    request.chunk("data: 1234\n\n");
+    request.chunk(Buffer.from("data: 5678\n\n"));
+    request.end(undefined, success);
+    request.end(undefined, { ...success, status: 499 });
+    const [record, twice] = records();
+    expect(twice).toBeUndefined();
+    expect(record).toMatchObject({ requestId: "req-1", status: 200, stream: true, model: "m" });
+    expect(record?.ttftMs).toBeGreaterThanOrEqual(0);
+    expect(record?.input).toBe('{"model":"');
+    expect(record?.output).toBe("data: 1234");
+  });
+
+  it("keeps no content when the log or the key says so", () => {
+    const body = Buffer.from('{"model":"m"}');
+    const off = laneLog({ content: false });
+    new LoggedRequest(off.log, head(), route, "m", false, ANONYMOUS, body, 0).end(undefined, success);
+    expect(off.records()[0]).toMatchObject({ input: null, output: null });
+
+    const keyed = laneLog();
+    const quiet: RequestParty = { virtualKey: "vk", team: "t", customer: "c", logContent: false };
+    const request = new LoggedRequest(keyed.log, head(), route, "m", false, quiet, body, 0);
+    request.reply('{"choices":[]}');
+    request.end(undefined, success);
+    expect(keyed.records()[0]).toMatchObject({
+      virtualKey: "vk",
+      team: "t",
+      customer: "c",
+      input: null,
+      output: null,
+    });
+  });
+
+  it("takes the client's metadata from its headers and its body, bounded, headers first", () => {
+    const { log, records } = laneLog();
+    const entries: Record<string, unknown> = { user: "from-body", run: "r-1", n: 3, long: "v".repeat(1000) };
+    entries["__proto__"] = "p";
+    for (let i = 0; i < 40; i++) entries[`k${i}`] = String(i);
+    const body = Buffer.from(JSON.stringify({ model: "m", metadata: entries }));
+    new LoggedRequest(log, head(["user", "ann"]), route, "m", false, ANONYMOUS, body, 0).end(
+      undefined,
+      success,
+    );
+    const metadata = records()[0]?.metadata ?? {};
+    expect(metadata.user).toBe("ann");
+    expect(metadata.run).toBe("r-1");
+    expect(metadata.n).toBeUndefined();
+    expect(metadata.long).toHaveLength(256);
+    expect(Object.keys(metadata)).toHaveLength(16);
+    expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
+  });
+
+  it("reads no metadata from a body that does not name it, and survives one that is not JSON", () => {
+    const { log, records } = laneLog();
+    new LoggedRequest(log, head(), route, "m", false, ANONYMOUS, Buffer.from('{"model":"m"}'), 0).end(
+      undefined,
+      success,
+    );
+    new LoggedRequest(log, head(), route, "m", false, ANONYMOUS, Buffer.from('{"metadata": {'), 0).end(
+      undefined,
+      success,
+    );
+    expect(records().map((record) => record.metadata)).toEqual([null, null]);
+  });
+
+  it("drops a record the ring has no room for, and says so", () => {
+    const rings = createLogRings(1, 64 * 1024);
+    const ring = new LogRingWriter(rings, 0);
+    const log = new LaneRequestLog(ring, { ...DEFAULT_LOGS, maxContentBytes: 40_000 }, undefined);
+    const body = Buffer.alloc(30_000, 0x61);
+    const written = Array.from({ length: 3 }, () =>
+      log.write(
+        { head: head(), route, time: 0, model: "m", stream: false, party: ANONYMOUS, body, cache: "" },
+        undefined,
+        success,
+        1,
+        -1,
+        undefined,
+      ),
+    );
+    expect(written).toEqual([true, true, false]);
+    expect(ring.dropped).toBe(1);
+  });
+});
