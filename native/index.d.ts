@@ -23,6 +23,13 @@ export declare function countTokens(text: string, encoding: string): number
  */
 export declare function listenReusePort(host: string, port: number, backlog: number): number
 
+/**
+ * Lowers the calling thread's scheduling priority to `nice` (0 to 19), so that under CPU contention the
+ * threads serving requests run first. Linux schedules threads apart (a thread id is a task id); answers
+ * whether the priority was set.
+ */
+export declare function lowerThreadPriority(nice: number): boolean
+
 /** The nesting limit the scanner enforces. */
 export declare const MAX_DEPTH: number
 

@@ -5,6 +5,7 @@
 mod listen;
 mod rewrite;
 mod scan;
+mod thread;
 mod tokens;
 mod transcode;
 
@@ -156,6 +157,14 @@ pub fn listen_reuse_port(host: String, port: u32, backlog: u32) -> Result<i32> {
   let port = u16::try_from(port).map_err(|_| Error::new(Status::InvalidArg, "port must be below 65536"))?;
   let backlog = i32::try_from(backlog).map_err(|_| Error::new(Status::InvalidArg, "backlog is too large"))?;
   listen::listen(&host, port, backlog).map_err(|m| Error::new(Status::GenericFailure, m))
+}
+
+/// Lowers the calling thread's scheduling priority to `nice` (0 to 19), so that under CPU contention the
+/// threads serving requests run first. Linux schedules threads apart (a thread id is a task id); answers
+/// whether the priority was set.
+#[napi]
+pub fn lower_thread_priority(nice: u32) -> bool {
+  thread::lower_priority(nice.min(19) as i32)
 }
 
 /// The nesting limit the scanner enforces.

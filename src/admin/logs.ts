@@ -64,21 +64,21 @@ function filterOf(query: ReadonlyMap<string, string>): LogFilter {
   return out;
 }
 
-/** The log store's refusals (a malformed cursor, too many buckets) are the client's: a 400. */
+/** The log store's refusals (a malformed cursor, too many buckets) are the client's: a 400; its failures a 503. */
 async function asked<T>(question: () => Promise<T>): Promise<T> {
   try {
     return await question();
   } catch (error) {
     if (error instanceof AdminError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    if (/did not answer|not running|ended/.test(message))
-      throw new AdminError(
-        503,
-        "service_unavailable",
-        "log_store_unavailable",
-        `the request log is unavailable: ${message}`,
-      );
-    throw new AdminError(400, "invalid_request_error", "invalid_query", message.slice(0, 300));
+    if (error instanceof LogQueryError)
+      throw new AdminError(400, "invalid_request_error", "invalid_query", error.message.slice(0, 300));
+    const message = error instanceof Error ? error.message.slice(0, 300) : "unknown failure";
+    throw new AdminError(
+      503,
+      "service_unavailable",
+      "log_store_unavailable",
+      `the request log did not answer: ${message}`,
+    );
   }
 }
 

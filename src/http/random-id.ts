@@ -29,3 +29,32 @@ export function randomUuid(): string {
   }
   return text.toString("latin1");
 }
+
+let lastMs = 0;
+
+/**
+ * A version 7 UUID (RFC 9562): the time in ms, then random bits. Ids made one after another sort by time,
+ * so an index on them grows at its end rather than at random places (the request log's inserts).
+ */
+export function timeOrderedUuid(now: number): string {
+  if (next === BATCH) {
+    randomFillSync(random);
+    next = 0;
+  }
+  const offset = 16 * next++;
+  // A clock that steps back must not send ids back with it.
+  const ms = Math.max(now, lastMs);
+  lastMs = ms;
+  let at = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) text[at++] = DASH;
+    let byte: number;
+    if (i < 6) byte = Math.floor(ms / 2 ** (8 * (5 - i))) & 0xff;
+    else if (i === 6) byte = ((random[offset + i] as number) & 0x0f) | 0x70;
+    else if (i === 8) byte = ((random[offset + i] as number) & 0x3f) | 0x80;
+    else byte = random[offset + i] as number;
+    text[at++] = HEX[byte >> 4] as number;
+    text[at++] = HEX[byte & 0x0f] as number;
+  }
+  return text.toString("latin1");
+}

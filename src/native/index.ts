@@ -19,6 +19,7 @@ export interface NativeBinding {
   countTokens(text: string, encoding: string): number;
   /** Absent from addons built before it; the loader accepts those. */
   listenReusePort?: (host: string, port: number, backlog: number) => number;
+  lowerThreadPriority?: (nice: number) => boolean;
   MAX_DEPTH: number;
   SCAN_SLOTS: number;
 }
@@ -137,6 +138,12 @@ export const countTokens: (text: string, encoding: Encoding) => number = impl.co
  */
 export const listenReusePort: ((host: string, port: number, backlog: number) => number) | undefined =
   process.platform === "linux" ? binding?.listenReusePort : undefined;
+
+/**
+ * Lowers the calling thread's scheduling priority (nice 0 to 19): the log worker's, so that lanes run first
+ * on a busy machine. Undefined without the addon; it has no TypeScript twin, since Node cannot do it.
+ */
+export const lowerThreadPriority: ((nice: number) => boolean) | undefined = binding?.lowerThreadPriority;
 
 /**
  * Bodies at least this long go to the addon in scanRequestBest. Measured (native-micro, one run,

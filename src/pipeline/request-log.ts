@@ -1,7 +1,7 @@
 import type { LogsConfig } from "../config/types.js";
 import type { ErrorClass, GatewayError } from "../errors.js";
 import type { RequestHead } from "../http/exchange.js";
-import { randomUuid } from "../http/random-id.js";
+import { timeOrderedUuid } from "../http/random-id.js";
 import type { ExchangePricing } from "../observability/lane-metrics.js";
 import { RecordEncoder, type RecordInTransit } from "../observability/request-log/codec.js";
 import type { LoggedErrorClass } from "../observability/request-log/record.js";
@@ -102,7 +102,7 @@ export class LaneRequestLog {
     const usage = end.usage;
     const content = this.logsContent(request.party);
     const record: RecordInTransit = {
-      id: randomUuid(),
+      id: timeOrderedUuid(request.time),
       requestId: request.head.requestId,
       time: request.time,
       route: request.route.name,

@@ -360,6 +360,26 @@ describe("the request log", () => {
   });
 });
 
+describe("the request log when its worker dies", () => {
+  it("loses nothing: the records it had read but not stored are written by the next one", async () => {
+    const appDir = join(dir, "worker-crash");
+    const marker = join(dir, "crash-the-log-worker");
+    const gateway = await gatewayIn(appDir, { NODE_ENV: "test", SWITCHYARD_TEST_LOG_WORKER_CRASH: marker });
+    writeFileSync(marker, "");
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        client(gateway).chat.completions.create(
+          { model: "good", messages: [{ role: "user", content: `worker ${i}` }] },
+          { headers: { "x-request-id": `worker-${i}` } },
+        ),
+      ),
+    );
+    await gateway.waitForOutput(/request log: the log worker ended \(code 1\); starting another/, 10_000);
+    await expect.poll(async () => (await logsOf(gateway)).length, { timeout: 10_000 }).toBe(30);
+    expect(new Set((await logsOf(gateway)).map((log) => log.request_id)).size).toBe(30);
+  });
+});
+
 describe("the request log under bursts", () => {
   const burst = (gateway: RunningGateway, count: number, prefix: string, bytes: number) =>
     Promise.all(
