@@ -124,8 +124,9 @@ export class RequestHooks implements HookRequest, ReplyObserver {
         usage,
       });
     }
-    // Settled once the reply is on its way: the client's bytes do not wait for the accounting.
-    if (this.admission !== undefined) queueMicrotask(() => this.settle(status, usage));
+    // Settled before the reply's bytes go out: a client that sends its next request the moment it has this
+    // reply must find this one's place under the key's parallel limit free, whichever lane takes it.
+    this.settle(status, usage);
     // Only governance may be listening: no outcome is made for nobody.
     if (this.chain.observesReplies) this.chain.onResponse(this, this.outcome(status, usage), body);
   }
