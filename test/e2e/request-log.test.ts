@@ -8,6 +8,7 @@ import WebSocket from "ws";
 import { type MockServer, startOpenAIMock } from "../../bench/mock/openai-mock.js";
 import { adminApi } from "../helpers/admin-api.js";
 import { type RunningGateway, startGateway } from "../helpers/gateway.js";
+import { startTestPostgres } from "../helpers/postgres.js";
 
 // The request log through the real server: one record per request whatever its end (success, provider
 // error, stream, client abort, retry, fallback, refusal), read back through /api/logs, its stats and the
@@ -357,6 +358,29 @@ describe("the request log", () => {
     await first.stop("SIGKILL");
     const second = await gatewayIn(appDir);
     expect((await logsOf(second)).map((log) => log.id)).toEqual(acknowledged);
+  });
+});
+
+describe("the request log on PostgreSQL", () => {
+  it("writes records to the governance store's database and answers queries from it", async () => {
+    const postgres = await startTestPostgres();
+    try {
+      const databaseUrl = await postgres.createDatabase();
+      const gateway = await gatewayIn(join(dir, "postgres"), { SWITCHYARD_DATABASE_URL: databaseUrl });
+      expect(gateway.output()).toMatch(/request log: PostgreSQL at /);
+      for (let i = 0; i < 5; i++)
+        await client(gateway).chat.completions.create(
+          { model: "good", messages: [{ role: "user", content: `postgres ${i}` }] },
+          { headers: { "x-request-id": `pg-${i}` } },
+        );
+      await expect.poll(async () => (await logsOf(gateway)).length, { timeout: 10_000 }).toBe(5);
+      expect((await logsOf(gateway, "&q=postgres%203")).map((log) => log.request_id)).toEqual(["pg-3"]);
+      const record = await recordOf(gateway, "pg-0");
+      expect(record.input).toContain("postgres 0");
+      await gateway.stop();
+    } finally {
+      await postgres.stop();
+    }
   });
 });
 

@@ -210,6 +210,28 @@ describe("traces to a running collector", () => {
     }
   });
 
+  it("gives a request the gateway refuses before any attempt its span alone, with the refusal's code", async () => {
+    const before = receiver.spans.length;
+    const refused = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` },
+      body: JSON.stringify({ model: "nowhere/no-such-model", messages: [] }),
+    });
+    expect(refused.status).toBe(404);
+    const code = ((await refused.json()) as { error: { code: string } }).error.code;
+    await expect
+      .poll(() => receiver.spans.slice(before).some((s) => s.kind === 2), { timeout: 10_000 })
+      .toBe(true);
+    const spans = receiver.spans.slice(before);
+    expect(spans.filter((s) => s.kind === 3)).toHaveLength(0);
+    const server = spans.find((s) => s.kind === 2) as JsonSpan;
+    expect(server.traceId).toBe(CLIENT_TRACE);
+    expect(server.name).toBe("chat nowhere/no-such-model");
+    expect(server.status).toEqual({ code: 2 });
+    expect(attribute(server, "error.type")).toBe(code);
+    expect(attribute(server, "http.response.status_code")).toBe("404");
+  });
+
   it("starts a new trace when the client's traceparent is not valid", async () => {
     const before = receiver.spans.length;
     const invalid = `00-${CLIENT_TRACE.toUpperCase()}-${CLIENT_SPAN}-01`;
