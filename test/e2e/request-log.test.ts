@@ -155,6 +155,22 @@ describe("the request log", () => {
     );
   });
 
+  it("keeps no content for a virtual key that turns content logging off, and names its key", async () => {
+    const api = adminApi(gateway.url, ADMIN);
+    const made = await api("POST", "/api/keys", { name: "quiet", log_content: false });
+    expect(made.status).toBe(201);
+    const { id, key } = made.body as { id: string; key: string };
+    await new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 }).chat.completions.create(
+      { model: "good", messages: [{ role: "user", content: "secret plans" }] },
+      { headers: { "x-request-id": "log-quiet" } },
+    );
+    const record = await recordOf(gateway, "log-quiet");
+    expect(record).toMatchObject({ status: 200, input: null, output: null });
+    expect((record as unknown as { virtual_key: string }).virtual_key).toBe(id);
+    expect((await logsOf(gateway, "&q=secret%20plans")).length).toBe(0);
+    expect((await logsOf(gateway, `&virtual_key=${id}`)).map((log) => log.request_id)).toEqual(["log-quiet"]);
+  });
+
   it("records a stream with its first byte's time and the relayed events", async () => {
     const stream = await client(gateway).chat.completions.create(
       {
