@@ -13,11 +13,13 @@ import {
 import { loadConfig } from "./config/load.js";
 import { logSettings } from "./config/logs.js";
 import { watchConfig } from "./config/watch.js";
+import { ConfigStatusControl } from "./control/config-status.js";
 import { DEFAULT_COUNTER_SLOTS, describeVirtualKeys, GovernanceControl } from "./control/governance.js";
-import { Lanes } from "./control/lanes.js";
+import { Lanes, UI_DIR } from "./control/lanes.js";
 import { checkPlugins, pluginCheckedReloads } from "./control/plugin-check.js";
 import { RequestLogControl } from "./control/request-log.js";
 import { ServedConfigControl } from "./control/served-config.js";
+import { loadStaticSite } from "./http/static-files.js";
 import { loadUws } from "./http/uws.js";
 import { listenReusePort, nativeStatus } from "./native/index.js";
 import { openStore } from "./store/open.js";
@@ -44,7 +46,8 @@ if (flags.help) {
                   [--drain-seconds 30]
 
 Environment: PORT, HOST, SWITCHYARD_LANES, SWITCHYARD_DRAIN_SECONDS, provider keys (OPENAI_API_KEY, ...),
-SWITCHYARD_HTTP=node (force the node:http front), SWITCHYARD_NATIVE=0 (force the TypeScript fallbacks).
+SWITCHYARD_HTTP=node (force the node:http front), SWITCHYARD_NATIVE=0 (force the TypeScript fallbacks),
+SWITCHYARD_UI_DIR (serve the web UI from another directory than the build's dist/ui).
 `);
   process.exit(0);
 }
@@ -94,6 +97,10 @@ const plugins = await checkPlugins(loaded.config).catch((error: Error) => {
   log(`could not load the plugins: ${error.message}`);
   process.exit(2);
 });
+
+// The web UI's files, read once here; every lane serves them from memory.
+const ui = loadStaticSite(env.SWITCHYARD_UI_DIR || UI_DIR);
+const configStatus = new ConfigStatusControl(loaded.warnings, loaded.path !== undefined);
 
 const uws = loadUws(env);
 const backend = uws.ok ? "uws" : "node";
@@ -160,6 +167,8 @@ const adminContext: AdminContext = {
   config: () => served.config,
   fileConfig: () => served.fileConfig,
   now: () => Date.now(),
+  configStatus: () => configStatus.status(served.storedProviderWarnings),
+  upstreamState: () => lanes?.upstreamState,
   ...(requestLog === undefined ? {} : { logs: requestLog }),
 };
 
@@ -174,6 +183,7 @@ lanes = await Lanes.start({
   onSpend: (records) => governance.onSpend(records),
   onLaneExit: (lane) => governance.laneEnded(lane),
   onAdmin: (request) => handleAdmin(adminContext, request),
+  ui,
   log,
   ...(requestLog === undefined
     ? {}
@@ -209,6 +219,11 @@ log(
   `native module: ${nativeStatus.loaded ? "loaded" : "not loaded, TypeScript fallback"} (${nativeStatus.detail})`,
 );
 log(`config: ${loaded.path ?? "environment"}`);
+log(
+  ui.index === undefined
+    ? `web UI: not served (${ui.problem})`
+    : `web UI: http://${host}:${running.boundPort}/ (${ui.files.size} files, ${Math.round(ui.bytes / 1024)} KiB)`,
+);
 log(describeAuth(loaded.config));
 log(describePlugins(plugins));
 log(`store: ${opened.description}`);
@@ -228,7 +243,10 @@ if (Object.keys(served.config.providers).length === 0) {
 for (const line of describeModelGroups(loaded.config)) log(line);
 for (const warning of loaded.warnings) log(`warning: ${warning}`);
 
-const rejected = (error: Error) => log(`config change rejected, keeping the previous one: ${error.message}`);
+const rejected = (error: Error) => {
+  configStatus.rejected(error);
+  log(`config change rejected, keeping the previous one: ${error.message}`);
+};
 const watcher =
   loaded.path === undefined
     ? undefined
@@ -240,6 +258,7 @@ const watcher =
           governance
             .setConfig(config)
             .catch((error: Error) => log(`governance reload failed: ${error.message}`));
+          configStatus.reloaded(warnings);
           log(`config reloaded from ${loaded.path}`);
           log(describeAuth(config));
           log(describePlugins(names));

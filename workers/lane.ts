@@ -92,6 +92,7 @@ const gateway = new Gateway(
   plugins,
   laneGovernance(governanceSnapshot, config),
   data.logRings === undefined ? undefined : new LogRingWriter(data.logRings, data.lane),
+  data.ui,
 );
 
 // The web UI's live tail: records the log worker stored, sent on by the control plane while someone watches.

@@ -43,6 +43,14 @@ export const MOCK_TEXT = "Hello from the Anthropic mock.";
 export const MOCK_THINKING = "Let me think about this step by step.";
 export const MOCK_SIGNATURE = "EqQBCkYIARgCIkD_mock_signature";
 
+/** What GET /v1/models lists (the gateway's key test asks for it). */
+const MODEL_LIST = ["claude-sonnet-4-5", "claude-haiku-4-5"].map((id) => ({
+  type: "model",
+  id,
+  display_name: id,
+  created_at: "2025-01-01T00:00:00Z",
+}));
+
 const ERROR_TYPES: Record<number, string> = {
   400: "invalid_request_error",
   401: "authentication_error",
@@ -300,6 +308,15 @@ export function startAnthropicMock(opts: AnthropicMockOptions = {}): Promise<Ant
         if (typeof value === "string") headers[name] = value;
       }
       stats.lastRequest = { path, headers, body };
+      if (req.method === "GET" && path === "/v1/models") {
+        if (opts.requireKey !== undefined && headers["x-api-key"] !== opts.requireKey) {
+          fail(res, 401, "authentication_error", "invalid x-api-key");
+          return;
+        }
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ data: MODEL_LIST, has_more: false, first_id: null, last_id: null }));
+        return;
+      }
       if (req.method !== "POST" || (path !== "/v1/messages" && path !== "/v1/messages/count_tokens")) {
         fail(res, 404, "not_found_error", `Not Found: ${req.method} ${path}`);
         return;

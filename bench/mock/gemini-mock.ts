@@ -453,6 +453,15 @@ export function startGeminiMock(opts: GeminiMockOptions = {}): Promise<GeminiMoc
         token(res, body);
         return;
       }
+      if (req.method === "GET" && path === "/v1beta/models") {
+        const key = req.headers["x-goog-api-key"];
+        if (opts.requireKey !== undefined && key !== opts.requireKey) {
+          send(res, 400, googleError(400, "API key not valid. Please pass a valid API key."));
+          return;
+        }
+        send(res, 200, JSON.stringify({ models: [{ name: "models/gemini-2.5-flash" }] }));
+        return;
+      }
       stats.requests++;
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers))

@@ -599,19 +599,23 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
 
   type Kind = "chat" | "text" | "embeddings" | "responses";
 
+  /** Answers 401 as OpenAI does when a key is required and this is not it; true when it did. */
+  function refusedKey(ex: Exchange, authorization: string): boolean {
+    if (config.requireKey === undefined || authorization === `Bearer ${config.requireKey}`) return false;
+    const message =
+      authorization === ""
+        ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username. You can obtain an API key from https://platform.openai.com/account/api-keys."
+        : "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.";
+    send(
+      ex,
+      401,
+      openAIError(message, "invalid_request_error", null, authorization === "" ? null : "invalid_api_key"),
+    );
+    return true;
+  }
+
   function dispatch(ex: Exchange, kind: Kind, body: string, authorization: string): void {
-    if (config.requireKey !== undefined && authorization !== `Bearer ${config.requireKey}`) {
-      const message =
-        authorization === ""
-          ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username. You can obtain an API key from https://platform.openai.com/account/api-keys."
-          : "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.";
-      send(
-        ex,
-        401,
-        openAIError(message, "invalid_request_error", null, authorization === "" ? null : "invalid_api_key"),
-      );
-      return;
-    }
+    if (refusedKey(ex, authorization)) return;
     let parsed: Record<string, unknown>;
     try {
       const value: unknown = JSON.parse(body);
@@ -890,6 +894,7 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
   app.get(`${prefix}/models`, (res, req) => {
     const { ex, path, headers } = begin(res, req);
     stats.lastRequest = { path, headers, body: "" };
+    if (refusedKey(ex, headers.authorization ?? "")) return;
     send(ex, 200, modelsBody);
   });
   app.get(`${prefix}/models/:model`, (res, req) => {

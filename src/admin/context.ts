@@ -41,6 +41,23 @@ export interface AdminContext {
   now(): number;
   /** The request log's queries (answered by the log worker); absent when the log is off. */
   readonly logs?: LogQueries;
+  /** The configuration's warnings and how its last reload went. */
+  configStatus(): ConfigStatus;
+  /** The shared upstream state lanes count in (src/shm/upstream.ts), read only; absent before the lanes start. */
+  upstreamState(): SharedArrayBuffer | undefined;
+}
+
+export interface ConfigStatus {
+  /** What the load at start-up ignored or doubted (unsupported keys and the like). */
+  readonly startupWarnings: readonly string[];
+  /** The same of the last reload that was served. */
+  readonly reloadWarnings: readonly string[];
+  /** Why providers added through the management API are not served (a name the file took, no key, ...). */
+  readonly apiWarnings: readonly string[];
+  /** Whether the configuration file is watched for changes. */
+  readonly watching: boolean;
+  /** The last new version of the file: served (ok) or refused with the loader's reason. */
+  readonly lastReload?: { readonly at: number; readonly ok: boolean; readonly error?: string };
 }
 
 export interface LogQueries {

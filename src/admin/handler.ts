@@ -1,6 +1,7 @@
 import { StoreConflictError } from "../store/errors.js";
 import { parseJsonBody, parseQuery, withoutUnsupported } from "./body.js";
 import { BUDGET_TEMPLATE_ROUTES } from "./budget-templates.js";
+import { CONFIG_ROUTES } from "./config-view.js";
 import type { AdminContext, AdminRequest, AdminResponse } from "./context.js";
 import { CUSTOMER_ROUTES } from "./customers.js";
 import { AdminError, invalidField } from "./errors.js";
@@ -9,8 +10,10 @@ import { KEY_ROUTES } from "./keys.js";
 import { LITELLM_ALIASES, LITELLM_ROUTES } from "./litellm.js";
 import { LOG_ROUTES } from "./logs.js";
 import { openApiRoute } from "./openapi.js";
+import { PROVIDER_TEST_ROUTES } from "./provider-test.js";
 import { PROVIDER_ROUTES } from "./providers.js";
 import type { AdminRoute } from "./route.js";
+import { ROUTING_ROUTES } from "./routing-view.js";
 import { validate } from "./schema.js";
 import { SPEND_ROUTES } from "./spend.js";
 import { TEAM_ROUTES } from "./teams.js";
@@ -19,13 +22,23 @@ import { TEAM_ROUTES } from "./teams.js";
 // already authenticated (admin key) and read (at most 1 MB); it answers JSON. Routes come from two tables:
 // Switchyard's own under /api (documented at /api/openapi.json) and LiteLLM's management routes.
 
-export type { AdminContext, AdminRequest, AdminResponse, BudgetState, LogQueries } from "./context.js";
+export type {
+  AdminContext,
+  AdminRequest,
+  AdminResponse,
+  BudgetState,
+  ConfigStatus,
+  LogQueries,
+} from "./context.js";
 
 export const API_ROUTES: readonly AdminRoute[] = [
   ...KEY_ROUTES,
   ...TEAM_ROUTES,
   ...CUSTOMER_ROUTES,
   ...PROVIDER_ROUTES,
+  ...PROVIDER_TEST_ROUTES,
+  ...CONFIG_ROUTES,
+  ...ROUTING_ROUTES,
   ...SPEND_ROUTES,
   ...LOG_ROUTES,
   ...BUDGET_TEMPLATE_ROUTES,

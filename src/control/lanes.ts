@@ -1,9 +1,11 @@
 import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { AdminRequest, AdminResponse } from "../admin/handler.js";
 import type { GatewayConfig } from "../config/types.js";
 import type { GovernanceSnapshot } from "../governance/snapshot.js";
 import type { SpendRecord } from "../governance/types.js";
+import { NO_SITE, type StaticSite } from "../http/static-files.js";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "../observability/aggregate.js";
 import type { MetricJson } from "../observability/metric-json.js";
 import { capacityFor, createUpstreamBuffer, fits, openUpstreamBuffer, reclaimLane } from "../shm/upstream.js";
@@ -13,6 +15,8 @@ import type { FromLane, LaneData, ToLane } from "./messages.js";
 // metrics for whichever lane was asked for /metrics, restarts a lane that dies, and drains on shutdown.
 
 const LANE_ENTRY = new URL("../../workers/lane.js", import.meta.url);
+/** Where `npm run build` puts the web UI: dist/ui, beside the built server. */
+export const UI_DIR = fileURLToPath(new URL("../../ui/", import.meta.url));
 const SNAPSHOT_TIMEOUT_MS = 2_000;
 /** A lane loads a configuration's plugins before it serves with it; each factory has 10 s. */
 const PLUGIN_LOAD_WAIT_MS = 15_000;
@@ -37,6 +41,8 @@ export interface LanesOptions {
   readonly controlMetrics?: () => MetricJson[];
   /** Whether anyone watches the live tail in any lane, told when that changes. */
   readonly onTailWatched?: (watched: boolean) => void;
+  /** The web UI's files (src/http/static-files.ts); absent, `/` says the UI is not there. */
+  readonly ui?: StaticSite;
 }
 
 export class Lanes {
@@ -75,6 +81,11 @@ export class Lanes {
 
   get boundPort(): number {
     return this.port;
+  }
+
+  /** The shared upstream state lanes count in now (src/shm/upstream.ts): read it, never write it. */
+  get upstreamState(): SharedArrayBuffer {
+    return this.upstream;
   }
 
   /**
@@ -153,6 +164,7 @@ export class Lanes {
       startedAt: this.startedAt,
       upstream: this.upstream,
       governance: this.governance,
+      ui: this.options.ui ?? NO_SITE,
       ...(this.options.logRings === undefined ? {} : { logRings: this.options.logRings }),
     };
     const worker = new Worker(LANE_ENTRY, { workerData: data });

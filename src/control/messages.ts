@@ -2,6 +2,7 @@ import type { AdminRequest, AdminResponse } from "../admin/handler.js";
 import type { GatewayConfig } from "../config/types.js";
 import type { GovernanceSnapshot } from "../governance/snapshot.js";
 import type { SpendRecord } from "../governance/types.js";
+import type { StaticSite } from "../http/static-files.js";
 import type { MetricJson } from "../observability/metric-json.js";
 import type { LogQuery, LogSummary, RetentionPolicy, StatsQuery } from "../store/logs/types.js";
 
@@ -21,6 +22,8 @@ export interface LaneData {
   readonly governance: GovernanceSnapshot;
   /** The request log's rings, one per lane (src/shm/log-ring.ts); absent when the log is off. */
   readonly logRings?: SharedArrayBuffer;
+  /** The web UI's files, read once by the control plane. */
+  readonly ui: StaticSite;
 }
 
 export type ToLane =

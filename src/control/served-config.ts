@@ -45,6 +45,11 @@ export class ServedConfigControl {
     return this.served;
   }
 
+  /** Why stored providers are left out of what the lanes serve. */
+  get storedProviderWarnings(): readonly string[] {
+    return [...this.warnings];
+  }
+
   /** What the configuration file (or the environment) defines, without the store's providers. */
   get fileConfig(): GatewayConfig {
     return this.file;

@@ -7,6 +7,7 @@ import type { PluginChain } from "../hooks/chain.js";
 import { isJsonContentType } from "../http/content-type.js";
 import type { Reply, RequestHead } from "../http/exchange.js";
 import { type ErrorBody, internalFailure } from "../http/internal-error.js";
+import { findStaticFile, isUiPath, NO_SITE, type StaticSite } from "../http/static-files.js";
 import { EventLoopLag } from "../observability/event-loop-lag.js";
 import { HeapAllocation } from "../observability/heap-allocation.js";
 import { LaneMetrics } from "../observability/lane-metrics.js";
@@ -77,6 +78,8 @@ export class Gateway {
     private governance: LaneGovernance,
     /** This lane's ring of request records; absent when the gateway started with the request log off. */
     private readonly logRing: LogRingWriter | undefined,
+    /** The web UI's files, served at `/` and under `/ui/` (src/http/static-files.ts). */
+    private readonly ui: StaticSite = NO_SITE,
   ) {
     this.lane = this.laneFor(config, plugins);
     this.metrics.pricing = governance.pricing;
@@ -167,7 +170,9 @@ export class Gateway {
     }
     const route = findRoute(head.path, head.query);
     if (route === undefined) {
-      refuse(reply, this.metrics, OPENAI_ERROR_BODY, notFound(head));
+      // Looked for only here, so that no route the gateway had before the UI pays for it.
+      if (isUiPath(head.path)) this.serveUi(head, reply);
+      else refuse(reply, this.metrics, OPENAI_ERROR_BODY, notFound(head));
       return;
     }
     reply.shutdownNotice = shutdownNoticeFor(route.format.name);
@@ -236,6 +241,38 @@ export class Gateway {
         this.serveMetrics(reply, errorBody);
         return;
     }
+  }
+
+  /** The web UI's files: no key needed, the API calls the app makes carry it. */
+  private serveUi(head: RequestHead, reply: Reply): void {
+    if (head.method !== "GET" && head.method !== "HEAD") {
+      refuse(
+        reply,
+        this.metrics,
+        OPENAI_ERROR_BODY,
+        gatewayError("method_not_allowed", `${head.method} is not allowed on ${head.path}; use GET.`, null, [
+          ["allow", "GET, HEAD"],
+        ]),
+      );
+      return;
+    }
+    const file = findStaticFile(this.ui, head.path);
+    if (file === undefined) {
+      refuse(
+        reply,
+        this.metrics,
+        OPENAI_ERROR_BODY,
+        gatewayError(
+          "unknown_route",
+          this.ui.index === undefined
+            ? "This gateway was built without its web UI (dist/ui is missing): run `npm run build` to make it."
+            : `The web UI has no file ${head.path}.`,
+        ),
+      );
+      return;
+    }
+    reply.start(200, file.headers);
+    reply.end(head.method === "HEAD" ? undefined : file.body);
   }
 
   // The asynchronous answers have methods of their own: a closure in `serve` would make every request,

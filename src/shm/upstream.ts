@@ -231,6 +231,32 @@ export function deploymentSlot(layout: UpstreamLayout, tag: number): number {
   return claim(layout.i32, layout.deploymentBase, DEPLOYMENT_STRIDE, layout.deploymentCapacity, tag);
 }
 
+/**
+ * Int32 offset of the slot already holding `tag` in a table, without claiming one: for readers that only
+ * look (the management API). -1 when no lane has used that identity, or it went to the overflow slot.
+ */
+function find(i32: Int32Array, base: number, stride: number, capacity: number, tag: number): number {
+  const mask = capacity - 1;
+  let index = tag & mask || 1;
+  for (let probe = 0; probe < MAX_PROBES; probe++) {
+    const current = Atomics.load(i32, base + index * stride);
+    if (current === tag) return base + index * stride;
+    if (current === 0) return -1;
+    index = (index + 1) & mask || 1;
+  }
+  return -1;
+}
+
+/** The provider's slot if a lane has used it, else -1; never claims one. */
+export function findProviderSlot(layout: UpstreamLayout, tag: number): number {
+  return find(layout.i32, layout.providerBase, PROVIDER_STRIDE, layout.providerCapacity, tag);
+}
+
+/** The deployment's slot if a lane has used it, else -1; never claims one. */
+export function findDeploymentSlot(layout: UpstreamLayout, tag: number): number {
+  return find(layout.i32, layout.deploymentBase, DEPLOYMENT_STRIDE, layout.deploymentCapacity, tag);
+}
+
 /** Int32 offset of `lane`'s share of the provider at `providerSlotOffset` (add SHARE_IN_FLIGHT or SHARE_QUEUED). */
 export function laneShare(layout: UpstreamLayout, providerSlotOffset: number, lane: number): number {
   const provider = (providerSlotOffset - layout.providerBase) / PROVIDER_STRIDE;

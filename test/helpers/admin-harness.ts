@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { beforeEach } from "vitest";
-import type { AdminContext, BudgetState } from "../../src/admin/handler.js";
+import type { AdminContext, BudgetState, ConfigStatus } from "../../src/admin/handler.js";
 import { handleAdmin } from "../../src/admin/handler.js";
 import { parseLiteLLMConfig } from "../../src/config/litellm.js";
 import type { GatewayConfig } from "../../src/config/types.js";
@@ -44,6 +44,10 @@ export interface AdminHarness {
   readonly context: AdminContext;
   readonly live: Map<string, BudgetState>;
   readonly clock: { now: number };
+  /** What /api/config says of the configuration's warnings and reloads; tests change it. */
+  configStatus: ConfigStatus;
+  /** The shared upstream state /api/routing reads; tests set it. */
+  upstream: SharedArrayBuffer | undefined;
   changes(): number;
   flushes(): number;
   call(method: string, path: string, body?: unknown, query?: string): Promise<Answer>;
@@ -86,6 +90,8 @@ export async function adminHarness(config: GatewayConfig = testConfig()): Promis
     config: () => config,
     fileConfig: () => config,
     now: () => clock.now,
+    configStatus: () => harness.configStatus,
+    upstreamState: () => harness.upstream,
     logs: {
       query: (query) => logs.query(query),
       get: async (id) => (await logs.get(id)) ?? null,
@@ -101,12 +107,14 @@ export async function adminHarness(config: GatewayConfig = testConfig()): Promis
       json: JSON.parse(answer.body),
     };
   };
-  return {
+  const harness: AdminHarness = {
     store,
     logs,
     context,
     live,
     clock,
+    configStatus: { startupWarnings: [], reloadWarnings: [], apiWarnings: [], watching: false },
+    upstream: undefined,
     changes: () => changes,
     flushes: () => flushes,
     raw,
@@ -116,4 +124,5 @@ export async function adminHarness(config: GatewayConfig = testConfig()): Promis
       await Promise.all([store.close(), logs.close()]);
     },
   };
+  return harness;
 }
