@@ -37,9 +37,11 @@ const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ["content-security-policy", CONTENT_SECURITY_POLICY],
 ];
 
-/** index.html is checked on every load, so a new build shows at once; the assets it names are kept. */
-const INDEX_CACHE = "no-cache";
-const ASSET_CACHE = "public, max-age=31536000, immutable";
+/**
+ * Every file is checked again on each load: the UI's modules keep their names from build to build (tsc
+ * emits them as they are named), so a cached one could outlive an upgrade. They are small, and local.
+ */
+const CACHE_CONTROL = "no-cache";
 
 /** A file name as it appears in a URL path as it is: no encoding to undo, no dot segment. */
 const SAFE_NAME = /^[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]*$/;
@@ -121,11 +123,10 @@ export function contentTypeOf(name: string): string | undefined {
 }
 
 function staticFile(path: string, body: Uint8Array): StaticFile {
-  const index = path === UI_PREFIX + UI_INDEX;
   return {
     headers: [
       ["content-type", contentTypeOf(path) as string],
-      ["cache-control", index ? INDEX_CACHE : ASSET_CACHE],
+      ["cache-control", CACHE_CONTROL],
       ...SECURITY_HEADERS,
     ],
     body,
