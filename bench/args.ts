@@ -17,6 +17,7 @@ export const TARGETS = [
   "switchyard-hooks",
   "switchyard-governed",
   "switchyard-logged",
+  "switchyard-watched",
   "portkey",
   "bifrost",
   "litellm",

@@ -6,8 +6,9 @@
  * asked for (--targets naming it, or BENCH_LITELLM=1).
  *   --smoke            every scenario for a second or two at tiny rates (CI), writes results/smoke.json
  *   --only a,b         scenarios: overhead, throughput, inflight, streaming, chaos, flood, hostile
- *   --targets a,b      direct, switchyard, switchyard-hooks, switchyard-governed, switchyard-logged, portkey,
- *                      bifrost, litellm, litellm-2w (two workers); direct is always measured: it is the baseline
+ *   --targets a,b      direct, switchyard, switchyard-hooks, switchyard-governed, switchyard-logged,
+ *                      switchyard-watched, portkey, bifrost, litellm, litellm-2w (two workers); direct is
+ *                      always measured: it is the baseline
  * chaos, flood and hostile are proofs: a row whose proof fails is marked failed and the run exits with status 1.
  */
 import { spawnSync } from "node:child_process";
@@ -283,6 +284,7 @@ async function main(): Promise<void> {
     "switchyard-hooks": (url: string) => startSwitchyard(url, "hooks"),
     "switchyard-governed": (url: string) => startSwitchyard(url, "governed"),
     "switchyard-logged": (url: string) => startSwitchyard(url, "logged"),
+    "switchyard-watched": (url: string) => startSwitchyard(url, "watched"),
     portkey: startPortkey,
     bifrost: startBifrost,
     litellm: (url: string) => litellm(url, 1),
@@ -295,6 +297,7 @@ async function main(): Promise<void> {
     "switchyard-hooks",
     "switchyard-governed",
     "switchyard-logged",
+    "switchyard-watched",
     ...PEERS,
   ] as const) {
     if (!args.targets.has(name)) {

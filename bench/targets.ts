@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
+import WebSocket from "ws";
 import type { TargetName } from "./args.js";
 
 // This file runs built (dist/bench/) for the benchmark and from source (bench/) in tests.
@@ -220,15 +221,18 @@ async function waitUntilHealthy(child: Child, origin: string): Promise<void> {
  * every reply (bench/plugins); `governed` has a virtual key with a request, token and parallel limit and a
  * daily budget, all too large to refuse anything, so its rows show what identifying the key, reserving,
  * settling and recording spend cost; `logged` writes every request's record, content included, to the request
- * log in SQLite, as the gateway does by default (the others run with the log off, as the peers do).
+ * log in SQLite, as the gateway does by default (the others run with the log off, as the peers do);
+ * `watched` is `logged` with the admin key set and a client watching the live tail (/api/logs/live) all
+ * along, as the web UI's Logs page does.
  */
-export type SwitchyardVariant = "plain" | "hooks" | "governed" | "logged";
+export type SwitchyardVariant = "plain" | "hooks" | "governed" | "logged" | "watched";
 
 const VARIANT_TARGET: Record<SwitchyardVariant, TargetName> = {
   plain: "switchyard",
   hooks: "switchyard-hooks",
   governed: "switchyard-governed",
   logged: "switchyard-logged",
+  watched: "switchyard-watched",
 };
 
 /** The governed target's admin key: it only makes the virtual key, the load never sends it. */
@@ -282,7 +286,10 @@ export async function startSwitchyard(
           concurrency_and_buffer_size: { concurrency: 20_000, buffer_size: 20_000 },
         },
       },
-      client: { enable_logging: variant === "logged", disable_content_logging: false },
+      client: {
+        enable_logging: variant === "logged" || variant === "watched",
+        disable_content_logging: false,
+      },
       ...(variant === "hooks"
         ? { plugins: [{ enabled: true, name: "reply-meter", path: paths.benchPlugin, config: {} }] }
         : {}),
@@ -292,15 +299,23 @@ export async function startSwitchyard(
   const env: Record<string, string> = { OPENAI_API_KEY: MOCK_KEY };
   const args = [paths.switchyard, "--port", String(port), "--config", configPath];
   // The clients send `Authorization: Bearer mock-key` to every target but the governed one.
-  if (variant === "hooks") env.SWITCHYARD_API_KEY = MOCK_KEY;
+  if (variant === "hooks" || variant === "watched") env.SWITCHYARD_API_KEY = MOCK_KEY;
   if (variant === "governed") env.SWITCHYARD_API_KEY = GOVERNED_ADMIN_KEY;
   // The stores (SQLite) where spend and request records are written, as in production.
-  if (variant === "governed" || variant === "logged") args.push("--app-dir", join(dir, "app"));
+  if (variant !== "plain" && variant !== "hooks") args.push("--app-dir", join(dir, "app"));
   const started = startChild(name, args, env);
-  // The governed target's store takes a record per request: it goes with the process.
+  let watcher: LiveTailWatcher | undefined;
+  // The stores take a record per request: they go with the process.
   const child: Child = {
     ...started,
     stop: async () => {
+      if (watcher !== undefined) {
+        // The proof that the tail was live all along: it was sent the records of the run.
+        process.stderr.write(
+          `[bench] ${name}: the live tail watcher was sent ${watcher.records()} records\n`,
+        );
+        watcher.close();
+      }
       await started.stop();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -317,6 +332,7 @@ export async function startSwitchyard(
     if (variant === "governed")
       await waitFor("switchyard", child, async () => child.log().includes("] ready\n"));
     const bearer = variant === "governed" ? await createVirtualKey(origin) : MOCK_KEY;
+    if (variant === "watched") watcher = await watchLiveTail(origin, MOCK_KEY);
     const base = {
       name,
       origin,
@@ -335,6 +351,30 @@ export async function startSwitchyard(
     await child.stop();
     throw err;
   }
+}
+
+/** A client of the live tail, as the web UI's Logs page keeps one open; it counts the records it is sent. */
+export interface LiveTailWatcher {
+  readonly records: () => number;
+  close(): void;
+}
+
+export function watchLiveTail(origin: string, adminKey: string): Promise<LiveTailWatcher> {
+  const socket = new WebSocket(`${origin.replace(/^http/, "ws")}/api/logs/live`);
+  let records = 0;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the live tail did not become ready in 10 s")), 10_000);
+    socket.on("open", () => socket.send(JSON.stringify({ type: "auth", key: adminKey })));
+    socket.on("error", reject);
+    socket.on("message", (data) => {
+      const message = JSON.parse(String(data)) as { type: string; logs?: unknown[] };
+      if (message.type === "ready") {
+        clearTimeout(timer);
+        resolve({ records: () => records, close: () => socket.close() });
+      }
+      records += message.logs?.length ?? 0;
+    });
+  });
 }
 
 export async function startPortkey(mockUrl: string): Promise<{ child: Child; target: Target }> {
