@@ -167,6 +167,10 @@ describe("the web UI", () => {
     await go("dashboard", "Dashboard");
     await page.getByRole("cell", { name: MODEL }).waitFor();
     await page.getByRole("heading", { name: /^Live/ }).getByText("live").waitFor();
+    // The live counters count what arrives while the page is open (the admin key serves inference too).
+    await ask(ADMIN);
+    const since = page.locator(".tile").filter({ hasText: "Requests since opened" }).locator("strong");
+    await expect.poll(() => since.textContent(), { timeout: 10_000 }).toBe("1");
     expect(await page.locator(".uplot").count()).toBe(4);
     await shot("dashboard");
 

@@ -24,6 +24,8 @@ interface ChartSpec {
     readonly [label: string, color: string, value: (p: NonNullable<Stats["series"]>[number]) => number | null]
   >;
   readonly axis: (value: number) => string;
+  /** Latency has no value in an empty bucket: points show a bucket with traffic between empty ones. */
+  readonly points?: boolean;
 }
 
 const CHARTS: readonly ChartSpec[] = [
@@ -42,6 +44,7 @@ const CHARTS: readonly ChartSpec[] = [
       ["p99", "#9333ea", (p) => (p.requests ? (p.latency_ms?.p99 ?? null) : null)],
     ],
     axis: (v) => ms(v),
+    points: true,
   },
   {
     title: "Tokens",
@@ -132,17 +135,16 @@ export async function dashboardPage(main: HTMLElement): Promise<() => void> {
           {
             width: chartWidth(holder),
             height: 180,
-            // Points as well as lines: a bucket with traffic between empty ones still shows.
             series: [
               {},
               ...spec.series.map(([label, stroke]) => ({
                 label,
                 stroke,
                 width: 2,
-                points: { show: true, size: 4 },
+                points: { show: spec.points === true, size: 5 },
               })),
             ],
-            axes: [{}, { values: (_u: uPlot, ticks: number[]) => ticks.map(spec.axis), size: 70 }],
+            axes: [{}, { values: (_u: uPlot, ticks: number[]) => ticks.map(spec.axis), size: 84 }],
             legend: { show: true },
           },
           data,
@@ -202,7 +204,11 @@ function groupTable(title: string, rows: readonly Group[]): HTMLElement {
     el("h2", {}, title),
     table(
       [
-        { title: "Name", cell: (g) => el("span", { class: "name", title: g.group ?? "" }, g.group ?? "–") },
+        {
+          title: "Name",
+          // Requests refused before routing have no provider or model.
+          cell: (g) => el("span", { class: "name", title: g.group ?? "" }, g.group || "(none)"),
+        },
         { title: "Requests", cell: (g) => number(g.requests), class: "num" },
         { title: "Errors", cell: (g) => `${number(g.errors)} (${percent(g.error_rate)})`, class: "num" },
         { title: "p50", cell: (g) => ms(g.latency_ms?.p50), class: "num" },

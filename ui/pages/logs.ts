@@ -37,6 +37,9 @@ export function logsPage(main: HTMLElement): () => void {
     RANGES.map(([label]) => el("option", {}, label)),
   );
   range.selectedIndex = 1;
+  // Exact bounds, in the viewer's local time; a From given wins over the range.
+  const from = el("input", { name: "from", type: "datetime-local" });
+  const to = el("input", { name: "to", type: "datetime-local" });
   const liveToggle = el(
     "button",
     { type: "button", class: "toggle", "aria-pressed": "false" },
@@ -66,6 +69,8 @@ export function logsPage(main: HTMLElement): () => void {
       },
     },
     field("Range", range),
+    field("From", from),
+    field("To", to),
     FILTERS.map((name) => field(LABELS[name], inputs[name])),
     el("div", { class: "actions" }, el("button", { type: "submit", class: "primary" }, "Apply"), liveToggle),
   );
@@ -104,7 +109,9 @@ export function logsPage(main: HTMLElement): () => void {
     for (const name of FILTERS)
       if (inputs[name].value.trim() !== "") values[name] = inputs[name].value.trim();
     const span = RANGES[range.selectedIndex]?.[1];
-    if (span !== undefined) values.from = new Date(Date.now() - span).toISOString();
+    if (from.value !== "") values.from = new Date(from.value).toISOString();
+    else if (span !== undefined) values.from = new Date(Date.now() - span).toISOString();
+    if (to.value !== "") values.to = new Date(to.value).toISOString();
     return values;
   };
 
@@ -133,6 +140,7 @@ export function logsPage(main: HTMLElement): () => void {
     const q = query();
     for (const name of ["provider", "model", "virtual_key", "team", "customer"] as const)
       if (q[name] !== undefined && record[name] !== q[name]) return false;
+    if (q.to !== undefined && Date.parse(record.time ?? "") >= Date.parse(q.to)) return false;
     const status = q.status;
     if (status === undefined) return true;
     const code = String(record.status ?? "");

@@ -3,7 +3,8 @@ import { button, el, field, type Notice, notice, replace, table } from "../dom.j
 import { list, number, optionalNumber, time } from "../format.js";
 
 // Providers and their keys (/api/providers, /api/providers/{name}/keys): add, edit, delete; a key's secret
-// is write-only (the API answers it masked); weight 0 takes a key out of rotation without deleting it; Test
+// is write-only (the API answers it masked); Rest sets a key's weight to 0, which takes it out of rotation
+// while another key of the provider has weight (the router falls back to weight-0 keys only when all are); Test
 // sends one cheap request through the key.
 
 type Provider = NonNullable<Answer<"GET /api/providers">["data"]>[number];
@@ -139,7 +140,7 @@ async function providerCard(provider: Provider, message: Notice, redraw: () => v
       { title: "Key", cell: (k) => el("span", { class: "name" }, k.name ?? "") },
       { title: "Secret", cell: (k) => el("code", {}, k.secret ?? "") },
       { title: "Models", cell: (k) => el("span", { class: "name" }, (k.models ?? []).join(", ") || "all") },
-      { title: "Weight", cell: (k) => (k.weight === 0 ? "0 (disabled)" : number(k.weight)), class: "num" },
+      { title: "Weight", cell: (k) => (k.weight === 0 ? "0 (resting)" : number(k.weight)), class: "num" },
       {
         title: "Actions",
         cell: (k) => [
@@ -147,25 +148,25 @@ async function providerCard(provider: Provider, message: Notice, redraw: () => v
           button("Edit", () => replace(editBox, keyForm(name, k, message, redraw))),
           k.weight === 0
             ? button(
-                "Enable",
+                "Resume",
                 act(
                   () =>
                     call("PATCH /api/providers/{name}/keys/{id}", {
                       path: { name, id: k.id ?? "" },
                       body: { weight: 1 },
                     }),
-                  `Key ${k.name} enabled.`,
+                  `Key ${k.name} back in rotation (weight 1).`,
                 ),
               )
             : button(
-                "Disable",
+                "Rest",
                 act(
                   () =>
                     call("PATCH /api/providers/{name}/keys/{id}", {
                       path: { name, id: k.id ?? "" },
                       body: { weight: 0 },
                     }),
-                  `Key ${k.name} disabled (weight 0).`,
+                  `Key ${k.name} resting (weight 0): used only while no key of ${name} with weight serves.`,
                 ),
               ),
           button(
