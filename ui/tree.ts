@@ -1,12 +1,16 @@
 import { el } from "./dom.js";
 
 // Any JSON answer as nested, readable blocks: objects as name/value lists, arrays of objects as tables,
-// secrets as the API masked them. Pages whose shape the UI does not fix (configuration, routing) use it.
+// secrets as the API masked them, a circuit's state as a coloured badge. The configuration and routing pages
+// use it, so a field the server adds shows without a change here.
 
 const MAX_DEPTH = 8;
+const CIRCUIT_BADGES: Readonly<Record<string, string>> = { CLOSED: "ok", HALF_OPEN: "near", OPEN: "off" };
 
-export function tree(value: unknown, depth = 0): HTMLElement {
+export function tree(value: unknown, name = "", depth = 0): HTMLElement {
   if (value === null || value === undefined) return el("span", { class: "muted" }, "none");
+  if (typeof value === "string" && name === "circuit")
+    return el("span", { class: `badge ${CIRCUIT_BADGES[value] ?? ""}` }, value);
   if (typeof value !== "object") return el("span", { class: `v-${typeof value}` }, String(value));
   if (depth >= MAX_DEPTH) return el("code", {}, JSON.stringify(value));
   if (Array.isArray(value)) {
@@ -17,7 +21,7 @@ export function tree(value: unknown, depth = 0): HTMLElement {
     return el(
       "ol",
       { class: "tree-list" },
-      value.map((item) => el("li", {}, tree(item, depth + 1))),
+      value.map((item) => el("li", {}, tree(item, name, depth + 1))),
     );
   }
   const entries = Object.entries(value);
@@ -25,8 +29,14 @@ export function tree(value: unknown, depth = 0): HTMLElement {
   return el(
     "dl",
     { class: "pairs tree" },
-    entries.flatMap(([name, item]) => [el("dt", {}, name), el("dd", {}, tree(item, depth + 1))]),
+    entries.flatMap(([field, item]) => [el("dt", {}, field), el("dd", {}, tree(item, field, depth + 1))]),
   );
+}
+
+/** A field name as a heading: "model_groups" → "Model groups". */
+export function titleOf(name: string): string {
+  const words = name.replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 const isPlainObject = (item: unknown): item is Record<string, unknown> =>
@@ -56,7 +66,7 @@ function objectTable(rows: readonly Record<string, unknown>[], depth: number): H
           el(
             "tr",
             {},
-            columns.map((c) => el("td", {}, tree(row[c], depth + 1))),
+            columns.map((c) => el("td", {}, tree(row[c], c, depth + 1))),
           ),
         ),
       ),

@@ -359,9 +359,12 @@ async function testKey(provider: string, key: ProviderKey, results: Notice): Pro
     const answer = await call("POST /api/providers/{name}/keys/{id}/test", {
       path: { name: provider, id: key.id ?? "" },
     });
-    const outcome = answer as { ok?: unknown; message?: unknown; latency_ms?: unknown } | undefined;
-    const ok = outcome?.ok !== false;
+    const outcome = answer as
+      | { ok?: unknown; status?: unknown; message?: unknown; latency_ms?: unknown }
+      | undefined;
+    const ok = outcome?.ok === true;
     const detail = [
+      typeof outcome?.status === "number" && outcome.status > 0 ? `HTTP ${outcome.status}` : "",
       typeof outcome?.message === "string" ? outcome.message : "",
       typeof outcome?.latency_ms === "number" ? `${outcome.latency_ms} ms` : "",
     ]

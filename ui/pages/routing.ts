@@ -1,6 +1,6 @@
 import { ApiFailure, call, failureText } from "../api.js";
 import { el, replace } from "../dom.js";
-import { tree } from "../tree.js";
+import { titleOf, tree } from "../tree.js";
 
 // Routing as the gateway runs it now (GET /api/routing): model groups, aliases, fallbacks, the strategy and
 // each deployment's live circuit and health state.
@@ -10,7 +10,7 @@ export async function routingPage(main: HTMLElement): Promise<undefined> {
   try {
     const routing = (await call("GET /api/routing")) as Record<string, unknown>;
     for (const [name, value] of Object.entries(routing))
-      main.append(el("section", { class: "card" }, el("h2", {}, heading(name)), tree(value)));
+      main.append(el("section", { class: "card" }, el("h2", {}, titleOf(name)), tree(value, name)));
   } catch (error) {
     if (error instanceof ApiFailure && (error.signInNeeded || error.unprotected)) throw error;
     main.append(
@@ -19,8 +19,3 @@ export async function routingPage(main: HTMLElement): Promise<undefined> {
   }
   return undefined;
 }
-
-const heading = (name: string): string => {
-  const words = name.replaceAll("_", " ");
-  return words.charAt(0).toUpperCase() + words.slice(1);
-};
