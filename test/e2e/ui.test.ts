@@ -131,8 +131,8 @@ describe("the web UI", () => {
     await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(3);
     await shot("logs");
 
-    const first = rows.first().getByRole("button");
-    await first.click();
+    await rows.first().getByRole("button").focus();
+    await page.keyboard.press("Enter");
     const detail = page.getByRole("dialog", { name: "Request detail" });
     await detail.getByText("Say hello to the UI test").waitFor();
     await detail.getByText("Fallback index").waitFor();

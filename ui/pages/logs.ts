@@ -46,7 +46,7 @@ export function logsPage(main: HTMLElement): () => void {
     "Live tail: off",
   );
   const message = notice();
-  const tableBox = el("div");
+  const tableBox = el("div", { class: "logs-table" });
   const more = el("button", { type: "button", hidden: true }, "Load more");
   const panel = el("aside", {
     class: "detail",
@@ -134,6 +134,11 @@ export function logsPage(main: HTMLElement): () => void {
     }
   }
   more.addEventListener("click", () => void load(false));
+  // A click anywhere on a row opens it, as its time button does from the keyboard.
+  tableBox.addEventListener("click", (event) => {
+    const target = event.target as Element;
+    if (target.closest("button, a") === null) target.closest("tr")?.querySelector("button")?.click();
+  });
 
   /** Whether a live record passes the exact-match filters (the text filter is the server's alone). */
   const matches = (record: LogRecord): boolean => {
