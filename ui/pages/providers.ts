@@ -1,0 +1,381 @@
+import { type Answer, ApiFailure, call, failureText } from "../api.js";
+import { button, el, field, type Notice, notice, replace, table } from "../dom.js";
+import { list, number, optionalNumber, time } from "../format.js";
+
+// Providers and their keys (/api/providers, /api/providers/{name}/keys): add, edit, delete; a key's secret
+// is write-only (the API answers it masked); Rest sets a key's weight to 0, which takes it out of rotation
+// while another key of the provider has weight (the router falls back to weight-0 keys only when all are); Test
+// sends one cheap request through the key.
+
+type Provider = NonNullable<Answer<"GET /api/providers">["data"]>[number];
+type ProviderKey = NonNullable<Answer<"GET /api/providers/{name}/keys">["data"]>[number];
+
+const KINDS = [
+  "openai",
+  "anthropic",
+  "gemini",
+  "vertex",
+  "bedrock",
+  "azure",
+  "groq",
+  "mistral",
+  "cohere",
+  "deepseek",
+  "openrouter",
+  "together",
+  "fireworks",
+  "xai",
+  "ollama",
+  "custom",
+];
+
+export async function providersPage(main: HTMLElement): Promise<undefined> {
+  const message = notice();
+  const listBox = el("div");
+  replace(
+    main,
+    el("div", { class: "page-head" }, el("h1", {}, "Providers")),
+    addProviderForm(message, () => void draw()),
+    message,
+    listBox,
+  );
+
+  async function draw(): Promise<void> {
+    const providers = (await call("GET /api/providers")).data ?? [];
+    const cards = await Promise.all(providers.map((p) => providerCard(p, message, () => void draw())));
+    replace(
+      listBox,
+      cards.length === 0 ? el("p", { class: "muted" }, "No providers yet: add one above.") : cards,
+    );
+  }
+  await draw();
+  return undefined;
+}
+
+function addProviderForm(message: Notice, done: () => void): HTMLElement {
+  const name = el("input", {
+    name: "name",
+    required: true,
+    pattern: "[A-Za-z0-9_.:-]{1,128}",
+    autocomplete: "off",
+  });
+  const kind = el("input", {
+    name: "kind",
+    required: true,
+    list: "provider-kinds",
+    value: "openai",
+    autocomplete: "off",
+  });
+  const baseUrl = el("input", {
+    name: "base_url",
+    type: "url",
+    placeholder: "https://… (the kind's own when blank)",
+  });
+  const form = el(
+    "form",
+    {
+      class: "card inline-form",
+      on: {
+        submit: (event) => {
+          event.preventDefault();
+          void (async () => {
+            try {
+              await call("POST /api/providers", {
+                body: {
+                  name: name.value.trim(),
+                  kind: kind.value.trim(),
+                  ...(baseUrl.value.trim() ? { base_url: baseUrl.value.trim() } : {}),
+                },
+              });
+              message.show(`Provider ${name.value.trim()} added: add a key to serve it.`, "ok");
+              form.reset();
+              done();
+            } catch (error) {
+              message.show(failureText(error), "error");
+            }
+          })();
+        },
+      },
+    },
+    el("h2", {}, "Add a provider"),
+    field("Name", name),
+    field("Kind", kind),
+    el(
+      "datalist",
+      { id: "provider-kinds" },
+      KINDS.map((k) => el("option", { value: k })),
+    ),
+    field("Base URL", baseUrl),
+    el("button", { type: "submit", class: "primary" }, "Add provider"),
+  );
+  return form;
+}
+
+async function providerCard(provider: Provider, message: Notice, redraw: () => void): Promise<HTMLElement> {
+  const name = provider.name ?? "";
+  let keys: ProviderKey[] = [];
+  let keysError = "";
+  try {
+    keys = (await call("GET /api/providers/{name}/keys", { path: { name } })).data ?? [];
+  } catch (error) {
+    if (error instanceof ApiFailure && (error.signInNeeded || error.unprotected)) throw error;
+    keysError = failureText(error);
+  }
+  const fromFile = provider.source === "config";
+  const editBox = el("div");
+  const results = notice();
+
+  const act = (work: () => Promise<unknown>, done: string) => async () => {
+    try {
+      await work();
+      message.show(done, "ok");
+      redraw();
+    } catch (error) {
+      message.show(failureText(error), "error");
+    }
+  };
+
+  const keyTable = table<ProviderKey>(
+    [
+      { title: "Key", cell: (k) => el("span", { class: "name" }, k.name ?? "") },
+      { title: "Secret", cell: (k) => el("code", {}, k.secret ?? "") },
+      { title: "Models", cell: (k) => el("span", { class: "name" }, (k.models ?? []).join(", ") || "all") },
+      { title: "Weight", cell: (k) => (k.weight === 0 ? "0 (resting)" : number(k.weight)), class: "num" },
+      {
+        title: "Actions",
+        cell: (k) => [
+          button("Test", () => void testKey(name, k, results)),
+          button("Edit", () => replace(editBox, keyForm(name, k, message, redraw))),
+          k.weight === 0
+            ? button(
+                "Resume",
+                act(
+                  () =>
+                    call("PATCH /api/providers/{name}/keys/{id}", {
+                      path: { name, id: k.id ?? "" },
+                      body: { weight: 1 },
+                    }),
+                  `Key ${k.name} back in rotation (weight 1).`,
+                ),
+              )
+            : button(
+                "Rest",
+                act(
+                  () =>
+                    call("PATCH /api/providers/{name}/keys/{id}", {
+                      path: { name, id: k.id ?? "" },
+                      body: { weight: 0 },
+                    }),
+                  `Key ${k.name} resting (weight 0): used only while no key of ${name} with weight serves.`,
+                ),
+              ),
+          button(
+            "Delete",
+            () => {
+              if (confirm(`Delete the key ${k.name} of ${name}?`))
+                void act(
+                  () => call("DELETE /api/providers/{name}/keys/{id}", { path: { name, id: k.id ?? "" } }),
+                  `Key ${k.name} deleted.`,
+                )();
+            },
+            "danger",
+          ),
+        ],
+        class: "row-actions",
+      },
+    ],
+    keys,
+    "No keys: requests cannot reach this provider until it has one.",
+  );
+
+  return el(
+    "section",
+    { class: "card provider", "data-provider": name },
+    el(
+      "div",
+      { class: "page-head" },
+      el(
+        "h2",
+        {},
+        el("span", { class: "name" }, name),
+        " ",
+        el("span", { class: "badge" }, provider.kind ?? ""),
+        fromFile ? el("span", { class: "badge" }, "from the configuration file") : null,
+      ),
+      el(
+        "div",
+        { class: "actions" },
+        fromFile
+          ? null
+          : button("Edit provider", () => replace(editBox, providerForm(provider, message, redraw))),
+        button("Add key", () => replace(editBox, keyForm(name, undefined, message, redraw))),
+        fromFile
+          ? null
+          : button(
+              "Delete provider",
+              () => {
+                if (confirm(`Delete the provider ${name} and its keys?`))
+                  void act(
+                    () => call("DELETE /api/providers/{name}", { path: { name } }),
+                    `Provider ${name} deleted.`,
+                  )();
+              },
+              "danger",
+            ),
+      ),
+    ),
+    el(
+      "p",
+      { class: "muted" },
+      `${provider.base_url ?? "the kind's default address"} · updated ${time(provider.updated_at)}`,
+    ),
+    keysError ? el("p", { class: "notice error" }, keysError) : keyTable,
+    results,
+    editBox,
+  );
+}
+
+function providerForm(provider: Provider, message: Notice, done: () => void): HTMLElement {
+  const name = provider.name ?? "";
+  const kind = el("input", {
+    name: "kind",
+    required: true,
+    list: "provider-kinds",
+    value: provider.kind ?? "",
+  });
+  const baseUrl = el("input", { name: "base_url", type: "url", value: provider.base_url ?? "" });
+  const timeout = el("input", {
+    name: "request_timeout_ms",
+    inputmode: "numeric",
+    value: provider.request_timeout_ms ?? "",
+  });
+  const retries = el("input", {
+    name: "max_retries",
+    inputmode: "numeric",
+    value: provider.max_retries ?? "",
+  });
+  return el(
+    "form",
+    {
+      class: "inline-form",
+      on: {
+        submit: (event) => {
+          event.preventDefault();
+          void (async () => {
+            try {
+              await call("PATCH /api/providers/{name}", {
+                path: { name },
+                body: {
+                  kind: kind.value.trim(),
+                  base_url: baseUrl.value.trim() || null,
+                  request_timeout_ms: optionalNumber(timeout.value) ?? null,
+                  max_retries: optionalNumber(retries.value) ?? null,
+                },
+              });
+              message.show(`Provider ${name} saved.`, "ok");
+              done();
+            } catch (error) {
+              message.show(failureText(error), "error");
+            }
+          })();
+        },
+      },
+    },
+    el("h3", {}, `Edit ${name}`),
+    field("Kind", kind),
+    field("Base URL", baseUrl),
+    field("Timeout (ms)", timeout),
+    field("Retries", retries),
+    el("button", { type: "submit", class: "primary" }, "Save"),
+  );
+}
+
+function keyForm(
+  provider: string,
+  key: ProviderKey | undefined,
+  message: Notice,
+  done: () => void,
+): HTMLElement {
+  const name = el("input", { name: "key_name", required: true, value: key?.name ?? "", autocomplete: "off" });
+  const secret = el("input", {
+    name: "secret",
+    type: "password",
+    autocomplete: "new-password",
+    required: key === undefined,
+    placeholder: key === undefined ? "" : "unchanged when blank",
+  });
+  const models = el("input", {
+    name: "models",
+    value: (key?.models ?? []).join(", "),
+    placeholder: "all when blank",
+    autocomplete: "off",
+  });
+  const weight = el("input", { name: "weight", inputmode: "decimal", value: key?.weight ?? 1 });
+  return el(
+    "form",
+    {
+      class: "inline-form",
+      on: {
+        submit: (event) => {
+          event.preventDefault();
+          void (async () => {
+            const fields = {
+              name: name.value.trim(),
+              models: list(models.value),
+              weight: optionalNumber(weight.value) ?? 1,
+            };
+            try {
+              if (key === undefined)
+                await call("POST /api/providers/{name}/keys", {
+                  path: { name: provider },
+                  body: { ...fields, secret: secret.value },
+                });
+              else
+                await call("PATCH /api/providers/{name}/keys/{id}", {
+                  path: { name: provider, id: key.id ?? "" },
+                  body: { ...fields, ...(secret.value ? { secret: secret.value } : {}) },
+                });
+              message.show(`Key ${fields.name} of ${provider} saved.`, "ok");
+              done();
+            } catch (error) {
+              message.show(failureText(error), "error");
+            }
+          })();
+        },
+      },
+    },
+    el("h3", {}, key === undefined ? `Add a key to ${provider}` : `Edit key ${key.name ?? ""}`),
+    field("Key name", name),
+    field("Secret", secret, "Write-only: the gateway never shows it again."),
+    field("Models", models, "Comma-separated; blank for all."),
+    field("Weight", weight),
+    el("button", { type: "submit", class: "primary" }, key === undefined ? "Add key" : "Save key"),
+  );
+}
+
+async function testKey(provider: string, key: ProviderKey, results: Notice): Promise<void> {
+  results.show(`Testing ${key.name}…`);
+  try {
+    const answer = await call("POST /api/providers/{name}/keys/{id}/test", {
+      path: { name: provider, id: key.id ?? "" },
+    });
+    const outcome = answer as
+      | { ok?: unknown; status?: unknown; message?: unknown; latency_ms?: unknown }
+      | undefined;
+    const ok = outcome?.ok === true;
+    const detail = [
+      typeof outcome?.status === "number" && outcome.status > 0 ? `HTTP ${outcome.status}` : "",
+      typeof outcome?.message === "string" ? outcome.message : "",
+      typeof outcome?.latency_ms === "number" ? `${outcome.latency_ms} ms` : "",
+    ]
+      .filter(Boolean)
+      .join(" · ");
+    results.show(
+      `Test of ${key.name}: ${ok ? "works" : "failed"}${detail ? ` (${detail})` : ""}`,
+      ok ? "ok" : "error",
+    );
+  } catch (error) {
+    if (error instanceof ApiFailure && (error.signInNeeded || error.unprotected)) return;
+    results.show(`Test of ${key.name} failed: ${failureText(error)}`, "error");
+  }
+}
