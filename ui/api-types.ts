@@ -1079,6 +1079,179 @@ export interface Operations {
     body: undefined;
     response: { deleted?: string };
   };
+  /** Send one cheap request (the model list) to the provider with this key. A key added through the API by its id; one of the configuration file by its name (or 0-based position). */
+  "POST /api/providers/{name}/keys/{id}/test": {
+    path: { name: string; id: string };
+    query: Record<string, never>;
+    body: undefined;
+    response: { ok?: boolean; status?: number; latency_ms?: number; message?: string };
+  };
+  /** The configuration the gateway serves, secrets masked; its source, warnings and reload status. */
+  "GET /api/config": {
+    path: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      source?: string;
+      api_providers?: string[];
+      config?: {
+        providers?: {
+          name?: string;
+          kind?: string;
+          source?: "config" | "api";
+          base_url?: string | null;
+          extra_headers?: Record<string, string>;
+          request_timeout_ms?: number;
+          connect_timeout_ms?: number | null;
+          first_byte_timeout_ms?: number | null;
+          idle_timeout_ms?: number | null;
+          max_retries?: number;
+          retry_backoff_initial_ms?: number;
+          retry_backoff_max_ms?: number;
+          custom_ca?: boolean;
+          concurrency?: number;
+          buffer_size?: number;
+          keys?: {
+            name?: string;
+            secret?: string;
+            models?: string[];
+            weight?: number;
+            azure?: { endpoint?: string; api_version?: string; deployments?: Record<string, string> } | null;
+            vertex?: { project_id?: string; region?: string } | null;
+            bedrock?: { region?: string; access_key?: string; deployments?: Record<string, string> } | null;
+          }[];
+        }[];
+        client?: {
+          max_request_body_bytes?: number;
+          max_count_tokens_body_bytes?: number;
+          max_converted_body_bytes?: number;
+          allowed_origins?: string[];
+          drop_excess_requests?: boolean;
+        };
+        model_groups?: Record<
+          string,
+          {
+            provider?: string;
+            model?: string;
+            key?: string | null;
+            weight?: number;
+            order?: number;
+            rpm?: number | null;
+            tpm?: number | null;
+            timeout_ms?: number | null;
+          }[]
+        >;
+        aliases?: Record<string, string>;
+        routing?: {
+          strategy?: "weighted" | "round-robin" | "least-busy" | "lowest-latency" | "adaptive" | "priority";
+          num_retries?: number;
+          retry_backoff_initial_ms?: number;
+          retry_backoff_max_ms?: number;
+          timeout_ms?: number;
+          allowed_fails?: number;
+          cooldown_ms?: number;
+          retry_policy?: Record<string, number>;
+        } | null;
+        fallbacks?: {
+          general?: Record<string, string[]>;
+          context_window?: Record<string, string[]>;
+          content_policy?: Record<string, string[]>;
+        };
+        drop_params?: boolean;
+        master_key_set?: boolean;
+        metrics_require_key?: boolean;
+        bifrost_metrics?: boolean;
+        plugins?: { name?: string; enabled?: boolean }[];
+        governance?: {
+          require_virtual_key?: boolean;
+          virtual_keys?: number;
+          teams?: number;
+          customers?: number;
+          database_url_set?: boolean;
+        } | null;
+        prices?: Record<string, Record<string, number>>;
+        tracing?: { endpoint?: string; header_names?: string[]; service_name?: string } | null;
+        logs?: {
+          enabled?: boolean;
+          content?: boolean;
+          max_content_bytes?: number;
+          retention_ms?: number;
+          max_bytes?: number;
+          ring_bytes?: number;
+          flush_ms?: number;
+        };
+      };
+      warnings?: { startup?: string[]; reload?: string[]; api?: string[] };
+      reload?: { watching?: boolean; last_at?: string | null; ok?: boolean | null; error?: string | null };
+    };
+  };
+  /** Model groups, aliases, fallbacks and routing settings, with each provider's and deployment's live state. */
+  "GET /api/routing": {
+    path: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      settings?: {
+        strategy?: "weighted" | "round-robin" | "least-busy" | "lowest-latency" | "adaptive" | "priority";
+        num_retries?: number;
+        retry_backoff_initial_ms?: number;
+        retry_backoff_max_ms?: number;
+        timeout_ms?: number;
+        allowed_fails?: number;
+        cooldown_ms?: number;
+        retry_policy?: Record<string, number>;
+      };
+      model_groups?: {
+        name?: string;
+        deployments?: {
+          provider?: string;
+          model?: string;
+          key?: string | null;
+          weight?: number;
+          order?: number;
+          rpm?: number | null;
+          tpm?: number | null;
+          timeout_ms?: number | null;
+          live?: {
+            in_flight?: number;
+            circuit?: "CLOSED" | "OPEN" | "HALF_OPEN";
+            latency_ms?: number | null;
+            error_rate?: number;
+            samples?: number;
+            consecutive_fails?: number;
+          } | null;
+        }[];
+      }[];
+      aliases?: Record<string, string>;
+      fallbacks?: {
+        general?: Record<string, string[]>;
+        context_window?: Record<string, string[]>;
+        content_policy?: Record<string, string[]>;
+      };
+      providers?: {
+        name?: string;
+        kind?: string;
+        concurrency?: number;
+        buffer_size?: number;
+        in_flight?: number;
+        queued?: number;
+        latency_ms?: number | null;
+        keys?: { name?: string; open_circuits?: number }[];
+        deployments?: {
+          key?: string;
+          model?: string;
+          live?: {
+            in_flight?: number;
+            circuit?: "CLOSED" | "OPEN" | "HALF_OPEN";
+            latency_ms?: number | null;
+            error_rate?: number;
+            samples?: number;
+            consecutive_fails?: number;
+          } | null;
+        }[];
+      }[];
+    };
+  };
   /** Spend records, newest first, filtered by entity, provider, model and time. */
   "GET /api/usage": {
     path: Record<string, never>;

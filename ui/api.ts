@@ -11,18 +11,8 @@ export const session = {
   signOut: (): void => sessionStorage.removeItem(KEY_STORAGE),
 };
 
-/** Routes the UI calls that the gateway's document may not list yet; typed once `npm run ui:types` sees them. */
-type Pending = "GET /api/config" | "GET /api/routing" | "POST /api/providers/{name}/keys/{id}/test";
-
-export type Route = keyof Operations | Pending;
-type Entry<R> = R extends keyof Operations
-  ? Operations[R]
-  : {
-      path: R extends `${string}{${string}` ? Record<string, string> : Record<string, never>;
-      query: Record<string, never>;
-      body: undefined;
-      response: unknown;
-    };
+export type Route = keyof Operations;
+type Entry<R extends Route> = Operations[R];
 export type Answer<R extends Route> = Entry<R>["response"];
 
 type Args<R extends Route> = (Entry<R>["path"] extends Record<string, never>

@@ -19,7 +19,14 @@ const UPSTREAM_SECRET = "sk-upstream-ui-test-0123456789";
 const MODEL = "mock/gpt-4o-mini";
 /** A name that would be markup if the UI ever wrote API values as HTML. */
 const KEY_NAME = "<b>ui-test</b>";
-const SHOTS = fileURLToPath(new URL("../../docs/ui/", import.meta.url));
+/**
+ * Every page is photographed; the pictures replace the committed ones in docs/ui/ only with
+ * SWITCHYARD_UI_SCREENSHOTS=1, so that a test run leaves the work tree as it was (CI checks it).
+ */
+const SHOTS =
+  process.env.SWITCHYARD_UI_SCREENSHOTS === "1"
+    ? fileURLToPath(new URL("../../docs/ui/", import.meta.url))
+    : mkdtempSync(join(tmpdir(), "switchyard-ui-shots-"));
 
 let mock: MockServer;
 let gateway: RunningGateway;
