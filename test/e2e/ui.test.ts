@@ -198,6 +198,34 @@ describe("the web UI", () => {
     await phone.context.close();
   });
 
+  it("creates a customer and a team under it, each with a budget, and lists every budget", async () => {
+    await go("customers", "Customers");
+    await page.getByLabel("Id").fill("acme");
+    await page.getByLabel("Name").fill("ACME Corp");
+    await page.getByLabel("New budget ($)").fill("100");
+    await page.getByLabel("Period").fill("1mo");
+    await page.getByRole("button", { name: "Create customer" }).click();
+    await page.getByRole("row").filter({ hasText: "ACME Corp" }).getByRole("meter").waitFor();
+    await shot("customers");
+
+    await go("teams", "Teams");
+    await page.getByLabel("Id").fill("research");
+    await page.getByLabel("Name").fill("Research");
+    await page.getByLabel("Customer").selectOption("acme");
+    await page.getByLabel("New budget ($)").fill("25");
+    await page.getByLabel("Period").fill("1w");
+    await page.getByRole("button", { name: "Create team" }).click();
+    const team = page.getByRole("row").filter({ hasText: "Research" });
+    await team.getByText("acme").waitFor();
+    await team.getByRole("meter").waitFor();
+    await shot("teams");
+
+    await go("budgets", "Budgets");
+    // The key's, the customer's and the team's.
+    await expect.poll(() => page.getByRole("meter").count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    await shot("budgets");
+  });
+
   it("shows routing and the effective configuration", async () => {
     await go("routing", "Routing");
     await page.getByRole("heading", { name: "Model groups" }).waitFor();
