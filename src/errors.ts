@@ -55,6 +55,8 @@ export const ERRORS = {
   virtual_key_inactive: policy(401, "authentication_error"),
   /** The virtual key may not use the model (or none of the providers that serve it). */
   model_not_allowed: policy(403, "permission_error"),
+  /** Every key of the provider asked for is disabled through the management API. */
+  provider_keys_disabled: policy(503, "api_error"),
   /** Every candidate's circuit is open, or no capacity frees up in time. */
   overloaded: policy(503, "api_error"),
   /** The request's own deadline (routing timeout, x-switchyard-timeout, body `timeout`) passed. */

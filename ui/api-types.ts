@@ -1003,6 +1003,7 @@ export interface Operations {
         secret?: string;
         models?: string[];
         weight?: number;
+        enabled?: boolean;
         created_at?: string;
         updated_at?: string;
       }[];
@@ -1012,7 +1013,14 @@ export interface Operations {
   "POST /api/providers/{name}/keys": {
     path: { name: string };
     query: Record<string, never>;
-    body: { id?: string; name: string; secret: string; models?: string[]; weight?: number };
+    body: {
+      id?: string;
+      name: string;
+      secret: string;
+      models?: string[];
+      weight?: number;
+      enabled?: boolean;
+    };
     response: {
       id?: string;
       provider?: string;
@@ -1020,6 +1028,7 @@ export interface Operations {
       secret?: string;
       models?: string[];
       weight?: number;
+      enabled?: boolean;
       created_at?: string;
       updated_at?: string;
     };
@@ -1036,15 +1045,16 @@ export interface Operations {
       secret?: string;
       models?: string[];
       weight?: number;
+      enabled?: boolean;
       created_at?: string;
       updated_at?: string;
     };
   };
-  /** Change the fields given (a new secret replaces the old). */
+  /** Change the fields given (a new secret replaces the old; enabled: false takes the key out of use). */
   "PATCH /api/providers/{name}/keys/{id}": {
     path: { name: string; id: string };
     query: Record<string, never>;
-    body: { name?: string; secret?: string; models?: string[]; weight?: number };
+    body: { name?: string; secret?: string; models?: string[]; weight?: number; enabled?: boolean };
     response: {
       id?: string;
       provider?: string;
@@ -1052,15 +1062,16 @@ export interface Operations {
       secret?: string;
       models?: string[];
       weight?: number;
+      enabled?: boolean;
       created_at?: string;
       updated_at?: string;
     };
   };
-  /** Replace the key's settings, secret included. */
+  /** Replace the key's settings, secret included (left out, enabled is true). */
   "PUT /api/providers/{name}/keys/{id}": {
     path: { name: string; id: string };
     query: Record<string, never>;
-    body: { name: string; secret: string; models?: string[]; weight?: number };
+    body: { name: string; secret: string; models?: string[]; weight?: number; enabled?: boolean };
     response: {
       id?: string;
       provider?: string;
@@ -1068,6 +1079,7 @@ export interface Operations {
       secret?: string;
       models?: string[];
       weight?: number;
+      enabled?: boolean;
       created_at?: string;
       updated_at?: string;
     };

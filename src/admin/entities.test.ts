@@ -100,6 +100,37 @@ describe("providers", () => {
     expect(admin.changes()).toBe(2);
   });
 
+  it("creates a key enabled or disabled, and disables and enables it by PATCH; PUT enables unless told", async () => {
+    await admin.call("POST", "/api/providers", { name: "groq-3", kind: "groq" });
+    const on = await admin.call("POST", "/api/providers/groq-3/keys", { name: "on", secret: "gsk-on-0123" });
+    expect(on.json.enabled).toBe(true);
+    const off = await admin.call("POST", "/api/providers/groq-3/keys", {
+      name: "off",
+      secret: "gsk-off-0123",
+      enabled: false,
+    });
+    expect(off.json).toMatchObject({ name: "off", enabled: false, weight: 1 });
+
+    const path = `/api/providers/groq-3/keys/${on.json.id}`;
+    const disabled = await admin.call("PATCH", path, { enabled: false });
+    expect(disabled.json).toMatchObject({ enabled: false, weight: 1, secret: on.json.secret });
+    expect((await admin.store.listProviderKeys("groq-3")).map((key) => key.enabled)).toEqual([false, false]);
+    expect((await admin.call("PATCH", path, { weight: 2 })).json).toMatchObject({
+      enabled: false,
+      weight: 2,
+    });
+    expect((await admin.call("GET", path)).json.enabled).toBe(false);
+    expect((await admin.call("PATCH", path, { enabled: true })).json.enabled).toBe(true);
+
+    const replaced = await admin.call("PUT", `/api/providers/groq-3/keys/${off.json.id}`, {
+      name: "off",
+      secret: "gsk-off-0123",
+    });
+    expect(replaced.json.enabled).toBe(true);
+    const refused = await admin.call("PATCH", path, { enabled: "no" });
+    expect([refused.status, refused.json.error.param]).toEqual([400, "enabled"]);
+  });
+
   it("shows providers of the configuration file but changes them only there", async () => {
     const list = await admin.call("GET", "/api/providers");
     expect(list.json.data.map((p: { name: string; source: string }) => [p.name, p.source])).toContainEqual([

@@ -154,6 +154,11 @@ describe("POST /api/providers/{name}/keys/{id}/test", () => {
     };
     const context = { ...stored.context, config: () => served };
     expect(await testProviderKey(context, "team", created.json.id)).toMatchObject({ ok: true, status: 200 });
+    await stored.call("PATCH", `/api/providers/team/keys/${created.json.id}`, { enabled: false });
+    await expect(testProviderKey(context, "team", created.json.id)).rejects.toMatchObject({
+      status: 422,
+      message: "the key is disabled: enable it to test it",
+    });
     await stored.close();
   });
 });

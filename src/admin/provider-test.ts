@@ -123,6 +123,13 @@ async function resolveKeyName(context: AdminContext, name: string, id: string): 
     throw notFound("provider key", id);
   }
   const stored = (await context.store.listProviderKeys(name)).find((key) => key.id === id);
+  if (stored?.enabled === false)
+    throw new AdminError(
+      422,
+      "invalid_request_error",
+      "untestable",
+      "the key is disabled: enable it to test it",
+    );
   if (stored !== undefined) return stored.name;
   const providers = await context.store.listProviders();
   if (!providers.some((p) => p.name === name)) throw notFound("provider", name);

@@ -13,7 +13,8 @@ import type { MapSchema, RecordSchema, StringSchema } from "./schema.js";
 import { maskSecret, newId } from "./secrets.js";
 
 // Providers and their keys under /api/providers. Key secrets are write-only: answers show them masked. A
-// provider the configuration file defines is shown (source "config") but changed only in that file.
+// disabled key (enabled: false) is kept but never served. A provider the configuration file defines is
+// shown (source "config") but changed only in that file.
 
 interface ProviderInput {
   readonly name?: string;
@@ -30,6 +31,7 @@ interface ProviderKeyInput {
   readonly secret?: string;
   readonly models?: readonly string[];
   readonly weight?: number;
+  readonly enabled?: boolean;
 }
 
 /** Headers the gateway sets itself; a provider's extra headers may not replace them. */
@@ -97,12 +99,18 @@ const PROVIDER_VIEW: RecordSchema = {
 
 const SECRET: StringSchema = { type: "string", minLength: 1, maxLength: 16384, description: "Write-only." };
 const WEIGHT = { type: "number", minimum: 0, maximum: 1e6 } as const;
+const ENABLED = {
+  type: "boolean",
+  description:
+    "A disabled key is kept but never used; a provider whose keys are all disabled refuses requests.",
+} as const;
 
 const PROVIDER_KEY_FIELDS: RecordSchema["properties"] = {
   name: { ...NAME, minLength: 1 },
   secret: SECRET,
   models: MODELS,
   weight: WEIGHT,
+  enabled: ENABLED,
 };
 
 const PROVIDER_KEY_CREATE: RecordSchema = {
@@ -127,6 +135,7 @@ const PROVIDER_KEY_VIEW: RecordSchema = {
     secret: { type: "string", maxLength: 16, description: 'Masked, e.g. "sk-…abcd".' },
     models: MODELS,
     weight: WEIGHT,
+    enabled: ENABLED,
     created_at: ISO_TIME,
     updated_at: ISO_TIME,
   },
@@ -177,6 +186,7 @@ function keyView(key: StoredProviderKey): Record<string, unknown> {
     secret: maskSecret(key.secret),
     models: key.models,
     weight: key.weight,
+    enabled: key.enabled,
     created_at: isoTime(key.createdAt),
     updated_at: isoTime(key.updatedAt),
   };
@@ -253,6 +263,7 @@ async function saveProviderKey(context: AdminContext, key: StoredProviderKey, in
   }
   if (input.models !== undefined) updated.models = [...input.models];
   if (input.weight !== undefined) updated.weight = input.weight;
+  if (input.enabled !== undefined) updated.enabled = input.enabled;
   if (updated.secret === "") throw invalidField("secret", "is required");
   const sameName = (await context.store.listProviderKeys(key.provider)).find(
     (k) => k.name === updated.name && k.id !== updated.id,
@@ -269,7 +280,17 @@ function blankProvider(name: string, now: number): StoredProvider {
 }
 
 function blankProviderKey(id: string, provider: string, now: number): StoredProviderKey {
-  return { id, provider, name: "", secret: "", models: [], weight: 1, createdAt: now, updatedAt: now };
+  return {
+    id,
+    provider,
+    name: "",
+    secret: "",
+    models: [],
+    weight: 1,
+    enabled: true,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 const DELETED = { type: "object", additionalProperties: false, properties: { deleted: ID } } as const;
@@ -418,7 +439,8 @@ export const PROVIDER_ROUTES: readonly AdminRoute[] = [
   {
     method: "PATCH",
     path: "/api/providers/{name}/keys/{id}",
-    summary: "Change the fields given (a new secret replaces the old).",
+    summary:
+      "Change the fields given (a new secret replaces the old; enabled: false takes the key out of use).",
     body: PROVIDER_KEY_UPDATE,
     response: PROVIDER_KEY_VIEW,
     async handle(context, { params, body }) {
@@ -429,7 +451,7 @@ export const PROVIDER_ROUTES: readonly AdminRoute[] = [
   {
     method: "PUT",
     path: "/api/providers/{name}/keys/{id}",
-    summary: "Replace the key's settings, secret included.",
+    summary: "Replace the key's settings, secret included (left out, enabled is true).",
     body: { ...PROVIDER_KEY_UPDATE, required: ["name", "secret"] },
     response: PROVIDER_KEY_VIEW,
     async handle(context, { params, body }) {

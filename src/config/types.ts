@@ -80,6 +80,11 @@ export interface ProviderConfig {
   /** Catalog entry this provider follows (wire format, auth style, model families). */
   readonly kind: string;
   readonly keys: readonly ProviderKey[];
+  /**
+   * Set when the provider has keys and every one is disabled (a provider of the management API): `keys` is
+   * empty, and requests to it are refused rather than sent without a key.
+   */
+  readonly keysDisabled?: true;
   readonly network: NetworkConfig;
   readonly concurrency: ConcurrencyConfig;
 }

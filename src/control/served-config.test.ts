@@ -25,6 +25,7 @@ const MOCK_KEY: StoredProviderKey = {
   secret: "sk-mock-secret",
   models: [],
   weight: 1,
+  enabled: true,
   createdAt: T,
   updatedAt: T,
 };

@@ -17,6 +17,7 @@ function key(fields: Partial<StoredProviderKey> & { provider: string; secret: st
     name: "main",
     models: [],
     weight: 1,
+    enabled: true,
     createdAt: T,
     updatedAt: T,
     ...fields,
@@ -138,6 +139,30 @@ describe("withStoredProviders", () => {
     expect(Object.keys(config.providers)).toEqual(["openai", "local", "mine"]);
     expect(config.providers.mine?.keys).toEqual([]);
     expect(warnings).toEqual(['stored provider "no-keys": it has no keys; not served']);
+  });
+
+  it("leaves disabled keys out, and serves a provider whose keys are all disabled with none", () => {
+    const { config, warnings } = withStoredProviders(
+      fileConfig(),
+      [
+        provider({ name: "some-off", kind: "openai" }),
+        provider({ name: "all-off", kind: "openai" }),
+        provider({ name: "mine-off", kind: "custom", baseUrl: "http://10.0.0.5:8000/v1" }),
+      ],
+      [
+        key({ provider: "some-off", name: "on", secret: "sk-on" }),
+        key({ provider: "some-off", name: "off", secret: "sk-off", enabled: false }),
+        key({ provider: "all-off", name: "off", secret: "sk-all-off", enabled: false }),
+        key({ provider: "mine-off", name: "off", secret: "sk-mine-off", enabled: false }),
+      ],
+    );
+    expect(warnings).toEqual([]);
+    expect(config.providers["some-off"]?.keys.map((k) => k.name)).toEqual(["on"]);
+    expect(config.providers["some-off"]?.keysDisabled).toBeUndefined();
+    // A keyless kind too: its operator turned its one key off, so nothing is sent without it.
+    for (const name of ["all-off", "mine-off"])
+      expect(config.providers[name]).toMatchObject({ keys: [], keysDisabled: true });
+    expect(JSON.stringify(config.providers)).not.toContain("sk-all-off");
   });
 
   it("checks rows again rather than trusting the store", () => {

@@ -63,15 +63,18 @@ function providerConfig(
     baseUrl = normalized;
   }
   if (baseUrl === "") return `kind ${kind} has no default URL and none is set`;
-  const keys = storedKeys.map(providerKey);
+  const keys = storedKeys.filter((key) => key.enabled).map(providerKey);
+  // Served without a key, so that requests to it are refused as disabled rather than as unknown.
+  const keysDisabled = storedKeys.length > 0 && keys.length === 0;
   // As the LiteLLM loader: local servers and OpenAI-compatible servers of one's own may run without a key;
   // a public API may not (its keyless requests would only be refused upstream).
   const keyless = catalogEntry(kind).auth === "none" || kind === "custom" || kind === "vllm";
-  if (keys.length === 0 && !keyless) return "it has no keys";
+  if (keys.length === 0 && !keysDisabled && !keyless) return "it has no keys";
   return {
     name: stored.name,
     kind,
     keys,
+    ...(keysDisabled ? { keysDisabled: true } : {}),
     network: {
       ...defaultNetwork(baseUrl),
       extraHeaders: { ...stored.extraHeaders },

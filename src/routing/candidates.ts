@@ -46,6 +46,13 @@ export function candidatesFor(table: RoutingTable, requested: string): ModelPlan
   const resolved = resolveModel(table, requested);
   if ("status" in resolved) return resolved;
   const { provider, model } = resolved;
+  if (provider.config.keysDisabled) {
+    return gatewayError(
+      "provider_keys_disabled",
+      `Every key of provider '${provider.name}' is disabled; enable one to send it requests.`,
+      "model",
+    );
+  }
   const candidates: PlanCandidate[] = [];
   for (let i = 0; i < provider.keys.length; i++) {
     const key = provider.keys[i] as ProviderKey;

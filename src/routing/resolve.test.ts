@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CLIENT } from "../config/defaults.js";
 import type { GatewayConfig, ProviderConfig, ProviderKey } from "../config/types.js";
+import { candidatesFor } from "./candidates.js";
 import { resolveModel } from "./resolve.js";
 import { compileRoutingTable } from "./table.js";
 
@@ -92,5 +93,29 @@ describe("resolveModel", () => {
       "core",
     ]);
     expect(routes.providers.get("my-vllm")).toMatchObject({ origin: "http://10.1.2.3:8000", apiPath: "/v1" });
+  });
+});
+
+describe("candidatesFor a provider whose keys are all disabled", () => {
+  const routes = table(
+    { ...provider("paused", "openai", [], "http://127.0.0.1:9000/v1"), keysDisabled: true },
+    provider("local", "custom", [], "http://127.0.0.1:8000/v1"),
+  );
+
+  it("refuses its models with a 503 naming the provider, rather than sending them without a key", () => {
+    expect(routes.providers.get("paused")).toMatchObject({ keys: [], origin: "http://127.0.0.1:9000" });
+    expect(candidatesFor(routes, "paused/gpt-4o-mini")).toEqual({
+      status: 503,
+      type: "api_error",
+      code: "provider_keys_disabled",
+      message: "Every key of provider 'paused' is disabled; enable one to send it requests.",
+      param: "model",
+    });
+  });
+
+  it("still sends a provider configured without keys keyless", () => {
+    expect(candidatesFor(routes, "local/llama")).toMatchObject({
+      candidates: [{ provider: { name: "local" }, keyIndex: 0 }],
+    });
   });
 });

@@ -32,7 +32,7 @@ function keyHeaders(provider: ProviderConfig, catalog: CatalogEntry, key: Provid
   return headers;
 }
 
-/** Providers without keys (Ollama, local vLLM) still need one entry to pick. */
+/** Providers without keys (Ollama, local vLLM) still need one entry to pick; one whose keys are all disabled gets none. */
 const KEYLESS: ProviderKey = { name: "keyless", value: "", models: [], weight: 1 };
 
 export function compileRoutingTable(config: GatewayConfig, health?: UpstreamHealth): RoutingTable {
@@ -52,7 +52,7 @@ export function compileRoutingTable(config: GatewayConfig, health?: UpstreamHeal
 
 function compileProvider(provider: ProviderConfig): CompiledProvider | undefined {
   const catalog = catalogEntry(provider.kind);
-  const keys = provider.keys.length > 0 ? provider.keys : [KEYLESS];
+  const keys = provider.keys.length > 0 || provider.keysDisabled ? provider.keys : [KEYLESS];
   const custom = adapterFor(provider.kind).openAIEndpoint;
   let origin = "";
   let apiPath = "";
@@ -76,12 +76,11 @@ function compileProvider(provider: ProviderConfig): CompiledProvider | undefined
     // leaves that provider out rather than taking the lane down.
     return undefined;
   }
-  const first = endpoints[0] as KeyEndpoint;
   return {
     name: provider.name,
     config: provider,
     catalog,
-    origin: origin === "" ? first.origin : origin,
+    origin: origin === "" ? (endpoints[0]?.origin ?? "") : origin,
     apiPath,
     keys,
     keyHeaders: endpoints.map((endpoint) => endpoint.headers),

@@ -128,4 +128,10 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: ["CREATE TABLE budget_templates (id TEXT PRIMARY KEY, data TEXT NOT NULL)"],
     postgres: ["CREATE TABLE budget_templates (id TEXT PRIMARY KEY, data JSONB NOT NULL)"],
   },
+  {
+    version: 3,
+    name: "provider keys: enabled, so a key can be taken out of service and kept",
+    sqlite: ["ALTER TABLE provider_keys ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1"],
+    postgres: ["ALTER TABLE provider_keys ADD COLUMN enabled BOOLEAN NOT NULL DEFAULT TRUE"],
+  },
 ];

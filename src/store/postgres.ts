@@ -299,10 +299,11 @@ class PostgresStore implements GovernanceStore {
   async putProviderKey(key: StoredProviderKey): Promise<void> {
     const row = providerKeyToRow(key, this.#cipher);
     await this.#pool.query(
-      `INSERT INTO provider_keys (id, provider, name, secret_sealed, data) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO provider_keys (id, provider, name, secret_sealed, enabled, data)
+       VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (id) DO UPDATE SET provider = excluded.provider, name = excluded.name,
-         secret_sealed = excluded.secret_sealed, data = excluded.data`,
-      [row.id, row.provider, row.name, row.secret_sealed, row.data],
+         secret_sealed = excluded.secret_sealed, enabled = excluded.enabled, data = excluded.data`,
+      [row.id, row.provider, row.name, row.secret_sealed, row.enabled, row.data],
     );
   }
 

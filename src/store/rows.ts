@@ -35,6 +35,8 @@ export interface ProviderKeyRow {
   readonly provider: string;
   readonly name: string;
   readonly secret_sealed: string;
+  /** SQLite has no boolean: it binds and reads 0 or 1. */
+  readonly enabled: boolean | number;
   readonly data: string;
 }
 
@@ -106,17 +108,18 @@ export function providerFromRow(row: Stored<ProviderRow>): StoredProvider {
 }
 
 export function providerKeyToRow(key: StoredProviderKey, cipher: SecretCipher): ProviderKeyRow {
-  const { id, provider, name, secret, ...rest } = key;
-  return { id, provider, name, secret_sealed: cipher.seal(secret), data: JSON.stringify(rest) };
+  const { id, provider, name, secret, enabled, ...rest } = key;
+  return { id, provider, name, secret_sealed: cipher.seal(secret), enabled, data: JSON.stringify(rest) };
 }
 
 export function providerKeyFromRow(row: Stored<ProviderKeyRow>, cipher: SecretCipher): StoredProviderKey {
   return {
-    ...(document(row.data) as Omit<StoredProviderKey, "id" | "provider" | "name" | "secret">),
+    ...(document(row.data) as Omit<StoredProviderKey, "id" | "provider" | "name" | "secret" | "enabled">),
     id: row.id,
     provider: row.provider,
     name: row.name,
     secret: cipher.open(row.secret_sealed),
+    enabled: Boolean(row.enabled),
   };
 }
 

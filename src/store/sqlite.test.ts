@@ -78,4 +78,39 @@ describe("SQLite upgrades", () => {
       await store.close();
     }
   });
+
+  it("keeps the provider keys of a database made before keys could be disabled, each enabled", async () => {
+    const db = new Database(":memory:");
+    db.exec(SCHEMA_MIGRATIONS_TABLE.sqlite);
+    const cipher = SecretCipher.fromPassphrase("upgrade-passphrase-0123456789");
+    for (const migration of MIGRATIONS.filter((m) => m.version < 3)) {
+      for (const sql of migration.sqlite) db.exec(sql);
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)").run(
+        migration.version,
+        migration.name,
+      );
+    }
+    db.prepare(
+      "INSERT INTO provider_keys (id, provider, name, secret_sealed, data) VALUES ('pk-old', 'p', 'old', ?, ?)",
+    ).run(cipher.seal("sk-old-0123"), JSON.stringify({ models: [], weight: 1, createdAt: 0, updatedAt: 0 }));
+    const store = sqliteStoreOn(db, cipher);
+    try {
+      await store.migrate();
+      expect(await store.listProviderKeys()).toEqual([
+        {
+          id: "pk-old",
+          provider: "p",
+          name: "old",
+          secret: "sk-old-0123",
+          models: [],
+          weight: 1,
+          enabled: true,
+          createdAt: 0,
+          updatedAt: 0,
+        },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -101,10 +101,10 @@ function statements(db: Database.Database) {
       "SELECT * FROM provider_keys WHERE provider = ? ORDER BY id",
     ),
     putProviderKey: db.prepare<ProviderKeyRow>(
-      `INSERT INTO provider_keys (id, provider, name, secret_sealed, data)
-       VALUES (@id, @provider, @name, @secret_sealed, @data)
+      `INSERT INTO provider_keys (id, provider, name, secret_sealed, enabled, data)
+       VALUES (@id, @provider, @name, @secret_sealed, @enabled, @data)
        ON CONFLICT (id) DO UPDATE SET provider = excluded.provider, name = excluded.name,
-         secret_sealed = excluded.secret_sealed, data = excluded.data`,
+         secret_sealed = excluded.secret_sealed, enabled = excluded.enabled, data = excluded.data`,
     ),
     deleteProviderKey: db.prepare<[string]>("DELETE FROM provider_keys WHERE id = ?"),
     loadBudgetUsage: db.prepare<[], { budget_id: string; window_start: number; spent_micros: number }>(
@@ -263,7 +263,8 @@ class SqliteStore implements GovernanceStore {
   }
 
   async putProviderKey(key: StoredProviderKey): Promise<void> {
-    this.#statements.putProviderKey.run(providerKeyToRow(key, this.#cipher));
+    const row = providerKeyToRow(key, this.#cipher);
+    this.#statements.putProviderKey.run({ ...row, enabled: Number(row.enabled) });
   }
 
   async deleteProviderKey(id: string): Promise<boolean> {

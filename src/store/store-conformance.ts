@@ -108,6 +108,7 @@ const providerKey: StoredProviderKey = {
   secret: "sk-provider-plaintext-9876",
   models: ["gpt-4o"],
   weight: 1,
+  enabled: true,
   createdAt: T0,
   updatedAt: T0,
 };
@@ -312,6 +313,23 @@ export function defineStoreConformance(name: string, harness: StoreHarness): voi
       expect(await store.deleteProvider("my-openai")).toBe(false);
       expect(await store.listProviders()).toEqual([other]);
       expect((await store.listProviderKeys()).map((key) => key.id)).toEqual(["pk-groq"]);
+    });
+
+    it("keeps a provider key disabled, in its own column, until it is enabled again", async () => {
+      const { store, rawRows } = await open();
+      await store.putProvider(provider);
+      await store.putProviderKey({ ...providerKey, enabled: false });
+      await store.putProviderKey({ ...providerKey, id: "pk-2", name: "backup" });
+      expect((await store.listProviderKeys("my-openai")).map((key) => [key.id, key.enabled])).toEqual([
+        ["pk-1", false],
+        ["pk-2", true],
+      ]);
+      const raw = (await rawRows("provider_keys")).find((row) => row.id === "pk-1");
+      expect(Boolean(raw?.enabled)).toBe(false);
+      expect(JSON.stringify(raw?.data)).not.toContain("enabled");
+
+      await store.putProviderKey({ ...providerKey, enabled: true, weight: 0 });
+      expect((await store.listProviderKeys("my-openai"))[0]).toEqual({ ...providerKey, weight: 0 });
     });
 
     it("upserts budget usage, the last row of a batch winning", async () => {

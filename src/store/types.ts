@@ -24,6 +24,8 @@ export interface StoredProviderKey {
   readonly secret: string;
   readonly models: readonly string[];
   readonly weight: number;
+  /** A disabled key is kept, secret and all, but never sent upstream. */
+  readonly enabled: boolean;
   readonly createdAt: number;
   readonly updatedAt: number;
 }

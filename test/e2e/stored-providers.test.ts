@@ -9,7 +9,7 @@ import { type AdminCall, adminApi } from "../helpers/admin-api.js";
 import { type RunningGateway, startGateway } from "../helpers/gateway.js";
 
 // A provider added through the management API to a gateway started with none: served by every lane as soon
-// as it has a key, no longer once the key is gone, and again after a restart from the store, whose copy of
+// as it has a key, refusing requests while its key is disabled, no longer once the key is gone, and again after a restart from the store, whose copy of
 // the key is encrypted; the API shows the key masked only.
 
 const ADMIN = "sk-admin-stored-providers-test";
@@ -160,6 +160,38 @@ describe("providers added through the management API", () => {
     expect(keys.body.data).toEqual([expect.objectContaining({ id: keyId, secret: "sk-…6789" })]);
     for (const answer of [info, providers, keys])
       expect(JSON.stringify(answer.body)).not.toContain(UPSTREAM_SECRET);
+  });
+
+  it("refuse requests in the client's format while every key is disabled, and serve them once one is enabled", async () => {
+    const requests = mock.stats.requests;
+    const disabled = await admin("PATCH", `/api/providers/team-gpt/keys/${keyId}`, { enabled: false });
+    expect(disabled.body).toMatchObject({ id: keyId, enabled: false });
+    await everyLane({ status: 503, code: "provider_keys_disabled" });
+    await expect(ask()).rejects.toMatchObject({
+      status: 503,
+      code: "provider_keys_disabled",
+      message: expect.stringContaining("Every key of provider 'team-gpt' is disabled"),
+    });
+    const anthropic = await fetch(`${gateway.url}/anthropic/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": ADMIN, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: MODEL, max_tokens: 8, messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(anthropic.status).toBe(503);
+    expect(await anthropic.json()).toMatchObject({
+      type: "error",
+      error: { message: expect.stringContaining("is disabled") },
+    });
+    // Nothing went upstream, with the disabled key or without any.
+    expect(mock.stats.requests).toBe(requests);
+    const keys = await admin("GET", "/api/providers/team-gpt/keys");
+    expect(keys.body.data).toEqual([expect.objectContaining({ id: keyId, enabled: false })]);
+
+    expect((await admin("PATCH", `/api/providers/team-gpt/keys/${keyId}`, { enabled: true })).status).toBe(
+      200,
+    );
+    await everyLane({ status: 200, code: undefined });
+    expect(mock.stats.lastRequest?.headers.authorization).toBe(`Bearer ${UPSTREAM_SECRET}`);
   });
 
   it("follow a key's change and stop being served when the key is deleted", async () => {

@@ -11,7 +11,8 @@ import { type RunningGateway, startGateway } from "../helpers/gateway.js";
 
 // The web UI in a real headless Chromium against a real gateway serving it at `/`: sign in, add a provider
 // pointing at the OpenAI mock, make a virtual key, send requests with the official SDK using it, watch them in
-// the logs and the live tail, see the key's budget bar move, revoke the key and see the SDK refused. Each page
+// the logs and the live tail, see the key's budget bar move, disable the provider's key and see the SDK's
+// request fail until it is enabled again, revoke the key and see the SDK refused. Each page
 // is photographed into docs/ui/ (committed, shown in the README).
 
 const ADMIN = "sk-admin-ui-test";
@@ -163,7 +164,28 @@ describe("the web UI", () => {
     await shot("keys");
   });
 
+  it("disables the provider's key, after which a request through it fails clearly, and enables it again", async () => {
+    await go("providers", "Providers");
+    const card = page.locator('section[data-provider="mock"]');
+    const row = card.getByRole("row").filter({ hasText: "main" });
+    await row.getByRole("button", { name: "Disable" }).click();
+    await row.getByText("disabled", { exact: true }).waitFor();
+    await page
+      .getByText(/^Key main disabled: mock no longer uses it, and with no key enabled refuses/)
+      .waitFor();
+    await expect(ask(secret)).rejects.toMatchObject({
+      status: 503,
+      code: "provider_keys_disabled",
+      message: expect.stringContaining("Every key of provider 'mock' is disabled"),
+    });
+
+    await row.getByRole("button", { name: "Enable" }).click();
+    await row.getByText("enabled", { exact: true }).waitFor();
+    expect((await ask(secret)).choices[0]?.message.role).toBe("assistant");
+  });
+
   it("revokes the key, after which the SDK's next request is refused", async () => {
+    await go("keys", "Virtual keys");
     const row = page.getByRole("row").filter({ hasText: KEY_NAME });
     await row.getByRole("button", { name: "Revoke" }).click();
     await page.getByRole("row").filter({ hasText: KEY_NAME }).getByText("revoked").waitFor();

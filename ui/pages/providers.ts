@@ -3,9 +3,8 @@ import { button, el, field, type Notice, notice, replace, table } from "../dom.j
 import { list, number, optionalNumber, time } from "../format.js";
 
 // Providers and their keys (/api/providers, /api/providers/{name}/keys): add, edit, delete; a key's secret
-// is write-only (the API answers it masked); Rest sets a key's weight to 0, which takes it out of rotation
-// while another key of the provider has weight (the router falls back to weight-0 keys only when all are); Test
-// sends one cheap request through the key.
+// is write-only (the API answers it masked); Disable takes a key out of use and keeps it (a provider whose
+// keys are all disabled refuses requests), Enable puts it back; Test sends one cheap request through the key.
 
 type Provider = NonNullable<Answer<"GET /api/providers">["data"]>[number];
 type ProviderKey = NonNullable<Answer<"GET /api/providers/{name}/keys">["data"]>[number];
@@ -140,35 +139,34 @@ async function providerCard(provider: Provider, message: Notice, redraw: () => v
       { title: "Key", cell: (k) => el("span", { class: "name" }, k.name ?? "") },
       { title: "Secret", cell: (k) => el("code", {}, k.secret ?? "") },
       { title: "Models", cell: (k) => el("span", { class: "name" }, (k.models ?? []).join(", ") || "all") },
-      { title: "Weight", cell: (k) => (k.weight === 0 ? "0 (resting)" : number(k.weight)), class: "num" },
+      { title: "Weight", cell: (k) => number(k.weight), class: "num" },
+      {
+        title: "Status",
+        cell: (k) =>
+          el("span", { class: `badge ${k.enabled ? "ok" : "off"}` }, k.enabled ? "enabled" : "disabled"),
+      },
       {
         title: "Actions",
         cell: (k) => [
-          button("Test", () => void testKey(name, k, results)),
+          k.enabled ? button("Test", () => void testKey(name, k, results)) : null,
           button("Edit", () => replace(editBox, keyForm(name, k, message, redraw))),
-          k.weight === 0
-            ? button(
-                "Resume",
-                act(
-                  () =>
-                    call("PATCH /api/providers/{name}/keys/{id}", {
-                      path: { name, id: k.id ?? "" },
-                      body: { weight: 1 },
-                    }),
-                  `Key ${k.name} back in rotation (weight 1).`,
-                ),
-              )
-            : button(
-                "Rest",
-                act(
-                  () =>
-                    call("PATCH /api/providers/{name}/keys/{id}", {
-                      path: { name, id: k.id ?? "" },
-                      body: { weight: 0 },
-                    }),
-                  `Key ${k.name} resting (weight 0): used only while no key of ${name} with weight serves.`,
-                ),
-              ),
+          button(
+            k.enabled ? "Disable" : "Enable",
+            act(
+              () =>
+                call("PATCH /api/providers/{name}/keys/{id}", {
+                  path: { name, id: k.id ?? "" },
+                  body: { enabled: !k.enabled },
+                }),
+              k.enabled
+                ? `Key ${k.name} disabled: ${name} no longer uses it${
+                    keys.some((other) => other.enabled && other.id !== k.id)
+                      ? "."
+                      : ", and with no key enabled refuses requests."
+                  }`
+                : `Key ${k.name} enabled.`,
+            ),
+          ),
           button(
             "Delete",
             () => {
