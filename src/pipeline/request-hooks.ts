@@ -7,7 +7,7 @@ import type { Usage } from "../observability/usage.js";
 import type { AttemptReport } from "../routing/attempts.js";
 import type { ReplyObserver } from "../upstream/report.js";
 import type { Admission } from "./governance/admission.js";
-import type { LoggedAttempt, LoggedRequest } from "./request-log.js";
+import type { LoggedRequest } from "./request-log.js";
 
 // One request as the plugins see it (the public HookRequest), and the observer that shows them its reply
 // and settles governance's admission when it ends. Made only when some plugin has a request or reply hook
@@ -116,7 +116,7 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     this.trace?.end(status, usage, status >= 400 ? String(status) : undefined);
     if (this.log !== undefined) {
       this.log.reply(body);
-      this.log.end(this.loggedAttempt(), {
+      this.log.end(this.attempt, {
         status,
         errorCode: status >= 400 ? String(status) : "",
         errorClass: status < 400 ? "" : this.attempt === undefined ? "policy" : classOf(status),
@@ -140,7 +140,7 @@ export class RequestHooks implements HookRequest, ReplyObserver {
   streamEnd(status: number, usage: Usage): void {
     this.trace?.end(status, usage, status >= 400 ? String(status) : undefined);
     this.settle(status, usage);
-    this.log?.end(this.loggedAttempt(), {
+    this.log?.end(this.attempt, {
       status,
       errorCode: status >= 400 ? String(status) : "",
       errorClass: status >= 400 ? classOf(status) : "",
@@ -159,7 +159,7 @@ export class RequestHooks implements HookRequest, ReplyObserver {
   ): void {
     this.settle(status, usage);
     this.trace?.end(status, usage, errorType(status, code));
-    this.log?.end(this.loggedAttempt(), {
+    this.log?.end(this.attempt, {
       status,
       errorCode: code === null ? String(status) : String(code),
       errorClass,
@@ -182,19 +182,6 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     if (admission === undefined) return;
     const candidate = usage === undefined ? undefined : this.attempt?.candidate;
     admission.settle(status, candidate?.provider.name ?? "", candidate?.model ?? "", usage);
-  }
-
-  private loggedAttempt(): LoggedAttempt | undefined {
-    const attempt = this.attempt;
-    if (attempt === undefined) return undefined;
-    const { provider, model, keyIndex } = attempt.candidate;
-    return {
-      provider: provider.name,
-      model,
-      key: provider.keys[keyIndex]?.name ?? "",
-      retries: attempt.retries,
-      fallbackIndex: attempt.fallbackIndex,
-    };
   }
 
   private outcome(status: number, usage: Usage | undefined): HookOutcome {

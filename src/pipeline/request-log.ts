@@ -6,6 +6,7 @@ import type { ExchangePricing } from "../observability/lane-metrics.js";
 import { RecordEncoder, type RecordInTransit } from "../observability/request-log/codec.js";
 import type { LoggedErrorClass } from "../observability/request-log/record.js";
 import type { Usage } from "../observability/usage.js";
+import type { AttemptReport } from "../routing/attempts.js";
 import type { LogRingWriter } from "../shm/log-ring.js";
 import type { LaneKey } from "./governance/lane-governance.js";
 import type { InferenceRoute } from "./routes.js";
@@ -34,22 +35,19 @@ export interface RequestParty {
 
 const ANONYMOUS: RequestParty = { virtualKey: "", team: "", customer: "", logContent: true };
 
+/** Made once per key of a governance snapshot, not once per request. */
+const parties = new WeakMap<LaneKey, RequestParty>();
+
 export function partyOf(key: LaneKey | null): RequestParty {
   if (key === null) return ANONYMOUS;
-  const data = key.data;
-  return { virtualKey: data.id, team: data.teamId, customer: data.customerId, logContent: data.logContent };
+  let party = parties.get(key);
+  if (party === undefined) {
+    const data = key.data;
+    party = { virtualKey: data.id, team: data.teamId, customer: data.customerId, logContent: data.logContent };
+    parties.set(key, party);
+  }
+  return party;
 }
-
-/** What the last attempt used, for the record. */
-export interface LoggedAttempt {
-  readonly provider: string;
-  readonly model: string;
-  readonly key: string;
-  readonly retries: number;
-  readonly fallbackIndex: number;
-}
-
-const NO_ATTEMPT: LoggedAttempt = { provider: "", model: "", key: "", retries: 0, fallbackIndex: 0 };
 
 /** How a request ended. */
 export interface LoggedEnd {
@@ -60,8 +58,43 @@ export interface LoggedEnd {
   readonly usage: Usage | undefined;
 }
 
+type MutableRecord = { -readonly [K in keyof RecordInTransit]: RecordInTransit[K] };
+
 export class LaneRequestLog {
   private readonly encoder = new RecordEncoder();
+  /** Filled for each record and encoded at once: one object per lane, not one per request. */
+  private readonly record: MutableRecord = {
+    id: "",
+    requestId: "",
+    time: 0,
+    route: "",
+    format: "",
+    model: "",
+    provider: "",
+    providerModel: "",
+    providerKey: "",
+    virtualKey: "",
+    team: "",
+    customer: "",
+    status: 0,
+    errorCode: "",
+    errorClass: "",
+    errorMessage: "",
+    latencyMs: 0,
+    ttftMs: -1,
+    retries: 0,
+    fallbackIndex: 0,
+    cache: "",
+    inputTokens: 0,
+    outputTokens: 0,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    costMicros: 0,
+    stream: false,
+    metadata: null,
+    input: null,
+    output: null,
+  };
 
   constructor(
     private readonly ring: LogRingWriter,
@@ -92,54 +125,62 @@ export class LaneRequestLog {
       readonly body: Buffer | undefined;
       readonly cache: "" | "hit";
     },
-    attempt: LoggedAttempt | undefined,
+    /** The last attempt; absent when no provider was asked. */
+    attempt: AttemptReport | undefined,
     end: LoggedEnd,
     latencyMs: number,
     ttftMs: number,
     output: Uint8Array | string | undefined,
   ): boolean {
-    const used = attempt ?? NO_ATTEMPT;
     const usage = end.usage;
     const content = this.logsContent(request.party);
-    const record: RecordInTransit = {
-      id: timeOrderedUuid(request.time),
-      requestId: request.head.requestId,
-      time: request.time,
-      route: request.route.name,
-      format: request.route.format.name,
-      model: request.model,
-      provider: used.provider,
-      providerModel: used.model,
-      providerKey: used.key,
-      virtualKey: request.party.virtualKey,
-      team: request.party.team,
-      customer: request.party.customer,
-      status: end.status,
-      errorCode: end.errorCode,
-      errorClass: end.errorClass as LoggedErrorClass,
-      errorMessage:
-        end.errorMessage.length > MAX_ERROR_MESSAGE
-          ? end.errorMessage.slice(0, MAX_ERROR_MESSAGE)
-          : end.errorMessage,
-      latencyMs: Math.round(latencyMs * 1000) / 1000,
-      ttftMs: ttftMs < 0 ? -1 : Math.round(ttftMs * 1000) / 1000,
-      retries: used.retries,
-      fallbackIndex: used.fallbackIndex,
-      cache: request.cache,
-      inputTokens: usage?.prompt ?? 0,
-      outputTokens: usage?.completion ?? 0,
-      cachedTokens: usage?.cachedRead ?? 0,
-      reasoningTokens: usage?.reasoning ?? 0,
-      costMicros:
-        usage === undefined || used.provider === "" || this.pricing === undefined
-          ? 0
-          : this.pricing.cost(used.provider, used.model, usage),
-      stream: request.stream,
-      metadata: metadataOf(request.head.metadata, request.body),
-      input: content && request.body !== undefined ? this.cut(request.body) : null,
-      output: content && output !== undefined ? this.cut(output) : null,
-    };
-    return this.ring.push(this.encoder.encode(record));
+    const record = this.record;
+    const candidate = attempt?.candidate;
+    const provider = candidate?.provider.name ?? "";
+    const model = candidate?.model ?? "";
+    record.id = timeOrderedUuid(request.time);
+    record.requestId = request.head.requestId;
+    record.time = request.time;
+    record.route = request.route.name;
+    record.format = request.route.format.name;
+    record.model = request.model;
+    record.provider = provider;
+    record.providerModel = model;
+    record.providerKey =
+      candidate === undefined ? "" : (candidate.provider.keys[candidate.keyIndex]?.name ?? "");
+    record.virtualKey = request.party.virtualKey;
+    record.team = request.party.team;
+    record.customer = request.party.customer;
+    record.status = end.status;
+    record.errorCode = end.errorCode;
+    record.errorClass = end.errorClass as LoggedErrorClass;
+    record.errorMessage =
+      end.errorMessage.length > MAX_ERROR_MESSAGE
+        ? end.errorMessage.slice(0, MAX_ERROR_MESSAGE)
+        : end.errorMessage;
+    record.latencyMs = Math.round(latencyMs * 1000) / 1000;
+    record.ttftMs = ttftMs < 0 ? -1 : Math.round(ttftMs * 1000) / 1000;
+    record.retries = attempt?.retries ?? 0;
+    record.fallbackIndex = attempt?.fallbackIndex ?? 0;
+    record.cache = request.cache;
+    record.inputTokens = usage?.prompt ?? 0;
+    record.outputTokens = usage?.completion ?? 0;
+    record.cachedTokens = usage?.cachedRead ?? 0;
+    record.reasoningTokens = usage?.reasoning ?? 0;
+    record.costMicros =
+      usage === undefined || provider === "" || this.pricing === undefined
+        ? 0
+        : this.pricing.cost(provider, model, usage);
+    record.stream = request.stream;
+    record.metadata = metadataOf(request.head.metadata, request.body);
+    record.input = content && request.body !== undefined ? this.cut(request.body) : null;
+    record.output = content && output !== undefined ? this.cut(output) : null;
+    const pushed = this.ring.push(this.encoder.encode(record));
+    // The content is the request's: the lane's one record does not keep it alive.
+    record.input = null;
+    record.output = null;
+    record.metadata = null;
+    return pushed;
   }
 
   /** A request the gateway refused before it became a RequestHooks (no key, too large, unknown model, ...). */
@@ -265,7 +306,7 @@ export class LoggedRequest {
     this.whole = body;
   }
 
-  end(attempt: LoggedAttempt | undefined, end: LoggedEnd): void {
+  end(attempt: AttemptReport | undefined, end: LoggedEnd): void {
     if (this.written) return;
     this.written = true;
     const now = performance.now();
