@@ -43,7 +43,12 @@ export function partyOf(key: LaneKey | null): RequestParty {
   let party = parties.get(key);
   if (party === undefined) {
     const data = key.data;
-    party = { virtualKey: data.id, team: data.teamId, customer: data.customerId, logContent: data.logContent };
+    party = {
+      virtualKey: data.id,
+      team: data.teamId,
+      customer: data.customerId,
+      logContent: data.logContent,
+    };
     parties.set(key, party);
   }
   return party;
