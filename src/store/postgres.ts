@@ -3,6 +3,7 @@ import type { BudgetTemplate, Customer, SpendRecord, Team, VirtualKey } from "..
 import type { SecretCipher } from "./cipher.js";
 import { StoreConflictError } from "./errors.js";
 import { MIGRATIONS, SCHEMA_MIGRATIONS_TABLE } from "./migrations.js";
+import { inTransaction, migratePostgres, PG_TYPES } from "./pg-common.js";
 import {
   checkSpendRecord,
   customerFromRow,
@@ -42,7 +43,6 @@ import type {
 // connections suffice). Batches go in as arrays through UNNEST: one statement, one round trip, any size.
 
 const POOL_SIZE = 4;
-const INT8_OID = 20;
 // Held for each migration's transaction, so gateways starting together migrate one at a time.
 const MIGRATION_LOCK = 7_370_011;
 const DAY = "to_char(to_timestamp(at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
@@ -70,20 +70,6 @@ const SPEND_TYPES: Readonly<Record<(typeof SPEND_COLUMNS)[number][0], string>> =
 const INSERT_SPEND = `INSERT INTO spend_logs (${SPEND_COLUMNS.map(([column]) => column).join(", ")})
   SELECT * FROM UNNEST(${SPEND_COLUMNS.map(([column], index) => `$${index + 1}::${SPEND_TYPES[column]}[]`).join(", ")})`;
 
-/** BIGINT as a number: micro-dollars, token counts and milliseconds all stay below 2^53. */
-function parseInt8(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value)) throw new RangeError(`a BIGINT beyond 2^53 (${text}) cannot be a number`);
-  return value;
-}
-
-const types: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === INT8_OID && format !== "binary"
-      ? parseInt8
-      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
-};
-
 /** Connects (and checks the connection) to `url`. Call migrate() before use. */
 export async function openPostgresStore(url: string, cipher: SecretCipher): Promise<GovernanceStore> {
   const pool = new pg.Pool({
@@ -91,7 +77,7 @@ export async function openPostgresStore(url: string, cipher: SecretCipher): Prom
     max: POOL_SIZE,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
-    types,
+    types: PG_TYPES,
   });
   // An idle connection the server dropped: the pool discards it and opens another on the next query.
   pool.on("error", () => {});
@@ -114,44 +100,17 @@ class PostgresStore implements GovernanceStore {
     this.#cipher = cipher;
   }
 
-  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query("BEGIN");
-      const result = await work(client);
-      await client.query("COMMIT");
-      client.release();
-      return result;
-    } catch (error) {
-      // A connection whose rollback fails is in an unknown state: destroy it rather than reuse it.
-      await client.query("ROLLBACK").then(
-        () => client.release(),
-        (rollbackError: Error) => client.release(rollbackError),
-      );
-      throw error;
-    }
+  #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.#pool, work);
   }
 
-  async migrate(): Promise<void> {
-    await this.#transaction(async (client) => {
-      await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
-      await client.query(SCHEMA_MIGRATIONS_TABLE.postgres);
+  migrate(): Promise<void> {
+    return migratePostgres(this.#pool, {
+      lock: MIGRATION_LOCK,
+      table: "schema_migrations",
+      createTable: SCHEMA_MIGRATIONS_TABLE.postgres,
+      migrations: MIGRATIONS,
     });
-    for (const migration of MIGRATIONS) {
-      await this.#transaction(async (client) => {
-        await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
-        const applied = await client.query("SELECT 1 FROM schema_migrations WHERE version = $1", [
-          migration.version,
-        ]);
-        if (applied.rowCount !== 0) return;
-        for (const sql of migration.postgres) await client.query(sql);
-        await client.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", [
-          migration.version,
-          migration.name,
-          Date.now(),
-        ]);
-      });
-    }
   }
 
   async close(): Promise<void> {

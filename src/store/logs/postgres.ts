@@ -1,5 +1,6 @@
 import pg from "pg";
 import type { RequestLogRecord } from "../../observability/request-log/record.js";
+import { inTransaction, migratePostgres, PG_TYPES } from "../pg-common.js";
 import {
   ALL_COLUMNS,
   type LogRow,
@@ -36,7 +37,6 @@ import type {
 // needs it; no default partition, so a record never lands where retention cannot drop it whole.
 
 const POOL_SIZE = 4;
-const INT8_OID = 20;
 const DAY_MS = 86_400_000;
 // Advisory locks: migrations, and making partitions (two writers making the same day would otherwise
 // race in the catalog, which CREATE ... IF NOT EXISTS does not prevent).
@@ -57,20 +57,6 @@ const dialect: Dialect = {
   metadataLike: (pattern) =>
     `EXISTS (SELECT 1 FROM jsonb_each_text(request_logs.metadata) AS entry WHERE entry.value ILIKE ${pattern} ESCAPE '\\')`,
   integer: (parameter) => `${parameter}::bigint`,
-};
-
-/** BIGINT as a number: times, tokens and micro-dollars all stay below 2^53. */
-function parseInt8(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value)) throw new RangeError(`a BIGINT beyond 2^53 (${text}) cannot be a number`);
-  return value;
-}
-
-const types: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === INT8_OID && format !== "binary"
-      ? parseInt8
-      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
 };
 
 /** The UTC day (days since the epoch) of a time in ms. */
@@ -97,7 +83,7 @@ export async function openPostgresLogStore(url: string): Promise<LogStore> {
     max: POOL_SIZE,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
-    types,
+    types: PG_TYPES,
   });
   // An idle connection the server dropped: the pool discards it and opens another on the next query.
   pool.on("error", () => {});
@@ -124,43 +110,17 @@ class PostgresLogStore implements LogStore {
     this.#pool = pool;
   }
 
-  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query("BEGIN");
-      const result = await work(client);
-      await client.query("COMMIT");
-      client.release();
-      return result;
-    } catch (error) {
-      // A connection whose rollback fails is in an unknown state: destroy it rather than reuse it.
-      await client.query("ROLLBACK").then(
-        () => client.release(),
-        (rollbackError: Error) => client.release(rollbackError),
-      );
-      throw error;
-    }
+  #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.#pool, work);
   }
 
-  async migrate(): Promise<void> {
-    await this.#transaction(async (client) => {
-      await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
-      await client.query(LOG_MIGRATIONS_TABLE.postgres);
+  migrate(): Promise<void> {
+    return migratePostgres(this.#pool, {
+      lock: MIGRATION_LOCK,
+      table: "request_log_migrations",
+      createTable: LOG_MIGRATIONS_TABLE.postgres,
+      migrations: LOG_MIGRATIONS,
     });
-    for (const migration of LOG_MIGRATIONS) {
-      await this.#transaction(async (client) => {
-        await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
-        const applied = await client.query("SELECT 1 FROM request_log_migrations WHERE version = $1", [
-          migration.version,
-        ]);
-        if (applied.rowCount !== 0) return;
-        for (const sql of migration.postgres) await client.query(sql);
-        await client.query(
-          "INSERT INTO request_log_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-          [migration.version, migration.name, Date.now()],
-        );
-      });
-    }
   }
 
   /**
