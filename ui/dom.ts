@@ -1,3 +1,4 @@
+import { failureText } from "./api.js";
 // Building the page: elements made in code, every value from the API set as text (never parsed as HTML),
 // listeners attached in code (the gateway's Content-Security-Policy allows no inline script or style).
 
@@ -131,5 +132,24 @@ export function notice(): Notice {
       region.textContent = text;
       region.className = `notice${kind ? ` ${kind}` : ""}`;
     },
+  });
+}
+
+/** A form whose submission runs `work`; its answer (or failure) goes to `message`, then `done` redraws. */
+export function submitting(
+  form: HTMLFormElement,
+  message: Notice,
+  work: () => Promise<string>,
+  done: () => void,
+): void {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    void work().then(
+      (text) => {
+        message.show(text, "ok");
+        done();
+      },
+      (error) => message.show(failureText(error), "error"),
+    );
   });
 }

@@ -111,15 +111,14 @@ function bodyReceived(
 ): void {
   const scanned = scanOwnFields(lane, route, received);
   if ("status" in scanned) {
-    const error = scanned;
     refuseInference(
       lane,
       route,
       head,
       reply,
       errorBody,
-      error,
-      errorClassOf(error.code),
+      scanned,
+      errorClassOf(scanned.code),
       key,
       "",
       received,
@@ -129,15 +128,14 @@ function bodyReceived(
   }
   const plan = resolveCandidates(lane.table, scanned.model, key);
   if ("status" in plan) {
-    const error = plan;
     refuseInference(
       lane,
       route,
       head,
       reply,
       errorBody,
-      error,
-      errorClassOf(error.code),
+      plan,
+      errorClassOf(plan.code),
       key,
       scanned.model,
       scanned.body,
@@ -149,15 +147,14 @@ function bodyReceived(
   if (key !== null) {
     const admitted = admit(lane, key, plan, head, scanned);
     if ("status" in admitted) {
-      const error = admitted;
       refuseInference(
         lane,
         route,
         head,
         reply,
         errorBody,
-        error,
-        errorClassOf(error.code),
+        admitted,
+        errorClassOf(admitted.code),
         key,
         scanned.model,
         scanned.body,

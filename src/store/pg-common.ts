@@ -20,6 +20,29 @@ export const PG_TYPES: pg.CustomTypesConfig = {
       : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
 };
 
+/** Connections per store: the control plane's (or the log worker's) queries are few and short. */
+const POOL_SIZE = 4;
+
+/** A pool on `url`, its connection checked once; a server that cannot be reached throws here. */
+export async function openPool(url: string): Promise<pg.Pool> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: POOL_SIZE,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+    types: PG_TYPES,
+  });
+  // An idle connection the server dropped: the pool discards it and opens another on the next query.
+  pool.on("error", () => {});
+  try {
+    await pool.query("SELECT 1");
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return pool;
+}
+
 export async function inTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,

@@ -1,9 +1,9 @@
-import pg from "pg";
+import type pg from "pg";
 import type { BudgetTemplate, Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
 import type { SecretCipher } from "./cipher.js";
 import { StoreConflictError } from "./errors.js";
 import { MIGRATIONS, SCHEMA_MIGRATIONS_TABLE } from "./migrations.js";
-import { inTransaction, migratePostgres, PG_TYPES } from "./pg-common.js";
+import { inTransaction, migratePostgres, openPool } from "./pg-common.js";
 import {
   checkSpendRecord,
   customerFromRow,
@@ -42,7 +42,6 @@ import type {
 // The production store: PostgreSQL through a small pool (the main thread's writes are batched, so a few
 // connections suffice). Batches go in as arrays through UNNEST: one statement, one round trip, any size.
 
-const POOL_SIZE = 4;
 // Held for each migration's transaction, so gateways starting together migrate one at a time.
 const MIGRATION_LOCK = 7_370_011;
 const DAY = "to_char(to_timestamp(at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
@@ -72,21 +71,7 @@ const INSERT_SPEND = `INSERT INTO spend_logs (${SPEND_COLUMNS.map(([column]) => 
 
 /** Connects (and checks the connection) to `url`. Call migrate() before use. */
 export async function openPostgresStore(url: string, cipher: SecretCipher): Promise<GovernanceStore> {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: POOL_SIZE,
-    idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 10_000,
-    types: PG_TYPES,
-  });
-  // An idle connection the server dropped: the pool discards it and opens another on the next query.
-  pool.on("error", () => {});
-  try {
-    await pool.query("SELECT 1");
-  } catch (error) {
-    await pool.end();
-    throw error;
-  }
+  const pool = await openPool(url);
   return new PostgresStore(pool, cipher);
 }
 

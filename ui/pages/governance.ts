@@ -1,5 +1,17 @@
 import { type Answer, call, failureText } from "../api.js";
-import { bar, button, type Column, el, field, type Notice, notice, replace, table } from "../dom.js";
+import {
+  bar,
+  button,
+  type Child,
+  type Column,
+  el,
+  field,
+  type Notice,
+  notice,
+  replace,
+  submitting,
+  table,
+} from "../dom.js";
 import { list, money, number, optionalNumber, time } from "../format.js";
 
 // Virtual keys, teams, customers (create, edit limits and budgets, revoke, delete) and every budget's use
@@ -134,22 +146,24 @@ function limitFields(limits?: Limits | null, budgets: readonly Budget[] = []) {
   };
 }
 
-function submitting(
-  form: HTMLFormElement,
-  message: Notice,
-  work: () => Promise<string>,
-  done: () => void,
-): void {
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    void work().then(
-      (text) => {
-        message.show(text, "ok");
-        done();
-      },
-      (error) => message.show(failureText(error), "error"),
-    );
-  });
+/** The form that edits one entity in `editBox`: its fields, Save, and Cancel, which closes it. */
+function editForm(
+  title: string,
+  editBox: HTMLElement,
+  ...fields: ReadonlyArray<Child | readonly Child[]>
+): HTMLFormElement {
+  return el(
+    "form",
+    { class: "card inline-form" },
+    el("h2", {}, title),
+    ...fields,
+    el(
+      "div",
+      { class: "actions" },
+      el("button", { type: "submit", class: "primary" }, "Save"),
+      button("Cancel", () => editBox.replaceChildren()),
+    ),
+  );
 }
 
 function options(
@@ -279,19 +293,12 @@ export async function keysPage(main: HTMLElement): Promise<undefined> {
     const keyName = el("input", { name: "name", value: key.name ?? "" });
     const keyModels = el("input", { name: "models", value: (key.models ?? []).join(", ") });
     const fields = limitFields(key.limits, key.budgets);
-    const form = el(
-      "form",
-      { class: "card inline-form" },
-      el("h2", {}, `Edit key ${id}`),
+    const form = editForm(
+      `Edit key ${id}`,
+      editBox,
       field("Name", keyName),
       field("Models", keyModels),
       fields.elements,
-      el(
-        "div",
-        { class: "actions" },
-        el("button", { type: "submit", class: "primary" }, "Save"),
-        button("Cancel", () => editBox.replaceChildren()),
-      ),
     );
     submitting(
       form,
@@ -413,19 +420,7 @@ function entityPage(kind: "teams" | "customers") {
       const entityId = entity.id ?? "";
       const entityName = el("input", { name: "name", value: entity.name ?? "" });
       const fields = limitFields(entity.limits, entity.budgets);
-      const form = el(
-        "form",
-        { class: "card inline-form" },
-        el("h2", {}, `Edit ${noun} ${entityId}`),
-        field("Name", entityName),
-        fields.elements,
-        el(
-          "div",
-          { class: "actions" },
-          el("button", { type: "submit", class: "primary" }, "Save"),
-          button("Cancel", () => editBox.replaceChildren()),
-        ),
-      );
+      const form = editForm(`Edit ${noun} ${entityId}`, editBox, field("Name", entityName), fields.elements);
       submitting(
         form,
         message,

@@ -1,5 +1,5 @@
 import { type Answer, ApiFailure, call, failureText } from "../api.js";
-import { button, el, field, type Notice, notice, replace, table } from "../dom.js";
+import { button, el, field, type Notice, notice, replace, submitting, table } from "../dom.js";
 import { list, number, optionalNumber, time } from "../format.js";
 
 // Providers and their keys (/api/providers, /api/providers/{name}/keys): add, edit, delete; a key's secret
@@ -72,30 +72,7 @@ function addProviderForm(message: Notice, done: () => void): HTMLElement {
   });
   const form = el(
     "form",
-    {
-      class: "card inline-form",
-      on: {
-        submit: (event) => {
-          event.preventDefault();
-          void (async () => {
-            try {
-              await call("POST /api/providers", {
-                body: {
-                  name: name.value.trim(),
-                  kind: kind.value.trim(),
-                  ...(baseUrl.value.trim() ? { base_url: baseUrl.value.trim() } : {}),
-                },
-              });
-              message.show(`Provider ${name.value.trim()} added: add a key to serve it.`, "ok");
-              form.reset();
-              done();
-            } catch (error) {
-              message.show(failureText(error), "error");
-            }
-          })();
-        },
-      },
-    },
+    { class: "card inline-form" },
     el("h2", {}, "Add a provider"),
     field("Name", name),
     field("Kind", kind),
@@ -106,6 +83,23 @@ function addProviderForm(message: Notice, done: () => void): HTMLElement {
     ),
     field("Base URL", baseUrl),
     el("button", { type: "submit", class: "primary" }, "Add provider"),
+  );
+  submitting(
+    form,
+    message,
+    async () => {
+      const added = name.value.trim();
+      await call("POST /api/providers", {
+        body: {
+          name: added,
+          kind: kind.value.trim(),
+          ...(baseUrl.value.trim() ? { base_url: baseUrl.value.trim() } : {}),
+        },
+      });
+      form.reset();
+      return `Provider ${added} added: add a key to serve it.`;
+    },
+    done,
   );
   return form;
 }
@@ -252,33 +246,9 @@ function providerForm(provider: Provider, message: Notice, done: () => void): HT
     inputmode: "numeric",
     value: provider.max_retries ?? "",
   });
-  return el(
+  const form = el(
     "form",
-    {
-      class: "inline-form",
-      on: {
-        submit: (event) => {
-          event.preventDefault();
-          void (async () => {
-            try {
-              await call("PATCH /api/providers/{name}", {
-                path: { name },
-                body: {
-                  kind: kind.value.trim(),
-                  base_url: baseUrl.value.trim() || null,
-                  request_timeout_ms: optionalNumber(timeout.value) ?? null,
-                  max_retries: optionalNumber(retries.value) ?? null,
-                },
-              });
-              message.show(`Provider ${name} saved.`, "ok");
-              done();
-            } catch (error) {
-              message.show(failureText(error), "error");
-            }
-          })();
-        },
-      },
-    },
+    { class: "inline-form" },
     el("h3", {}, `Edit ${name}`),
     field("Kind", kind),
     field("Base URL", baseUrl),
@@ -286,6 +256,24 @@ function providerForm(provider: Provider, message: Notice, done: () => void): HT
     field("Retries", retries),
     el("button", { type: "submit", class: "primary" }, "Save"),
   );
+  submitting(
+    form,
+    message,
+    async () => {
+      await call("PATCH /api/providers/{name}", {
+        path: { name },
+        body: {
+          kind: kind.value.trim(),
+          base_url: baseUrl.value.trim() || null,
+          request_timeout_ms: optionalNumber(timeout.value) ?? null,
+          max_retries: optionalNumber(retries.value) ?? null,
+        },
+      });
+      return `Provider ${name} saved.`;
+    },
+    done,
+  );
+  return form;
 }
 
 function keyForm(
@@ -309,39 +297,9 @@ function keyForm(
     autocomplete: "off",
   });
   const weight = el("input", { name: "weight", inputmode: "decimal", value: key?.weight ?? 1 });
-  return el(
+  const form = el(
     "form",
-    {
-      class: "inline-form",
-      on: {
-        submit: (event) => {
-          event.preventDefault();
-          void (async () => {
-            const fields = {
-              name: name.value.trim(),
-              models: list(models.value),
-              weight: optionalNumber(weight.value) ?? 1,
-            };
-            try {
-              if (key === undefined)
-                await call("POST /api/providers/{name}/keys", {
-                  path: { name: provider },
-                  body: { ...fields, secret: secret.value },
-                });
-              else
-                await call("PATCH /api/providers/{name}/keys/{id}", {
-                  path: { name: provider, id: key.id ?? "" },
-                  body: { ...fields, ...(secret.value ? { secret: secret.value } : {}) },
-                });
-              message.show(`Key ${fields.name} of ${provider} saved.`, "ok");
-              done();
-            } catch (error) {
-              message.show(failureText(error), "error");
-            }
-          })();
-        },
-      },
-    },
+    { class: "inline-form" },
     el("h3", {}, key === undefined ? `Add a key to ${provider}` : `Edit key ${key.name ?? ""}`),
     field("Key name", name),
     field("Secret", secret, "Write-only: the gateway never shows it again."),
@@ -349,6 +307,30 @@ function keyForm(
     field("Weight", weight),
     el("button", { type: "submit", class: "primary" }, key === undefined ? "Add key" : "Save key"),
   );
+  submitting(
+    form,
+    message,
+    async () => {
+      const fields = {
+        name: name.value.trim(),
+        models: list(models.value),
+        weight: optionalNumber(weight.value) ?? 1,
+      };
+      if (key === undefined)
+        await call("POST /api/providers/{name}/keys", {
+          path: { name: provider },
+          body: { ...fields, secret: secret.value },
+        });
+      else
+        await call("PATCH /api/providers/{name}/keys/{id}", {
+          path: { name: provider, id: key.id ?? "" },
+          body: { ...fields, ...(secret.value ? { secret: secret.value } : {}) },
+        });
+      return `Key ${fields.name} of ${provider} saved.`;
+    },
+    done,
+  );
+  return form;
 }
 
 async function testKey(provider: string, key: ProviderKey, results: Notice): Promise<void> {

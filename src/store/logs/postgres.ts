@@ -1,6 +1,6 @@
-import pg from "pg";
+import type pg from "pg";
 import type { RequestLogRecord } from "../../observability/request-log/record.js";
-import { inTransaction, migratePostgres, PG_TYPES } from "../pg-common.js";
+import { inTransaction, migratePostgres, openPool } from "../pg-common.js";
 import {
   ALL_COLUMNS,
   type LogRow,
@@ -36,7 +36,6 @@ import type {
 // partitioned by UTC day of its time column, one partition per day, made before the first insert that
 // needs it; no default partition, so a record never lands where retention cannot drop it whole.
 
-const POOL_SIZE = 4;
 const DAY_MS = 86_400_000;
 // Advisory locks: migrations, and making partitions (two writers making the same day would otherwise
 // race in the catalog, which CREATE ... IF NOT EXISTS does not prevent).
@@ -78,21 +77,7 @@ function dayOfPartition(name: string): number | undefined {
 
 /** Connects (and checks the connection) to `url`. Call migrate() before use. */
 export async function openPostgresLogStore(url: string): Promise<LogStore> {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: POOL_SIZE,
-    idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 10_000,
-    types: PG_TYPES,
-  });
-  // An idle connection the server dropped: the pool discards it and opens another on the next query.
-  pool.on("error", () => {});
-  try {
-    await pool.query("SELECT 1");
-  } catch (error) {
-    await pool.end();
-    throw error;
-  }
+  const pool = await openPool(url);
   return new PostgresLogStore(pool);
 }
 
