@@ -43,6 +43,19 @@ describe("a lane's request log", () => {
     expect(record?.output).toBe("data: 1234");
   });
 
+  it("cuts a client's megabyte model name and error message before the ring", () => {
+    const { log, records } = laneLog();
+    const model = `openai/${"m".repeat(1 << 20)}`;
+    new LoggedRequest(log, head(), route, model, false, ANONYMOUS, undefined, 0).end(undefined, {
+      ...success,
+      status: 404,
+      errorMessage: `unknown model ${model}`,
+    });
+    const [record] = records();
+    expect(record?.model).toBe(model.slice(0, 256));
+    expect(record?.errorMessage.length).toBe(1000);
+  });
+
   it("keeps no content when the log or the key says so", () => {
     const body = Buffer.from('{"model":"m"}');
     const off = laneLog({ content: false });

@@ -16,6 +16,8 @@ import type { InferenceRoute } from "./routes.js";
 // the count). Content is cut here, so the ring and the store only ever see bounded records.
 
 const MAX_ERROR_MESSAGE = 1000;
+/** Model names come from clients: a megabyte one must not reach the ring or the store whole. */
+const MAX_MODEL_NAME = 256;
 /** A body's `metadata` is looked for only when its bytes name it; most bodies never pay for a parse. */
 const METADATA_FIELD = Buffer.from('"metadata"');
 const MAX_METADATA_ENTRIES = 16;
@@ -148,9 +150,9 @@ export class LaneRequestLog {
     record.time = request.time;
     record.route = request.route.name;
     record.format = request.route.format.name;
-    record.model = request.model;
+    record.model = clipped(request.model, MAX_MODEL_NAME);
     record.provider = provider;
-    record.providerModel = model;
+    record.providerModel = clipped(model, MAX_MODEL_NAME);
     record.providerKey =
       candidate === undefined ? "" : (candidate.provider.keys[candidate.keyIndex]?.name ?? "");
     record.virtualKey = request.party.virtualKey;
@@ -159,10 +161,7 @@ export class LaneRequestLog {
     record.status = end.status;
     record.errorCode = end.errorCode;
     record.errorClass = end.errorClass as LoggedErrorClass;
-    record.errorMessage =
-      end.errorMessage.length > MAX_ERROR_MESSAGE
-        ? end.errorMessage.slice(0, MAX_ERROR_MESSAGE)
-        : end.errorMessage;
+    record.errorMessage = clipped(end.errorMessage, MAX_ERROR_MESSAGE);
     record.latencyMs = Math.round(latencyMs * 1000) / 1000;
     record.ttftMs = ttftMs < 0 ? -1 : Math.round(ttftMs * 1000) / 1000;
     record.retries = attempt?.retries ?? 0;
@@ -252,7 +251,7 @@ function metadataOf(
     out ??= Object.create(null) as Record<string, string>;
     // Headers win: a body cannot overwrite what the request's headers said.
     if (name in out) continue;
-    out[name] = value.length > MAX_METADATA_VALUE ? value.slice(0, MAX_METADATA_VALUE) : value;
+    out[name] = clipped(value, MAX_METADATA_VALUE);
     count++;
   }
   return out;
@@ -325,4 +324,8 @@ export class LoggedRequest {
       output,
     );
   }
+}
+
+function clipped(text: string, max: number): string {
+  return text.length > max ? text.slice(0, max) : text;
 }
