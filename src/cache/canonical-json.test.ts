@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson, canonicalMembers, canonicalNumber } from "./canonical-json.js";
+import { canonicalMembers, canonicalNumber } from "./canonical-json.js";
+
+/** A JSON value's canonical text (as the member of an object), or why it has none. */
+function canonicalJson(
+  text: string,
+  maxDepth: number,
+): { ok: true; text: string } | { ok: false; reason: string } {
+  const result = canonicalMembers(`{"v":${text}}`, maxDepth + 1);
+  return result.ok ? { ok: true, text: result.members.get("v") as string } : result;
+}
 
 const canonical = (text: string): string => {
   const result = canonicalJson(text, 64);
@@ -25,7 +34,7 @@ describe("canonicalNumber", () => {
   });
 });
 
-describe("canonicalJson", () => {
+describe("a canonical value", () => {
   it("sorts members, drops whitespace and resolves escapes", () => {
     expect(canonical(' { "b" : [ 1.0 , "x" ] ,\n\t"a":{"d":null,"c":true} } ')).toBe(
       '{"a":{"c":true,"d":null},"b":[1e0,"x"]}',

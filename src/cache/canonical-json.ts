@@ -4,11 +4,7 @@
 // repeat make the text uncanonical: providers differ on which copy wins, so two such bodies could mean
 // different requests.
 
-export type CanonicalJson =
-  | { readonly ok: true; readonly text: string }
-  | { readonly ok: false; readonly reason: "not_json" | "too_deep" | "duplicate_member" };
-
-/** A top-level object's members, canonical, by name; `undefined` when the text is not an object. */
+/** A top-level object's members, each value canonical, by name; or why the text has none. */
 export type CanonicalMembers =
   | { readonly ok: true; readonly members: ReadonlyMap<string, string> }
   | { readonly ok: false; readonly reason: "not_json" | "not_object" | "too_deep" | "duplicate_member" };
@@ -16,19 +12,6 @@ export type CanonicalMembers =
 class Uncanonical extends Error {
   constructor(readonly reason: "not_json" | "too_deep" | "duplicate_member") {
     super(reason);
-  }
-}
-
-/** The canonical text of a JSON value. */
-export function canonicalJson(text: string, maxDepth: number): CanonicalJson {
-  try {
-    const parser = new Parser(text, maxDepth);
-    const value = parser.value(0);
-    parser.end();
-    return { ok: true, text: value };
-  } catch (error) {
-    if (error instanceof Uncanonical) return { ok: false, reason: error.reason };
-    throw error;
   }
 }
 
@@ -51,8 +34,23 @@ export function canonicalMembers(text: string, maxDepth: number): CanonicalMembe
   }
 }
 
+/**
+ * An object's canonical text from its members' names and canonical values: sorted by name (by UTF-16 code
+ * units; any fixed order would do). Built by concatenation, which V8 keeps as a rope until the text is read
+ * whole, where join would copy every nested value once per level.
+ */
+export function canonicalObject(members: Iterable<readonly [string, string]>): string {
+  const sorted = [...members].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  let text = "{";
+  for (const [i, [name, value]] of sorted.entries())
+    text += `${i === 0 ? "" : ","}${JSON.stringify(name)}:${value}`;
+  return `${text}}`;
+}
+
 const NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
-const SPACE = /[ \t\n\r]*/y;
+/** What makes a string literal other than its plain characters: escapes, and control characters (invalid). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for.
+const SPECIAL = /[\u0000-\u001f\\]/;
 
 class Parser {
   at = 0;
@@ -63,9 +61,13 @@ class Parser {
   ) {}
 
   skipSpace(): void {
-    SPACE.lastIndex = this.at;
-    SPACE.test(this.text);
-    this.at = SPACE.lastIndex;
+    let at = this.at;
+    for (;;) {
+      const code = this.text.charCodeAt(at);
+      if (code !== 0x20 && code !== 0x0a && code !== 0x0d && code !== 0x09) break;
+      at += 1;
+    }
+    this.at = at;
   }
 
   end(): void {
@@ -78,7 +80,10 @@ class Parser {
     const char = this.text[this.at];
     if (char === "{") return this.object(depth);
     if (char === "[") return this.array(depth);
-    if (char === '"') return JSON.stringify(this.string());
+    if (char === '"') {
+      const literal = this.stringLiteral();
+      return literal.plain ? literal.text : JSON.stringify(JSON.parse(literal.text));
+    }
     for (const literal of ["true", "false", "null"]) {
       if (this.text.startsWith(literal, this.at)) {
         this.at += literal.length;
@@ -116,56 +121,62 @@ class Parser {
   }
 
   private object(depth: number): string {
-    const members = [...this.members(depth)];
-    // Sorted by UTF-16 code units, like any fixed order it only has to be the same every time.
-    members.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${members.map(([name, value]) => `${JSON.stringify(name)}:${value}`).join(",")}}`;
+    return canonicalObject(this.members(depth));
   }
 
   private array(depth: number): string {
     if (depth >= this.maxDepth) throw new Uncanonical("too_deep");
     this.at += 1;
-    const items: string[] = [];
     this.skipSpace();
     if (this.text[this.at] === "]") {
       this.at += 1;
       return "[]";
     }
+    let text = "[";
     for (;;) {
-      items.push(this.value(depth + 1));
+      text += this.value(depth + 1);
       this.skipSpace();
       if (this.text[this.at] === "]") {
         this.at += 1;
-        return `[${items.join(",")}]`;
+        return `${text}]`;
       }
       this.expect(",");
+      text += ",";
     }
   }
 
-  /** A string's decoded value (JSON.parse checks and resolves its escapes). */
+  /** A string's decoded value. */
   private string(): string {
+    const literal = this.stringLiteral();
+    return literal.plain ? literal.text.slice(1, -1) : (JSON.parse(literal.text) as string);
+  }
+
+  /**
+   * A string's text, quotes included; `plain` when it has no escapes (and is then canonical already: a
+   * valid UTF-8 text has no lone surrogates for JSON.stringify to escape).
+   */
+  private stringLiteral(): { text: string; plain: boolean } {
     const text = this.text;
-    if (text[this.at] !== '"') throw new Uncanonical("not_json");
-    let escaped = false;
-    for (let i = this.at + 1; i < text.length; i++) {
-      const code = text.charCodeAt(i);
-      if (code === 0x22) {
-        const literal = text.slice(this.at, i + 1);
-        this.at = i + 1;
-        if (!escaped) return literal.slice(1, -1);
-        try {
-          return JSON.parse(literal) as string;
-        } catch {
-          throw new Uncanonical("not_json");
-        }
-      }
-      if (code < 0x20) throw new Uncanonical("not_json");
-      if (code === 0x5c) {
-        escaped = true;
-        i += 1;
-      }
+    const start = this.at;
+    if (text[start] !== '"') throw new Uncanonical("not_json");
+    let end = text.indexOf('"', start + 1);
+    for (;;) {
+      if (end < 0) throw new Uncanonical("not_json");
+      let backslashes = 0;
+      while (text.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes += 1;
+      if (backslashes % 2 === 0) break;
+      end = text.indexOf('"', end + 1);
     }
-    throw new Uncanonical("not_json");
+    this.at = end + 1;
+    const literal = text.slice(start, end + 1);
+    if (!SPECIAL.test(literal)) return { text: literal, plain: true };
+    // JSON.parse refuses raw control characters and bad escapes.
+    try {
+      JSON.parse(literal);
+    } catch {
+      throw new Uncanonical("not_json");
+    }
+    return { text: literal, plain: false };
   }
 
   private number(): string {

@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
-import { canonicalMembers } from "./canonical-json.js";
+import { canonicalMembers, canonicalObject } from "./canonical-json.js";
 
 // The exact cache's key: a SHA-256 of the request in a canonical form, so that the same question asked
 // with its JSON members in another order, other whitespace or other number spellings finds the same
@@ -24,7 +24,7 @@ export interface CacheKeyRequest {
 }
 
 export interface CacheKeyLimits {
-  /** A body longer than this is not cached: its key would cost a parse of the whole body. */
+  /** A body longer than this is not cached: its key costs a parse of the whole body (a few times JSON.parse's). */
   readonly maxBodyBytes: number;
   /** Objects and arrays nested deeper than this are not cached. */
   readonly maxDepth: number;
@@ -77,9 +77,7 @@ export function cacheKey(
   );
   const parsed = canonicalMembers(text, limits.maxDepth);
   if (!parsed.ok) return { cacheable: false, reason: parsed.reason };
-  const members = [...parsed.members].filter(([name]) => !NOT_KEYED.has(name));
-  members.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const body = `{${members.map(([name, value]) => `${JSON.stringify(name)}:${value}`).join(",")}}`;
+  const body = canonicalObject([...parsed.members].filter(([name]) => !NOT_KEYED.has(name)));
   const format = FORMAT_FAMILY.get(request.format) ?? request.format;
   // JSON strings cannot hold a raw newline, so the parts cannot run into each other.
   const scope = JSON.stringify([request.namespace, format, request.operation, request.model]);

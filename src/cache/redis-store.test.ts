@@ -198,25 +198,31 @@ describe("redisStore", () => {
   });
 });
 
-// Last: it stops the shared server and starts it again, empty.
 describe("redisStore when Redis goes away", () => {
   it("misses while it is down and serves again once it is back", async () => {
+    const own = await startTestRedis({ throwaway: true });
     const errors: Error[] = [];
-    const target = store({ onError: (error) => errors.push(error) });
-    await connected(target);
-    const k = key();
-    await target.set(k, entry("{}"), 60_000);
-    const before = target.counts();
-    await redis.takeDown();
-    expect(await target.get(k)).toBeUndefined();
-    await target.set(key(), entry("{}"), 60_000);
-    expect(countsSince(target, before)).toMatchObject({ misses: 1, failedReads: 1, failedWrites: 1 });
-    expect(errors.length).toBeGreaterThan(0);
-    await redis.bringUp();
-    await connected(target);
-    await target.set(k, entry("again"), 60_000);
-    expect(Buffer.from((await target.get(k))?.body ?? []).toString()).toBe("again");
-  });
+    const target = redisStore({ url: own.url, prefix: prefix(), onError: (error) => errors.push(error) });
+    stores.push(target);
+    try {
+      await connected(target);
+      const k = key();
+      await target.set(k, entry("{}"), 60_000);
+      const before = target.counts();
+      await own.takeDown();
+      expect(await target.get(k)).toBeUndefined();
+      await target.set(key(), entry("{}"), 60_000);
+      expect(countsSince(target, before)).toMatchObject({ misses: 1, failedReads: 1, failedWrites: 1 });
+      expect(errors.length).toBeGreaterThan(0);
+      await own.bringUp();
+      await connected(target);
+      await target.set(k, entry("again"), 60_000);
+      expect(Buffer.from((await target.get(k))?.body ?? []).toString()).toBe("again");
+    } finally {
+      await target.close();
+      await own.stop();
+    }
+  }, 30_000);
 });
 
 describe("the stored value", () => {

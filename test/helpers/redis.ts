@@ -21,9 +21,10 @@ export interface TestRedis {
 const MISSING =
   "Redis tests need a server: install Debian's redis-server (apt-get install redis-server) or set SWITCHYARD_TEST_REDIS_URL";
 
-export async function startTestRedis(): Promise<TestRedis> {
+/** `throwaway`: always a server of the test's own, which it may take down (SWITCHYARD_TEST_REDIS_URL ignored). */
+export async function startTestRedis(options: { throwaway?: boolean } = {}): Promise<TestRedis> {
   const url = process.env.SWITCHYARD_TEST_REDIS_URL;
-  if (url !== undefined && url !== "")
+  if (url !== undefined && url !== "" && options.throwaway !== true)
     return { url, stop: async () => {}, takeDown: notThrowaway, bringUp: notThrowaway };
   const dir = mkdtempSync(join(tmpdir(), "sy-redis-"));
   const port = await freePort();
