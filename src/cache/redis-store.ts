@@ -1,0 +1,209 @@
+import { createClient, RESP_TYPES } from "redis";
+import {
+  type CacheEntry,
+  type CacheStore,
+  type CacheStoreCounts,
+  type CacheStoreSize,
+  entryBytes,
+  newCounts,
+} from "./store.js";
+
+// The exact cache in Redis, shared by every gateway instance. Each entry is one string value under
+// `<prefix><key>`, expiring by Redis's own TTL (PX), holding the entry's fields as a small JSON head and
+// its body bytes after it. Redis is a cache here: when it is down or slow a read is a miss and a write is
+// dropped, each counted, and the client reconnects in the background. Commands never queue up waiting
+// for it: none are queued while disconnected, each has a deadline (node-redis's own timeout ends once a
+// command is sent, so a Redis that stops answering would hold it for ever), and at most maxInFlight are
+// outstanding at once.
+
+export interface RedisStoreOptions {
+  /** redis://[user:password@]host:port[/db] (or rediss://). */
+  readonly url: string;
+  /** Prepended to every key, so the gateway's entries stay apart from other data in the database. */
+  readonly prefix?: string;
+  /** How long a command may take before it counts as failed. */
+  readonly commandTimeoutMs?: number;
+  /** Commands sent and not yet answered beyond which more fail at once (a Redis that stopped answering). */
+  readonly maxInFlight?: number;
+  /** An entry larger than this (entryBytes) is not stored. */
+  readonly maxEntryBytes?: number;
+  /** Told of the client's errors (connection lost, refused, ...), for the operator's log. */
+  readonly onError?: (error: Error) => void;
+}
+
+export const DEFAULT_REDIS_PREFIX = "switchyard:cache:";
+const DEFAULT_COMMAND_TIMEOUT_MS = 500;
+const DEFAULT_MAX_ENTRY_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_IN_FLIGHT = 1000;
+const MAX_RECONNECT_DELAY_MS = 5000;
+
+/** A Redis-backed store; it connects in the background and answers misses until connected. */
+export function redisStore(options: RedisStoreOptions): CacheStore {
+  const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+  const maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+  const timeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const plain = createClient({
+    url: options.url,
+    // Commands fail at once while disconnected instead of waiting in a queue for a reconnect.
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: timeout * 4,
+      reconnectStrategy: (retries) => Math.min(50 * 2 ** Math.min(retries, 10), MAX_RECONNECT_DELAY_MS),
+    },
+  });
+  // The same connection, answering values as bytes (SCAN's cursor stays a string on `plain`).
+  const client = plain.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+  const onError = options.onError ?? (() => {});
+  // Without a listener an error event would throw; the client reconnects by itself.
+  client.on("error", (error: Error) => onError(error));
+  client.connect().catch((error: Error) => onError(error));
+
+  const counts = newCounts();
+  let closed = false;
+  const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  let inFlight = 0;
+
+  /** The command's answer; throws when it fails, misses its deadline or too many are outstanding. */
+  const command = async <T>(send: () => Promise<T>): Promise<T> => {
+    if (inFlight >= maxInFlight) throw new Error("too many Redis commands outstanding");
+    let sent: Promise<T>;
+    try {
+      sent = send();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    inFlight += 1;
+    // Past its deadline, a command still counts until Redis answers it.
+    const answered = () => {
+      inFlight -= 1;
+    };
+    sent.then(answered, answered);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("Redis command timed out")), timeout);
+    });
+    try {
+      return await Promise.race([sent, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  return {
+    async get(key) {
+      let value: Buffer | null;
+      try {
+        value = await command(() => client.get(prefix + key));
+      } catch {
+        counts.failedReads += 1;
+        counts.misses += 1;
+        return undefined;
+      }
+      const entry = value === null ? undefined : decodeEntry(value);
+      if (entry === undefined) {
+        if (value !== null) counts.failedReads += 1;
+        counts.misses += 1;
+        return undefined;
+      }
+      counts.hits += 1;
+      return entry;
+    },
+
+    async set(key, entry, ttlMs) {
+      if (!(ttlMs > 0) || entryBytes(key, entry) > maxEntryBytes) return;
+      try {
+        const value = encodeEntry(entry);
+        const expiration = { type: "PX", value: Math.max(1, Math.ceil(ttlMs)) } as const;
+        await command(() => client.set(prefix + key, value, { expiration }));
+        counts.stores += 1;
+      } catch {
+        counts.failedWrites += 1;
+      }
+    },
+
+    async delete(key) {
+      try {
+        await command(() => client.del(prefix + key));
+      } catch {
+        counts.failedWrites += 1;
+      }
+    },
+
+    async size(): Promise<CacheStoreSize> {
+      let entries = 0;
+      let bytes = 0;
+      for await (const keys of plain.scanIterator({ MATCH: `${escapeGlob(prefix)}*`, COUNT: 500 })) {
+        if (keys.length === 0) continue;
+        const lengths = await Promise.all(keys.map((name) => plain.strLen(name)));
+        for (const [i, name] of keys.entries()) {
+          entries += 1;
+          bytes += name.length - prefix.length + (lengths[i] ?? 0);
+        }
+      }
+      return { entries, bytes };
+    },
+
+    counts(): CacheStoreCounts {
+      return { ...counts };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (client.isOpen) await client.close().catch(() => client.destroy());
+    },
+  };
+}
+
+/** Redis's SCAN MATCH is a glob: the prefix's own *, ?, [ and \ match only themselves. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
+}
+
+interface EntryHead {
+  readonly status: number;
+  readonly contentType: string;
+  readonly streamed: boolean;
+  readonly storedAt: number;
+}
+
+/** The head's length (4 bytes, big-endian), the head as JSON, then the body. */
+export function encodeEntry(entry: CacheEntry): Buffer {
+  const head: EntryHead = {
+    status: entry.status,
+    contentType: entry.contentType,
+    streamed: entry.streamed,
+    storedAt: entry.storedAt,
+  };
+  const headBytes = Buffer.from(JSON.stringify(head), "utf8");
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(headBytes.length);
+  return Buffer.concat([length, headBytes, entry.body]);
+}
+
+/** The entry in a stored value; undefined for a value this version did not write. */
+export function decodeEntry(value: Buffer): CacheEntry | undefined {
+  if (value.length < 4) return undefined;
+  const headLength = value.readUInt32BE(0);
+  if (4 + headLength > value.length) return undefined;
+  let head: unknown;
+  try {
+    head = JSON.parse(value.subarray(4, 4 + headLength).toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  if (!isEntryHead(head)) return undefined;
+  const { status, contentType, streamed, storedAt } = head;
+  return { status, contentType, streamed, storedAt, body: value.subarray(4 + headLength) };
+}
+
+function isEntryHead(head: unknown): head is EntryHead {
+  if (typeof head !== "object" || head === null) return false;
+  const { status, contentType, streamed, storedAt } = head as Record<string, unknown>;
+  return (
+    Number.isInteger(status) &&
+    typeof contentType === "string" &&
+    typeof streamed === "boolean" &&
+    typeof storedAt === "number"
+  );
+}
