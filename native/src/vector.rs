@@ -12,7 +12,7 @@ pub const MAX_DIMENSION: u32 = 4096;
 /// Bytes counted per entry besides its vector: id, slot, insertion order and inverted-file bookkeeping.
 pub const ENTRY_OVERHEAD: u64 = 64;
 /// Entries from which the inverted file is used; chosen from bench/results/vector-micro.json.
-pub const APPROXIMATE_FROM: u32 = 4096;
+pub const APPROXIMATE_FROM: u32 = 2048;
 /// Inverted lists scanned per search; recall measured in src/native/vector.test.ts.
 pub const PROBES: usize = 8;
 const TRAIN_ITERATIONS: usize = 5;
