@@ -1,6 +1,6 @@
 //! Switchyard's native hot path: request scanning and patching, token counting, the vector index.
-//! Every export but `listenReusePort` and `lowerThreadPriority` (system calls) has a TypeScript twin in `src/native/` with identical
-//! results.
+//! Every export but `listenReusePort` and `lowerThreadPriority` (system calls) has a TypeScript twin in
+//! `src/native/` with identical results (the vector index's twin by brute force only).
 
 mod listen;
 mod rewrite;

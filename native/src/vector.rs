@@ -1,8 +1,9 @@
 //! The semantic cache's similarity search: unit-length f32 vectors of one dimension, each under a caller's
 //! u32 id, bounded by bytes with the oldest entries evicted first. Brute force below `approximate_from`
 //! entries; from there an inverted file (spherical k-means centroids, the nearest `PROBES` lists scanned),
-//! retrained each time the index doubles. Either way a result is checked against the threshold with its
-//! exact similarity, so the approximate path may miss an entry but never returns one below the threshold.
+//! retrained each time the index doubles or has taken as many adds as it was trained on. Either way a
+//! result is checked against the threshold with its exact similarity, so the approximate path may miss an
+//! entry but never returns one below the threshold.
 //! `src/native/vector.ts` is the TypeScript twin (brute force only).
 
 use std::collections::{HashMap, VecDeque};
@@ -48,6 +49,10 @@ pub struct Index {
   next_seq: u64,
   ivf: Option<Ivf>,
   train_at: usize,
+  /// Adds since the inverted file was trained: once they match its training size, the entries it was
+  /// trained on may all have been evicted, so it is trained again (a full index never doubles).
+  adds_since_training: usize,
+  trained_size: usize,
 }
 
 pub fn entry_bytes(dim: u32) -> u64 {
@@ -171,6 +176,8 @@ impl Index {
       next_seq: 0,
       ivf: None,
       train_at: from,
+      adds_since_training: 0,
+      trained_size: 0,
     })
   }
 
@@ -219,7 +226,9 @@ impl Index {
       let (slot_of, seqs) = (&self.slot_of, &self.seqs);
       self.order.retain(|&(i, s)| slot_of.get(&i).is_some_and(|&x| seqs[x as usize] == s));
     }
-    if self.ids.len() >= self.train_at {
+    self.adds_since_training += 1;
+    let replaced = self.ivf.is_some() && self.adds_since_training >= self.trained_size;
+    if self.ids.len() >= self.train_at || replaced {
       self.train();
     } else if self.ivf.is_some() {
       let list = self.nearest_list(&unit);
@@ -383,6 +392,8 @@ impl Index {
     }
     self.ivf = Some(ivf);
     self.train_at = n * 2;
+    self.trained_size = n;
+    self.adds_since_training = 0;
   }
 }
 
@@ -416,6 +427,32 @@ mod tests {
       assert!((dot_plain(&a, &b) as f64 - exact).abs() < 1e-4, "plain, n = {n}");
       assert!((dot(&a, &b) as f64 - exact).abs() < 1e-4, "dispatched, n = {n}");
     }
+  }
+
+  #[test]
+  fn full_index_retrains_once_its_entries_are_replaced() {
+    let dim = 16;
+    let mut index = Index::new(dim, (600 * entry_bytes(dim)) as f64, Some(256)).unwrap();
+    let mut seed = 9u64;
+    let mut add = |index: &mut Index, id: u32| {
+      let v: Vec<f32> = (0..dim).map(|_| lcg(&mut seed)).collect();
+      index.add(id, &v).unwrap();
+    };
+    for id in 0..600 {
+      add(&mut index, id);
+    }
+    // Trained at 256 and 512 entries; full at 600, so it never reaches 1024.
+    assert_eq!(index.ivf.as_ref().unwrap().lists.len(), 23);
+    // 512 adds after the training at 512 entries (ids 512 to 1023) retrain it.
+    for id in 600..1023 {
+      add(&mut index, id);
+    }
+    assert_eq!(index.len(), 600);
+    assert_eq!(index.ivf.as_ref().unwrap().lists.len(), 23, "511 adds since training");
+    for id in 1023..1100 {
+      add(&mut index, id);
+    }
+    assert_eq!(index.ivf.as_ref().unwrap().lists.len(), 24, "retrained on the 600 entries it holds");
   }
 
   #[test]
