@@ -216,6 +216,12 @@ impl Index {
       }
     }
     let slot = self.ids.len();
+    if self.data.len() == self.data.capacity() {
+      // Doubling, but never past the bound, so the vectors' allocation stays within maxBytes.
+      let most = (self.max_bytes / one) as usize;
+      let slots = (slot * 2).max(16).min(most).max(slot + 1);
+      self.data.reserve_exact((slots - slot) * self.dim);
+    }
     self.data.extend_from_slice(&unit);
     self.ids.push(id);
     self.seqs.push(self.next_seq);

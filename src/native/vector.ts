@@ -128,7 +128,9 @@ export class VectorIndexTs implements VectorIndex {
     checkVectorOptions(options);
     this.dimension = options.dimension;
     this.maxBytes = options.maxBytes;
-    this.data = new Float32Array(this.dimension * 16);
+    this.data = new Float32Array(
+      this.dimension * Math.min(16, Math.floor(this.maxBytes / vectorEntryBytes(this.dimension))),
+    );
     this.query = new Float32Array(this.dimension);
   }
 
@@ -160,7 +162,9 @@ export class VectorIndexTs implements VectorIndex {
     const d = this.dimension;
     const slot = this.ids.length;
     if ((slot + 1) * d > this.data.length) {
-      const grown = new Float32Array(this.data.length * 2);
+      // Doubling, but never past the bound, so the vectors' allocation stays within maxBytes.
+      const most = Math.floor(this.maxBytes / one);
+      const grown = new Float32Array(Math.min(slot * 2, most) * d);
       grown.set(this.data);
       this.data = grown;
     }
