@@ -191,6 +191,9 @@ export function scanRequestBest(body: Buffer): ScanResult {
     : fallback.scanRequest(body);
 }
 
+/** The addon refuses a vector's values with a plain Error; the twin throws a TypeError, as for every argument. */
+const asTypeError = (e: unknown): unknown => (e instanceof Error ? new TypeError(e.message) : e);
+
 /** The addon's index behind the VectorIndex interface; arguments are checked here as the twin checks them. */
 export class NativeVectorIndex implements VectorIndex {
   readonly dimension: number;
@@ -221,7 +224,11 @@ export class NativeVectorIndex implements VectorIndex {
   add(id: number, vector: Float32Array): number[] {
     checkId(id);
     checkVector(vector, this.dimension);
-    return this.index.add(id, vector);
+    try {
+      return this.index.add(id, vector);
+    } catch (e) {
+      throw asTypeError(e);
+    }
   }
 
   remove(id: number): boolean {
@@ -241,7 +248,13 @@ export class NativeVectorIndex implements VectorIndex {
   private find(vector: Float32Array, threshold: number, exact: boolean): VectorHit | undefined {
     checkThreshold(threshold);
     checkVector(vector, this.dimension);
-    if (!this.index.searchInto(vector, threshold, this.out, exact)) return undefined;
+    let found: boolean;
+    try {
+      found = this.index.searchInto(vector, threshold, this.out, exact);
+    } catch (e) {
+      throw asTypeError(e);
+    }
+    if (!found) return undefined;
     return { id: this.out[0] as number, similarity: this.out[1] as number };
   }
 }

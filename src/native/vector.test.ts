@@ -40,11 +40,12 @@ function cosine(a: Float32Array, b: Float32Array): number {
   return ab / Math.sqrt(aa * bb);
 }
 
+/** The message of the TypeError `f` throws. */
 const thrown = (f: () => unknown): string => {
   try {
     f();
   } catch (e) {
-    return (e as Error).message;
+    return e instanceof TypeError ? e.message : `not a TypeError: ${String(e)}`;
   }
   return "nothing thrown";
 };
