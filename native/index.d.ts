@@ -2,6 +2,32 @@
 /* eslint-disable */
 
 /**
+ * The semantic cache's similarity search over unit-length f32 vectors of one dimension (see vector.rs).
+ * Bounded by `maxBytes`: adding to a full index evicts the oldest entries first and answers their ids.
+ */
+export declare class VectorIndex {
+  /** `approximateFrom`: entries from which the inverted file is used (default `VECTOR_APPROXIMATE_FROM`). */
+  constructor(dimension: number, maxBytes: number, approximateFrom?: number | undefined | null)
+  /**
+   * Stores `vector`, normalised, under `id` (replacing that id's entry); answers the ids evicted to make
+   * room, oldest first.
+   */
+  add(id: number, vector: Float32Array): Array<number>
+  /** Drops the entry under `id`; answers whether there was one. */
+  remove(id: number): boolean
+  /**
+   * Writes [id, similarity] of the best entry with similarity >= `threshold` into `out` and answers true,
+   * or answers false. `exact` forces brute force (the reference for recall).
+   */
+  searchInto(query: Float32Array, threshold: number, out: Float64Array, exact?: boolean | undefined | null): boolean
+  get size(): number
+  /** Bytes the entries take by the index's own count: each vector plus a fixed per-entry overhead. */
+  get bytes(): number
+  /** Whether searches currently go through the inverted file rather than brute force. */
+  get approximate(): boolean
+}
+
+/**
  * Anthropic Messages reply → OpenAI chat.completion JSON text, identical to the TypeScript path's, with
  * [prompt_tokens, completion_tokens] written into `usage`; null when it declines (the caller then runs
  * the TypeScript path). `modelJson` is the requested model already JSON-encoded.
@@ -48,3 +74,9 @@ export declare function scanRequest(body: Uint8Array): ScanResult
  * gatewayFields 0|1, modelRepeated 0|1] and returns the decoded model (ok) or the error message (not ok).
  */
 export declare function scanRequestInto(body: Uint8Array, out: Int32Array): string | null
+
+/** Entries from which a VectorIndex searches its inverted file instead of scanning every entry. */
+export declare const VECTOR_APPROXIMATE_FROM: number
+
+/** Bytes a VectorIndex counts per entry besides the vector's own 4 bytes per value. */
+export declare const VECTOR_ENTRY_OVERHEAD: number

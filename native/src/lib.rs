@@ -1,6 +1,6 @@
-//! Switchyard's native hot path: request scanning and patching, token counting.
-//! Every export but `listenReusePort` (a socket call) has a TypeScript twin in `src/native/` with identical
-//! results.
+//! Switchyard's native hot path: request scanning and patching, token counting, the vector index.
+//! Every export but `listenReusePort` and `lowerThreadPriority` (system calls) has a TypeScript twin in
+//! `src/native/` with identical results (the vector index's twin by brute force only).
 
 mod listen;
 mod rewrite;
@@ -8,8 +8,11 @@ mod scan;
 mod thread;
 mod tokens;
 mod transcode;
+mod vector;
 
-use napi::bindgen_prelude::{Buffer, Either, Env, Float64ArraySlice, Int32ArraySlice, Object, Utf16String};
+use napi::bindgen_prelude::{
+  Buffer, Either, Env, Float32ArraySlice, Float64ArraySlice, Int32ArraySlice, Object, Utf16String,
+};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
@@ -174,3 +177,92 @@ pub const MAX_DEPTH: u32 = scan::MAX_DEPTH as u32;
 /// Slots `scanRequestInto` fills; the loader refuses an addon built with another count.
 #[napi]
 pub const SCAN_SLOTS: u32 = 8;
+
+fn invalid(message: String) -> Error {
+  Error::new(Status::InvalidArg, message)
+}
+
+/// The semantic cache's similarity search over unit-length f32 vectors of one dimension (see vector.rs).
+/// Bounded by `maxBytes`: adding to a full index evicts the oldest entries first and answers their ids.
+#[napi]
+pub struct VectorIndex {
+  inner: vector::Index,
+}
+
+#[napi]
+impl VectorIndex {
+  /// `approximateFrom`: entries from which the inverted file is used (default `VECTOR_APPROXIMATE_FROM`).
+  #[napi(constructor)]
+  pub fn new(dimension: u32, max_bytes: f64, approximate_from: Option<u32>) -> Result<Self> {
+    Ok(VectorIndex { inner: vector::Index::new(dimension, max_bytes, approximate_from).map_err(invalid)? })
+  }
+
+  /// Stores `vector`, normalised, under `id` (replacing that id's entry); answers the ids evicted to make
+  /// room, oldest first.
+  #[napi]
+  pub fn add(&mut self, id: u32, vector: Float32ArraySlice) -> Result<Vec<u32>> {
+    self.inner.add(id, &vector).map_err(invalid)
+  }
+
+  /// Drops the entry under `id`; answers whether there was one.
+  #[napi]
+  pub fn remove(&mut self, id: u32) -> bool {
+    self.inner.remove(id)
+  }
+
+  /// Writes [id, similarity] of the best entry with similarity >= `threshold` into `out` and answers true,
+  /// or answers false. `exact` forces brute force (the reference for recall).
+  #[napi]
+  pub fn search_into(
+    &self,
+    query: Float32ArraySlice,
+    threshold: f64,
+    mut out: Float64ArraySlice,
+    exact: Option<bool>,
+  ) -> Result<bool> {
+    // SAFETY: the call is synchronous on the JS thread, so nothing else touches `out` meanwhile.
+    let out = unsafe { out.as_mut() };
+    if out.len() < 2 {
+      return Err(invalid("out must hold at least 2 slots".to_string()));
+    }
+    let found = if exact == Some(true) {
+      self.inner.search_exact(&query, threshold)
+    } else {
+      self.inner.search(&query, threshold)
+    }
+    .map_err(invalid)?;
+    Ok(match found {
+      Some(hit) => {
+        out[0] = hit.id as f64;
+        out[1] = hit.similarity as f64;
+        true
+      }
+      None => false,
+    })
+  }
+
+  #[napi(getter)]
+  pub fn size(&self) -> u32 {
+    self.inner.len() as u32
+  }
+
+  /// Bytes the entries take by the index's own count: each vector plus a fixed per-entry overhead.
+  #[napi(getter)]
+  pub fn bytes(&self) -> f64 {
+    self.inner.bytes() as f64
+  }
+
+  /// Whether searches currently go through the inverted file rather than brute force.
+  #[napi(getter)]
+  pub fn approximate(&self) -> bool {
+    self.inner.approximate()
+  }
+}
+
+/// Entries from which a VectorIndex searches its inverted file instead of scanning every entry.
+#[napi]
+pub const VECTOR_APPROXIMATE_FROM: u32 = vector::APPROXIMATE_FROM;
+
+/// Bytes a VectorIndex counts per entry besides the vector's own 4 bytes per value.
+#[napi]
+pub const VECTOR_ENTRY_OVERHEAD: u32 = vector::ENTRY_OVERHEAD as u32;

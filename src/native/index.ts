@@ -8,9 +8,38 @@ import { rewriteModel as rewriteModelTs } from "./rewrite.js";
 import { scanRequest as scanRequestTs } from "./scan.js";
 import { countTokens as countTokensTs } from "./tokens.js";
 import { type Encoding, MAX_DEPTH, SCAN_SLOTS, type ScanResult } from "./types.js";
+import {
+  checkId,
+  checkThreshold,
+  checkVector,
+  checkVectorOptions,
+  VECTOR_ENTRY_OVERHEAD,
+  type VectorHit,
+  type VectorIndex,
+  type VectorIndexOptions,
+  VectorIndexTs,
+} from "./vector.js";
 
 export type { Encoding, ScanFail, ScanOk, ScanResult } from "./types.js";
 export { MAX_BODY, MAX_DEPTH } from "./types.js";
+export type { VectorHit, VectorIndex, VectorIndexOptions } from "./vector.js";
+export { VECTOR_ENTRY_OVERHEAD, VECTOR_MAX_DIMENSION, VECTOR_MIN_DIMENSION } from "./vector.js";
+
+/** The addon's VectorIndex class (native/src/lib.rs). */
+interface NativeVectorIndexClass {
+  new (
+    dimension: number,
+    maxBytes: number,
+    approximateFrom?: number,
+  ): {
+    add(id: number, vector: Float32Array): number[];
+    remove(id: number): boolean;
+    searchInto(query: Float32Array, threshold: number, out: Float64Array, exact?: boolean): boolean;
+    readonly size: number;
+    readonly bytes: number;
+    readonly approximate: boolean;
+  };
+}
 
 export interface NativeBinding {
   scanRequest(body: Uint8Array): ScanResult;
@@ -20,6 +49,9 @@ export interface NativeBinding {
   /** Absent from addons built before it; the loader accepts those. */
   listenReusePort?: (host: string, port: number, backlog: number) => number;
   lowerThreadPriority?: (nice: number) => boolean;
+  VectorIndex?: NativeVectorIndexClass;
+  VECTOR_ENTRY_OVERHEAD?: number;
+  VECTOR_APPROXIMATE_FROM?: number;
   MAX_DEPTH: number;
   SCAN_SLOTS: number;
 }
@@ -158,3 +190,97 @@ export function scanRequestBest(body: Buffer): ScanResult {
     ? native.scanRequest(body)
     : fallback.scanRequest(body);
 }
+
+/** The addon refuses a vector's values with a plain Error; the twin throws a TypeError, as for every argument. */
+const asTypeError = (e: unknown): unknown => (e instanceof Error ? new TypeError(e.message) : e);
+
+/** The addon's index behind the VectorIndex interface; arguments are checked here as the twin checks them. */
+export class NativeVectorIndex implements VectorIndex {
+  readonly dimension: number;
+  readonly maxBytes: number;
+  private readonly index: InstanceType<NativeVectorIndexClass>;
+  // The hit comes back through this array, so a search creates no JS value but its result.
+  private readonly out = new Float64Array(2);
+
+  constructor(Class: NativeVectorIndexClass, options: VectorIndexOptions) {
+    checkVectorOptions(options);
+    this.dimension = options.dimension;
+    this.maxBytes = options.maxBytes;
+    this.index = new Class(options.dimension, options.maxBytes, options.approximateFrom);
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  get bytes(): number {
+    return this.index.bytes;
+  }
+
+  get approximate(): boolean {
+    return this.index.approximate;
+  }
+
+  add(id: number, vector: Float32Array): number[] {
+    checkId(id);
+    checkVector(vector, this.dimension);
+    try {
+      return this.index.add(id, vector);
+    } catch (e) {
+      throw asTypeError(e);
+    }
+  }
+
+  remove(id: number): boolean {
+    checkId(id);
+    return this.index.remove(id);
+  }
+
+  search(vector: Float32Array, threshold: number): VectorHit | undefined {
+    return this.find(vector, threshold, false);
+  }
+
+  /** Brute force whatever the size: the reference an approximate search's recall is measured against. */
+  searchExact(vector: Float32Array, threshold: number): VectorHit | undefined {
+    return this.find(vector, threshold, true);
+  }
+
+  private find(vector: Float32Array, threshold: number, exact: boolean): VectorHit | undefined {
+    checkThreshold(threshold);
+    checkVector(vector, this.dimension);
+    let found: boolean;
+    try {
+      found = this.index.searchInto(vector, threshold, this.out, exact);
+    } catch (e) {
+      throw asTypeError(e);
+    }
+    if (!found) return undefined;
+    return { id: this.out[0] as number, similarity: this.out[1] as number };
+  }
+}
+
+const NativeVectorClass =
+  binding?.VectorIndex !== undefined && binding.VECTOR_ENTRY_OVERHEAD === VECTOR_ENTRY_OVERHEAD
+    ? binding.VectorIndex
+    : undefined;
+
+/** A VectorIndex on the addon; undefined when it is not loaded (or predates the vector index). */
+export const createNativeVectorIndex: ((options: VectorIndexOptions) => NativeVectorIndex) | undefined =
+  NativeVectorClass === undefined
+    ? undefined
+    : (options) => new NativeVectorIndex(NativeVectorClass, options);
+
+/** The TypeScript twin: brute force at every size. */
+export const createFallbackVectorIndex = (options: VectorIndexOptions): VectorIndex =>
+  new VectorIndexTs(options);
+
+/**
+ * The semantic cache's similarity index: the addon's (brute force below `VECTOR_APPROXIMATE_FROM` entries,
+ * an inverted file from there) when loaded, else the TypeScript twin.
+ */
+export const createVectorIndex: (options: VectorIndexOptions) => VectorIndex =
+  createNativeVectorIndex ?? createFallbackVectorIndex;
+
+/** Entries from which the addon's index searches approximately; undefined without it. */
+export const VECTOR_APPROXIMATE_FROM: number | undefined =
+  NativeVectorClass === undefined ? undefined : binding?.VECTOR_APPROXIMATE_FROM;
