@@ -46,7 +46,7 @@ describe("a lane's request log", () => {
   it("cuts a client's megabyte model name and error message before the ring", () => {
     const { log, records } = laneLog();
     const model = `openai/${"m".repeat(1 << 20)}`;
-    new LoggedRequest(log, head(), route, model, false, ANONYMOUS, undefined, 0).end(undefined, {
+    new LoggedRequest(log, head(), route, model, false, ANONYMOUS, Buffer.alloc(0), 0).end(undefined, {
       ...success,
       status: 404,
       errorMessage: `unknown model ${model}`,
