@@ -1,0 +1,106 @@
+// What an embedding hardly sees but an answer depends on: the numbers, the names and the negations of a
+// question. "What is 17% of 240?" and "What is 18% of 240?" embed almost alike; a semantic hit between them
+// would be a wrong answer. The semantic cache answers from an earlier request only when both texts have
+// the same salient signature, whatever their similarity.
+
+const NUMBER_WORDS: ReadonlyMap<string, string> = new Map(
+  [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+  ].map((word, value) => [word, String(value)]),
+);
+
+const ORDINAL_WORDS: ReadonlyMap<string, string> = new Map(
+  ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"].map(
+    (word, index) => [word, `${index + 1}th`],
+  ),
+);
+
+const NEGATIONS = new Set([
+  "not",
+  "no",
+  "never",
+  "none",
+  "nobody",
+  "nothing",
+  "nowhere",
+  "neither",
+  "nor",
+  "without",
+  "cannot",
+  "non",
+]);
+
+/**
+ * Capitalised words that open a sentence without being a name. A capitalised word elsewhere in a sentence
+ * counts as a name; at a sentence's start it counts unless it is one of these.
+ */
+const SENTENCE_OPENERS = new Set(
+  (
+    "a an the and or but so if when what whats which who whom whose why where how is are was were am be " +
+    "can could would should will shall may might must do does did done have has had please tell give " +
+    "show explain describe write list name find make create help summarize summarise translate compare " +
+    "define i im ive id my me we our you your it its this that these those there here in on at for to " +
+    "from of by with about as hey hi hello thanks thank okay ok yes also then now just let lets any some " +
+    "all each every one quick briefly simply again could"
+  ).split(" "),
+);
+
+/** A token: a number (with its separators and decimals), or a word (with inner apostrophes). */
+const TOKEN = /\d+(?:[.,:/]\d+)*|[\p{L}][\p{L}\p{M}'’-]*/gu;
+const SENTENCE_END = /[.!?\n]\s*$/;
+
+/** The text's numbers, names and negation count, as one comparable string. */
+export function salientSignature(text: string): string {
+  const numbers: string[] = [];
+  const names = new Set<string>();
+  let negations = 0;
+  let sentenceStart = true;
+  let last = 0;
+  for (const match of text.matchAll(TOKEN)) {
+    const token = match[0];
+    const at = match.index;
+    if (at > last && SENTENCE_END.test(text.slice(last, at))) sentenceStart = true;
+    last = at + token.length;
+    const first = token.charCodeAt(0);
+    if (first >= 48 && first <= 57) {
+      numbers.push(token.replace(/,(?=\d{3}\b)/g, ""));
+      sentenceStart = false;
+      continue;
+    }
+    const word = token.replace(/[’]/g, "'").replace(/'s$/i, "");
+    const lower = word.toLowerCase();
+    const number = NUMBER_WORDS.get(lower) ?? ORDINAL_WORDS.get(lower);
+    if (number !== undefined) numbers.push(number);
+    else if (NEGATIONS.has(lower) || lower.endsWith("n't")) negations++;
+    else if (isCapitalised(word) && !(sentenceStart && SENTENCE_OPENERS.has(lower.replace(/'/g, ""))))
+      names.add(lower);
+    sentenceStart = false;
+  }
+  numbers.sort();
+  return `${numbers.join(",")}|${[...names].sort().join(",")}|${negations}`;
+}
+
+function isCapitalised(word: string): boolean {
+  const first = word.charAt(0);
+  return first !== first.toLowerCase() && word !== "I";
+}
