@@ -1,6 +1,6 @@
 //! Request-body scanner: validates RFC 8259 JSON without building a tree and
 //! records where the top-level `model` and `stream` members are, and whether the body names a member the
-//! gateway consumes itself (`fallbacks`, `timeout`).
+//! gateway consumes itself (`fallbacks`, `timeout`, `cache`).
 //!
 //! The algorithm, error messages and error offsets mirror `src/native/scan.ts`
 //! exactly; the shared vectors in `test/vectors/scan.json` hold both to that.
@@ -33,7 +33,7 @@ pub struct Scan {
   pub model_end: i32,
   /// 0 absent or not a boolean, 1 true, 2 false.
   pub stream: u8,
-  /// A top-level `fallbacks` or `timeout` member: the gateway's own fields, removed before the provider sees the body.
+  /// A top-level `fallbacks`, `timeout` or `cache` member: the gateway's own fields, removed before the provider sees the body.
   pub gateway_fields: bool,
   /// More than one top-level `model` member: routing reads the last, a provider may read the first.
   pub model_repeated: bool,
@@ -228,7 +228,7 @@ fn classify_key(b: &[u8], s: &StrInfo, start: usize) -> Key {
     return match &tok[1..tok.len() - 1] {
       b"model" => Key::Model,
       b"stream" => Key::Stream,
-      b"fallbacks" | b"timeout" => Key::Gateway,
+      b"fallbacks" | b"timeout" | b"cache" => Key::Gateway,
       _ => Key::Other,
     };
   }
@@ -238,7 +238,7 @@ fn classify_key(b: &[u8], s: &StrInfo, start: usize) -> Key {
     Key::Model
   } else if is("stream") {
     Key::Stream
-  } else if is("fallbacks") || is("timeout") {
+  } else if is("fallbacks") || is("timeout") || is("cache") {
     Key::Gateway
   } else {
     Key::Other

@@ -4,7 +4,7 @@ import { type CacheKeyRequest, type CacheOperation, cacheKey, cacheNamespace } f
 
 type Json = null | boolean | number | string | Json[] | { [name: string]: Json };
 
-const base = { namespace: cacheNamespace({ virtualKeyId: "vk_1" }), model: "gpt-4o" };
+const base = { namespace: cacheNamespace({ virtualKeyId: "vk_1" }), model: "gpt-4o", stream: false };
 
 function keyOf(
   format: string,
@@ -13,7 +13,7 @@ function keyOf(
   request: Partial<CacheKeyRequest> = {},
 ) {
   const text = typeof body === "string" ? body : JSON.stringify(body);
-  const result = cacheKey({ ...base, format, operation, body: Buffer.from(text), ...request });
+  const result = cacheKey({ ...base, format, operation, stream: false, body: Buffer.from(text), ...request });
   if (!result.cacheable) throw new Error(`not cacheable: ${result.reason}`);
   return result.key;
 }
@@ -271,15 +271,22 @@ describe("cacheKey", () => {
     expect(keyOf("openai", "chat", { model: "quick", messages: [] }, { model: "gpt-4o-mini" })).toBe(key);
   });
 
-  it("is shared by streaming and non-streaming requests", () => {
+  it("keys a stream apart from a whole answer, and each stream framing and stream_options apart", () => {
     const body = { messages: [{ role: "user", content: "Hi" }] };
-    const key = keyOf("openai", "chat", body);
-    expect(keyOf("openai", "chat", { ...body, stream: true, stream_options: { include_usage: true } })).toBe(
-      key,
-    );
-    expect(keyOf("openai", "chat", { ...body, stream: false })).toBe(key);
+    const whole = keyOf("openai", "chat", body);
+    expect(keyOf("openai", "chat", { ...body, stream: false })).toBe(whole);
+    const streamed = keyOf("openai", "chat", body, { stream: true });
+    expect(streamed).not.toBe(whole);
+    expect(keyOf("openai", "chat", { ...body, stream: true }, { stream: true })).toBe(streamed);
+    expect(
+      keyOf("openai", "chat", { ...body, stream_options: { include_usage: true } }, { stream: true }),
+    ).not.toBe(streamed);
+    expect(keyOf("openai", "chat", { ...body, stream_options: { include_usage: true } })).toBe(whole);
     const gemini = { contents: [{ parts: [{ text: "Hi" }] }] };
     expect(keyOf("gemini-array", "chat", gemini)).toBe(keyOf("gemini", "chat", gemini));
+    expect(keyOf("gemini-array", "chat", gemini, { stream: true })).not.toBe(
+      keyOf("gemini", "chat", gemini, { stream: true }),
+    );
   });
 
   it("ignores the gateway's fields and who is asking", () => {

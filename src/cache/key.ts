@@ -16,8 +16,13 @@ export interface CacheKeyRequest {
   readonly namespace: string;
   /** The model after alias resolution: two aliases of one model share entries. */
   readonly model: string;
-  /** The inbound format's name (InboundFormat.name); a streaming and a non-streaming route share keys. */
+  /** The inbound format's name (InboundFormat.name). */
   readonly format: string;
+  /**
+   * Whether the answer is streamed: streamed answers are replayed as the bytes the client was sent, so a
+   * stream and a whole answer never share a key, nor do two stream framings (Gemini's SSE and JSON array).
+   */
+  readonly stream: boolean;
   readonly operation: CacheOperation;
   /** The request body as received (JSON). */
   readonly body: Uint8Array;
@@ -33,7 +38,12 @@ export interface CacheKeyLimits {
 export const DEFAULT_CACHE_KEY_LIMITS: CacheKeyLimits = { maxBodyBytes: 1024 * 1024, maxDepth: 64 };
 
 export type CacheKey =
-  | { readonly cacheable: true; readonly key: string }
+  | {
+      readonly cacheable: true;
+      readonly key: string;
+      /** The body's top-level members, each value canonical, for the semantic cache's scope and the controls. */
+      readonly members: ReadonlyMap<string, string>;
+    }
   | {
       readonly cacheable: false;
       /**
@@ -44,45 +54,68 @@ export type CacheKey =
     };
 
 /**
- * Top-level members that do not change the answer: how it is delivered (stream, stream_options), who asks
- * (user, metadata: for the provider's records), the gateway's own (cache, fallbacks, timeout) and the model
- * (keyed after alias resolution instead).
+ * Top-level members that do not change the answer: whether it is streamed (keyed apart), who asks (user,
+ * metadata: for the provider's records), the gateway's own (cache, fallbacks, timeout) and the model (keyed
+ * after alias resolution instead). A stream's stream_options change its bytes, so they are keyed.
  */
-const NOT_KEYED = new Set([
-  "model",
-  "stream",
-  "stream_options",
-  "user",
-  "metadata",
-  "cache",
-  "fallbacks",
-  "timeout",
-]);
+const NOT_KEYED = new Set(["model", "stream", "user", "metadata", "cache", "fallbacks", "timeout"]);
 
 /** Formats whose names differ only in how a stream is framed (Gemini's SSE and JSON-array streams). */
 const FORMAT_FAMILY: ReadonlyMap<string, string> = new Map([["gemini-array", "gemini"]]);
 
 const VERSION = "switchyard-exact-cache-v1";
 
+/** The body's top-level members, each value canonical; or why the body is not cached. */
+export type CacheBody =
+  | { readonly cacheable: true; readonly members: ReadonlyMap<string, string> }
+  | { readonly cacheable: false; readonly reason: Extract<CacheKey, { cacheable: false }>["reason"] };
+
+/** The body parsed for its key: the one parse a cached request pays (a few times JSON.parse's cost). */
+export function parseCacheBody(
+  body: Uint8Array,
+  limits: CacheKeyLimits = DEFAULT_CACHE_KEY_LIMITS,
+): CacheBody {
+  if (body.length > limits.maxBodyBytes) return { cacheable: false, reason: "too_large" };
+  // A lenient decode would turn different invalid bytes into the same replacement character.
+  if (!isUtf8(body)) return { cacheable: false, reason: "not_json" };
+  const text = Buffer.from(body.buffer, body.byteOffset, body.length).toString("utf8");
+  const parsed = canonicalMembers(text, limits.maxDepth);
+  return parsed.ok
+    ? { cacheable: true, members: parsed.members }
+    : { cacheable: false, reason: parsed.reason };
+}
+
+/** Everything of a request but its body that its key depends on. */
+export type CacheScope = Omit<CacheKeyRequest, "body">;
+
+/** The key of a parsed body. `leftOut` names more members to leave out (the semantic scope's conversation). */
+export function keyOfMembers(
+  members: ReadonlyMap<string, string>,
+  scope: CacheScope,
+  leftOut?: ReadonlySet<string>,
+  version = VERSION,
+): string {
+  const stream = scope.stream;
+  const body = canonicalObject(
+    [...members].filter(
+      ([name]) =>
+        !NOT_KEYED.has(name) && (stream || name !== "stream_options") && leftOut?.has(name) !== true,
+    ),
+  );
+  const format = stream ? scope.format : (FORMAT_FAMILY.get(scope.format) ?? scope.format);
+  // JSON strings cannot hold a raw newline, so the parts cannot run into each other.
+  const parts = JSON.stringify([scope.namespace, format, scope.operation, scope.model, stream]);
+  return createHash("sha256").update(`${version}\n${parts}\n${body}`).digest("hex");
+}
+
 /** The request's cache key, or why it is not cached. */
 export function cacheKey(
   request: CacheKeyRequest,
   limits: CacheKeyLimits = DEFAULT_CACHE_KEY_LIMITS,
 ): CacheKey {
-  if (request.body.length > limits.maxBodyBytes) return { cacheable: false, reason: "too_large" };
-  // A lenient decode would turn different invalid bytes into the same replacement character.
-  if (!isUtf8(request.body)) return { cacheable: false, reason: "not_json" };
-  const text = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.length).toString(
-    "utf8",
-  );
-  const parsed = canonicalMembers(text, limits.maxDepth);
-  if (!parsed.ok) return { cacheable: false, reason: parsed.reason };
-  const body = canonicalObject([...parsed.members].filter(([name]) => !NOT_KEYED.has(name)));
-  const format = FORMAT_FAMILY.get(request.format) ?? request.format;
-  // JSON strings cannot hold a raw newline, so the parts cannot run into each other.
-  const scope = JSON.stringify([request.namespace, format, request.operation, request.model]);
-  const key = createHash("sha256").update(`${VERSION}\n${scope}\n${body}`).digest("hex");
-  return { cacheable: true, key };
+  const parsed = parseCacheBody(request.body, limits);
+  if (!parsed.cacheable) return parsed;
+  return { cacheable: true, key: keyOfMembers(parsed.members, request), members: parsed.members };
 }
 
 export interface NamespaceSources {

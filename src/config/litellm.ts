@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument, type ScalarTag, type Tags } from "yaml";
 import { isDurationError, parseDuration, windowMs } from "../governance/duration.js";
 import { LITELLM_PRICE_FIELDS, type ModelPrice, PRICE_FIELDS } from "../governance/prices.js";
+import { readLiteLLMCache } from "./cache.js";
 import { Collector, isObject, NOT_SUPPORTED, type Obj } from "./collect.js";
 import {
   DEFAULT_CLIENT,
@@ -41,6 +42,7 @@ import { catalogEntry, PROVIDER_CATALOG } from "./provider-catalog.js";
 import type {
   AzureKeyConfig,
   BedrockKeyConfig,
+  CacheConfig,
   Deployment,
   GatewayConfig,
   LogsConfig,
@@ -284,6 +286,26 @@ function readLogs(r: Reader, litellm: Obj, general: Obj): Partial<LogsConfig> {
     else logs.retentionMs = windowMs(window);
   }
   return logs;
+}
+
+/** litellm_settings.cache and cache_params, with Switchyard's own switchyard_cache (src/config/cache.ts). */
+function readCache(r: Reader, root: Obj, litellm: Obj): CacheConfig | undefined {
+  const rawParams = r.section(litellm, "cache_params", "litellm_settings");
+  const params =
+    rawParams === undefined
+      ? undefined
+      : Object.fromEntries(
+          Object.keys(rawParams).map((name) => [
+            name,
+            r.value(rawParams, name, "litellm_settings.cache_params"),
+          ]),
+        );
+  return readLiteLLMCache(r.c, {
+    enabled: r.boolean(litellm, "cache", "litellm_settings"),
+    params,
+    own: r.section(root, "switchyard_cache"),
+    env: r.env,
+  });
 }
 
 export class Reader {
@@ -985,6 +1007,8 @@ const LITELLM_SETTINGS_READ = new Set([
   "require_auth_for_metrics_endpoint",
   "default_key_generate_params",
   "upperbound_key_generate_params",
+  "cache",
+  "cache_params",
 ]);
 
 const GENERAL_READ = new Set([
@@ -1006,6 +1030,7 @@ const TOP_LEVEL_READ = new Set([
   "environment_variables",
   "include",
   "switchyard_plugins",
+  "switchyard_cache",
 ]);
 
 /**
@@ -1175,6 +1200,7 @@ export function parseLiteLLMConfig(
   const plugins = readPlugins(c, r, root, general);
   const governance = parseLiteLLMGovernance(c, r, litellm, general, env);
   const logs = readLogs(r, litellm, general);
+  const cache = readCache(r, root, litellm);
 
   const { providers, modelGroups } = list.build(Math.round(requestTimeout * 1000));
 
@@ -1239,6 +1265,7 @@ export function parseLiteLLMConfig(
     ...(plugins.length > 0 ? { plugins } : {}),
     ...(governance === undefined ? {} : { governance }),
     logs,
+    ...(cache === undefined ? {} : { cache }),
     ...(Object.keys(list.prices).length > 0 ? { prices: list.prices } : {}),
     source,
   };

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { parseBifrostConfig } from "./bifrost.js";
+import { cacheFromEnvironment } from "./cache.js";
 import { configFromEnvironment } from "./env.js";
 import { ConfigError } from "./errors.js";
 import { deepFreeze } from "./freeze.js";
@@ -98,7 +99,16 @@ function withMetricsNames(config: GatewayConfig, env: NodeJS.ProcessEnv): Gatewa
 
 /** What the environment sets whatever the configuration's source: keys, metrics names, traces, the request log. */
 function fromEnvironment(config: GatewayConfig, env: NodeJS.ProcessEnv): GatewayConfig {
-  return withLogs(withTracing(withMetricsNames(withGatewayKey(config, env), env), env), env);
+  return withCache(withLogs(withTracing(withMetricsNames(withGatewayKey(config, env), env), env), env), env);
+}
+
+/** The cache's environment variables over the file's settings (src/config/cache.ts). */
+function withCache(config: GatewayConfig, env: NodeJS.ProcessEnv): GatewayConfig {
+  const cache = cacheFromEnvironment(config.cache, env);
+  if (cache === config.cache) return config;
+  if (cache !== undefined) return deepFreeze({ ...config, cache });
+  const { cache: _off, ...rest } = config;
+  return deepFreeze(rest);
 }
 
 /** The request log's environment variables over the file's settings (src/config/logs.ts). */

@@ -196,6 +196,8 @@ export interface GatewayConfig {
   readonly tracing?: TracingConfig;
   /** The request log as the file and the environment set it; what is left out takes src/config/logs.ts's defaults. */
   readonly logs?: Partial<LogsConfig>;
+  /** The answer cache (src/config/cache.ts); absent, nothing is cached. */
+  readonly cache?: CacheConfig;
   /** Where this configuration came from: a file path, or "environment". */
   readonly source: string;
 }
@@ -219,6 +221,45 @@ export interface LogsConfig {
   readonly ringBytes: number;
   /** The most a record waits in its ring before the log worker writes it. */
   readonly flushMs: number;
+}
+
+/** The answer cache: exact (a canonical request's hash) and, when an embedding model is set, semantic. */
+export interface CacheConfig {
+  /** Where exact entries live: this process (bounded by maxBytes) or Redis, shared by every instance. */
+  readonly store: "memory" | "redis";
+  /** redis://[user:password@]host:port[/db]; may hold a password: masked wherever it is shown. */
+  readonly redisUrl?: string;
+  readonly ttlMs: number;
+  /** The memory store's bound (answers and keys). */
+  readonly maxBytes: number;
+  /** default_on: every request is cached unless it opts out; default_off (LiteLLM's mode): only those that opt in. */
+  readonly mode: "default_on" | "default_off";
+  /** Entries shared by every key (LiteLLM's cache_params.namespace); absent, each virtual key has its own. */
+  readonly namespace?: string;
+  readonly semantic?: SemanticCacheConfig;
+  /** Settings for one model (as the client names it or as its alias resolves). */
+  readonly models: Readonly<Record<string, CacheOverride>>;
+  /** Settings for one virtual key, by its id or its name. */
+  readonly keys: Readonly<Record<string, CacheOverride>>;
+}
+
+export interface SemanticCacheConfig {
+  /** A model the gateway routes, asked for embeddings of each request's conversation. */
+  readonly embeddingModel: string;
+  /** Cosine similarity from which an earlier answer is given. */
+  readonly threshold: number;
+  /** Conversations with more non-system messages than this are cached exactly only. */
+  readonly maxTurns: number;
+  /** The vector index's bound, every scope together. */
+  readonly maxBytes: number;
+}
+
+export interface CacheOverride {
+  readonly enabled?: boolean;
+  readonly ttlMs?: number;
+  readonly semantic?: boolean;
+  readonly threshold?: number;
+  readonly namespace?: string;
 }
 
 export interface TracingConfig {

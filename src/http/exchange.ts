@@ -36,6 +36,11 @@ export interface RequestHead {
    * bounded (see request-head.ts); read only when the request log is on, else one shared empty array.
    */
   readonly metadata: readonly string[];
+  /**
+   * The values of src/cache/controls.ts's CACHE_REQUEST_HEADERS, in that order, "" for one not sent; read
+   * only when the cache is on, else one shared empty array.
+   */
+  readonly cacheHeaders: readonly string[];
 }
 
 /** A request's headers by lower-case name, "" when absent; uWS's HttpRequest is one as it is. */
@@ -100,6 +105,11 @@ export interface Reply {
   readonly committed: boolean;
   /** Set by the pipeline when the request's Origin is allowed; `start` then adds the CORS headers. */
   corsOrigin: string;
+  /**
+   * Set by the cache stage to one of its fixed words ("miss", "bypass"); when set, `start` adds it as
+   * `x-switchyard-cache`. A hit's headers come with the answer instead.
+   */
+  cacheStatus: string;
   /** Set by the pipeline from the route's wire format; unset, the 503 has no body and a stream is cut. */
   shutdownNotice: ShutdownNotice | undefined;
   /**
@@ -131,6 +141,8 @@ export interface HeadNeeds {
   readonly traceparent: boolean;
   /** The request log is on, so the client's metadata headers are read. */
   readonly metadata: boolean;
+  /** The cache is on, so the client's cache headers are read. */
+  readonly cache: boolean;
 }
 
 export interface HttpFront {

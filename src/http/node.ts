@@ -33,6 +33,7 @@ import {
 class NodeReply implements Reply {
   aborted = false;
   corsOrigin = "";
+  cacheStatus = "";
   shutdownNotice: ShutdownNotice | undefined;
   /** What went to `start`, kept for the drain deadline only. */
   private sent: ResponseHeaders | undefined;
@@ -93,6 +94,7 @@ class NodeReply implements Reply {
     this.sent = headers;
     res.statusCode = status;
     res.setHeader("x-request-id", this.requestId);
+    if (this.cacheStatus !== "") res.setHeader("x-switchyard-cache", this.cacheStatus);
     if (this.corsOrigin !== "") {
       res.setHeader("access-control-allow-origin", this.corsOrigin);
       res.setHeader("vary", "Origin");

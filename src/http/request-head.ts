@@ -1,3 +1,4 @@
+import { CACHE_REQUEST_HEADERS } from "../cache/controls.js";
 import { presentedKey } from "./credentials.js";
 import type { HeaderSource, HeadNeeds, RequestHead } from "./exchange.js";
 import { headerValue, requestId, tokenList } from "./header-value.js";
@@ -32,6 +33,7 @@ export function requestHead(
     pluginHeaderValues: needs.pluginHeaders.length === 0 ? NO_VALUES : valuesOf(needs.pluginHeaders, headers),
     traceparent: needs.traceparent ? headers.getHeader("traceparent") : "",
     metadata: needs.metadata ? metadataOf(headers) : NO_VALUES,
+    cacheHeaders: needs.cache ? valuesOf(CACHE_REQUEST_HEADERS, headers) : NO_VALUES,
   };
 }
 

@@ -61,6 +61,7 @@ export function loadUws(env: NodeJS.ProcessEnv = process.env): UwsLoad {
 class UwsReply implements Reply, OpenReply<UwsReply> {
   aborted = false;
   corsOrigin = "";
+  cacheStatus = "";
   shutdownNotice: ShutdownNotice | undefined;
   private ended = false;
   /** The headers that went out with the status line; undefined until then (a 503 can still replace it). */
@@ -136,6 +137,7 @@ class UwsReply implements Reply, OpenReply<UwsReply> {
     this.sent = this.headers ?? NO_HEADERS;
     res.writeStatus(statusLine(this.status));
     res.writeHeader("x-request-id", this.requestId);
+    if (this.cacheStatus !== "") res.writeHeader("x-switchyard-cache", this.cacheStatus);
     if (this.corsOrigin !== "") {
       res.writeHeader("access-control-allow-origin", this.corsOrigin);
       res.writeHeader("vary", "Origin");

@@ -59,7 +59,7 @@ function oracle(body: Buffer): {
     hasModel: Object.hasOwn(o, "model"),
     model: o.model,
     stream: o.stream,
-    gatewayFields: Object.hasOwn(o, "fallbacks") || Object.hasOwn(o, "timeout"),
+    gatewayFields: Object.hasOwn(o, "fallbacks") || Object.hasOwn(o, "timeout") || Object.hasOwn(o, "cache"),
   };
 }
 

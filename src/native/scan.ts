@@ -4,10 +4,11 @@ import { MAX_BODY, MAX_DEPTH, type ScanResult } from "./types.js";
 const KEY_OTHER = 0;
 const KEY_MODEL = 1;
 const KEY_STREAM = 2;
-/** `fallbacks` or `timeout`: members the gateway consumes itself. */
+/** `fallbacks`, `timeout` or `cache`: members the gateway consumes itself. */
 const KEY_GATEWAY = 3;
 const TIMEOUT = Buffer.from("timeout");
 const FALLBACKS = Buffer.from("fallbacks");
+const CACHE = Buffer.from("cache");
 
 function sameBytes(b: Uint8Array, at: number, word: Uint8Array): boolean {
   for (let i = 0; i < word.length; i++) if (b[at + i] !== word[i]) return false;
@@ -177,7 +178,9 @@ function keyKind(b: Buffer, start: number, end: number, escaped: boolean): numbe
         b[start + 4] === 0x65 &&
         b[start + 5] === 0x6c
         ? KEY_MODEL
-        : KEY_OTHER;
+        : sameBytes(b, start + 1, CACHE)
+          ? KEY_GATEWAY
+          : KEY_OTHER;
     }
     if (n === 6) {
       return b[start + 1] === 0x73 &&
@@ -194,7 +197,7 @@ function keyKind(b: Buffer, start: number, end: number, escaped: boolean): numbe
     return KEY_OTHER;
   }
   const s = decodeString(b, start, end, true);
-  if (s === "timeout" || s === "fallbacks") return KEY_GATEWAY;
+  if (s === "timeout" || s === "fallbacks" || s === "cache") return KEY_GATEWAY;
   return s === "model" ? KEY_MODEL : s === "stream" ? KEY_STREAM : KEY_OTHER;
 }
 

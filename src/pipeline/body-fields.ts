@@ -4,8 +4,8 @@ import { checkFallbacks, checkModelName, repeatedModel } from "../routing/model-
 import { MAX_TIMER_MS, shortestDeadline, timeoutSecondsToMs } from "../routing/retry.js";
 import type { RoutingTable } from "../routing/table.js";
 
-// Gateway fields a client may put in its request body — Bifrost's `fallbacks: ["provider/model", ...]` and
-// LiteLLM's `timeout` (seconds) — which must not reach the provider. The request scan reports whether the
+// Gateway fields a client may put in its request body — Bifrost's `fallbacks: ["provider/model", ...]`,
+// LiteLLM's `timeout` (seconds) and its `cache` controls — which must not reach the provider. The request scan reports whether the
 // body has either at its top level; only such a body is parsed.
 
 export interface GatewayFields {
@@ -14,6 +14,8 @@ export interface GatewayFields {
   readonly fallbacks: readonly string[] | undefined;
   /** 0 when absent. */
   readonly timeoutMs: number;
+  /** The `cache` member as sent (src/cache/controls.ts checks it); undefined when absent. */
+  readonly cache: unknown;
 }
 
 /** A request body scanned, without the gateway's fields when it had them. */
@@ -73,18 +75,21 @@ export function takeGatewayFields(body: Buffer): GatewayFields | undefined {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
   const fields = parsed as Record<string, unknown>;
   // The words may have been inside a message; only top-level fields count.
-  if (!("fallbacks" in fields) && !("timeout" in fields)) return undefined;
+  if (!("fallbacks" in fields) && !("timeout" in fields) && !("cache" in fields)) return undefined;
   const raw = fields.fallbacks;
   const fallbacks = Array.isArray(raw)
     ? raw.filter((name): name is string => typeof name === "string" && name !== "")
     : undefined;
   const timeoutMs = timeoutSecondsToMs(fields.timeout);
+  const cache = fields.cache;
   delete fields.fallbacks;
   delete fields.timeout;
+  delete fields.cache;
   return {
     body: Buffer.from(JSON.stringify(fields)),
     fallbacks: fallbacks !== undefined && fallbacks.length > 0 ? fallbacks : undefined,
     timeoutMs,
+    cache,
   };
 }
 

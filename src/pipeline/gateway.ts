@@ -60,11 +60,13 @@ export class Gateway {
     pluginHeaders: readonly string[];
     traceparent: boolean;
     metadata: boolean;
+    cache: boolean;
   } = {
     apiKey: false,
     pluginHeaders: [],
     traceparent: false,
     metadata: false,
+    cache: false,
   };
   /** Kept across configurations that trace to the same place, so queued spans survive a reload. */
   private tracing: SpanExporter | undefined;

@@ -299,6 +299,8 @@ export interface Scanned {
   readonly stream: boolean;
   readonly fallbacks: readonly string[] | undefined;
   readonly timeoutMs: number;
+  /** The body's `cache` controls as sent (LiteLLM's); undefined when absent. */
+  readonly cacheControls: unknown;
 }
 
 /**
@@ -417,6 +419,7 @@ export function scanOwnFields(lane: Lane, route: InferenceRoute, received: Buffe
     stream: route.pathStream ?? scan.stream === true,
     fallbacks: fields?.fallbacks,
     timeoutMs: fields?.timeoutMs ?? 0,
+    cacheControls: fields?.cache,
   };
 }
 

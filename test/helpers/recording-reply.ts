@@ -33,6 +33,7 @@ export function recordingReply(options: RecordingReplyOptions = {}): RecordingRe
     committed: options.committed ?? false,
     requestId: options.requestId ?? "req-test",
     corsOrigin: "",
+    cacheStatus: "",
     shutdownNotice: undefined,
     status: 0,
     headers: [],
