@@ -42,10 +42,10 @@ const DURATION = /^(\d{1,9})(ms|s|m|h|d)?$/;
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
- * The request's controls from its captured headers (CACHE_REQUEST_HEADERS' values) and the canonical JSON
- * text of its body's `cache` member (undefined when absent). Throws CacheControlError for a malformed one.
+ * The request's controls from its captured headers (CACHE_REQUEST_HEADERS' values) and its body's `cache`
+ * member as parsed (undefined when absent). Throws CacheControlError for a malformed one.
  */
-export function cacheControls(headers: readonly string[], bodyMember: string | undefined): CacheControls {
+export function cacheControls(headers: readonly string[], bodyMember: unknown): CacheControls {
   if (bodyMember === undefined && headers.every((value) => value === "")) return NO_CONTROLS;
   let read = true;
   let write = true;
@@ -56,7 +56,7 @@ export function cacheControls(headers: readonly string[], bodyMember: string | u
   let threshold: number | undefined;
 
   if (bodyMember !== undefined) {
-    const member: unknown = JSON.parse(bodyMember);
+    const member = bodyMember;
     if (typeof member !== "object" || member === null || Array.isArray(member))
       throw new CacheControlError("'cache' must be an object, e.g. {\"no-cache\": true}.");
     for (const [name, value] of Object.entries(member)) {
