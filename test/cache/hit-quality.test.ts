@@ -18,6 +18,7 @@ describe("semantic cache hit quality", () => {
     expect(hits).toBeGreaterThan(100);
     expect(PAIRS.length - hits).toBeGreaterThan(100);
     for (const kind of KINDS) expect(PAIRS.some((p) => p.kind === kind)).toBe(true);
+    for (const pair of PAIRS) expect(KINDS, pair.a).toContain(pair.kind);
     // A paraphrase is a hit and every other kind a miss; a mislabelled pair would skew both figures.
     for (const pair of PAIRS) expect(pair.expect === "hit", pair.a).toBe(pair.kind === "paraphrase");
   });
