@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MockServer, startOpenAIMock } from "./openai-mock.js";
+import { toyEmbedding } from "./toy-embedding.js";
 
 let mock: MockServer;
 let client: OpenAI;
@@ -110,7 +111,7 @@ describe("openai mock", () => {
       encoding_format: "float",
     });
     expect(floats.data).toHaveLength(3);
-    expect(floats.data[0]?.embedding).toHaveLength(8);
+    expect(floats.data[0]?.embedding).toHaveLength(384);
     expect(floats.data[2]?.embedding).toEqual(floats.data[0]?.embedding);
     // The SDK asks for base64 by default and decodes it back to floats.
     const decoded = await client.embeddings.create({
@@ -120,6 +121,35 @@ describe("openai mock", () => {
     });
     expect(decoded.data[0]?.embedding).toHaveLength(16);
     expect(JSON.parse(mock.stats.lastRequest?.body ?? "{}").encoding_format).toBe("base64");
+  });
+
+  it("embeds with the toy model, so a paraphrase scores above an unrelated text, in floats and base64", async () => {
+    const input = [
+      "How do I bake sourdough bread at home?",
+      "How can I bake sourdough bread at home?",
+      "What are the side effects of ibuprofen?",
+    ];
+    const floats = await client.embeddings.create({
+      model: "text-embedding-3-small",
+      input,
+      encoding_format: "float",
+      dimensions: 256,
+    });
+    const vectors = floats.data.map((d) => d.embedding);
+    expect(vectors[0]).toEqual(Array.from(toyEmbedding(input[0] as string, 256)));
+    const dot = (a: number[] = [], b: number[] = []) => a.reduce((sum, x, i) => sum + x * (b[i] ?? 0), 0);
+    expect(dot(vectors[0], vectors[1])).toBeGreaterThan(0.9);
+    expect(dot(vectors[0], vectors[2])).toBeLessThan(0.3);
+    // Base64 carries the same float32 bytes, little-endian, as OpenAI's does.
+    const res = await fetch(`${mock.url}/v1/embeddings`, {
+      method: "POST",
+      headers: { authorization: "Bearer mock-key", "content-type": "application/json" },
+      body: JSON.stringify({ model: "text-embedding-3-small", input: input[0], encoding_format: "base64" }),
+    });
+    const body = (await res.json()) as { data: { embedding: string }[] };
+    const bytes = Buffer.from(body.data[0]?.embedding ?? "", "base64");
+    const decoded = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    expect(decoded).toEqual(toyEmbedding(input[0] as string));
   });
 
   it("lists models", async () => {

@@ -23,6 +23,7 @@ import type * as UWS from "@trufflesuite/uws-js-unofficial";
 import { DelayScheduler } from "./delay-queue.js";
 import type { MockErrorReply } from "./error-reply.js";
 import { responsesReply } from "./openai-responses.js";
+import { toyEmbedding } from "./toy-embedding.js";
 
 // The package main silently falls back to a slow JS emulation when the binary is missing; load it directly.
 const uws = createRequire(import.meta.url)(
@@ -43,7 +44,7 @@ export interface OpenAIMockOptions {
   chunkIntervalMs?: number;
   /** If set, 401 in OpenAI's error shape unless `Authorization: Bearer <key>`. */
   requireKey?: string;
-  /** Embedding dimensions when the request does not say. Default 8. */
+  /** Embedding dimensions when the request does not say. Default 384, a small sentence model's size. */
   embeddingDims?: number;
   /** Share (0..1) of chat requests answered with a 500, for chaos runs. Default 0. */
   failRate?: number;
@@ -297,31 +298,12 @@ interface StreamFrames {
   completionTokens: number;
 }
 
+const DEFAULT_EMBEDDING_DIMS = 384;
+
 let idCounter = 0;
 function newId(prefix: string): string {
   idCounter = (idCounter + 1) % 0x7fffffff;
   return `${prefix}-mock${Date.now().toString(36)}${idCounter.toString(36)}`;
-}
-
-function embeddingFor(text: string, dims: number): Float32Array {
-  // FNV-1a seed, xorshift stream: deterministic per input, so equal inputs give equal vectors.
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  let x = h >>> 0 || 1;
-  const v = new Float32Array(dims);
-  let norm = 0;
-  for (let i = 0; i < dims; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    const f = x / 0xffffffff - 0.5;
-    v[i] = f;
-    norm += f * f;
-  }
-  norm = Math.sqrt(norm) || 1;
-  for (let i = 0; i < dims; i++) v[i] = (v[i] as number) / norm;
-  return v;
 }
 
 function readPositive(value: unknown, fallback: number): number {
@@ -335,7 +317,7 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
     responseBytes: opts.responseBytes ?? 1400,
     streamChunks: opts.streamChunks ?? 20,
     chunkIntervalMs: opts.chunkIntervalMs ?? 0,
-    embeddingDims: opts.embeddingDims ?? 8,
+    embeddingDims: opts.embeddingDims ?? DEFAULT_EMBEDDING_DIMS,
     failRate: opts.failRate ?? 0,
     ...(opts.requireKey !== undefined ? { requireKey: opts.requireKey } : {}),
   };
@@ -364,7 +346,7 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
     config.responseBytes = readPositive(next.responseBytes, config.responseBytes);
     config.streamChunks = readPositive(next.streamChunks, config.streamChunks);
     config.chunkIntervalMs = readPositive(next.chunkIntervalMs, config.chunkIntervalMs);
-    config.embeddingDims = readPositive(next.embeddingDims, config.embeddingDims) || 8;
+    config.embeddingDims = readPositive(next.embeddingDims, config.embeddingDims) || DEFAULT_EMBEDDING_DIMS;
     config.failRate = Math.min(1, readPositive(next.failRate, config.failRate));
     sends.clear();
     if (typeof next.requireKey === "string") config.requireKey = next.requireKey;
@@ -803,7 +785,8 @@ export function startOpenAIMock(opts: OpenAIMockOptions = {}): Promise<MockServe
     let tokens = 0;
     const data = texts.map((text, index) => {
       tokens += estimateTokens(text);
-      const v = embeddingFor(text, dims);
+      // Similar texts get similar vectors, so a semantic cache in front of the mock sees meaningful scores.
+      const v = toyEmbedding(text, dims);
       return {
         object: "embedding",
         index,
