@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { salientSignature } from "../src/cache/salient.js";
-import { DEFAULT_SIMILARITY_THRESHOLD } from "../src/cache/semantic-defaults.js";
+import { DEFAULT_SIMILARITY_THRESHOLD } from "../src/config/cache.js";
 import {
   KINDS,
   PAIRS,

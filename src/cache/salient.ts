@@ -29,9 +29,17 @@ const NUMBER_WORDS: ReadonlyMap<string, string> = new Map(
   ].map((word, value) => [word, String(value)]),
 );
 
+const TENS_WORDS: ReadonlyMap<string, number> = new Map(
+  ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"].map((word, index) => [
+    word,
+    (index + 2) * 10,
+  ]),
+);
+
+/** Ordinals count as their numbers, so "the 1st" and "the first" are one question. */
 const ORDINAL_WORDS: ReadonlyMap<string, string> = new Map(
   ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"].map(
-    (word, index) => [word, `${index + 1}th`],
+    (word, index) => [word, String(index + 1)],
   ),
 );
 
@@ -61,12 +69,18 @@ const SENTENCE_OPENERS = new Set(
     "show explain describe write list name find make create help summarize summarise translate compare " +
     "define i im ive id my me we our you your it its this that these those there here in on at for to " +
     "from of by with about as hey hi hello thanks thank okay ok yes also then now just let lets any some " +
-    "all each every one quick briefly simply again could"
+    "all each every one quick briefly simply again recommend suggest rewrite rephrase paraphrase convert " +
+    "calculate compute book recipe best need want fix generate draft outline plan check review edit improve " +
+    "correct proofread analyze analyse solve simplify shorten expand brainstorm teach tips ideas steps ways " +
+    "good top send reply answer order get set use run build add remove delete update change"
   ).split(" "),
 );
 
-/** A token: a number (with its separators and decimals), or a word (with inner apostrophes). */
-const TOKEN = /\d+(?:[.,:/]\d+)*|[\p{L}][\p{L}\p{M}'’-]*/gu;
+/**
+ * A token: a number (with its separators and decimals, and an ordinal's suffix), or a word (with inner
+ * apostrophes and hyphens).
+ */
+const TOKEN = /\d+(?:[.,:/]\d+)*(?:st|nd|rd|th)?|[\p{L}][\p{L}\p{M}'’-]*/gu;
 const SENTENCE_END = /[.!?\n]\s*$/;
 
 /** The text's numbers, names and negation count, as one comparable string. */
@@ -83,13 +97,13 @@ export function salientSignature(text: string): string {
     last = at + token.length;
     const first = token.charCodeAt(0);
     if (first >= 48 && first <= 57) {
-      numbers.push(token.replace(/,(?=\d{3}\b)/g, ""));
+      numbers.push(token.replace(/(?:st|nd|rd|th)$/, "").replace(/,(?=\d{3}\b)/g, ""));
       sentenceStart = false;
       continue;
     }
     const word = token.replace(/[’]/g, "'").replace(/'s$/i, "");
     const lower = word.toLowerCase();
-    const number = NUMBER_WORDS.get(lower) ?? ORDINAL_WORDS.get(lower);
+    const number = numberWord(lower);
     if (number !== undefined) numbers.push(number);
     else if (NEGATIONS.has(lower) || lower.endsWith("n't")) negations++;
     else if (isCapitalised(word) && !(sentenceStart && SENTENCE_OPENERS.has(lower.replace(/'/g, ""))))
@@ -98,6 +112,19 @@ export function salientSignature(text: string): string {
   }
   numbers.sort();
   return `${numbers.join(",")}|${[...names].sort().join(",")}|${negations}`;
+}
+
+/** "seven", "forty", "twenty-five", "third" as digits; undefined for any other word. */
+function numberWord(word: string): string | undefined {
+  const simple = NUMBER_WORDS.get(word) ?? ORDINAL_WORDS.get(word);
+  if (simple !== undefined) return simple;
+  const tens = TENS_WORDS.get(word);
+  if (tens !== undefined) return String(tens);
+  const dash = word.indexOf("-");
+  if (dash < 0) return undefined;
+  const high = TENS_WORDS.get(word.slice(0, dash));
+  const low = Number(NUMBER_WORDS.get(word.slice(dash + 1)) ?? Number.NaN);
+  return high !== undefined && low >= 1 && low <= 9 ? String(high + low) : undefined;
 }
 
 function isCapitalised(word: string): boolean {

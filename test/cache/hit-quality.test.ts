@@ -1,13 +1,13 @@
 // The semantic cache's hit rule against hand-labelled pairs, with the toy embedding at the default
 // threshold: near-misses must not hit, and enough paraphrases must, so a broken embedder fails too.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SIMILARITY_THRESHOLD } from "../../src/cache/semantic-defaults.js";
+import { DEFAULT_SIMILARITY_THRESHOLD } from "../../src/config/cache.js";
 import { KINDS, PAIRS, predictsHit, quality, scorePairs } from "./hit-quality.js";
 
 /** Precision the cache must hold: a wrong answer costs far more than a miss. */
 const MIN_PRECISION = 0.98;
 /** A little under the 0.62 measured (107 of 173), so a weaker embedder or guard fails. */
-const MIN_RECALL = 0.58;
+const MIN_RECALL = 0.63;
 
 describe("semantic cache hit quality", () => {
   const scored = scorePairs();
