@@ -231,7 +231,7 @@ async function drain(deadlineMs: number): Promise<void> {
   if (unfinished > 0) await sleep(FLUSH_MS);
   // Open uWS handles at thread exit abort the whole process, so every connection is closed first.
   front.closeConnections();
-  await Promise.all([closeAllPools(), plugins.close(), gateway.drainTraces()]);
+  await Promise.all([closeAllPools(), plugins.close(), gateway.drainTraces(), gateway.closeCache()]);
   spendOutbox.flush();
   send({ type: "drained", unfinished });
 }

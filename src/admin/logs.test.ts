@@ -32,6 +32,7 @@ function record(id: string, fields: Partial<RequestLogRecord> = {}): RequestLogR
     cachedTokens: 0,
     reasoningTokens: 0,
     costMicros: 1_500,
+    cacheSavedMicros: 0,
     stream: false,
     metadata: null,
     input: '{"model":"gpt-4o-mini"}',

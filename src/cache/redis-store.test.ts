@@ -227,7 +227,7 @@ describe("redisStore when Redis goes away", () => {
 
 describe("the stored value", () => {
   it("round-trips every field and refuses values of another shape", () => {
-    const stored = entry(Buffer.from([0, 1, 2, 255]), true);
+    const stored = { ...entry(Buffer.from([0, 1, 2, 255]), true), costMicros: 1234 };
     expect(decodeEntry(encodeEntry(stored))).toEqual({ ...stored, body: Buffer.from([0, 1, 2, 255]) });
     const head = Buffer.from(JSON.stringify({ status: 200 }));
     const length = Buffer.alloc(4);

@@ -165,6 +165,7 @@ interface EntryHead {
   readonly contentType: string;
   readonly streamed: boolean;
   readonly storedAt: number;
+  readonly costMicros?: number;
 }
 
 /** The head's length (4 bytes, big-endian), the head as JSON, then the body. */
@@ -174,6 +175,7 @@ export function encodeEntry(entry: CacheEntry): Buffer {
     contentType: entry.contentType,
     streamed: entry.streamed,
     storedAt: entry.storedAt,
+    costMicros: entry.costMicros ?? 0,
   };
   const headBytes = Buffer.from(JSON.stringify(head), "utf8");
   const length = Buffer.alloc(4);
@@ -194,7 +196,8 @@ export function decodeEntry(value: Buffer): CacheEntry | undefined {
   }
   if (!isEntryHead(head)) return undefined;
   const { status, contentType, streamed, storedAt } = head;
-  return { status, contentType, streamed, storedAt, body: value.subarray(4 + headLength) };
+  const costMicros = typeof head.costMicros === "number" ? head.costMicros : 0;
+  return { status, contentType, streamed, storedAt, costMicros, body: value.subarray(4 + headLength) };
 }
 
 function isEntryHead(head: unknown): head is EntryHead {

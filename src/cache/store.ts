@@ -15,6 +15,8 @@ export interface CacheEntry {
   readonly streamed: boolean;
   /** When the answer was stored (ms since the epoch), for an Age header. */
   readonly storedAt: number;
+  /** What the provider charged for the answer, in millionths of a dollar: what each hit saves (0: unknown). */
+  readonly costMicros?: number;
 }
 
 export interface CacheStoreCounts {

@@ -21,6 +21,7 @@ import { serveCountTokens } from "./count-tokens.js";
 import type { LaneGovernance, LaneKey } from "./governance/lane-governance.js";
 import { refuse } from "./inbound.js";
 import { listModels } from "./models.js";
+import { LaneCaches } from "./cache/lane-cache.js";
 import { authenticate, type Lane, serveInference } from "./pipeline.js";
 import { LaneRequestLog } from "./request-log.js";
 import { errorBodyIn, findRoute, type Route } from "./routes.js";
@@ -71,6 +72,7 @@ export class Gateway {
   /** Kept across configurations that trace to the same place, so queued spans survive a reload. */
   private tracing: SpanExporter | undefined;
   private readonly traceCounts = new TraceCounts();
+  private readonly caches = new LaneCaches();
 
   constructor(
     config: GatewayConfig,
@@ -89,6 +91,7 @@ export class Gateway {
     this.metrics.addSource(() => upstreamMetrics(this.lane.table, info.lane === 0));
     this.metrics.addSource(() => this.lane.plugins.metrics());
     this.metrics.addSource(() => (this.tracing === undefined ? [] : this.traceCounts.metrics()));
+    this.metrics.addSource(() => this.caches.metrics());
     const heap = new HeapAllocation();
     this.metrics.addSource(() => heap.metrics());
     const lag = new EventLoopLag(info.lane);
@@ -108,6 +111,11 @@ export class Gateway {
   /** The key the management API and the live tail require now; absent, both are shut. */
   get adminKey(): MasterKey | undefined {
     return this.lane.adminKey;
+  }
+
+  /** Closes the cache's store (a Redis connection); the lane's drain awaits it. */
+  closeCache(): Promise<void> {
+    return this.caches.close();
   }
 
   /** Sends the spans still queued; the lane's drain awaits it. */
@@ -131,6 +139,7 @@ export class Gateway {
     this.headNeeds.traceparent = this.tracing !== undefined;
     const requestLog = this.requestLogFor(config);
     this.headNeeds.metadata = requestLog !== undefined;
+    this.headNeeds.cache = config.cache !== undefined;
     return {
       table: compileRoutingTable(config, upstreamHealth()),
       metrics: this.metrics,
@@ -139,6 +148,7 @@ export class Gateway {
       adminKey: config.masterKey === undefined ? undefined : new MasterKey(config.masterKey),
       tracing: this.tracing,
       requestLog,
+      cache: this.caches.cacheFor(config),
     };
   }
 

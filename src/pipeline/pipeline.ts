@@ -23,6 +23,8 @@ import { type CanonicalBody, sendConverted } from "./convert.js";
 import type { Admission } from "./governance/admission.js";
 import type { LaneGovernance, LaneKey } from "./governance/lane-governance.js";
 import { dispatchAttempt, refuse, refusedAttempt } from "./inbound.js";
+import { serveFromCache } from "./cache/cache-stage.js";
+import type { LaneCache } from "./cache/lane-cache.js";
 import { RequestHooks } from "./request-hooks.js";
 import { type LaneRequestLog, LoggedRequest, partyOf } from "./request-log.js";
 import { errorBodyIn, type InferenceRoute } from "./routes.js";
@@ -48,6 +50,8 @@ export interface Lane {
   readonly tracing: SpanExporter | undefined;
   /** Where the lane's request records go; absent when the request log is off. */
   readonly requestLog: LaneRequestLog | undefined;
+  /** The answer cache; absent when it is off. */
+  readonly cache: LaneCache | undefined;
 }
 
 export function serveInference(lane: Lane, route: InferenceRoute, head: RequestHead, reply: Reply): void {
@@ -178,7 +182,9 @@ function bodyReceived(
     key,
   );
   if (admission !== undefined) request.asksUsage = asksUsageFor(route, scanned);
-  runRequestHooks(lane.plugins, request);
+  const cache = lane.cache;
+  if (cache === undefined) runRequestHooks(lane.plugins, request);
+  else serveFromCache(cache, request, key, () => runRequestHooks(lane.plugins, request));
 }
 
 /**
@@ -314,6 +320,8 @@ export class InboundRequest implements AttemptsInput {
   readonly body: Buffer;
   /** The body's scan: where its model is, for the byte leg's rewrite. */
   readonly scan: ScanOk;
+  /** The body's `cache` member as sent, for the cache's controls. */
+  readonly cacheControls: unknown;
   /** The model the client asked for (checked: see model-name.ts). */
   readonly model: string;
   readonly stream: boolean;
@@ -355,6 +363,7 @@ export class InboundRequest implements AttemptsInput {
     this.model = scanned.model;
     this.stream = scanned.stream;
     this.fallbacks = scanned.fallbacks;
+    this.cacheControls = scanned.cacheControls;
     this.deadlineMs = requestDeadline(lane.table, head.timeout, scanned.timeoutMs);
   }
 
@@ -511,7 +520,7 @@ function applyVerdict(request: InboundRequest, verdict: RequestVerdict): void {
     const { status, headers, body, cache } = verdict.answer;
     if (cache === true) {
       metrics.cacheHits++;
-      request.hooks?.answeredFromCache();
+      request.hooks?.answeredFromCache("exact", 0);
     }
     if (status < 400) request.hooks?.response(status, body, undefined);
     reply.start(status, headers);
@@ -606,7 +615,8 @@ function requestHooksFor(
     !chain.observesReplies &&
     admission === undefined &&
     tracing === undefined &&
-    requestLog === undefined
+    requestLog === undefined &&
+    lane.cache === undefined
   )
     return undefined;
   return new RequestHooks(

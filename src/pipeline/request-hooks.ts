@@ -6,6 +6,7 @@ import type { RequestTrace } from "../observability/tracing/request-trace.js";
 import type { Usage } from "../observability/usage.js";
 import type { AttemptReport } from "../routing/attempts.js";
 import type { ReplyObserver } from "../upstream/report.js";
+import type { CacheRecorder } from "./cache/cache-recorder.js";
 import type { Admission } from "./governance/admission.js";
 import type { LoggedRequest } from "./request-log.js";
 
@@ -46,6 +47,8 @@ export class RequestHooks implements HookRequest, ReplyObserver {
   /** Flat name/value pairs for every upstream attempt; undefined until a plugin adds one. */
   upstreamHeaders: string[] | undefined;
   private attempt: AttemptReport | undefined;
+  /** Set by the cache on a miss whose answer is to be stored. */
+  cacheRecorder: CacheRecorder | undefined;
 
   constructor(
     private readonly chain: PluginChain,
@@ -94,9 +97,14 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     headers.push(lower, headerValue(value));
   }
 
-  /** A plugin answered the request from its cache. */
-  answeredFromCache(): void {
-    this.log?.answeredFromCache();
+  /** The cache (or a plugin's) answered the request. */
+  answeredFromCache(kind: "exact" | "semantic", savedMicros: number): void {
+    this.log?.answeredFromCache(kind, savedMicros);
+  }
+
+  /** The cache looked and found nothing: the log says so. */
+  cacheMissed(): void {
+    this.log?.cacheMissed();
   }
 
   /** The attempt loop sent an attempt: outcomes name its provider, model, retries and fallback index. */
@@ -114,6 +122,7 @@ export class RequestHooks implements HookRequest, ReplyObserver {
 
   response(status: number, body: Uint8Array | string, usage: Usage | undefined): void {
     this.trace?.end(status, usage, status >= 400 ? String(status) : undefined);
+    this.cacheRecorder?.whole(status, body, usage, this.attempt);
     if (this.log !== undefined) {
       this.log.reply(body);
       this.log.end(this.attempt, {
@@ -134,11 +143,13 @@ export class RequestHooks implements HookRequest, ReplyObserver {
   chunk(chunk: Uint8Array | string): void {
     this.admission?.relayed(chunk);
     this.log?.chunk(chunk);
+    this.cacheRecorder?.chunk(chunk);
     if (this.chain.observesReplies) this.chain.onStreamChunk(this, chunk);
   }
 
   streamEnd(status: number, usage: Usage): void {
     this.trace?.end(status, usage, status >= 400 ? String(status) : undefined);
+    this.cacheRecorder?.streamEnd(status, usage, this.attempt);
     this.settle(status, usage);
     this.log?.end(this.attempt, {
       status,

@@ -4,7 +4,7 @@ import type { RequestHead } from "../http/exchange.js";
 import { timeOrderedUuid } from "../http/random-id.js";
 import type { ExchangePricing } from "../observability/lane-metrics.js";
 import { RecordEncoder, type RecordInTransit } from "../observability/request-log/codec.js";
-import type { LoggedErrorClass } from "../observability/request-log/record.js";
+import type { LoggedErrorClass, RequestLogRecord } from "../observability/request-log/record.js";
 import type { Usage } from "../observability/usage.js";
 import type { AttemptReport } from "../routing/attempts.js";
 import type { LogRingWriter } from "../shm/log-ring.js";
@@ -97,6 +97,7 @@ export class LaneRequestLog {
     cachedTokens: 0,
     reasoningTokens: 0,
     costMicros: 0,
+    cacheSavedMicros: 0,
     stream: false,
     metadata: null,
     input: null,
@@ -130,7 +131,8 @@ export class LaneRequestLog {
       readonly stream: boolean;
       readonly party: RequestParty;
       readonly body: Buffer | undefined;
-      readonly cache: "" | "hit";
+      readonly cache: RequestLogRecord["cache"];
+      readonly cacheSavedMicros: number;
     },
     /** The last attempt; absent when no provider was asked. */
     attempt: AttemptReport | undefined,
@@ -167,6 +169,7 @@ export class LaneRequestLog {
     record.retries = attempt?.retries ?? 0;
     record.fallbackIndex = attempt?.fallbackIndex ?? 0;
     record.cache = request.cache;
+    record.cacheSavedMicros = request.cacheSavedMicros;
     record.inputTokens = usage?.prompt ?? 0;
     record.outputTokens = usage?.completion ?? 0;
     record.cachedTokens = usage?.cachedRead ?? 0;
@@ -199,7 +202,7 @@ export class LaneRequestLog {
     startedAt: number,
   ): boolean {
     return this.write(
-      { head, route, time: Date.now(), model, stream: false, party, body, cache: "" },
+      { head, route, time: Date.now(), model, stream: false, party, body, cache: "", cacheSavedMicros: 0 },
       undefined,
       {
         status: error.status,
@@ -269,7 +272,8 @@ export class LoggedRequest {
   private streamedLength = 0;
   private whole: Uint8Array | string | undefined;
   private written = false;
-  cache: "" | "hit" = "";
+  cache: RequestLogRecord["cache"] = "";
+  cacheSavedMicros = 0;
 
   constructor(
     private readonly log: LaneRequestLog,
@@ -301,8 +305,13 @@ export class LoggedRequest {
           );
   }
 
-  answeredFromCache(): void {
-    this.cache = "hit";
+  cacheMissed(): void {
+    this.cache = "miss";
+  }
+
+  answeredFromCache(kind: "exact" | "semantic", savedMicros: number): void {
+    this.cache = kind === "exact" ? "hit" : "semantic";
+    this.cacheSavedMicros = savedMicros;
   }
 
   /** The whole reply of a request that was not streamed. */

@@ -240,6 +240,7 @@ function detail(r: Detail, close: () => void): HTMLElement[] {
     ["Cached tokens", number(r.cached_tokens)],
     ["Reasoning tokens", number(r.reasoning_tokens)],
     ["Cost", money(r.cost)],
+    ["Saved by the cache", r.cache === "hit" || r.cache === "semantic" ? money(r.cache_saved) : ""],
     ["Bytes in/out", `${number(r.input_bytes)} / ${number(r.output_bytes)}`],
   ];
   return [

@@ -28,6 +28,7 @@ const SAMPLE: RecordInTransit = {
   cachedTokens: 2,
   reasoningTokens: 0,
   costMicros: 345,
+  cacheSavedMicros: 6789,
   stream: false,
   metadata: { user: "ann", trace: "t-1" },
   input: new TextEncoder().encode('{"model":"gpt-4o-mini","messages":[]}'),

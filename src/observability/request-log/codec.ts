@@ -6,7 +6,7 @@ import type { LoggedErrorClass, RequestLogRecord } from "./record.js";
 
 /** The layout's version, first in every record: a worker never misreads a record of another layout. */
 const LAYOUT = 1;
-const FIELDS = 31;
+const FIELDS = 32;
 
 /** RequestLogRecord with the content still as the bytes the lane saw. */
 export interface RecordInTransit extends Omit<RequestLogRecord, "input" | "output"> {
@@ -52,6 +52,7 @@ export class RecordEncoder {
     row[28] = record.input;
     row[29] = record.output;
     row[30] = record.requestId;
+    row[31] = record.cacheSavedMicros;
     return this.packr.pack(row);
   }
 }
@@ -77,7 +78,7 @@ function metadata(value: unknown): Readonly<Record<string, string>> | null {
 }
 
 const ERROR_CLASSES = new Set<string>(["", "client", "policy", "provider", "gateway"]);
-const CACHE_STATES = new Set<string>(["", "hit", "miss"]);
+const CACHE_STATES = new Set<string>(["", "hit", "semantic", "miss"]);
 
 /** The record, or an Error naming why the bytes are not one of this layout. */
 export function decodeRecord(bytes: Uint8Array): RequestLogRecord | Error {
@@ -118,6 +119,7 @@ export function decodeRecord(bytes: Uint8Array): RequestLogRecord | Error {
     cachedTokens: number(row[23]),
     reasoningTokens: number(row[24]),
     costMicros: number(row[25]),
+    cacheSavedMicros: number(row[31]),
     stream: row[26] === true,
     metadata: metadata(row[27]),
     input: content(row[28]),

@@ -41,14 +41,16 @@ export interface RequestLogRecord {
   readonly retries: number;
   /** 0 for the model asked for, n for the nth fallback. */
   readonly fallbackIndex: number;
-  /** "" when no cache was asked, "hit" or "miss". */
-  readonly cache: "" | "hit" | "miss";
+  /** "" when no cache was asked; "hit" (exact), "semantic" (a semantic hit) or "miss". */
+  readonly cache: "" | "hit" | "semantic" | "miss";
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly cachedTokens: number;
   readonly reasoningTokens: number;
   /** Integer micro-dollars. */
   readonly costMicros: number;
+  /** A cache hit's saving: what the provider charged for the answer it replayed, in micro-dollars. */
+  readonly cacheSavedMicros: number;
   readonly stream: boolean;
   /** The client's metadata (x-switchyard-metadata-* headers, the body's `metadata`); null when none. */
   readonly metadata: Readonly<Record<string, string>> | null;

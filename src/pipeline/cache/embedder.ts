@@ -17,7 +17,11 @@ const MAX_EMBEDDED_CHARS = 8_192;
 export type Embedding = Float32Array;
 
 /** The embedding of `text` by `model` as the table routes it; undefined when it cannot be had. */
-export async function embed(table: RoutingTable, model: string, text: string): Promise<Embedding | undefined> {
+export async function embed(
+  table: RoutingTable,
+  model: string,
+  text: string,
+): Promise<Embedding | undefined> {
   const plan = candidatesFor(table, model);
   if ("status" in plan) return undefined;
   const candidate = plan.candidates[0];

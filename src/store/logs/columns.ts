@@ -35,6 +35,7 @@ export const FIELD_COLUMNS: readonly (readonly [string, SummaryField])[] = [
   ["reasoning_tokens", "reasoningTokens"],
   ["cost_micros", "costMicros"],
   ["stream", "stream"],
+  ["cache_saved_micros", "cacheSavedMicros"],
 ];
 
 export const SUMMARY_COLUMNS = [

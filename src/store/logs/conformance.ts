@@ -45,6 +45,7 @@ export function logRecord(id: string, fields: Partial<RequestLogRecord> = {}): R
     cachedTokens: 0,
     reasoningTokens: 0,
     costMicros: 300,
+    cacheSavedMicros: 0,
     stream: false,
     metadata: null,
     input: null,

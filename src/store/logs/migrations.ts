@@ -61,6 +61,8 @@ function columns(types: {
     output ${types.text}`;
 }
 
+// Later columns go at the table's end: SUMMARY_COLUMNS names columns, so their order is free.
+
 export const LOG_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -82,5 +84,11 @@ export const LOG_MIGRATIONS: readonly Migration[] = [
       ) PARTITION BY RANGE (time)`,
       ...indexes,
     ],
+  },
+  {
+    version: 2,
+    name: "request logs: a cache hit's saving",
+    sqlite: ["ALTER TABLE request_logs ADD COLUMN cache_saved_micros INTEGER NOT NULL DEFAULT 0"],
+    postgres: ["ALTER TABLE request_logs ADD COLUMN cache_saved_micros BIGINT NOT NULL DEFAULT 0"],
   },
 ];

@@ -1,0 +1,78 @@
+import { redisStore } from "../../cache/redis-store.js";
+import { createSemanticIndex, type SemanticIndex } from "../../cache/semantic-index.js";
+import { createMemoryCacheStore } from "../../cache/shared-memory-store.js";
+import type { CacheStore } from "../../cache/store.js";
+import type { CacheConfig, GatewayConfig } from "../../config/types.js";
+import type { MetricJson } from "../../observability/metric-json.js";
+import { CacheCounts } from "./cache-counts.js";
+
+// A lane's cache: the configuration, the store of answers and the semantic index. Stores outlive
+// configuration reloads that leave them as they were (a Redis connection, the memory store's entries);
+// the memory store and the index are the process's, shared by every lane through the addon.
+
+export interface LaneCache {
+  readonly config: CacheConfig;
+  readonly store: CacheStore;
+  /** Present when the semantic cache is on. */
+  readonly index: SemanticIndex | undefined;
+  readonly counts: CacheCounts;
+}
+
+/** Redis errors are the operator's to see, but not once per request while it is down. */
+const REDIS_ERROR_INTERVAL_MS = 60_000;
+
+export class LaneCaches {
+  private store: { readonly spec: string; readonly store: CacheStore } | undefined;
+  private index: { readonly maxBytes: number; readonly index: SemanticIndex } | undefined;
+  private readonly counts = new CacheCounts();
+  private lastRedisError = 0;
+
+  /** The cache the configuration asks for; undefined when it asks for none. */
+  cacheFor(config: GatewayConfig): LaneCache | undefined {
+    const cache = config.cache;
+    if (cache === undefined) return undefined;
+    return {
+      config: cache,
+      store: this.storeFor(cache),
+      index: cache.semantic === undefined ? undefined : this.indexFor(cache.semantic.maxBytes),
+      counts: this.counts,
+    };
+  }
+
+  metrics(): MetricJson[] {
+    const store = this.store?.store;
+    return store === undefined ? [] : this.counts.metrics(store.counts());
+  }
+
+  async close(): Promise<void> {
+    await this.store?.store.close();
+    this.store = undefined;
+  }
+
+  private storeFor(cache: CacheConfig): CacheStore {
+    const spec = cache.store === "redis" ? `redis ${cache.redisUrl}` : `memory ${cache.maxBytes}`;
+    if (this.store?.spec === spec) return this.store.store;
+    void this.store?.store.close();
+    const store =
+      cache.store === "redis" && cache.redisUrl !== undefined
+        ? redisStore({ url: cache.redisUrl, onError: (error) => this.redisFailed(error) })
+        : createMemoryCacheStore({ maxBytes: cache.maxBytes });
+    this.store = { spec, store };
+    return store;
+  }
+
+  private indexFor(maxBytes: number): SemanticIndex {
+    if (this.index?.maxBytes === maxBytes) return this.index.index;
+    const index = createSemanticIndex({ maxBytes });
+    this.index = { maxBytes, index };
+    return index;
+  }
+
+  private redisFailed(error: Error): void {
+    const now = Date.now();
+    if (now - this.lastRedisError < REDIS_ERROR_INTERVAL_MS) return;
+    this.lastRedisError = now;
+    // The message only: a client error may quote the URL, which may hold a password.
+    console.error(`[switchyard] cache: Redis is failing (answered as misses): ${error.name}`);
+  }
+}
