@@ -1,0 +1,191 @@
+//! The exact cache's process-wide store: one map from key to bytes for every thread of the process (the
+//! lanes are worker threads, and an addon's statics are shared by all of them, unlike a JS Map). Bounded
+//! by bytes (key length + value length), least recently used out first; an entry is gone at its expiry.
+//! The caller passes the time in ms, so tests can move their own clock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+struct Stored {
+  value: Vec<u8>,
+  expires_at: f64,
+  /// Position in `Store::recency`; a read moves the entry to the newest.
+  tick: u64,
+}
+
+pub struct Store {
+  max_bytes: u64,
+  bytes: u64,
+  entries: HashMap<String, Stored>,
+  /// tick → key, oldest first.
+  recency: BTreeMap<u64, String>,
+  next_tick: u64,
+  evictions: u64,
+}
+
+pub struct Stats {
+  pub entries: usize,
+  pub bytes: u64,
+  pub evictions: u64,
+}
+
+fn size_of(key: &str, value: &[u8]) -> u64 {
+  (key.len() + value.len()) as u64
+}
+
+impl Store {
+  pub fn new(max_bytes: u64) -> Store {
+    Store {
+      max_bytes,
+      bytes: 0,
+      entries: HashMap::new(),
+      recency: BTreeMap::new(),
+      next_tick: 0,
+      evictions: 0,
+    }
+  }
+
+  fn tick(&mut self) -> u64 {
+    self.next_tick += 1;
+    self.next_tick
+  }
+
+  fn remove(&mut self, key: &str) -> bool {
+    match self.entries.remove(key) {
+      Some(stored) => {
+        self.recency.remove(&stored.tick);
+        self.bytes -= size_of(key, &stored.value);
+        true
+      }
+      None => false,
+    }
+  }
+
+  fn drop_expired(&mut self, now: f64) {
+    let expired: Vec<String> =
+      self.entries.iter().filter(|(_, s)| s.expires_at <= now).map(|(k, _)| k.clone()).collect();
+    for key in expired {
+      self.remove(&key);
+    }
+  }
+
+  /// Drops least recently used entries until `room` more bytes fit; answers how many it dropped.
+  fn make_room(&mut self, room: u64) -> u32 {
+    let mut dropped = 0;
+    while self.bytes + room > self.max_bytes {
+      let Some((_, key)) = self.recency.pop_first() else { break };
+      let stored = self.entries.remove(&key).expect("recency names only stored keys");
+      self.bytes -= size_of(&key, &stored.value);
+      dropped += 1;
+    }
+    self.evictions += dropped as u64;
+    dropped
+  }
+
+  /// Sets the bound; a smaller one drops expired entries, then least recently used ones, until it holds.
+  pub fn configure(&mut self, max_bytes: u64, now: f64) {
+    self.max_bytes = max_bytes;
+    if self.bytes > max_bytes {
+      self.drop_expired(now);
+      self.make_room(0);
+    }
+  }
+
+  /// A copy of the value under `key` unless absent or expired (an expired entry is removed); a hit makes
+  /// the entry the most recently used.
+  pub fn get(&mut self, key: &str, now: f64) -> Option<Vec<u8>> {
+    let (expired, tick) = match self.entries.get(key) {
+      None => return None,
+      Some(s) => (s.expires_at <= now, s.tick),
+    };
+    if expired {
+      self.remove(key);
+      return None;
+    }
+    let fresh = self.tick();
+    let key = self.recency.remove(&tick).expect("every entry has a tick");
+    self.recency.insert(fresh, key.clone());
+    let stored = self.entries.get_mut(&key).expect("checked above");
+    stored.tick = fresh;
+    Some(stored.value.clone())
+  }
+
+  /// Stores `value` under `key` for `ttl_ms`; answers the entries evicted to make room, or None when not
+  /// stored (ttl not positive, or the entry alone is over the bound: then nothing else is dropped either).
+  pub fn set(&mut self, key: &str, value: &[u8], ttl_ms: f64, now: f64) -> Option<u32> {
+    let size = size_of(key, value);
+    if !(ttl_ms > 0.0) || size > self.max_bytes {
+      return None;
+    }
+    self.remove(key);
+    if self.bytes + size > self.max_bytes {
+      // Expired entries go before live ones.
+      self.drop_expired(now);
+    }
+    let dropped = self.make_room(size);
+    let tick = self.tick();
+    self.recency.insert(tick, key.to_string());
+    self.entries.insert(key.to_string(), Stored { value: value.to_vec(), expires_at: now + ttl_ms, tick });
+    self.bytes += size;
+    Some(dropped)
+  }
+
+  pub fn delete(&mut self, key: &str) -> bool {
+    self.remove(key)
+  }
+
+  /// Counts after dropping expired entries, so the figures are what a get could still answer.
+  pub fn stats(&mut self, now: f64) -> Stats {
+    self.drop_expired(now);
+    Stats { entries: self.entries.len(), bytes: self.bytes, evictions: self.evictions }
+  }
+
+  pub fn clear(&mut self) {
+    self.entries.clear();
+    self.recency.clear();
+    self.bytes = 0;
+  }
+}
+
+static STORE: Mutex<Option<Store>> = Mutex::new(None);
+
+/// Runs `f` on the process's store (bound 0, so storing nothing, until configured). No step above panics
+/// half-way, so a lock poisoned by a thread that panicked holding it guards a consistent store.
+pub fn with_store<R>(f: impl FnOnce(&mut Store) -> R) -> R {
+  let mut guard = STORE.lock().unwrap_or_else(|e| e.into_inner());
+  f(guard.get_or_insert_with(|| Store::new(0)))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn lru_ttl_and_bound() {
+    let mut s = Store::new(30);
+    assert_eq!(s.set("a", b"123456789", 100.0, 0.0), Some(0));
+    assert_eq!(s.set("b", b"123456789", 100.0, 0.0), Some(0));
+    assert_eq!(s.set("c", b"123456789", 100.0, 0.0), Some(0));
+    assert!(s.get("a", 1.0).is_some());
+    assert_eq!(s.set("d", b"123456789", 100.0, 1.0), Some(1));
+    assert!(s.get("b", 1.0).is_none());
+    assert_eq!(s.set("e", &[0; 40], 100.0, 1.0), None);
+    assert_eq!(s.set("e", b"x", 0.0, 1.0), None);
+    assert!(s.get("a", 100.0).is_none());
+    let stats = s.stats(101.0);
+    assert_eq!((stats.entries, stats.bytes, stats.evictions), (0, 0, 1));
+  }
+
+  #[test]
+  fn shrinking_evicts_least_recent() {
+    let mut s = Store::new(100);
+    for k in ["a", "b", "c"] {
+      s.set(k, b"123456789", 100.0, 0.0);
+    }
+    s.get("a", 0.0);
+    s.configure(20, 0.0);
+    assert!(s.get("a", 0.0).is_some());
+    assert!(s.get("c", 0.0).is_some());
+    assert!(s.get("b", 0.0).is_none());
+  }
+}
