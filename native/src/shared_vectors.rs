@@ -73,8 +73,6 @@ impl Registry {
     let mut size = entry_bytes(vector.len(), payload.len());
     // The entry needs its scope, so both must fit even when the scope is there already.
     if size + scope_bytes(scope) > self.max_bytes {
-      // Still checked, so bad input is an error whatever the bound.
-      vector::normalise(vector, vector.len())?;
       return Ok(None);
     }
     if existing.is_none() {
