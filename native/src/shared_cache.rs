@@ -4,11 +4,12 @@
 //! The caller passes the time in ms, so tests can move their own clock.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 struct Stored {
   value: Vec<u8>,
-  expires_at: f64,
+  /// Position in `Store::expiry`: the expiry's order key and the tick the entry was stored at.
+  expiry: (u64, u64),
   /// Position in `Store::recency`; a read moves the entry to the newest.
   tick: u64,
 }
@@ -16,9 +17,12 @@ struct Stored {
 pub struct Store {
   max_bytes: u64,
   bytes: u64,
-  entries: HashMap<String, Stored>,
-  /// tick → key, oldest first.
-  recency: BTreeMap<u64, String>,
+  entries: HashMap<Arc<str>, Stored>,
+  /// tick → key, least recently used first.
+  recency: BTreeMap<u64, Arc<str>>,
+  /// (expiry, tick stored) → key, soonest first: dropping what has expired never walks every entry, so
+  /// the lock every lane waits on is held briefly.
+  expiry: BTreeMap<(u64, u64), Arc<str>>,
   next_tick: u64,
   evictions: u64,
 }
@@ -33,6 +37,11 @@ fn size_of(key: &str, value: &[u8]) -> u64 {
   (key.len() + value.len()) as u64
 }
 
+/// An order key for a time in ms: the bits of a non-negative f64 sort as the numbers do.
+fn time_key(ms: f64) -> u64 {
+  ms.max(0.0).to_bits()
+}
+
 impl Store {
   pub fn new(max_bytes: u64) -> Store {
     Store {
@@ -40,6 +49,7 @@ impl Store {
       bytes: 0,
       entries: HashMap::new(),
       recency: BTreeMap::new(),
+      expiry: BTreeMap::new(),
       next_tick: 0,
       evictions: 0,
     }
@@ -54,6 +64,7 @@ impl Store {
     match self.entries.remove(key) {
       Some(stored) => {
         self.recency.remove(&stored.tick);
+        self.expiry.remove(&stored.expiry);
         self.bytes -= size_of(key, &stored.value);
         true
       }
@@ -62,9 +73,12 @@ impl Store {
   }
 
   fn drop_expired(&mut self, now: f64) {
-    let expired: Vec<String> =
-      self.entries.iter().filter(|(_, s)| s.expires_at <= now).map(|(k, _)| k.clone()).collect();
-    for key in expired {
+    let now = time_key(now);
+    while let Some(entry) = self.expiry.first_entry() {
+      if entry.key().0 > now {
+        break;
+      }
+      let key = entry.remove();
       self.remove(&key);
     }
   }
@@ -73,9 +87,9 @@ impl Store {
   fn make_room(&mut self, room: u64) -> u32 {
     let mut dropped = 0;
     while self.bytes + room > self.max_bytes {
-      let Some((_, key)) = self.recency.pop_first() else { break };
-      let stored = self.entries.remove(&key).expect("recency names only stored keys");
-      self.bytes -= size_of(&key, &stored.value);
+      let Some((_, key)) = self.recency.first_key_value() else { break };
+      let key = key.clone();
+      self.remove(&key);
       dropped += 1;
     }
     self.evictions += dropped as u64;
@@ -96,7 +110,7 @@ impl Store {
   pub fn get(&mut self, key: &str, now: f64) -> Option<Vec<u8>> {
     let (expired, tick) = match self.entries.get(key) {
       None => return None,
-      Some(s) => (s.expires_at <= now, s.tick),
+      Some(s) => (s.expiry.0 <= time_key(now), s.tick),
     };
     if expired {
       self.remove(key);
@@ -114,7 +128,7 @@ impl Store {
   /// stored (ttl not positive, or the entry alone is over the bound: then nothing else is dropped either).
   pub fn set(&mut self, key: &str, value: &[u8], ttl_ms: f64, now: f64) -> Option<u32> {
     let size = size_of(key, value);
-    if !(ttl_ms > 0.0) || size > self.max_bytes {
+    if ttl_ms.is_nan() || ttl_ms <= 0.0 || size > self.max_bytes {
       return None;
     }
     self.remove(key);
@@ -124,8 +138,11 @@ impl Store {
     }
     let dropped = self.make_room(size);
     let tick = self.tick();
-    self.recency.insert(tick, key.to_string());
-    self.entries.insert(key.to_string(), Stored { value: value.to_vec(), expires_at: now + ttl_ms, tick });
+    let key: Arc<str> = Arc::from(key);
+    let expiry = (time_key(now + ttl_ms), tick);
+    self.recency.insert(tick, key.clone());
+    self.expiry.insert(expiry, key.clone());
+    self.entries.insert(key, Stored { value: value.to_vec(), expiry, tick });
     self.bytes += size;
     Some(dropped)
   }
@@ -143,6 +160,7 @@ impl Store {
   pub fn clear(&mut self) {
     self.entries.clear();
     self.recency.clear();
+    self.expiry.clear();
     self.bytes = 0;
   }
 }
@@ -187,5 +205,20 @@ mod tests {
     assert!(s.get("a", 0.0).is_some());
     assert!(s.get("c", 0.0).is_some());
     assert!(s.get("b", 0.0).is_none());
+  }
+
+  #[test]
+  fn expiry_index_drops_only_what_has_expired_and_follows_replacements() {
+    let mut s = Store::new(1000);
+    s.set("late", b"x", 300.0, 0.0);
+    s.set("soon", b"x", 100.0, 0.0);
+    s.set("mid", b"x", 200.0, 0.0);
+    // Replaced with a later expiry: the first expiry no longer applies.
+    s.set("soon", b"x", 500.0, 0.0);
+    assert_eq!(s.stats(250.0).entries, 2);
+    assert!(s.get("mid", 250.0).is_none());
+    assert_eq!(s.stats(400.0).entries, 1);
+    assert!(s.get("soon", 400.0).is_some());
+    assert_eq!((s.expiry.len(), s.recency.len()), (1, 1));
   }
 }
