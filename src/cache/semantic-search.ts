@@ -30,14 +30,12 @@ export interface VectorSearchResult {
 }
 
 /** The built worker beside the built module (dist/), else dist/'s when running from the sources. */
-function workerFile(): string | undefined {
-  return [
-    new URL("../../workers/vector-search.js", import.meta.url),
-    new URL("../../dist/workers/vector-search.js", import.meta.url),
-  ]
-    .map((url) => fileURLToPath(url))
-    .find((path) => existsSync(path));
-}
+const WORKER_FILE = [
+  new URL("../../workers/vector-search.js", import.meta.url),
+  new URL("../../dist/workers/vector-search.js", import.meta.url),
+]
+  .map((url) => fileURLToPath(url))
+  .find((path) => existsSync(path));
 
 let pool: Piscina<VectorSearchTask, VectorSearchResult | null> | undefined;
 
@@ -59,11 +57,15 @@ export function searchSemantic(
   if (!index.shared || index.scopeSize(scope) * vector.length < OFF_LANE_MIN_VALUES) {
     return index.search(scope, vector, threshold);
   }
+  if (WORKER_FILE === undefined) return index.search(scope, vector, threshold);
   if (pool === undefined) {
-    const filename = workerFile();
-    if (filename === undefined) return index.search(scope, vector, threshold);
     // One thread, kept: starting one costs more than many searches.
-    pool = new Piscina({ filename, minThreads: 1, maxThreads: 1, idleTimeout: Number.POSITIVE_INFINITY });
+    pool = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: Number.POSITIVE_INFINITY,
+    });
   }
   return pool.run({ scope, vector, threshold }).then((hit) => hit ?? undefined);
 }
