@@ -221,4 +221,29 @@ mod tests {
     assert!(s.get("soon", 400.0).is_some());
     assert_eq!((s.expiry.len(), s.recency.len()), (1, 1));
   }
+
+  #[test]
+  fn threads_share_one_store_within_its_bound() {
+    with_store(|s| s.configure(10_000, 0.0));
+    let threads: Vec<_> = (0..4)
+      .map(|t| {
+        std::thread::spawn(move || {
+          for n in 0..2_000 {
+            let key = format!("{t}/{n}");
+            with_store(|s| s.set(&key, &[7; 40], 1e9, 0.0));
+            // Other threads may have evicted it since (a preempted thread waits a whole time slice).
+            let found = with_store(|s| s.get(&key, 0.0));
+            assert!(found.is_none_or(|v| v == [7; 40]));
+          }
+        })
+      })
+      .collect();
+    for t in threads {
+      t.join().unwrap();
+    }
+    let stats = with_store(|s| s.stats(0.0));
+    assert!(stats.bytes <= 10_000);
+    assert_eq!(stats.evictions + stats.entries as u64, 8_000);
+    with_store(|s| s.clear());
+  }
 }

@@ -211,4 +211,30 @@ mod tests {
     assert_eq!(r.stats().scopes, 1);
     assert_eq!(r.add("c", &v(1), &vec![0; 1 << 20]).unwrap(), None);
   }
+
+  #[test]
+  fn threads_share_one_registry_within_its_bound() {
+    let bound = 4 * scope_bytes("t0") + 200 * entry_bytes(8, 8);
+    with_registry(|r| r.configure(bound));
+    let threads: Vec<_> = (0..4u32)
+      .map(|t| {
+        std::thread::spawn(move || {
+          let scope = format!("t{t}");
+          for n in 0..500u32 {
+            with_registry(|r| r.add(&scope, &v(n), &n.to_le_bytes().repeat(2)).unwrap());
+            read_registry(|r| r.search(&scope, &v(n), 0.99).unwrap().map(|(h, _)| h.id)).unwrap();
+          }
+        })
+      })
+      .collect();
+    for t in threads {
+      t.join().unwrap();
+    }
+    let s = read_registry(|r| r.stats()).unwrap();
+    assert!(s.bytes <= bound);
+    assert!(s.entries >= 190, "{} entries", s.entries);
+    // Ids came from one counter: 2000 adds, none reused.
+    assert_eq!(with_registry(|r| r.next_id), 2000);
+    with_registry(|r| r.clear());
+  }
 }
