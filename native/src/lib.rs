@@ -336,7 +336,7 @@ pub fn shared_cache_clear() {
 #[napi]
 pub fn shared_vectors_configure(max_bytes: f64) -> Result<()> {
   let max_bytes = bound(max_bytes)?;
-  shared_vectors::with_registry(|r| r.configure(max_bytes));
+  shared_vectors::REGISTRY.configure(max_bytes);
   Ok(())
 }
 
@@ -345,7 +345,7 @@ pub fn shared_vectors_configure(max_bytes: f64) -> Result<()> {
 /// stay within the bound. Refuses a vector whose dimension is not the scope's.
 #[napi]
 pub fn shared_vectors_add(scope: String, vector: Float32ArraySlice, payload: &[u8]) -> Result<Option<u32>> {
-  shared_vectors::with_registry(|r| r.add(&scope, &vector, payload)).map_err(invalid)
+  shared_vectors::REGISTRY.add(&scope, &vector, payload).map_err(invalid)
 }
 
 /// The payload of the entry of `scope` most similar to `query` with similarity >= `threshold`, writing
@@ -362,14 +362,10 @@ pub fn shared_vectors_search(
   if out.len() < 2 {
     return Err(invalid("out must hold at least 2 slots".to_string()));
   }
-  let found = shared_vectors::read_registry(|r| {
-    r.search(&scope, &query, threshold).map(|hit| hit.map(|(h, payload)| (h.similarity, h.id, payload.to_vec())))
-  })
-  .unwrap_or(Ok(None))
-  .map_err(invalid)?;
-  Ok(found.map(|(similarity, id, payload)| {
-    out[0] = similarity as f64;
-    out[1] = id as f64;
+  let found = shared_vectors::REGISTRY.search(&scope, &query, threshold).map_err(invalid)?;
+  Ok(found.map(|(hit, payload)| {
+    out[0] = hit.similarity as f64;
+    out[1] = hit.id as f64;
     Buffer::from(payload)
   }))
 }
@@ -377,13 +373,13 @@ pub fn shared_vectors_search(
 /// Drops entry `id` of `scope` (and the scope once empty); answers whether there was one.
 #[napi]
 pub fn shared_vectors_remove(scope: String, id: u32) -> bool {
-  shared_vectors::with_registry(|r| r.remove(&scope, id))
+  shared_vectors::REGISTRY.remove(&scope, id)
 }
 
 /// Entries `scope` holds: with the dimension, what a search of it costs.
 #[napi]
 pub fn shared_vectors_scope_size(scope: String) -> u32 {
-  shared_vectors::read_registry(|r| r.scope_size(&scope)).unwrap_or(0) as u32
+  shared_vectors::REGISTRY.scope_size(&scope) as u32
 }
 
 #[napi(object)]
@@ -396,18 +392,14 @@ pub struct SharedVectorsStats {
 
 #[napi]
 pub fn shared_vectors_stats() -> SharedVectorsStats {
-  let s = shared_vectors::read_registry(|r| r.stats());
-  s.map_or(SharedVectorsStats { scopes: 0, entries: 0, bytes: 0.0 }, |s| SharedVectorsStats {
-    scopes: s.scopes as u32,
-    entries: s.entries as u32,
-    bytes: s.bytes as f64,
-  })
+  let s = shared_vectors::REGISTRY.stats();
+  SharedVectorsStats { scopes: s.scopes as u32, entries: s.entries as u32, bytes: s.bytes as f64 }
 }
 
 /// Empties the process-wide vector registry (the bound stays).
 #[napi]
 pub fn shared_vectors_clear() {
-  shared_vectors::with_registry(|r| r.clear());
+  shared_vectors::REGISTRY.clear();
 }
 
 /// Bytes the vector registry counts per scope besides its name.
