@@ -320,4 +320,17 @@ mod tests {
       assert_eq!(b.cell.read().unwrap().index.len(), b.entries);
     }
   }
+
+  #[test]
+  fn a_scope_held_for_writing_holds_up_no_other_scope() {
+    let r = Registry::new(1 << 20);
+    r.add("a", &v(0), b"a").unwrap();
+    r.add("b", &v(1), b"b").unwrap();
+    let a = r.books().scopes.get("a").unwrap().cell.clone();
+    // As while an add to `a` retrains its inverted file.
+    let _training = write(&a);
+    assert_eq!(r.search("b", &v(1), 0.99).unwrap().map(|(_, p)| p), Some(b"b".to_vec()));
+    r.add("b", &v(2), b"b2").unwrap();
+    assert_eq!((r.scope_size("a"), r.scope_size("b")), (1, 2));
+  }
 }
