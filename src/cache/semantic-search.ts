@@ -10,11 +10,11 @@ import type { SemanticHit, SemanticIndex } from "./semantic-index.js";
 
 /**
  * Values (scope entries × dimension) from which a search goes off-lane: where an inline search costs more
- * than 0.2 ms, above the pool's round trip (83 µs for a one-entry scope). Measured by
+ * than 0.2 ms, above the pool's round trip (88 µs for a one-entry scope). Measured by
  * bench/semantic-search-micro.ts (bench/results/semantic-search-micro.json; 2 shared cores, 384 dims,
- * fastest of 5 rounds; the inverted file from 2048 entries): inline 25 µs at 1k entries, 66 µs at 10k,
- * 190 µs at 20k, 248 µs at 25k, 692 µs at 100k; through the pool 110 µs, 204 µs, 295 µs, 349 µs, 827 µs.
- * 25k × 384 = 9.6M values.
+ * fastest of 5 rounds; the inverted file from 2048 entries): inline 26 µs at 1k entries, 56 µs at 10k,
+ * 143 µs at 20k, 208 µs at 25k, 630 µs at 100k; through the pool 121, 200, 295, 364 and 779 µs. Two
+ * earlier runs put the 0.2 ms crossing at 20k-25k and 25k-50k entries. 25k × 384 = 9.6M values.
  */
 export const OFF_LANE_MIN_VALUES = 9_600_000;
 
