@@ -25,7 +25,7 @@ export interface SemanticIndex {
   /** Whether every thread of the process sees this index (the addon's registry). */
   readonly shared: boolean;
   /**
-   * Adds `vector` (any non-zero length; normalised) with a copy of `payload` to `scope`. Not stored when
+   * Adds `vector` (normalised) with a copy of `payload` to `scope`. Not stored when
    * the entry and its scope's overhead are over the whole bound. TypeError for a vector whose dimension
    * is not the scope's (the first vector's) or out of 8 to 4096, or with a non-finite value or all zeros.
    */

@@ -13,8 +13,9 @@ import type { SemanticHit, SemanticIndex } from "./semantic-index.js";
  * than 0.2 ms, above the pool's round trip (88 µs for a one-entry scope). Measured by
  * bench/semantic-search-micro.ts (bench/results/semantic-search-micro.json; 2 shared cores, 384 dims,
  * fastest of 5 rounds; the inverted file from 2048 entries): inline 26 µs at 1k entries, 56 µs at 10k,
- * 143 µs at 20k, 208 µs at 25k, 630 µs at 100k; through the pool 121, 200, 295, 364 and 779 µs. Two
- * earlier runs put the 0.2 ms crossing at 20k-25k and 25k-50k entries. 25k × 384 = 9.6M values.
+ * 143 µs at 20k, 208 µs at 25k, 630 µs at 100k; through the pool 121, 200, 295, 364 and 779 µs. Of
+ * three earlier runs, two crossed 0.2 ms between 20k and 50k entries (25k where measured), one on a
+ * loaded machine (medians) between 4k and 10k. 25k × 384 = 9.6M values.
  */
 export const OFF_LANE_MIN_VALUES = 9_600_000;
 
