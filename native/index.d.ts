@@ -75,6 +75,82 @@ export declare function scanRequest(body: Uint8Array): ScanResult
  */
 export declare function scanRequestInto(body: Uint8Array, out: Int32Array): string | null
 
+/** Bytes the vector registry counts per scope besides its name. */
+export declare const SHARED_VECTORS_SCOPE_OVERHEAD: number
+
+/** Empties the process-wide cache (the bound and eviction count stay). */
+export declare function sharedCacheClear(): void
+
+/**
+ * Sets the process-wide cache's byte bound (keys plus values); a smaller one evicts, least recently used
+ * first, after dropping entries expired at `now` (ms).
+ */
+export declare function sharedCacheConfigure(maxBytes: number, now: number): void
+
+/** Drops the entry under `key`; answers whether there was one. */
+export declare function sharedCacheDelete(key: string): boolean
+
+/**
+ * A copy of the value under `key`, or null when absent or expired at `now` (ms; an expired entry is
+ * removed). A hit makes the entry the most recently used.
+ */
+export declare function sharedCacheGet(key: string, now: number): Buffer | null
+
+/**
+ * Stores a copy of `value` under `key` until `now + ttlMs`; answers the entries evicted to make room, or
+ * null when not stored (ttlMs not positive, or key and value alone over the bound).
+ */
+export declare function sharedCacheSet(key: string, value: Uint8Array, ttlMs: number, now: number): number | null
+
+/** The process-wide cache's figures, after dropping the entries expired at `now` (ms). */
+export declare function sharedCacheStats(now: number): SharedCacheStats
+
+export interface SharedCacheStats {
+  /** Entries not expired at the time asked. */
+  entries: number
+  /** Their keys' and values' bytes. */
+  bytes: number
+  /** Entries dropped to stay within the bound since the process started. */
+  evictions: number
+}
+
+/**
+ * Stores `vector` (normalised) and a copy of `payload` in `scope`; answers the entry's id, unique in the
+ * process, or null when the entry alone is over the bound. Evicts the oldest entries of any scope to
+ * stay within the bound. Refuses a vector whose dimension is not the scope's.
+ */
+export declare function sharedVectorsAdd(scope: string, vector: Float32Array, payload: Uint8Array): number | null
+
+/** Empties the process-wide vector registry (the bound stays). */
+export declare function sharedVectorsClear(): void
+
+/**
+ * Sets the byte bound over every scope of the process-wide vector registry (vectors, payloads and
+ * overhead); a smaller one evicts the oldest entries first.
+ */
+export declare function sharedVectorsConfigure(maxBytes: number): void
+
+/** Drops entry `id` of `scope` (and the scope once empty); answers whether there was one. */
+export declare function sharedVectorsRemove(scope: string, id: number): boolean
+
+/** Entries `scope` holds: with the dimension, what a search of it costs. */
+export declare function sharedVectorsScopeSize(scope: string): number
+
+/**
+ * The payload of the entry of `scope` most similar to `query` with similarity >= `threshold`, writing
+ * [similarity, id] into `out`; null when there is none (or no such scope).
+ */
+export declare function sharedVectorsSearch(scope: string, query: Float32Array, threshold: number, out: Float64Array): Buffer | null
+
+export declare function sharedVectorsStats(): SharedVectorsStats
+
+export interface SharedVectorsStats {
+  scopes: number
+  entries: number
+  /** Vectors, payloads and overhead, as the bound counts them. */
+  bytes: number
+}
+
 /** Entries from which a VectorIndex searches its inverted file instead of scanning every entry. */
 export declare const VECTOR_APPROXIMATE_FROM: number
 

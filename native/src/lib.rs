@@ -1,10 +1,14 @@
 //! Switchyard's native hot path: request scanning and patching, token counting, the vector index.
 //! Every export but `listenReusePort` and `lowerThreadPriority` (system calls) has a TypeScript twin in
-//! `src/native/` with identical results (the vector index's twin by brute force only).
+//! `src/native/` with identical results (the vector index's twin by brute force only). The shared cache
+//! and vector registry live in this library's statics, one for every thread of the process; without the
+//! addon each thread keeps its own (src/cache/).
 
 mod listen;
 mod rewrite;
 mod scan;
+mod shared_cache;
+mod shared_vectors;
 mod thread;
 mod tokens;
 mod transcode;
@@ -266,3 +270,138 @@ pub const VECTOR_APPROXIMATE_FROM: u32 = vector::APPROXIMATE_FROM;
 /// Bytes a VectorIndex counts per entry besides the vector's own 4 bytes per value.
 #[napi]
 pub const VECTOR_ENTRY_OVERHEAD: u32 = vector::ENTRY_OVERHEAD as u32;
+
+/// A byte bound as an integer count; refuses negatives, fractions and non-finite numbers.
+fn bound(max_bytes: f64) -> Result<u64> {
+  if !max_bytes.is_finite() || max_bytes < 0.0 || max_bytes.fract() != 0.0 {
+    return Err(invalid("maxBytes must be a non-negative integer".to_string()));
+  }
+  Ok(max_bytes as u64)
+}
+
+/// Sets the process-wide cache's byte bound (keys plus values); a smaller one evicts, least recently used
+/// first, after dropping entries expired at `now` (ms).
+#[napi]
+pub fn shared_cache_configure(max_bytes: f64, now: f64) -> Result<()> {
+  let max_bytes = bound(max_bytes)?;
+  shared_cache::with_store(|s| s.configure(max_bytes, now));
+  Ok(())
+}
+
+/// A copy of the value under `key`, or null when absent or expired at `now` (ms; an expired entry is
+/// removed). A hit makes the entry the most recently used.
+#[napi]
+pub fn shared_cache_get(key: String, now: f64) -> Option<Buffer> {
+  shared_cache::with_store(|s| s.get(&key, now)).map(Buffer::from)
+}
+
+/// Stores a copy of `value` under `key` until `now + ttlMs`; answers the entries evicted to make room, or
+/// null when not stored (ttlMs not positive, or key and value alone over the bound).
+#[napi]
+pub fn shared_cache_set(key: String, value: &[u8], ttl_ms: f64, now: f64) -> Option<u32> {
+  shared_cache::with_store(|s| s.set(&key, value, ttl_ms, now))
+}
+
+/// Drops the entry under `key`; answers whether there was one.
+#[napi]
+pub fn shared_cache_delete(key: String) -> bool {
+  shared_cache::with_store(|s| s.delete(&key))
+}
+
+#[napi(object)]
+pub struct SharedCacheStats {
+  /// Entries not expired at the time asked.
+  pub entries: u32,
+  /// Their keys' and values' bytes.
+  pub bytes: f64,
+  /// Entries dropped to stay within the bound since the process started.
+  pub evictions: f64,
+}
+
+/// The process-wide cache's figures, after dropping the entries expired at `now` (ms).
+#[napi]
+pub fn shared_cache_stats(now: f64) -> SharedCacheStats {
+  let s = shared_cache::with_store(|s| s.stats(now));
+  SharedCacheStats { entries: s.entries as u32, bytes: s.bytes as f64, evictions: s.evictions as f64 }
+}
+
+/// Empties the process-wide cache (the bound and eviction count stay).
+#[napi]
+pub fn shared_cache_clear() {
+  shared_cache::with_store(|s| s.clear());
+}
+
+/// Sets the byte bound over every scope of the process-wide vector registry (vectors, payloads and
+/// overhead); a smaller one evicts the oldest entries first.
+#[napi]
+pub fn shared_vectors_configure(max_bytes: f64) -> Result<()> {
+  let max_bytes = bound(max_bytes)?;
+  shared_vectors::REGISTRY.configure(max_bytes);
+  Ok(())
+}
+
+/// Stores `vector` (normalised) and a copy of `payload` in `scope`; answers the entry's id, unique in the
+/// process, or null when the entry alone is over the bound. Evicts the oldest entries of any scope to
+/// stay within the bound. Refuses a vector whose dimension is not the scope's.
+#[napi]
+pub fn shared_vectors_add(scope: String, vector: Float32ArraySlice, payload: &[u8]) -> Result<Option<u32>> {
+  shared_vectors::REGISTRY.add(&scope, &vector, payload).map_err(invalid)
+}
+
+/// The payload of the entry of `scope` most similar to `query` with similarity >= `threshold`, writing
+/// [similarity, id] into `out`; null when there is none (or no such scope).
+#[napi]
+pub fn shared_vectors_search(
+  scope: String,
+  query: Float32ArraySlice,
+  threshold: f64,
+  mut out: Float64ArraySlice,
+) -> Result<Option<Buffer>> {
+  // SAFETY: the call is synchronous on the JS thread, so nothing else touches `out` meanwhile.
+  let out = unsafe { out.as_mut() };
+  if out.len() < 2 {
+    return Err(invalid("out must hold at least 2 slots".to_string()));
+  }
+  let found = shared_vectors::REGISTRY.search(&scope, &query, threshold).map_err(invalid)?;
+  Ok(found.map(|(hit, payload)| {
+    out[0] = hit.similarity as f64;
+    out[1] = hit.id as f64;
+    Buffer::from(payload)
+  }))
+}
+
+/// Drops entry `id` of `scope` (and the scope once empty); answers whether there was one.
+#[napi]
+pub fn shared_vectors_remove(scope: String, id: u32) -> bool {
+  shared_vectors::REGISTRY.remove(&scope, id)
+}
+
+/// Entries `scope` holds: with the dimension, what a search of it costs.
+#[napi]
+pub fn shared_vectors_scope_size(scope: String) -> u32 {
+  shared_vectors::REGISTRY.scope_size(&scope) as u32
+}
+
+#[napi(object)]
+pub struct SharedVectorsStats {
+  pub scopes: u32,
+  pub entries: u32,
+  /// Vectors, payloads and overhead, as the bound counts them.
+  pub bytes: f64,
+}
+
+#[napi]
+pub fn shared_vectors_stats() -> SharedVectorsStats {
+  let s = shared_vectors::REGISTRY.stats();
+  SharedVectorsStats { scopes: s.scopes as u32, entries: s.entries as u32, bytes: s.bytes as f64 }
+}
+
+/// Empties the process-wide vector registry (the bound stays).
+#[napi]
+pub fn shared_vectors_clear() {
+  shared_vectors::REGISTRY.clear();
+}
+
+/// Bytes the vector registry counts per scope besides its name.
+#[napi]
+pub const SHARED_VECTORS_SCOPE_OVERHEAD: u32 = shared_vectors::SCOPE_OVERHEAD as u32;

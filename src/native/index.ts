@@ -13,6 +13,7 @@ import {
   checkThreshold,
   checkVector,
   checkVectorOptions,
+  SHARED_VECTORS_SCOPE_OVERHEAD,
   VECTOR_ENTRY_OVERHEAD,
   type VectorHit,
   type VectorIndex,
@@ -23,7 +24,12 @@ import {
 export type { Encoding, ScanFail, ScanOk, ScanResult } from "./types.js";
 export { MAX_BODY, MAX_DEPTH } from "./types.js";
 export type { VectorHit, VectorIndex, VectorIndexOptions } from "./vector.js";
-export { VECTOR_ENTRY_OVERHEAD, VECTOR_MAX_DIMENSION, VECTOR_MIN_DIMENSION } from "./vector.js";
+export {
+  SHARED_VECTORS_SCOPE_OVERHEAD,
+  VECTOR_ENTRY_OVERHEAD,
+  VECTOR_MAX_DIMENSION,
+  VECTOR_MIN_DIMENSION,
+} from "./vector.js";
 
 /** The addon's VectorIndex class (native/src/lib.rs). */
 interface NativeVectorIndexClass {
@@ -52,6 +58,25 @@ export interface NativeBinding {
   VectorIndex?: NativeVectorIndexClass;
   VECTOR_ENTRY_OVERHEAD?: number;
   VECTOR_APPROXIMATE_FROM?: number;
+  sharedCacheConfigure?: (maxBytes: number, now: number) => void;
+  sharedCacheGet?: (key: string, now: number) => Buffer | null;
+  sharedCacheSet?: (key: string, value: Uint8Array, ttlMs: number, now: number) => number | null;
+  sharedCacheDelete?: (key: string) => boolean;
+  sharedCacheStats?: (now: number) => SharedCacheStats;
+  sharedCacheClear?: () => void;
+  sharedVectorsConfigure?: (maxBytes: number) => void;
+  sharedVectorsAdd?: (scope: string, vector: Float32Array, payload: Uint8Array) => number | null;
+  sharedVectorsSearch?: (
+    scope: string,
+    query: Float32Array,
+    threshold: number,
+    out: Float64Array,
+  ) => Buffer | null;
+  sharedVectorsRemove?: (scope: string, id: number) => boolean;
+  sharedVectorsScopeSize?: (scope: string) => number;
+  sharedVectorsStats?: () => SharedVectorsStats;
+  sharedVectorsClear?: () => void;
+  SHARED_VECTORS_SCOPE_OVERHEAD?: number;
   MAX_DEPTH: number;
   SCAN_SLOTS: number;
 }
@@ -284,3 +309,105 @@ export const createVectorIndex: (options: VectorIndexOptions) => VectorIndex =
 /** Entries from which the addon's index searches approximately; undefined without it. */
 export const VECTOR_APPROXIMATE_FROM: number | undefined =
   NativeVectorClass === undefined ? undefined : binding?.VECTOR_APPROXIMATE_FROM;
+
+export interface SharedCacheStats {
+  /** Entries not expired at the time asked. */
+  readonly entries: number;
+  /** Their keys' and values' bytes (UTF-8). */
+  readonly bytes: number;
+  /** Entries dropped to stay within the bound since the process started. */
+  readonly evictions: number;
+}
+
+/**
+ * The addon's process-wide byte cache (native/src/shared_cache.rs): one for every thread of the process,
+ * where a JS Map is one per thread. Bounded by bytes (keys plus values), least recently used out first,
+ * each entry gone at its expiry; `now` is the caller's clock in ms.
+ */
+export interface SharedCache {
+  /** Sets the bound; a smaller one drops expired entries, then the least recently used. */
+  configure(maxBytes: number, now: number): void;
+  /** A copy of the value, or null when absent or expired (then removed); a hit refreshes its recency. */
+  get(key: string, now: number): Buffer | null;
+  /** Answers the entries evicted for it, or null when not stored (ttlMs <= 0, or over the whole bound). */
+  set(key: string, value: Uint8Array, ttlMs: number, now: number): number | null;
+  delete(key: string): boolean;
+  /** Figures after dropping what has expired at `now`. */
+  stats(now: number): SharedCacheStats;
+  clear(): void;
+}
+
+/** The process-wide byte cache; undefined without the addon (or with one that predates it). */
+export const sharedCache: SharedCache | undefined =
+  binding?.sharedCacheConfigure === undefined ||
+  binding.sharedCacheGet === undefined ||
+  binding.sharedCacheSet === undefined ||
+  binding.sharedCacheDelete === undefined ||
+  binding.sharedCacheStats === undefined ||
+  binding.sharedCacheClear === undefined
+    ? undefined
+    : {
+        configure: binding.sharedCacheConfigure,
+        get: binding.sharedCacheGet,
+        set: binding.sharedCacheSet,
+        delete: binding.sharedCacheDelete,
+        stats: binding.sharedCacheStats,
+        clear: binding.sharedCacheClear,
+      };
+
+export interface SharedVectorsStats {
+  readonly scopes: number;
+  readonly entries: number;
+  /** Vectors, payloads and overhead, as the bound counts them. */
+  readonly bytes: number;
+}
+
+/**
+ * The addon's process-wide vector registry (native/src/shared_vectors.rs): a VectorIndex per scope, each
+ * entry with a payload, under ids the registry assigns, all scopes within one byte bound that evicts the
+ * globally oldest entry first. Errors (bad vector, another dimension than the scope's) are TypeErrors.
+ */
+export interface SharedVectors {
+  configure(maxBytes: number): void;
+  /** Answers the entry's id, or null when the entry (with its scope's overhead) is over the whole bound. */
+  add(scope: string, vector: Float32Array, payload: Uint8Array): number | null;
+  /** The best payload with similarity >= threshold; writes [similarity, id] into `out` (2 slots). */
+  search(scope: string, query: Float32Array, threshold: number, out: Float64Array): Buffer | null;
+  remove(scope: string, id: number): boolean;
+  /** Entries `scope` holds (0 for none). */
+  scopeSize(scope: string): number;
+  stats(): SharedVectorsStats;
+  clear(): void;
+}
+
+function typeErrors<A extends unknown[], R>(f: (...args: A) => R): (...args: A) => R {
+  return (...args) => {
+    try {
+      return f(...args);
+    } catch (e) {
+      throw asTypeError(e);
+    }
+  };
+}
+
+/** The process-wide vector registry; undefined without the addon (or one counting scopes otherwise). */
+export const sharedVectors: SharedVectors | undefined =
+  binding?.sharedVectorsConfigure === undefined ||
+  binding.sharedVectorsAdd === undefined ||
+  binding.sharedVectorsSearch === undefined ||
+  binding.sharedVectorsRemove === undefined ||
+  binding.sharedVectorsScopeSize === undefined ||
+  binding.sharedVectorsStats === undefined ||
+  binding.sharedVectorsClear === undefined ||
+  binding.SHARED_VECTORS_SCOPE_OVERHEAD !== SHARED_VECTORS_SCOPE_OVERHEAD ||
+  binding.VECTOR_ENTRY_OVERHEAD !== VECTOR_ENTRY_OVERHEAD
+    ? undefined
+    : {
+        configure: typeErrors(binding.sharedVectorsConfigure),
+        add: typeErrors(binding.sharedVectorsAdd),
+        search: typeErrors(binding.sharedVectorsSearch),
+        remove: binding.sharedVectorsRemove,
+        scopeSize: binding.sharedVectorsScopeSize,
+        stats: binding.sharedVectorsStats,
+        clear: binding.sharedVectorsClear,
+      };

@@ -5,6 +5,8 @@ export const VECTOR_MIN_DIMENSION = 8;
 export const VECTOR_MAX_DIMENSION = 4096;
 /** Bytes counted per entry besides its vector; the loader refuses an addon that counts otherwise. */
 export const VECTOR_ENTRY_OVERHEAD = 64;
+/** Bytes the shared vector registry (src/cache/semantic-index.ts) counts per scope besides its name. */
+export const SHARED_VECTORS_SCOPE_OVERHEAD = 256;
 const MAX_U32 = 0xffff_ffff;
 
 export type VectorHit = { id: number; similarity: number };
