@@ -9,9 +9,10 @@ import { type CacheEntry, type CacheStore, type CacheStoreCounts, newCounts } fr
 
 /**
  * Bytes of the fixed header before an entry's content type and body: storedAt (f64), status (u16),
- * flags (u8: 1 = streamed), one unused byte, the content type's UTF-8 length (u32); little-endian.
+ * flags (u8: 1 = streamed), one unused byte, the content type's UTF-8 length (u32), costMicros (f64);
+ * little-endian.
  */
-export const SHARED_ENTRY_HEADER_BYTES = 16;
+export const SHARED_ENTRY_HEADER_BYTES = 24;
 const STREAMED = 1;
 
 function encode(entry: CacheEntry): Buffer {
@@ -22,6 +23,7 @@ function encode(entry: CacheEntry): Buffer {
   out[10] = entry.streamed ? STREAMED : 0;
   out[11] = 0;
   out.writeUInt32LE(typeBytes, 12);
+  out.writeDoubleLE(entry.costMicros ?? 0, 16);
   out.write(entry.contentType, SHARED_ENTRY_HEADER_BYTES);
   out.set(entry.body, SHARED_ENTRY_HEADER_BYTES + typeBytes);
   return out;
@@ -36,6 +38,7 @@ function decode(bytes: Buffer): CacheEntry {
     body: bytes.subarray(bodyAt),
     streamed: ((bytes[10] as number) & STREAMED) !== 0,
     storedAt: bytes.readDoubleLE(0),
+    costMicros: bytes.readDoubleLE(16),
   };
 }
 

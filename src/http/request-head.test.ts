@@ -18,7 +18,13 @@ function source(values: Record<string, string>, read: string[] = []): HeaderSour
   };
 }
 
-const NEEDS: HeadNeeds = { apiKey: false, pluginHeaders: [], traceparent: false, metadata: false, cache: false };
+const NEEDS: HeadNeeds = {
+  apiKey: false,
+  pluginHeaders: [],
+  traceparent: false,
+  metadata: false,
+  cache: false,
+};
 
 describe("requestHead: plugin headers", () => {
   it('captures the plugins\' headers in the order named, with "" for one not sent', () => {

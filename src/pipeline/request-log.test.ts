@@ -116,7 +116,17 @@ describe("a lane's request log", () => {
     const body = Buffer.alloc(30_000, 0x61);
     const written = Array.from({ length: 3 }, () =>
       log.write(
-        { head: head(), route, time: 0, model: "m", stream: false, party: ANONYMOUS, body, cache: "", cacheSavedMicros: 0 },
+        {
+          head: head(),
+          route,
+          time: 0,
+          model: "m",
+          stream: false,
+          party: ANONYMOUS,
+          body,
+          cache: "",
+          cacheSavedMicros: 0,
+        },
         undefined,
         success,
         1,

@@ -10,7 +10,13 @@ import { WEBSOCKET_LIMITS, type WebSocketEndpoint, type WebSocketLimits } from "
 export const FRONTS = ["uws", "node"] as const;
 export type FrontKind = (typeof FRONTS)[number];
 
-const NEEDS: HeadNeeds = { apiKey: false, pluginHeaders: [], traceparent: false, metadata: false, cache: false };
+const NEEDS: HeadNeeds = {
+  apiKey: false,
+  pluginHeaders: [],
+  traceparent: false,
+  metadata: false,
+  cache: false,
+};
 
 /** Answers every plain request with 200 and "http <method> <path>", so a test sees HTTP served it. */
 const echoPath: ExchangeHandler = (head, reply) => {

@@ -1,5 +1,6 @@
 import { redisStore } from "../../cache/redis-store.js";
 import { createSemanticIndex, type SemanticIndex } from "../../cache/semantic-index.js";
+import { closeSemanticSearch } from "../../cache/semantic-search.js";
 import { createMemoryCacheStore } from "../../cache/shared-memory-store.js";
 import type { CacheStore } from "../../cache/store.js";
 import type { CacheConfig, GatewayConfig } from "../../config/types.js";
@@ -44,8 +45,9 @@ export class LaneCaches {
     return store === undefined ? [] : this.counts.metrics(store.counts());
   }
 
+  /** The store's connection and the off-lane search thread, at the lane's end. */
   async close(): Promise<void> {
-    await this.store?.store.close();
+    await Promise.all([this.store?.store.close(), closeSemanticSearch()]);
     this.store = undefined;
   }
 
