@@ -7,10 +7,13 @@ export const SCENARIOS = [
   "chaos",
   "flood",
   "hostile",
+  "cache",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 /** Proofs against Switchyard alone, each with its own mocks and gateway; a failed one fails the run. */
 export const PROOFS: readonly Scenario[] = ["chaos", "flood", "hostile"];
+/** Scenarios that start their own gateways and mocks, after the shared targets have stopped. */
+export const SELF_CONTAINED: readonly Scenario[] = [...PROOFS, "cache"];
 export const TARGETS = [
   "direct",
   "switchyard",

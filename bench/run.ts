@@ -5,7 +5,7 @@
  * skipped with its reason in the table: Bifrost needs BIFROST_BIN, LiteLLM is installed and run only when
  * asked for (--targets naming it, or BENCH_LITELLM=1).
  *   --smoke            every scenario for a second or two at tiny rates (CI), writes results/smoke.json
- *   --only a,b         scenarios: overhead, throughput, inflight, streaming, chaos, flood, hostile
+ *   --only a,b         scenarios: overhead, throughput, inflight, streaming, chaos, flood, hostile, cache
  *   --targets a,b      direct, switchyard, switchyard-hooks, switchyard-governed, switchyard-logged,
  *                      switchyard-watched, portkey, bifrost, litellm, litellm-2w (two workers); direct is
  *                      always measured: it is the baseline
@@ -16,7 +16,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
-import { PEERS, PROOFS, parseArgs, SCENARIOS, type Scenario, TARGETS } from "./args.js";
+import { PEERS, PROOFS, parseArgs, SCENARIOS, type Scenario, SELF_CONTAINED, TARGETS } from "./args.js";
+import { runCacheBench } from "./cache-bench.js";
 import { runChaos } from "./chaos.js";
 import { runFlood } from "./flood.js";
 import { goalsMarkdown, judgeGoals } from "./goals.js";
@@ -89,6 +90,7 @@ const plan = {
     sampleMs: S ? 250 : 1000,
     maxGrowth: S ? undefined : 0.25,
   },
+  cache: { requests: S ? 20 : 2000 },
 };
 
 const log = (msg: string): void => {
@@ -291,7 +293,7 @@ async function main(): Promise<void> {
     "litellm-2w": (url: string) => litellm(url, 2),
   } as const;
   // The proofs start processes of their own.
-  const shared = [...args.only].some((s) => !PROOFS.includes(s));
+  const shared = [...args.only].some((s) => !SELF_CONTAINED.includes(s));
   for (const name of [
     "switchyard",
     "switchyard-hooks",
@@ -319,7 +321,7 @@ async function main(): Promise<void> {
       targetStatus[name] = msg.startsWith("skipped:") ? msg : `failed to start: ${msg}`;
       log(`${name}: ${targetStatus[name]}`);
       // One row for all its scenarios: an absent peer would otherwise fill the top of the table.
-      const scenario = [...args.only].filter((s) => !PROOFS.includes(s)).join(", ");
+      const scenario = [...args.only].filter((s) => !SELF_CONTAINED.includes(s)).join(", ");
       rows.push({ scenario, variant: "", target: name, status: "skipped", note: targetStatus[name] });
     }
   }
@@ -542,6 +544,8 @@ async function main(): Promise<void> {
     log(`${scenario}: ${row.status}${row.note ? ` (${row.note})` : ""}`);
     rows.push(row);
   }
+  if (args.only.has("cache") && args.targets.has("switchyard"))
+    rows.push(...(await runCacheBench(plan.cache, children, log)));
 
   await stopAll();
 

@@ -6,6 +6,7 @@ const KEY_LENGTH = 64;
 const key = (n: number): string => n.toString(16).padStart(KEY_LENGTH, "0");
 const entry = (text: string, streamed = false): CacheEntry => ({
   status: 200,
+  costMicros: 1500,
   contentType: streamed ? "text/event-stream" : "application/json",
   body: Buffer.from(text),
   streamed,

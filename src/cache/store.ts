@@ -16,7 +16,7 @@ export interface CacheEntry {
   /** When the answer was stored (ms since the epoch), for an Age header. */
   readonly storedAt: number;
   /** What the provider charged for the answer, in millionths of a dollar: what each hit saves (0: unknown). */
-  readonly costMicros?: number;
+  readonly costMicros: number;
 }
 
 export interface CacheStoreCounts {

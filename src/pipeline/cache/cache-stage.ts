@@ -220,7 +220,7 @@ function answer(lookup: Lookup, entry: CacheEntry, kind: "exact" | "semantic", s
     return;
   }
   cache.counts.looked(kind === "exact" ? "exact_hit" : "semantic_hit");
-  const saved = entry.costMicros ?? 0;
+  const saved = entry.costMicros;
   cache.counts.savedMicros += saved;
   metrics.cacheHits++;
   hooks?.answeredFromCache(kind, saved);
