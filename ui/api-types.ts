@@ -1192,6 +1192,40 @@ export interface Operations {
           ring_bytes?: number;
           flush_ms?: number;
         };
+        cache?: {
+          store?: string;
+          redis?: string | null;
+          ttl_ms?: number;
+          max_bytes?: number;
+          mode?: string;
+          namespace?: string | null;
+          semantic?: {
+            embedding_model?: string;
+            threshold?: number;
+            max_turns?: number;
+            max_bytes?: number;
+          } | null;
+          models?: Record<
+            string,
+            {
+              enabled?: boolean | null;
+              ttl_ms?: number | null;
+              semantic?: boolean | null;
+              threshold?: number | null;
+              namespace?: string | null;
+            }
+          >;
+          keys?: Record<
+            string,
+            {
+              enabled?: boolean | null;
+              ttl_ms?: number | null;
+              semantic?: boolean | null;
+              threshold?: number | null;
+              namespace?: string | null;
+            }
+          >;
+        } | null;
       };
       warnings?: { startup?: string[]; reload?: string[]; api?: string[] };
       reload?: { watching?: boolean; last_at?: string | null; ok?: boolean | null; error?: string | null };

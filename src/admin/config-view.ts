@@ -1,6 +1,13 @@
 import { basename } from "node:path";
 import { logSettings } from "../config/logs.js";
-import type { Deployment, GatewayConfig, PluginSpec, ProviderConfig, ProviderKey } from "../config/types.js";
+import type {
+  CacheOverride,
+  Deployment,
+  GatewayConfig,
+  PluginSpec,
+  ProviderConfig,
+  ProviderKey,
+} from "../config/types.js";
 import { redactSecrets } from "../upstream/redact.js";
 import type { AdminContext } from "./context.js";
 import { isoTime } from "./convert.js";
@@ -102,6 +109,15 @@ const PROVIDER_VIEW = record({
   keys: list(KEY_VIEW),
 });
 
+/** A cache setting for one model or key; null where it takes the cache's own. */
+const CACHE_OVERRIDE_VIEW = record({
+  enabled: nullable(BOOL),
+  ttl_ms: nullable(INT),
+  semantic: nullable(BOOL),
+  threshold: nullable(NUMBER),
+  namespace: nullable(SHORT),
+});
+
 const CONFIG_VIEW = record({
   providers: list(PROVIDER_VIEW),
   client: record({
@@ -145,6 +161,24 @@ const CONFIG_VIEW = record({
     ring_bytes: INT,
     flush_ms: INT,
   }),
+  cache: nullable(
+    record(
+      {
+        store: SHORT,
+        redis: nullable({ ...TEXT, description: "The Redis URL without its user and password." }),
+        ttl_ms: INT,
+        max_bytes: INT,
+        mode: SHORT,
+        namespace: nullable(SHORT),
+        semantic: nullable(
+          record({ embedding_model: SHORT, threshold: NUMBER, max_turns: INT, max_bytes: INT }),
+        ),
+        models: map(CACHE_OVERRIDE_VIEW, "Settings for one model."),
+        keys: map(CACHE_OVERRIDE_VIEW, "Settings for one virtual key, by id or name."),
+      },
+      "The answer cache; null when it is off.",
+    ),
+  ),
 });
 
 export const CONFIG_RESPONSE: RecordSchema = record({
@@ -249,6 +283,42 @@ function configBody(config: GatewayConfig, file: GatewayConfig): Record<string, 
             service_name: config.tracing.serviceName,
           },
     logs: logsView(config),
+    cache: cacheView(config),
+  };
+}
+
+function overrideView(override: CacheOverride): Record<string, unknown> {
+  return {
+    enabled: override.enabled ?? null,
+    ttl_ms: override.ttlMs ?? null,
+    semantic: override.semantic ?? null,
+    threshold: override.threshold ?? null,
+    namespace: override.namespace ?? null,
+  };
+}
+
+function cacheView(config: GatewayConfig): Record<string, unknown> | null {
+  const cache = config.cache;
+  if (cache === undefined) return null;
+  const semantic = cache.semantic;
+  return {
+    store: cache.store,
+    redis: cache.redisUrl === undefined ? null : withoutCredentials(cache.redisUrl),
+    ttl_ms: cache.ttlMs,
+    max_bytes: cache.maxBytes,
+    mode: cache.mode,
+    namespace: cache.namespace ?? null,
+    semantic:
+      semantic === undefined
+        ? null
+        : {
+            embedding_model: semantic.embeddingModel,
+            threshold: semantic.threshold,
+            max_turns: semantic.maxTurns,
+            max_bytes: semantic.maxBytes,
+          },
+    models: mapValues(cache.models, overrideView),
+    keys: mapValues(cache.keys, overrideView),
   };
 }
 
@@ -379,6 +449,7 @@ export function knownSecrets(config: GatewayConfig): string[] {
   const secrets: string[] = [];
   if (config.masterKey !== undefined) secrets.push(config.masterKey);
   if (config.governance?.databaseUrl !== undefined) secrets.push(config.governance.databaseUrl);
+  if (config.cache?.redisUrl !== undefined) secrets.push(config.cache.redisUrl);
   for (const value of Object.values(config.tracing?.headers ?? {})) secrets.push(value);
   for (const provider of Object.values(config.providers)) {
     for (const value of Object.values(provider.network.extraHeaders)) secrets.push(value);

@@ -337,13 +337,11 @@ describe("parseBifrostConfig: warnings", () => {
       providers: { openai: openai() },
       plugins: [{ enabled: true, name: "logging", config: {} }],
       mcp: { client_configs: [], tool_manager_config: { max_agent_depth: 3 } },
-      vector_store: { enabled: true, type: "redis" },
       encryption_key: "env.BIFROST_ENCRYPTION_KEY",
     });
     expect(warnings).toEqual([
       "plugins[0]: Bifrost's logging plugin is not supported yet; ignored",
       "mcp: not supported yet; ignored",
-      "vector_store: not supported yet; ignored",
       "encryption_key: not supported yet; ignored",
     ]);
   });

@@ -10,6 +10,7 @@ import {
   parseBedrockKeyConfig,
   parseVertexKeyConfig,
 } from "./bifrost-keys.js";
+import { readBifrostCache } from "./cache.js";
 import { Collector, childPath, isObject, type Obj, resolveSecret } from "./collect.js";
 import {
   DEFAULT_CLIENT,
@@ -27,7 +28,7 @@ import { ConfigError } from "./errors.js";
 import { deepFreeze } from "./freeze.js";
 import { defaultBaseUrl, isKnownKind, KEY_CONFIG_KINDS } from "./kinds.js";
 import { retentionFromDays } from "./logs.js";
-import { bifrostTelemetryOn, parseBifrostPlugins } from "./plugin-specs.js";
+import { bifrostSemanticCacheConfig, bifrostTelemetryOn, parseBifrostPlugins } from "./plugin-specs.js";
 import { CUSTOM_PROVIDER, catalogEntry } from "./provider-catalog.js";
 import type {
   ClientConfig,
@@ -54,7 +55,6 @@ const UNSUPPORTED_SECTIONS = new Set([
   "alerting",
   "webhooks",
   "mcp",
-  "vector_store",
   "skills_registry",
   "websocket",
   "guardrails_config",
@@ -681,6 +681,12 @@ export function parseBifrostConfig(
   const client = parseClient(c, rawClient);
   const logs = parseBifrostLogs(c, rawClient, json.logs_store);
   const plugins = parseBifrostPlugins(c, json.plugins);
+  const cache = readBifrostCache(
+    c,
+    bifrostSemanticCacheConfig(json.plugins),
+    json.vector_store,
+    (raw, path) => resolveSecret(c, raw, path, env),
+  );
   const governance = parseBifrostGovernance(c, json, env, version);
 
   const read = new Set([
@@ -691,6 +697,7 @@ export function parseBifrostConfig(
     "governance",
     "config_store",
     "logs_store",
+    "vector_store",
   ]);
   for (const key of Object.keys(json)) {
     if (read.has(key)) continue;
@@ -709,6 +716,7 @@ export function parseBifrostConfig(
       ...(bifrostTelemetryOn(json.plugins) ? { bifrostMetrics: true } : {}),
       ...(governance === undefined ? {} : { governance }),
       ...(logs === undefined ? {} : { logs }),
+      ...(cache === undefined ? {} : { cache }),
       source,
     }),
     warnings: c.warnings,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseBifrostConfig } from "./bifrost.js";
 import {
   cacheFromEnvironment,
   DEFAULT_CACHE,
@@ -76,6 +77,51 @@ describe("cache settings", () => {
     expect(
       refused("litellm_settings:\n  cache: true\n  cache_params: {type: redis-semantic, host: h}\n"),
     ).toThrow(/needs an embedding model/);
+  });
+
+  it("take Bifrost's semantic_cache plugin and its Redis vector store as they are", () => {
+    const bifrost = (json: object, env: NodeJS.ProcessEnv = {}) =>
+      parseBifrostConfig({ providers: {}, ...json }, env, "config.json");
+    const plugin = (config: object) => ({ plugins: [{ enabled: true, name: "semantic_cache", config }] });
+    const { config, warnings } = bifrost(
+      {
+        ...plugin({
+          provider: "openai",
+          embedding_model: "text-embedding-3-small",
+          dimension: 1536,
+          ttl: "5m",
+          threshold: 0.92,
+          conversation_history_threshold: 2,
+          exclude_system_prompt: true,
+        }),
+        vector_store: {
+          enabled: true,
+          type: "redis",
+          config: { addr: "redis.internal:6379", password: "env.REDIS_PW" },
+        },
+      },
+      { REDIS_PW: "s3cret" },
+    );
+    expect(config.cache).toMatchObject({
+      store: "redis",
+      redisUrl: "redis://:s3cret@redis.internal:6379",
+      ttlMs: 300_000,
+      semantic: { embeddingModel: "openai/text-embedding-3-small", threshold: 0.92, maxTurns: 2 },
+    });
+    expect(config.plugins).toBeUndefined();
+    expect(warnings.filter((w) => !w.startsWith("providers:"))).toEqual([
+      "plugins.semantic_cache.config.exclude_system_prompt: the system prompt always scopes a semantic match; ignored",
+    ]);
+    const exact = bifrost(plugin({ dimension: 1, ttl: 60 })).config.cache;
+    expect(exact).toMatchObject({ store: "memory", ttlMs: 60_000 });
+    expect(exact?.semantic).toBeUndefined();
+    expect(bifrost({ plugins: [{ enabled: false, name: "semantic_cache" }] }).config.cache).toBeUndefined();
+    expect(() => bifrost(plugin({ provider: "openai", embedding_model: "e", ttl: "forever" }))).toThrow(
+      /ttl/,
+    );
+    expect(
+      bifrost({ ...plugin({ dimension: 1 }), vector_store: { enabled: true, type: "qdrant" } }).warnings,
+    ).toContain('vector_store.type: "qdrant" is not supported; answers are kept in memory');
   });
 
   it("take the environment over the file", () => {

@@ -307,6 +307,124 @@ function readOwnSection(c: CacheReader, own: Obj): OwnSection {
   return out;
 }
 
+const BIFROST_READ = new Set([
+  "provider",
+  "keys",
+  "embedding_model",
+  "dimension",
+  "ttl",
+  "threshold",
+  "conversation_history_threshold",
+  "exclude_system_prompt",
+  "cache_by_model",
+  "cache_by_provider",
+  "cleanup_on_shutdown",
+  "vector_store_namespace",
+]);
+
+/**
+ * The cache as Bifrost's semantic_cache plugin and its `vector_store` set it: the embedding model from
+ * provider and embedding_model (a dimension of 1 is Bifrost's exact-only mode), ttl, threshold,
+ * conversation_history_threshold; a Redis vector store keeps the answers in that Redis. The similarity
+ * search itself stays in the gateway (Debian's Redis has no vector search).
+ */
+export function readBifrostCache(
+  c: CacheReader,
+  plugin: Obj | undefined,
+  vectorStore: unknown,
+  /** A value with Bifrost's "env.VAR" resolved; undefined (the problem recorded) when it cannot be. */
+  resolve: (raw: string, path: string) => string | undefined,
+): CacheConfig | undefined {
+  if (plugin === undefined) return undefined;
+  const at = (name: string) => `plugins.semantic_cache.config.${name}`;
+  for (const name of Object.keys(plugin))
+    if (!BIFROST_READ.has(name)) c.warn(at(name), "not supported; ignored");
+  if (plugin.keys !== undefined)
+    c.warn(at("keys"), "the embedding model's keys are the provider's, as configured in providers; ignored");
+  if (plugin.exclude_system_prompt === true)
+    c.warn(at("exclude_system_prompt"), "the system prompt always scopes a semantic match; ignored");
+  if (plugin.cache_by_model === false || plugin.cache_by_provider === false)
+    c.warn(at("cache_by_model"), "answers are always kept apart by model; ignored");
+  const ttlMs = plugin.ttl === undefined ? undefined : goDurationMs(plugin.ttl);
+  if (plugin.ttl !== undefined && ttlMs === undefined)
+    c.problem(at("ttl"), `must be seconds or a duration such as "5m", up to ${MAX_CACHE_TTL_MS / 1000} s`);
+  const threshold = plugin.threshold;
+  if (threshold !== undefined && (typeof threshold !== "number" || threshold < 0 || threshold > 1))
+    c.problem(at("threshold"), "must be a number from 0 to 1");
+  const turns = plugin.conversation_history_threshold;
+  if (
+    turns !== undefined &&
+    (typeof turns !== "number" || !Number.isInteger(turns) || turns < 1 || turns > MAX_TURNS)
+  )
+    c.problem(at("conversation_history_threshold"), `must be a whole number from 1 to ${MAX_TURNS}`);
+  const provider = typeof plugin.provider === "string" ? plugin.provider : "";
+  const model = typeof plugin.embedding_model === "string" ? plugin.embedding_model : "";
+  const exactOnly = plugin.dimension === 1;
+  if (!exactOnly && (provider === "" || model === ""))
+    c.problem(
+      at("embedding_model"),
+      "a semantic cache needs provider and embedding_model (or dimension 1 for exact only)",
+    );
+  const namespace = plugin.vector_store_namespace;
+  if (namespace !== undefined && (typeof namespace !== "string" || !CACHE_NAMESPACE.test(namespace)))
+    c.problem(at("vector_store_namespace"), "must be 1 to 64 letters, digits and _ . : -");
+  const redisUrl = bifrostRedisUrl(c, vectorStore, resolve);
+  return {
+    ...DEFAULT_CACHE,
+    store: redisUrl === undefined ? "memory" : "redis",
+    ...(redisUrl === undefined ? {} : { redisUrl }),
+    ...(ttlMs === undefined ? {} : { ttlMs }),
+    ...(typeof namespace === "string" && CACHE_NAMESPACE.test(namespace) ? { namespace } : {}),
+    ...(exactOnly || provider === "" || model === ""
+      ? {}
+      : {
+          semantic: {
+            ...DEFAULT_SEMANTIC,
+            embeddingModel: `${provider}/${model}`,
+            ...(typeof threshold === "number" && threshold >= 0 && threshold <= 1 ? { threshold } : {}),
+            ...(typeof turns === "number" && Number.isInteger(turns) && turns >= 1 && turns <= MAX_TURNS
+              ? { maxTurns: turns }
+              : {}),
+          },
+        }),
+  };
+}
+
+/** Bifrost's `vector_store` of type redis as a URL; another type keeps the answers in memory, said in a warning. */
+function bifrostRedisUrl(
+  c: CacheReader,
+  vectorStore: unknown,
+  resolve: (raw: string, path: string) => string | undefined,
+): string | undefined {
+  if (!isObj(vectorStore) || vectorStore.enabled === false) return undefined;
+  if (vectorStore.type !== "redis") {
+    c.warn("vector_store.type", `"${String(vectorStore.type)}" is not supported; answers are kept in memory`);
+    return undefined;
+  }
+  const config = isObj(vectorStore.config) ? vectorStore.config : {};
+  const text = (name: string, fallback: string): string =>
+    typeof config[name] === "string" && config[name] !== ""
+      ? (resolve(config[name] as string, `vector_store.config.${name}`) ?? fallback)
+      : fallback;
+  const addr = text("addr", "localhost:6379");
+  const password = text("password", "");
+  const username = text("username", "");
+  const db =
+    typeof config.db === "number" && Number.isInteger(config.db) && config.db > 0 ? `/${config.db}` : "";
+  const auth = password === "" ? "" : `${encodeURIComponent(username)}:${encodeURIComponent(password)}@`;
+  return `redis://${auth}${addr}${db}`;
+}
+
+/** A Go duration ("30s", "5m", "1h30m") or seconds, in milliseconds, within the cache's TTL bound. */
+function goDurationMs(value: unknown): number | undefined {
+  if (typeof value === "number") return seconds(value);
+  if (typeof value !== "string") return undefined;
+  const parts = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(value.trim());
+  if (parts === null || value.trim() === "") return seconds(value);
+  const ms = (Number(parts[1] ?? 0) * 3600 + Number(parts[2] ?? 0) * 60 + Number(parts[3] ?? 0)) * 1000;
+  return ms > 0 && ms <= MAX_CACHE_TTL_MS ? ms : undefined;
+}
+
 /** LiteLLM's Redis: url (or redis_url), else host/port/username/password, else REDIS_URL, else REDIS_HOST/PORT/PASSWORD. */
 function redisUrlOf(params: Obj, env: NodeJS.ProcessEnv): string | undefined {
   const url = params.url ?? params.redis_url ?? env.REDIS_URL;

@@ -51,7 +51,6 @@ describe("Bifrost's plugins array", () => {
 
   it("names Bifrost's own plugins, Go plugins and unknown names in warnings, and loads none of them", () => {
     const { config, warnings } = bifrost([
-      { enabled: true, name: "semantic_cache", config: { provider: "openai" } },
       { enabled: true, name: "otel", config: {} },
       { enabled: true, name: "maxim", config: {} },
       { enabled: true, name: "hello", path: "/opt/plugins/hello.so" },
@@ -59,11 +58,10 @@ describe("Bifrost's plugins array", () => {
     ]);
     expect(config.plugins).toBeUndefined();
     expect(warnings).toEqual([
-      "plugins[0]: Bifrost's semantic_cache plugin is not supported yet; ignored",
-      "plugins[1]: Bifrost's otel plugin is not supported yet; ignored",
-      "plugins[2]: Bifrost's maxim plugin is not supported yet; ignored",
-      'plugins[3].path: "hello" is a Go plugin for Bifrost; Switchyard loads JavaScript modules (.js, .mjs, .cjs); ignored',
-      'plugins[4].name: "header_alowlist" is neither a Switchyard built-in (header_allowlist) nor a Bifrost plugin, and has no path; ignored',
+      "plugins[0]: Bifrost's otel plugin is not supported yet; ignored",
+      "plugins[1]: Bifrost's maxim plugin is not supported yet; ignored",
+      'plugins[2].path: "hello" is a Go plugin for Bifrost; Switchyard loads JavaScript modules (.js, .mjs, .cjs); ignored',
+      'plugins[3].name: "header_alowlist" is neither a Switchyard built-in (header_allowlist) nor a Bifrost plugin, and has no path; ignored',
     ]);
   });
 

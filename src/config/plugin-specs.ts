@@ -53,6 +53,17 @@ export function headerAllowlistSpec(headers: readonly string[], name = HEADER_AL
  * `"enabled": true`.
  */
 const BIFROST_TELEMETRY = "telemetry";
+const BIFROST_SEMANTIC_CACHE = "semantic_cache";
+
+/** The `config` of Bifrost's semantic_cache plugin when `raw` (a config.json's `plugins`) enables it. */
+export function bifrostSemanticCacheConfig(raw: unknown): Record<string, unknown> | undefined {
+  if (!Array.isArray(raw)) return undefined;
+  const entry = raw.find(
+    (e: unknown) => isObject(e) && e.name === BIFROST_SEMANTIC_CACHE && e.enabled === true && !e.path,
+  ) as Record<string, unknown> | undefined;
+  if (entry === undefined) return undefined;
+  return isObject(entry.config) ? entry.config : {};
+}
 
 /** Bifrost's telemetry plugin is on in `raw` (a config.json's `plugins`): /metrics then carries Bifrost's names. */
 export function bifrostTelemetryOn(raw: unknown): boolean {
@@ -110,6 +121,8 @@ export function parseBifrostPlugins(c: Collector, raw: unknown): PluginSpec[] {
     } else if (isBuiltin(name)) specs.push({ name, builtin: name, options, enabled: true });
     else if (name === BIFROST_TELEMETRY) {
       // Served by /metrics itself, under Bifrost's names too (bifrostTelemetryOn).
+    } else if (name === BIFROST_SEMANTIC_CACHE) {
+      // The gateway's own cache, read by readBifrostCache (src/config/cache.ts).
     } else if (BIFROST_PLUGINS.has(name))
       c.warn(at, `Bifrost's ${name} plugin is not supported yet; ignored`);
     else
