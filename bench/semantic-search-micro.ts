@@ -8,7 +8,7 @@ import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import type { VectorSearchResult, VectorSearchTask } from "../src/cache/semantic-search.js";
+import type { VectorSearchResult, VectorTask } from "../src/cache/semantic-search.js";
 import { nativeStatus, sharedVectors } from "../src/native/index.js";
 import { seededRandom } from "../test/helpers/prng.js";
 import { formatNs, measure, median, ROUNDS, sink, smoke } from "./micro.js";
@@ -47,7 +47,7 @@ const timing = (rounds: number[]): Timing => ({
   fastest: Math.round(Math.min(...rounds)),
 });
 
-const pool = new Piscina<VectorSearchTask, VectorSearchResult | null>({
+const pool = new Piscina<VectorTask, VectorSearchResult | null>({
   filename: fileURLToPath(new URL("../workers/vector-search.js", import.meta.url)),
   minThreads: 1,
   maxThreads: 1,
@@ -59,11 +59,16 @@ async function timeRoundTrip(queries: Float32Array[]): Promise<Timing> {
   for (let r = 0; r < ROUNDS; r++) {
     // Warm-up, then the round.
     for (let i = 0; i < 20; i++)
-      await pool.run({ scope: SCOPE, vector: queries[i % QUERIES] as Float32Array, threshold: THRESHOLD });
+      await pool.run({
+        op: "search",
+        scope: SCOPE,
+        vector: queries[i % QUERIES] as Float32Array,
+        threshold: THRESHOLD,
+      });
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < TRIPS; i++) {
       const vector = queries[i % QUERIES] as Float32Array;
-      await pool.run({ scope: SCOPE, vector, threshold: THRESHOLD });
+      await pool.run({ op: "search", scope: SCOPE, vector, threshold: THRESHOLD });
     }
     rounds.push(Number(process.hrtime.bigint() - t0) / TRIPS);
   }

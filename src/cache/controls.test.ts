@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../test/helpers/prng.js";
 import { CACHE_REQUEST_HEADERS, CacheControlError, cacheControls, NO_CONTROLS } from "./controls.js";
 
 /** The captured header values, in CACHE_REQUEST_HEADERS' order, from a name → value map. */
@@ -74,5 +75,73 @@ describe("a request's cache controls", () => {
     expect(refused(undefined, { "x-bf-cache-threshold": "-0" })).toThrow("x-bf-cache-threshold must be");
     expect(refused(undefined, { "x-switchyard-cache-key": "../../etc" })).not.toThrow();
     expect(refused(undefined, { "x-switchyard-cache-key": "a%20b" })).toThrow("x-switchyard-cache-key");
+  });
+
+  it("survive fuzzed bodies and headers: an answer within bounds, or a CacheControlError", () => {
+    const seed = 20261204;
+    const { random, pick } = seededRandom(seed);
+    const values: unknown[] = [
+      true,
+      false,
+      null,
+      0,
+      -1,
+      1.5,
+      1e300,
+      Number.NaN,
+      "",
+      "x",
+      "5m",
+      [],
+      {},
+      "a".repeat(300),
+    ];
+    const names = [
+      "no-cache",
+      "no-store",
+      "ttl",
+      "s-maxage",
+      "namespace",
+      "use-cache",
+      "__proto__",
+      "constructor",
+      "zz",
+    ];
+    const words = [
+      "",
+      "on",
+      "off",
+      "no-cache",
+      "30",
+      "30s",
+      "5m",
+      "9999999999",
+      "0.5",
+      "1",
+      "true",
+      "\r\n",
+      "é",
+      "-1",
+    ];
+    for (let round = 0; round < 5_000; round++) {
+      const body: Record<string, unknown> | undefined =
+        random() < 0.2
+          ? undefined
+          : Object.fromEntries(names.filter(() => random() < 0.3).map((n) => [n, pick(values)]));
+      const sent = headers(
+        Object.fromEntries(
+          CACHE_REQUEST_HEADERS.filter(() => random() < 0.3).map((name) => [name, pick(words)]),
+        ),
+      );
+      try {
+        const controls = cacheControls(sent, random() < 0.05 ? pick(values) : body);
+        expect(controls.ttlMs ?? 0, `seed ${seed} round ${round}`).toBeLessThanOrEqual(7 * 24 * 3600 * 1000);
+        expect(controls.namespace?.length ?? 0).toBeLessThanOrEqual(128);
+        if (controls.threshold !== undefined)
+          expect(controls.threshold >= 0 && controls.threshold <= 1).toBe(true);
+      } catch (error) {
+        expect(error, `seed ${seed} round ${round}`).toBeInstanceOf(CacheControlError);
+      }
+    }
   });
 });

@@ -8,7 +8,9 @@ import {
   type SemanticHit,
 } from "./semantic-index.js";
 import {
+  addSemantic,
   closeSemanticSearch,
+  OFF_LANE_ADD_MIN_ENTRIES,
   OFF_LANE_MIN_VALUES,
   searchSemantic,
   semanticSearchPoolOpen,
@@ -85,6 +87,27 @@ if (createNative !== undefined) {
       );
       await closeSemanticSearch();
       expect(semanticSearchPoolOpen()).toBe(false);
+    });
+
+    it("adds to a small scope inline and to one that may retrain in the off-lane thread", async () => {
+      const index = createNative({ maxBytes: 2 ** 30 });
+      const dimension = 8;
+      const { random } = seededRandom(0xadd5);
+      const data = clusteredVectors(random, OFF_LANE_ADD_MIN_ENTRIES + 1, dimension, 16, 1);
+      const vector = (n: number) => data.subarray(n * dimension, (n + 1) * dimension);
+      for (let n = 0; n < OFF_LANE_ADD_MIN_ENTRIES; n++)
+        addSemantic(index, "grow", vector(n), Buffer.from(`a${n}`));
+      expect(index.scopeSize("grow")).toBe(OFF_LANE_ADD_MIN_ENTRIES);
+      expect(semanticSearchPoolOpen()).toBe(false);
+      const last = OFF_LANE_ADD_MIN_ENTRIES;
+      addSemantic(index, "grow", vector(last), Buffer.from(`a${last}`));
+      expect(semanticSearchPoolOpen()).toBe(true);
+      // The add is the thread's; the lane goes on at once and finds it once the thread is done.
+      for (let tries = 0; index.scopeSize("grow") === last && tries < 200; tries++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(index.scopeSize("grow")).toBe(last + 1);
+      expect(text(index.search("grow", vector(last), 0.999))).toBe(`a${last}`);
+      await closeSemanticSearch();
     });
   });
 }

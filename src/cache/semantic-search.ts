@@ -1,12 +1,14 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
+import { VECTOR_APPROXIMATE_FROM } from "../native/index.js";
 import { checkThreshold } from "../native/vector.js";
 import type { SemanticHit, SemanticIndex } from "./semantic-index.js";
 
 // A search of a large scope would hold a lane's event loop for milliseconds; such a search goes to a
 // thread of its own (a piscina pool), which sees the same process-wide registry. A small one costs less
-// than the round trip to that thread, so it runs inline.
+// than the round trip to that thread, so it runs inline. So do adds: an add that retrains a scope's
+// inverted file takes 30 ms at 8k entries and 0.56 s at 100k (bench/results/vector-micro.json).
 
 /**
  * Values (scope entries × dimension) from which a search goes off-lane: where an inline search costs more
@@ -19,11 +21,19 @@ import type { SemanticHit, SemanticIndex } from "./semantic-index.js";
  */
 export const OFF_LANE_MIN_VALUES = 9_600_000;
 
-export interface VectorSearchTask {
-  readonly scope: string;
-  readonly vector: Float32Array;
-  readonly threshold: number;
-}
+export type VectorTask =
+  | {
+      readonly op: "search";
+      readonly scope: string;
+      readonly vector: Float32Array;
+      readonly threshold: number;
+    }
+  | {
+      readonly op: "add";
+      readonly scope: string;
+      readonly vector: Float32Array;
+      readonly payload: Uint8Array;
+    };
 
 export interface VectorSearchResult {
   readonly similarity: number;
@@ -38,7 +48,41 @@ const WORKER_FILE = [
   .map((url) => fileURLToPath(url))
   .find((path) => existsSync(path));
 
-let pool: Piscina<VectorSearchTask, VectorSearchResult | null> | undefined;
+let pool: Piscina<VectorTask, VectorSearchResult | null> | undefined;
+
+function offLane(): Piscina<VectorTask, VectorSearchResult | null> | undefined {
+  if (WORKER_FILE === undefined) return undefined;
+  // One thread, kept: starting one costs more than many searches.
+  pool ??= new Piscina({
+    filename: WORKER_FILE,
+    minThreads: 1,
+    maxThreads: 1,
+    idleTimeout: Number.POSITIVE_INFINITY,
+  });
+  return pool;
+}
+
+/**
+ * Entries from which an add goes off-lane: from here on an add may (re)train the scope's inverted file.
+ * Below it an add is a copy of one vector.
+ */
+export const OFF_LANE_ADD_MIN_ENTRIES = (VECTOR_APPROXIMATE_FROM ?? 2048) - 1;
+
+/**
+ * `index.add(scope, vector, payload)`, inline for a scope too small to train, in the off-lane thread
+ * otherwise (its end is not waited for: a failed add is a later miss). Inline always for an index of this
+ * thread's own.
+ */
+export function addSemantic(
+  index: SemanticIndex,
+  scope: string,
+  vector: Float32Array,
+  payload: Uint8Array,
+): void {
+  const thread = index.shared && index.scopeSize(scope) >= OFF_LANE_ADD_MIN_ENTRIES ? offLane() : undefined;
+  if (thread === undefined) index.add(scope, vector, payload);
+  else thread.run({ op: "add", scope, vector, payload }).catch(() => undefined);
+}
 
 /**
  * `index.search(scope, vector, threshold)`, inline for a small scope and in the off-lane thread for one of
@@ -58,17 +102,9 @@ export function searchSemantic(
   if (!index.shared || index.scopeSize(scope) * vector.length < OFF_LANE_MIN_VALUES) {
     return index.search(scope, vector, threshold);
   }
-  if (WORKER_FILE === undefined) return index.search(scope, vector, threshold);
-  if (pool === undefined) {
-    // One thread, kept: starting one costs more than many searches.
-    pool = new Piscina({
-      filename: WORKER_FILE,
-      minThreads: 1,
-      maxThreads: 1,
-      idleTimeout: Number.POSITIVE_INFINITY,
-    });
-  }
-  return pool.run({ scope, vector, threshold }).then((hit) => hit ?? undefined);
+  const thread = offLane();
+  if (thread === undefined) return index.search(scope, vector, threshold);
+  return thread.run({ op: "search", scope, vector, threshold }).then((hit) => hit ?? undefined);
 }
 
 /** Whether a search has started the off-lane thread (and closeSemanticSearch has not ended it). */

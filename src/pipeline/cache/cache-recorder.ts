@@ -1,4 +1,5 @@
 import type { SemanticIndex } from "../../cache/semantic-index.js";
+import { addSemantic } from "../../cache/semantic-search.js";
 import type { CacheStore } from "../../cache/store.js";
 import type { ExchangePricing } from "../../observability/lane-metrics.js";
 import type { Usage } from "../../observability/usage.js";
@@ -76,7 +77,12 @@ export class CacheRecorder {
     void this.store.set(this.key, entry, this.ttlMs).then(() => {
       if (semantic === undefined) return;
       // A store that failed the write counted it; the index then points at nothing, which reads as a miss.
-      semantic.index.add(semantic.scope, semantic.vector, Buffer.from(`${this.key}\n${semantic.signature}`));
+      addSemantic(
+        semantic.index,
+        semantic.scope,
+        semantic.vector,
+        Buffer.from(`${this.key}\n${semantic.signature}`),
+      );
     });
   }
 }
