@@ -106,6 +106,24 @@ describe("redisSemanticShare", () => {
     expect(found(indexB, second, 2)).toBe("answer-2");
   });
 
+  it("reads a scope once at a time, and forgets the least recently synced scope past maxScopes", async () => {
+    prefix = `test:${randomBytes(6).toString("hex")}:`;
+    const a = share();
+    const b = share({ maxScopes: 1 });
+    const [indexA, indexB] = [index(), index()];
+    const [first, second] = [scope(), scope()];
+    await publish(a, indexA, first, 1);
+    await publish(a, indexA, second, 2);
+    // Concurrent syncs of one scope: one read, each entry added once.
+    await Promise.all([b.sync(first, indexB), b.sync(first, indexB)]);
+    expect(indexB.scopeSize(first)).toBe(1);
+    await b.sync(second, indexB);
+    // `first`'s place was forgotten: read from the start again (the index then holds the entry twice).
+    await b.sync(first, indexB);
+    expect(indexB.scopeSize(first)).toBe(2);
+    expect(b.counts()).toMatchObject({ synced: 3, failed: 0 });
+  });
+
   it("keeps the newest maxEntriesPerScope, which a reader that fell behind still reads", async () => {
     prefix = `test:${randomBytes(6).toString("hex")}:`;
     const a = share({ maxEntriesPerScope: 5 });

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { endianness } from "node:os";
 import { createClient, RESP_TYPES } from "redis";
 import type { SemanticIndex } from "./semantic-index.js";
 
@@ -100,7 +101,7 @@ export function redisSemanticShare(options: RedisSemanticShareOptions): RedisSem
   const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   const refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS;
   const maxScopes = options.maxScopes ?? DEFAULT_MAX_SCOPES;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => performance.now());
   const onError = options.onError ?? (() => {});
   if (!Number.isInteger(cap) || cap < 1) throw new TypeError("maxEntriesPerScope must be a positive integer");
   if (!Number.isInteger(maxScopes) || maxScopes < 1)
@@ -142,7 +143,10 @@ export function redisSemanticShare(options: RedisSemanticShareOptions): RedisSem
     onError(error instanceof Error ? error : new Error(String(error)));
   };
 
-  /** The scope's state, made the most recent; the least recent is forgotten past maxScopes. */
+  /**
+   * The scope's state, made the most recent; the least recent is forgotten past maxScopes (a forgotten
+   * scope is read from its newest records again, which the index may then hold twice).
+   */
   const stateOf = (scope: string): ScopeState => {
     const state = scopes.get(scope) ?? {
       epoch: "",
@@ -289,6 +293,8 @@ const INSTANCE_BYTES = 16;
 const HEADER_BYTES = 1 + INSTANCE_BYTES + 4;
 /** The index's own bound on a vector's dimension. */
 const MAX_DIMENSION = 4096;
+/** Vectors are copied whole (value by value, decoding cost as much as adding to the index), swapped on such a host. */
+const BIG_ENDIAN = endianness() === "BE";
 
 export interface SemanticRecord {
   readonly instance: Buffer;
@@ -303,7 +309,8 @@ export function encodeRecord(instance: Uint8Array, vector: Float32Array, payload
   record.writeUInt8(RECORD_VERSION, 0);
   record.set(instance, 1);
   record.writeUInt32LE(vector.length, 1 + INSTANCE_BYTES);
-  for (const [i, value] of vector.entries()) record.writeFloatLE(value, HEADER_BYTES + 4 * i);
+  record.set(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength), HEADER_BYTES);
+  if (BIG_ENDIAN) record.subarray(HEADER_BYTES, HEADER_BYTES + vector.byteLength).swap32();
   record.set(payload, HEADER_BYTES + 4 * vector.length);
   return record;
 }
@@ -317,7 +324,8 @@ export function decodeRecord(value: unknown): SemanticRecord | undefined {
     return undefined;
   }
   const vector = new Float32Array(dimension);
-  for (let i = 0; i < dimension; i++) vector[i] = value.readFloatLE(HEADER_BYTES + 4 * i);
+  new Uint8Array(vector.buffer).set(value.subarray(HEADER_BYTES, HEADER_BYTES + 4 * dimension));
+  if (BIG_ENDIAN) Buffer.from(vector.buffer).swap32();
   return {
     instance: value.subarray(1, 1 + INSTANCE_BYTES),
     vector,
