@@ -44,6 +44,15 @@ async function publish(from: RedisSemanticShare, own: SemanticIndex, at: string,
   await from.publish(at, vectorOf(n), payloadOf(n), ttlMs);
 }
 
+/** Tries `done` until it holds: a share made from a URL connects in the background. */
+async function until(done: () => Promise<boolean>): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (await done()) return;
+    await sleep(50);
+  }
+  throw new Error("never held");
+}
+
 beforeAll(async () => {
   redis = await startTestRedis();
   raw = createClient({ url: redis.url });
@@ -204,6 +213,35 @@ describe("redisSemanticShare", () => {
     expect(down.counts()).toEqual({ published: 0, synced: 0, malformed: 0, failed: 2 });
     expect(errors.length).toBeGreaterThan(0);
   });
+
+  it("carries on once a Redis that went away is back", async () => {
+    prefix = `test:${randomBytes(6).toString("hex")}:`;
+    const own = await startTestRedis({ throwaway: true });
+    try {
+      const [a, b] = [share({ client: undefined, url: own.url }), share({ client: undefined, url: own.url })];
+      const [indexA, indexB] = [index(), index()];
+      const at = scope();
+      await until(async () => {
+        await publish(a, indexA, at, 1);
+        await b.sync(at, indexB);
+        return indexB.scopeSize(at) > 0;
+      });
+      await own.takeDown();
+      const before = a.counts().failed + b.counts().failed;
+      await publish(a, indexA, at, 2);
+      await b.sync(at, indexB);
+      expect(a.counts().failed + b.counts().failed).toBe(before + 2);
+      // Back, empty and without the read script loaded.
+      await own.bringUp();
+      await until(async () => {
+        await publish(a, indexA, at, 3);
+        await b.sync(at, indexB);
+        return found(indexB, at, 3) !== undefined;
+      });
+    } finally {
+      await own.stop();
+    }
+  }, 30_000);
 
   it("fails a command past its deadline", async () => {
     prefix = `test:${randomBytes(6).toString("hex")}:`;

@@ -30,7 +30,10 @@ export interface RedisSemanticShareOptions {
   readonly refreshMs?: number;
   /** Scopes whose reading position is remembered, the most recently synced. */
   readonly maxScopes?: number;
-  /** Told of the client's and commands' errors, for the operator's log. */
+  /**
+   * Told of the errors of the client made from `url` (connection lost, refused, ...), for the operator's
+   * log; a failed command is only counted, so a Redis that is down is not logged once per request.
+   */
   readonly onError?: (error: Error) => void;
   /** The clock refreshMs is measured on (tests). */
   readonly now?: () => number;
@@ -138,11 +141,6 @@ export function redisSemanticShare(options: RedisSemanticShareOptions): RedisSem
     }
   };
 
-  const fail = (error: unknown) => {
-    counts.failed += 1;
-    onError(error instanceof Error ? error : new Error(String(error)));
-  };
-
   /**
    * The scope's state, made the most recent; the least recent is forgotten past maxScopes (a forgotten
    * scope is read from its newest records again, which the index may then hold twice).
@@ -200,8 +198,8 @@ export function redisSemanticShare(options: RedisSemanticShareOptions): RedisSem
             .exec(),
         );
         counts.published += 1;
-      } catch (error) {
-        fail(error);
+      } catch {
+        counts.failed += 1;
       }
     },
 
@@ -237,8 +235,8 @@ export function redisSemanticShare(options: RedisSemanticShareOptions): RedisSem
             counts.malformed += 1;
           }
         }
-      } catch (error) {
-        fail(error);
+      } catch {
+        counts.failed += 1;
       } finally {
         state.reading = false;
       }
