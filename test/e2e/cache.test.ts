@@ -298,7 +298,7 @@ describe("the Redis cache", () => {
     await redis?.stop();
   });
 
-  it("shares answers between gateways", async () => {
+  it("shares exact answers between gateways", async () => {
     const send = (url: string) =>
       fetch(`${url}/v1/chat/completions`, {
         method: "POST",
@@ -314,5 +314,24 @@ describe("the Redis cache", () => {
       (response) => response.headers.get("x-switchyard-cache") === "hit",
     );
     expect(await other.text()).toBe(text);
+  });
+
+  it("shares semantic entries between gateways: a paraphrase asked of one finds the other's answer", async () => {
+    const send = (url: string, content: string) =>
+      fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content }] }),
+      });
+    const [a, b] = gateways as [RunningGateway, RunningGateway];
+    const first = await send(a.url, "How do I bake sourdough bread at home?");
+    expect(first.headers.get("x-switchyard-cache")).toBe("miss");
+    const text = await first.text();
+    // The entry is published once the answer is stored, just after it was sent.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const paraphrase = await send(b.url, "How can I bake sourdough bread at home?");
+    expect(paraphrase.headers.get("x-switchyard-cache")).toBe("hit");
+    expect(paraphrase.headers.get("x-switchyard-cache-type")).toBe("semantic");
+    expect(await paraphrase.text()).toBe(text);
   });
 });

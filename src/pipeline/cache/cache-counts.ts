@@ -1,3 +1,4 @@
+import type { RedisSemanticCounts } from "../../cache/redis-semantic.js";
 import type { CacheStoreCounts } from "../../cache/store.js";
 import { Histogram, pushHistogram } from "../../observability/lane-metrics.js";
 import { counter, histogram, type MetricJson } from "../../observability/metric-json.js";
@@ -33,7 +34,7 @@ export class CacheCounts {
     this.similarity.observe(similarity);
   }
 
-  metrics(store: CacheStoreCounts): MetricJson[] {
+  metrics(store: CacheStoreCounts, shared: RedisSemanticCounts | undefined): MetricJson[] {
     const lookups = counter("switchyard_cache_lookups_total", "Cache lookups by result");
     for (const result of Object.keys(this.lookups) as LookupResult[])
       lookups.values.push({ value: this.lookups[result], labels: { result } });
@@ -64,6 +65,17 @@ export class CacheCounts {
     );
     failures.values.push({ value: store.failedReads, labels: { operation: "read" } });
     failures.values.push({ value: store.failedWrites, labels: { operation: "write" } });
-    return [lookups, similarity, saved, embedding, salient, stored, evictions, failures];
+    const metrics = [lookups, similarity, saved, embedding, salient, stored, evictions, failures];
+    if (shared !== undefined) {
+      const entries = counter(
+        "switchyard_cache_semantic_shared_total",
+        "Semantic entries published to Redis, and other instances' read from it",
+      );
+      entries.values.push({ value: shared.published, labels: { direction: "published" } });
+      entries.values.push({ value: shared.synced, labels: { direction: "synced" } });
+      failures.values.push({ value: shared.failed, labels: { operation: "semantic_share" } });
+      metrics.push(entries);
+    }
+    return metrics;
   }
 }

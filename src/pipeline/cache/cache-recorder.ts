@@ -1,3 +1,4 @@
+import type { RedisSemanticShare } from "../../cache/redis-semantic.js";
 import type { SemanticIndex } from "../../cache/semantic-index.js";
 import { addSemantic } from "../../cache/semantic-search.js";
 import type { CacheStore } from "../../cache/store.js";
@@ -15,6 +16,8 @@ const MAX_ENTRY_BYTES = 4 * 1024 * 1024;
 /** Where a miss's answer goes in the semantic index, found while it was looked up. */
 export interface SemanticEntry {
   readonly index: SemanticIndex;
+  /** Where other instances find the entry too, when the answers are in Redis. */
+  readonly share: RedisSemanticShare | undefined;
   readonly scope: string;
   readonly vector: Float32Array;
   readonly signature: string;
@@ -77,12 +80,9 @@ export class CacheRecorder {
     void this.store.set(this.key, entry, this.ttlMs).then(() => {
       if (semantic === undefined) return;
       // A store that failed the write counted it; the index then points at nothing, which reads as a miss.
-      addSemantic(
-        semantic.index,
-        semantic.scope,
-        semantic.vector,
-        Buffer.from(`${this.key}\n${semantic.signature}`),
-      );
+      const payload = Buffer.from(`${this.key}\n${semantic.signature}`);
+      addSemantic(semantic.index, semantic.scope, semantic.vector, payload);
+      void semantic.share?.publish(semantic.scope, semantic.vector, payload, this.ttlMs);
     });
   }
 }

@@ -142,6 +142,7 @@ async function lookUp(lookup: Lookup): Promise<void> {
       if (vector === undefined) cache.counts.embeddingFailures++;
       else {
         if (controls.read) {
+          await cache.share?.sync(scope, index);
           const nearest = await searchSemantic(index, scope, vector, -1);
           if (nearest !== undefined) {
             cache.counts.nearest(nearest.similarity);
@@ -158,7 +159,7 @@ async function lookUp(lookup: Lookup): Promise<void> {
             }
           }
         }
-        semanticEntry = { index, scope, vector, signature: query.signature };
+        semanticEntry = { index, share: cache.share, scope, vector, signature: query.signature };
       }
     }
   }

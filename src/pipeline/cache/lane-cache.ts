@@ -1,3 +1,4 @@
+import { type RedisSemanticShare, redisSemanticShare } from "../../cache/redis-semantic.js";
 import { redisStore } from "../../cache/redis-store.js";
 import { createSemanticIndex, type SemanticIndex } from "../../cache/semantic-index.js";
 import { closeSemanticSearch } from "../../cache/semantic-search.js";
@@ -16,15 +17,20 @@ export interface LaneCache {
   readonly store: CacheStore;
   /** Present when the semantic cache is on. */
   readonly index: SemanticIndex | undefined;
+  /** Other instances' semantic entries, through the Redis the answers are in; absent with the memory store. */
+  readonly share: RedisSemanticShare | undefined;
   readonly counts: CacheCounts;
 }
 
 /** Redis errors are the operator's to see, but not once per request while it is down. */
 const REDIS_ERROR_INTERVAL_MS = 60_000;
+/** Semantic entries kept per scope in Redis: also what a first sync of a scope reads (1.6 MB at 384 values). */
+const SHARED_ENTRIES_PER_SCOPE = 1_000;
 
 export class LaneCaches {
   private store: { readonly spec: string; readonly store: CacheStore } | undefined;
   private index: { readonly maxBytes: number; readonly index: SemanticIndex } | undefined;
+  private share: { readonly url: string; readonly share: RedisSemanticShare } | undefined;
   private readonly counts = new CacheCounts();
   private lastRedisError = 0;
 
@@ -32,23 +38,26 @@ export class LaneCaches {
   cacheFor(config: GatewayConfig): LaneCache | undefined {
     const cache = config.cache;
     if (cache === undefined) return undefined;
+    const semantic = cache.semantic !== undefined;
     return {
       config: cache,
       store: this.storeFor(cache),
-      index: cache.semantic === undefined ? undefined : this.indexFor(cache.semantic.maxBytes),
+      index: semantic ? this.indexFor((cache.semantic as { maxBytes: number }).maxBytes) : undefined,
+      share: semantic && cache.store === "redis" ? this.shareFor(cache.redisUrl) : undefined,
       counts: this.counts,
     };
   }
 
   metrics(): MetricJson[] {
     const store = this.store?.store;
-    return store === undefined ? [] : this.counts.metrics(store.counts());
+    return store === undefined ? [] : this.counts.metrics(store.counts(), this.share?.share.counts());
   }
 
   /** The store's connection and the off-lane search thread, at the lane's end. */
   async close(): Promise<void> {
-    await Promise.all([this.store?.store.close(), closeSemanticSearch()]);
+    await Promise.all([this.store?.store.close(), this.share?.share.close(), closeSemanticSearch()]);
     this.store = undefined;
+    this.share = undefined;
   }
 
   private storeFor(cache: CacheConfig): CacheStore {
@@ -61,6 +70,19 @@ export class LaneCaches {
         : createMemoryCacheStore({ maxBytes: cache.maxBytes });
     this.store = { spec, store };
     return store;
+  }
+
+  private shareFor(url: string | undefined): RedisSemanticShare | undefined {
+    if (url === undefined) return undefined;
+    if (this.share?.url === url) return this.share.share;
+    void this.share?.share.close();
+    const share = redisSemanticShare({
+      url,
+      maxEntriesPerScope: SHARED_ENTRIES_PER_SCOPE,
+      onError: (error) => this.redisFailed(error),
+    });
+    this.share = { url, share };
+    return share;
   }
 
   private indexFor(maxBytes: number): SemanticIndex {
