@@ -114,7 +114,7 @@ describe("the exact cache", () => {
     }
   });
 
-  it("replays a stream as a stream to the OpenAI SDK, and keeps whole and streamed answers apart", async () => {
+  it("replays a stream as a stream to the OpenAI SDK, and never answers a whole request with a stream", async () => {
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: ADMIN, maxRetries: 0 });
     const request = {
       model: "openai/gpt-4o-mini",
@@ -146,6 +146,32 @@ describe("the exact cache", () => {
     expect(whole.data.choices[0]?.message.content).toContain("Switchyard mock reply");
   });
 
+  it("answers a stream from the whole answer to the same request, replayed as the format's stream", async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: ADMIN, maxRetries: 0 });
+    const request = {
+      model: "openai/gpt-4o-mini",
+      messages: [{ role: "user" as const, content: "whole, then streamed" }],
+    };
+    const whole = await client.chat.completions.create(request);
+    const asked = openaiRequests();
+    const { data, response } = await client.chat.completions
+      .create({ ...request, stream: true, stream_options: { include_usage: true } })
+      .withResponse();
+    expect(response.headers.get("x-switchyard-cache")).toBe("hit");
+    let text = "";
+    let finish: string | null | undefined;
+    let usage: number | undefined;
+    for await (const chunk of data) {
+      text += chunk.choices[0]?.delta.content ?? "";
+      finish ??= chunk.choices[0]?.finish_reason;
+      usage ??= chunk.usage?.total_tokens;
+    }
+    expect(text).toBe(whole.choices[0]?.message.content);
+    expect(finish).toBe(whole.choices[0]?.finish_reason);
+    expect(usage).toBe(whole.usage?.total_tokens);
+    expect(openaiRequests()).toBe(asked);
+  });
+
   it("replays whole and streamed answers to the Anthropic SDK in its own format", async () => {
     const client = new Anthropic({ baseURL: `${gateway.url}/anthropic`, apiKey: ADMIN, maxRetries: 0 });
     const request = {
@@ -166,9 +192,12 @@ describe("the exact cache", () => {
       const message = await stream.finalMessage();
       return { text: text.join(""), id: message.id };
     };
+    // The whole answer answers the stream too, replayed as Anthropic's events.
     const firstStream = await streamed();
+    const wholeText = whole.data.content.map((block) => (block.type === "text" ? block.text : "")).join("");
+    expect(firstStream).toEqual({ text: wholeText, id: whole.data.id });
     expect(await streamed()).toEqual(firstStream);
-    expect(anthropicMock.stats.requests).toBe(asked + 1);
+    expect(anthropicMock.stats.requests).toBe(asked);
   });
 
   it("keeps tenants apart: one virtual key never gets another's answer", async () => {

@@ -15,6 +15,7 @@ import type { InboundRequest } from "../pipeline.js";
 import { CacheRecorder, type SemanticEntry } from "./cache-recorder.js";
 import { embed } from "./embedder.js";
 import type { LaneCache } from "./lane-cache.js";
+import { wholeAsStream } from "./stream-replay.js";
 
 // The cache's step of the pipeline, between governance's admission and the plugins' onRequest: an answer
 // stored for the same request (exact: the canonical body's hash) or, failing that, for a question that
@@ -82,6 +83,12 @@ export function serveFromCache(
     request,
     controls,
     exactKey: keyOfMembers(parsed.members, scope),
+    // A stream may be answered from the whole answer to the same request, replayed as a stream.
+    wholeKey:
+      request.stream && operation === "chat"
+        ? keyOfMembers(parsed.members, { ...scope, stream: false })
+        : undefined,
+    includeUsage: /"include_usage":true/.test(parsed.members.get("stream_options") ?? ""),
     ttlMs: controls.ttlMs ?? byKey.ttlMs ?? byModel.ttlMs ?? config.ttlMs,
     semantic:
       config.semantic !== undefined && operation === "chat" && (byKey.semantic ?? byModel.semantic) !== false
@@ -109,6 +116,10 @@ interface Lookup {
   readonly request: InboundRequest;
   readonly controls: CacheControls;
   readonly exactKey: string;
+  /** For a stream: the key of the whole answer to the same request. */
+  readonly wholeKey: string | undefined;
+  /** A stream replayed from a whole answer ends with its usage (OpenAI's stream_options.include_usage). */
+  readonly includeUsage: boolean;
   readonly ttlMs: number;
   readonly semantic:
     | {
@@ -125,7 +136,7 @@ async function lookUp(lookup: Lookup): Promise<void> {
   const { cache, request, controls, exactKey } = lookup;
   const store = cache.store;
   if (controls.read) {
-    const entry = fresh(await store.get(exactKey), controls.maxAgeMs);
+    const entry = fresh(await store.get(exactKey), controls.maxAgeMs) ?? (await wholeAnswerAsStream(lookup));
     if (entry !== undefined) {
       answer(lookup, entry, "exact", 1);
       return;
@@ -181,6 +192,16 @@ async function lookUp(lookup: Lookup): Promise<void> {
       request.metrics.pricing,
     );
   lookup.next();
+}
+
+/** A stream request's whole answer, stored for the same request asked without a stream, as a stream. */
+async function wholeAnswerAsStream(lookup: Lookup): Promise<CacheEntry | undefined> {
+  if (lookup.wholeKey === undefined) return undefined;
+  const whole = fresh(await lookup.cache.store.get(lookup.wholeKey), lookup.controls.maxAgeMs);
+  if (whole === undefined || whole.streamed) return undefined;
+  const { request } = lookup;
+  const stream = wholeAsStream(request.route.format, whole.body, request.model, lookup.includeUsage);
+  return stream === undefined ? undefined : { ...whole, ...stream, streamed: true };
 }
 
 /** An entry young enough for the request's s-maxage. */
