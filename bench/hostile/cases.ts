@@ -278,6 +278,24 @@ export function hostileCases(): HostileCase[] {
       ["x-switchyard-timeout", "1000000000000"],
     ]),
     post("a body timeout of 10^12 s", CHAT, chat({ timeout: 1e12 }), { statuses: [200] }),
+    // The cache's controls (the environment turns the cache on): checked and bounded, never passed on.
+    post("a cache member that is a string", CHAT, chat({ cache: "no-cache" }), { statuses: [400] }),
+    post("a cache TTL of 10^12 s", CHAT, chat({ cache: { ttl: 1e12 } }), { statuses: [400] }),
+    post("a cache namespace of 1 MB", MESSAGES, messages({ cache: { namespace: "n".repeat(1 << 20) } }), {
+      statuses: [400],
+    }),
+    post("a cache key header of 8 KB", CHAT, chat({}), { statuses: [400, 431] }, [
+      ...JSON_HEADERS,
+      ["x-switchyard-cache-key", "k".repeat(8192)],
+    ]),
+    post("a Bifrost cache threshold that is not a number", CHAT, chat({}), { statuses: [400] }, [
+      ...JSON_HEADERS,
+      ["x-bf-cache-threshold", "NaN"],
+    ]),
+    post("a cache TTL header of 10^12 s", MESSAGES, messages({}), { statuses: [400] }, [
+      ...JSON_HEADERS,
+      ["x-switchyard-cache-ttl", "1000000000000"],
+    ]),
     {
       ...post("a control byte in x-request-id", CHAT, chat({}), { statuses: [200, 400] }, [
         ...JSON_HEADERS,

@@ -43,6 +43,10 @@ export async function startHostileEnvironment(front: Front, lanes = 2): Promise<
       GEMINI_API_KEY: "AIza-hostile-gemini",
       GEMINI_BASE_URL: gemini.url,
       SWITCHYARD_MAX_BODY_MB: String(BODY_LIMIT_MB),
+      // Every hostile request passes the cache's controls, key and semantic lookup too.
+      SWITCHYARD_CACHE: "memory",
+      SWITCHYARD_CACHE_MAX_MB: "16",
+      SWITCHYARD_CACHE_EMBEDDING_MODEL: "openai/text-embedding-3-small",
       ...(front === "node" ? { SWITCHYARD_HTTP: "node" } : {}),
     },
     ["--lanes", String(lanes)],
