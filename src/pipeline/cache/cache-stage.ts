@@ -1,7 +1,13 @@
 import { createHash } from "node:crypto";
 import { CacheControlError, type CacheControls, cacheControls } from "../../cache/controls.js";
 import { type SemanticQuery, semanticQuery } from "../../cache/conversation.js";
-import { type CacheOperation, cacheNamespace, keyOfMembers, parseCacheBody } from "../../cache/key.js";
+import {
+  type CacheOperation,
+  type CacheScope,
+  cacheNamespace,
+  keyOfMembers,
+  parseCacheBody,
+} from "../../cache/key.js";
 import { searchSemantic } from "../../cache/semantic-search.js";
 import type { CacheEntry } from "../../cache/store.js";
 import type { CacheOverride } from "../../config/types.js";
@@ -82,13 +88,9 @@ export function serveFromCache(
     cache,
     request,
     controls,
+    members: parsed.members,
+    scope,
     exactKey: keyOfMembers(parsed.members, scope),
-    // A stream may be answered from the whole answer to the same request, replayed as a stream.
-    wholeKey:
-      request.stream && operation === "chat"
-        ? keyOfMembers(parsed.members, { ...scope, stream: false })
-        : undefined,
-    includeUsage: /"include_usage":true/.test(parsed.members.get("stream_options") ?? ""),
     ttlMs: controls.ttlMs ?? byKey.ttlMs ?? byModel.ttlMs ?? config.ttlMs,
     semantic:
       config.semantic !== undefined && operation === "chat" && (byKey.semantic ?? byModel.semantic) !== false
@@ -97,39 +99,40 @@ export function serveFromCache(
             threshold:
               controls.threshold ?? byKey.threshold ?? byModel.threshold ?? config.semantic.threshold,
             maxTurns: config.semantic.maxTurns,
-            scope: keyOfMembers(parsed.members, scope, CONVERSATION, SEMANTIC_VERSION),
           }
         : undefined,
     next,
+    handedOn: false,
   };
   lookUp(lookup).catch((error: unknown) => {
-    // A bug of the cache's own is not the request's: it goes on uncached.
+    // A bug of the cache's own is not the request's: it goes on uncached, unless it already had.
     console.error(
       `[switchyard] cache lookup failed: ${error instanceof Error ? error.message : String(error)}`,
     );
-    if (!request.reply.committed && !request.reply.aborted) next();
+    if (!lookup.handedOn && !request.reply.committed && !request.reply.aborted) handOn(lookup);
   });
+}
+
+function handOn(lookup: Lookup): void {
+  lookup.handedOn = true;
+  lookup.next();
 }
 
 interface Lookup {
   readonly cache: LaneCache;
   readonly request: InboundRequest;
   readonly controls: CacheControls;
+  /** The body's members, canonical: the other keys are made from them only when they are needed. */
+  readonly members: ReadonlyMap<string, string>;
+  readonly scope: CacheScope;
   readonly exactKey: string;
-  /** For a stream: the key of the whole answer to the same request. */
-  readonly wholeKey: string | undefined;
-  /** A stream replayed from a whole answer ends with its usage (OpenAI's stream_options.include_usage). */
-  readonly includeUsage: boolean;
   readonly ttlMs: number;
   readonly semantic:
-    | {
-        readonly model: string;
-        readonly threshold: number;
-        readonly maxTurns: number;
-        readonly scope: string;
-      }
+    | { readonly model: string; readonly threshold: number; readonly maxTurns: number }
     | undefined;
   readonly next: () => void;
+  /** `next` has been called: the request is the attempt loop's. */
+  handedOn: boolean;
 }
 
 async function lookUp(lookup: Lookup): Promise<void> {
@@ -148,7 +151,8 @@ async function lookUp(lookup: Lookup): Promise<void> {
   if (semantic !== undefined && index !== undefined && !request.reply.aborted) {
     const query = queryOf(request, semantic.maxTurns);
     if (query !== undefined) {
-      const scope = scopeOf(semantic.scope, query);
+      const parameters = keyOfMembers(lookup.members, lookup.scope, CONVERSATION, SEMANTIC_VERSION);
+      const scope = scopeOf(parameters, query);
       const vector = await embed(request.table, semantic.model, query.text);
       if (vector === undefined) cache.counts.embeddingFailures++;
       else {
@@ -191,16 +195,21 @@ async function lookUp(lookup: Lookup): Promise<void> {
       request.route.format.name === "gemini-array" ? "application/json; charset=UTF-8" : "text/event-stream",
       request.metrics.pricing,
     );
-  lookup.next();
+  handOn(lookup);
 }
 
-/** A stream request's whole answer, stored for the same request asked without a stream, as a stream. */
+/**
+ * A chat stream's answer from the whole answer to the same request asked without a stream, replayed as
+ * the format's stream, its usage at the end when asked (OpenAI's stream_options.include_usage).
+ */
 async function wholeAnswerAsStream(lookup: Lookup): Promise<CacheEntry | undefined> {
-  if (lookup.wholeKey === undefined) return undefined;
-  const whole = fresh(await lookup.cache.store.get(lookup.wholeKey), lookup.controls.maxAgeMs);
+  const { request, members, scope } = lookup;
+  if (!scope.stream || scope.operation !== "chat") return undefined;
+  const wholeKey = keyOfMembers(members, { ...scope, stream: false });
+  const whole = fresh(await lookup.cache.store.get(wholeKey), lookup.controls.maxAgeMs);
   if (whole === undefined || whole.streamed) return undefined;
-  const { request } = lookup;
-  const stream = wholeAsStream(request.route.format, whole.body, request.model, lookup.includeUsage);
+  const includeUsage = /"include_usage":true/.test(members.get("stream_options") ?? "");
+  const stream = wholeAsStream(request.route.format, whole.body, request.model, includeUsage);
   return stream === undefined ? undefined : { ...whole, ...stream, streamed: true };
 }
 
