@@ -187,6 +187,60 @@ describe("cluster leases against a real Redis", () => {
     await Promise.all([local.close(), strict.close()]);
   });
 
+  it("a lease grows while it runs out fast, and is returned and halved when idle", async () => {
+    const [leases] = (await instances(1, { idleMs: 100, tickMs: 10 })) as [ClusterLeases];
+    const id = freshBudget();
+    const window = whole(1_000_000);
+    const first = await leases.reserve(id, window, 100);
+    expect(first).toBe(true);
+    const initial = leases.local(id, 0)?.size ?? 0;
+    for (let i = 0; i < 2_000; i++) {
+      const answer = leases.reserve(id, window, 100);
+      expect(await answer).toBe(true);
+      leases.settle(id, window, 100, 100);
+    }
+    leases.settle(id, window, 100, 100);
+    const grown = leases.local(id, 0)?.size ?? 0;
+    expect(grown).toBeGreaterThan(initial);
+    // Never past its share: limit / (expected instances × 2).
+    expect(grown).toBeLessThanOrEqual(1_000_000 / 2);
+    expect(leases.counts.grants).toBeLessThan(12);
+    await sleep(300);
+    expect(leases.counts.returned).toBeGreaterThan(0);
+    expect(leases.local(id, 0)?.lease).toBe(0);
+    expect(leases.local(id, 0)?.size).toBeLessThan(grown);
+    const view = await leases.view(id, window);
+    expect(view).toEqual({ spent: 2_001 * 100, total: 2_001 * 100 });
+    await leases.close();
+  });
+
+  it("after Redis lost its data, nothing new is granted until live instances have reported again", async () => {
+    const [known] = (await instances(1, { warmupMs: 400, instance: "known" })) as [ClusterLeases];
+    const id = freshBudget();
+    const window = whole(1_000);
+    expect(await known.reserve(id, window, 600)).toBe(true);
+    known.settle(id, window, 600, 600);
+    await known.flush();
+
+    await redis.takeDown();
+    await redis.bringUp();
+    await known.ready();
+    // The first report after the restart finds the budget gone: its 600 is counted again, and a warm-up begins.
+    await known.flush();
+    const late = new ClusterLeases({ url: redis.url, instance: "late", warmupMs: 400 });
+    open.push(late);
+    await late.ready();
+    expect(await late.reserve(id, window, 100)).toBe(false);
+    expect((await late.view(id, window)).spent).toBe(600);
+    await sleep(450);
+    expect(await late.reserve(id, window, 100)).toBe(true);
+    let more = 100;
+    while (await late.reserve(id, window, 50)) more += 50;
+    // Never more than the 400 the lost data had left.
+    expect(more).toBeLessThanOrEqual(400);
+    await Promise.all([known.close(), late.close()]);
+  });
+
   it("windows roll over: a new window grants again, and the old one's spend is reported", async () => {
     const [leases] = (await instances(1, { tickMs: 10 })) as [ClusterLeases];
     const id = freshBudget();

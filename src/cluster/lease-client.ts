@@ -98,6 +98,16 @@ export interface WindowView {
   readonly total: number;
 }
 
+/** One instance's side of a window. */
+export interface LocalView {
+  readonly settled: number;
+  readonly reserved: number;
+  /** What is left of the lease held. */
+  readonly lease: number;
+  /** What the next refill asks for. */
+  readonly size: number;
+}
+
 interface LeaseState {
   readonly id: string;
   window: LeaseWindow;
@@ -247,11 +257,11 @@ export class ClusterLeases {
   }
 
   /** What this instance has settled in the window, and holds of it (claim beyond its counted spend). */
-  local(id: string, start: number): { settled: number; reserved: number; lease: number } | undefined {
+  local(id: string, start: number): LocalView | undefined {
     const st = this.find(id, start);
     return st === undefined
       ? undefined
-      : { settled: st.settled, reserved: st.reserved, lease: Math.max(0, available(st)) };
+      : { settled: st.settled, reserved: st.reserved, lease: Math.max(0, available(st)), size: st.size };
   }
 
   /** Reports every window's spend now, keeping the leases. */

@@ -25,7 +25,7 @@ import { createHash } from "node:crypto";
 // of it still inside the sliding window (the two-window approximation; its error is in docs/cluster.md).
 //
 // A report from an instance that Redis answered before in this window, finding the window's hash gone,
-// means Redis lost what it knew (a restart without persistence). Then `<prefix>lost:{<id>}` is set for
+// before the hash was due to expire means Redis lost what it knew (a restart without persistence). Then `<prefix>lost:{<id>}` is set for
 // `warmupMs`: while it lasts only claims already held are renewed and nothing new is granted, so that every
 // live instance reports its spend again before the budget is handed out afresh.
 
@@ -40,7 +40,9 @@ local function n(x) return string.format('%d', x) end
 local function num(key, field) return tonumber(redis.call('HGET', key, field) or '0') end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if known and warmup > 0 and redis.call('EXISTS', h) == 0 then redis.call('SET', lost, '1', 'PX', n(warmup)) end
+if known and warmup > 0 and (expireAt == 0 or now < expireAt) and redis.call('EXISTS', h) == 0 then
+  redis.call('SET', lost, '1', 'PX', n(warmup))
+end
 local total, spent = num(h, 'total'), num(h, 'spent')
 for _, e in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do
   local c, s, r = num(h, 'c:' .. e), num(h, 's:' .. e), num(h, 'r:' .. e)
