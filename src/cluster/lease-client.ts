@@ -131,6 +131,8 @@ interface LeaseState {
   reportedSettled: number;
   /** The last refill got less than it asked for: the window's limit is reached. */
   exhausted: boolean;
+  /** Redis lost its data since this window was last reported: report it even if nothing changed. */
+  reportDue: boolean;
   syncing: Promise<void> | undefined;
 }
 
@@ -169,6 +171,10 @@ export class ClusterLeases {
   private readonly timer: NodeJS.Timeout;
   private failing = false;
   private closed = false;
+  /** A value Redis keeps for as long as it keeps its data: when it changes, every window is reported again. */
+  private epoch: string | null = null;
+  private epochCheckedAt = Number.NEGATIVE_INFINITY;
+  private checkingEpoch = false;
 
   constructor(options: ClusterLeaseOptions) {
     this.instance = options.instance ?? randomUUID();
@@ -353,6 +359,7 @@ export class ClusterLeases {
       st.validUntil = sentAt + this.ttl;
       st.reportedAt = sentAt;
       st.reportedSettled = settled;
+      st.reportDue = false;
       st.exhausted = answer.claim - kept < want;
       if (answer.claim > before) {
         this.counts.grants += 1;
@@ -449,6 +456,7 @@ export class ClusterLeases {
       reportedAt: 0,
       reportedSettled: 0,
       exhausted: false,
+      reportDue: false,
       syncing: undefined,
     };
     this.current.set(id, st);
@@ -465,9 +473,10 @@ export class ClusterLeases {
   /** Renews leases in use, returns idle ones, reports spend, and lets go of windows that are done. */
   private tick(): void {
     const now = Date.now();
+    if (!this.checkingEpoch && now - this.epochCheckedAt >= this.ttl / 3) void this.checkEpoch(now);
     for (const st of this.retiring) {
       if (st.syncing !== undefined) continue;
-      const unreported = st.settled !== st.reportedSettled || available(st) > 0;
+      const unreported = st.settled !== st.reportedSettled || available(st) > 0 || st.reportDue;
       if (unreported) void this.sync(st, 0, 0);
       else if (st.reserved === 0) this.retiring.delete(st);
     }
@@ -484,10 +493,34 @@ export class ClusterLeases {
         st.size = Math.max(1, Math.floor(st.size / 2));
         void this.sync(st, 0, 0);
       } else if (
-        (lease > 0 || st.reserved > 0 || st.settled !== st.reportedSettled) &&
-        now - st.reportedAt >= this.ttl / 3
+        st.reportDue ||
+        ((lease > 0 || st.reserved > 0 || st.settled !== st.reportedSettled) &&
+          now - st.reportedAt >= this.ttl / 3)
       )
         void this.sync(st, Math.max(0, lease), 0);
+    }
+  }
+
+  /**
+   * An instance whose lease is returned and spend reported has no reason to talk to Redis, so a Redis that
+   * restarted empty would never hear of that spend again: a changed epoch has every window reported anew.
+   */
+  private async checkEpoch(now: number): Promise<void> {
+    this.checkingEpoch = true;
+    this.epochCheckedAt = now;
+    const key = `${this.prefix}epoch`;
+    try {
+      await this.command(() => this.client.set(key, randomUUID(), { condition: "NX" }));
+      const epoch = await this.command(() => this.client.get(key));
+      if (this.epoch !== null && epoch !== this.epoch) {
+        for (const st of this.current.values()) st.reportDue = st.reportedAt > 0;
+        for (const st of this.retiring) st.reportDue = st.reportedAt > 0;
+      }
+      this.epoch = epoch;
+    } catch {
+      // Unreachable: the reports fail and count it; the epoch is checked again next time.
+    } finally {
+      this.checkingEpoch = false;
     }
   }
 }
