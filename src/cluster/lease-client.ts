@@ -217,7 +217,8 @@ export class ClusterLeases {
   /**
    * Takes `amount` (a whole number) of the budget's window: synchronously when the lease held covers it,
    * else once a refill answers. False: refused (the limit is reached, or Redis is unreachable and the
-   * policy does not let the lease held cover it).
+   * policy does not let the lease held cover it). `id` names one budget or rate limit among all of them
+   * (its Redis keys are made from it).
    */
   reserve(id: string, window: LeaseWindow, amount: number): boolean | Promise<boolean> {
     let st = this.current.get(id);
@@ -277,7 +278,10 @@ export class ClusterLeases {
     await Promise.all(all.map((st) => this.sync(st, Math.max(0, available(st)), 0)));
   }
 
-  /** Reports every window's spend and returns every lease, then disconnects. */
+  /**
+   * Reports every window's spend and returns every lease, then disconnects. What requests still under way
+   * reserved stays claimed, and is charged when its lease expires.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
