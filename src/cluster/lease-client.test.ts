@@ -1,3 +1,4 @@
+import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../test/helpers/prng.js";
 import { startTestRedis, type TestRedis } from "../../test/helpers/redis.js";
@@ -248,6 +249,20 @@ describe("cluster leases against a real Redis", () => {
     // Never more than the 400 the lost data had left.
     expect(more).toBeLessThanOrEqual(400);
     await Promise.all([known.close(), late.close()]);
+  });
+
+  it("a script Redis forgot is sent whole", async () => {
+    const [leases] = (await instances(1)) as [ClusterLeases];
+    const id = freshBudget();
+    const window = whole(1_000);
+    expect(await leases.reserve(id, window, 10)).toBe(true);
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    await raw.scriptFlush();
+    raw.destroy();
+    expect(await leases.reserve(id, window, 900)).toBe(true);
+    expect(leases.counts.failedReports).toBe(0);
+    await leases.close();
   });
 
   it("windows roll over: a new window grants again, and the old one's spend is reported", async () => {

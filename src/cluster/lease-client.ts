@@ -199,6 +199,10 @@ export class ClusterLeases {
     });
     // Without a listener an error event would throw; the client reconnects by itself.
     this.client.on("error", (error: Error) => onError(error));
+    // Loaded on every connection so that reports after a Redis restart need not send the script whole.
+    this.client.on("ready", () => {
+      this.client.scriptLoad(SYNC_SCRIPT).catch((error: Error) => onError(error));
+    });
     this.client.connect().catch((error: Error) => onError(error));
     this.timer = setInterval(() => this.tick(), options.tickMs ?? Math.max(10, this.ttl / 20));
     this.timer.unref();
