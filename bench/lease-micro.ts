@@ -43,7 +43,7 @@ async function instances(
       new ClusterLeases({
         url: redis.url,
         prefix: PREFIX,
-        instance: `gw${i}`,
+        name: `gw${i}`,
         expectedInstances: count,
         ...options,
       }),
@@ -187,7 +187,9 @@ async function scenario(s: Scenario, seed: number): Promise<ScenarioResult> {
         if (s.kill !== undefined && g === 0 && !dead && realSpend > limit / 3) {
           dead = true;
           // What it admitted beyond what Redis counted of it: all the reclaim policy can lose.
-          const counted = Number((await raw.hGet(leaseKeys(PREFIX, id, 0, undefined)[0], "s:gw0")) ?? 0);
+          const counted = Number(
+            (await raw.hGet(leaseKeys(PREFIX, id, 0, undefined)[0], `s:${leases.instance}`)) ?? 0,
+          );
           const view = leases.local(id, 0);
           if (view !== undefined) deadExposure = view.settled + view.reserved + view.lease - counted;
           leases.abandon();

@@ -25,7 +25,7 @@ async function instances(
 ): Promise<ClusterLeases[]> {
   const made = Array.from(
     { length: count },
-    (_, i) => new ClusterLeases({ url: redis.url, instance: `gw${i}`, expectedInstances: count, ...options }),
+    (_, i) => new ClusterLeases({ url: redis.url, name: `gw${i}`, expectedInstances: count, ...options }),
   );
   open.push(...made);
   await Promise.all(made.map((leases) => leases.ready()));
@@ -86,6 +86,11 @@ describe("cluster leases against a real Redis", () => {
         `${admitted} admitted (${synchronous} from the local lease), ${refills} refills`,
     );
     await Promise.all(gateways.map((leases) => leases.close()));
+    // Shut down with nothing under way, the instances leave only the window's totals behind.
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    expect((await raw.hKeys(`sy:cluster:budget:{${id}}:0`)).sort()).toEqual(["limit", "spent", "total"]);
+    raw.destroy();
   });
 
   it("charge: a dead instance's lease is counted as spent once, and the others keep the rest", async () => {
@@ -148,12 +153,12 @@ describe("cluster leases against a real Redis", () => {
   it("with Redis down, `local` serves from leases held and `refuse` refuses; both count it, and spend survives", async () => {
     const local = new ClusterLeases({
       url: redis.url,
-      instance: "local",
+      name: "local",
       policy: "local",
       expectedInstances: 2,
       warmupMs: 100,
     });
-    const strict = new ClusterLeases({ url: redis.url, instance: "strict", policy: "refuse", warmupMs: 100 });
+    const strict = new ClusterLeases({ url: redis.url, name: "strict", policy: "refuse", warmupMs: 100 });
     open.push(local, strict);
     await Promise.all([local.ready(), strict.ready()]);
     const id = freshBudget();
@@ -216,7 +221,7 @@ describe("cluster leases against a real Redis", () => {
   });
 
   it("after Redis lost its data, nothing new is granted until live instances have reported again", async () => {
-    const options = { warmupMs: 400, leaseTtlMs: 300, instance: "known" };
+    const options = { warmupMs: 400, leaseTtlMs: 300, name: "known" };
     const [known] = (await instances(1, options)) as [ClusterLeases];
     const id = freshBudget();
     const window = whole(1_000);
@@ -230,7 +235,7 @@ describe("cluster leases against a real Redis", () => {
     await redis.takeDown();
     await redis.bringUp();
     await known.ready();
-    const late = new ClusterLeases({ url: redis.url, instance: "late", warmupMs: 400 });
+    const late = new ClusterLeases({ url: redis.url, name: "late", warmupMs: 400 });
     open.push(late);
     await late.ready();
     // Within a renewal interval the first report after the restart finds the budget gone: its 600 is

@@ -55,8 +55,8 @@ export function rateLeaseWindow(limit: number, window: BudgetWindow | undefined,
 
 export interface ClusterLeaseOptions {
   readonly url: string;
-  /** Unique per gateway instance; a fresh one per process by default. */
-  readonly instance?: string;
+  /** Names the instance in Redis (a host name); a random suffix makes each process's id its own. */
+  readonly name?: string;
   readonly prefix?: string;
   readonly policy?: RedisDownPolicy;
   readonly expiry?: ExpiryPolicy;
@@ -177,7 +177,9 @@ export class ClusterLeases {
   private checkingEpoch = false;
 
   constructor(options: ClusterLeaseOptions) {
-    this.instance = options.instance ?? randomUUID();
+    // A restarted process counts its spend from zero again: under its predecessor's id, Redis would take
+    // that spend as already counted.
+    this.instance = `${options.name ?? "gateway"}-${randomUUID()}`;
     this.prefix = options.prefix ?? "sy:cluster:";
     this.policy = options.policy ?? "refuse";
     this.expiry = options.expiry ?? "charge";
@@ -292,7 +294,7 @@ export class ClusterLeases {
     clearInterval(this.timer);
     const all = [...this.current.values(), ...this.retiring];
     await Promise.all(all.map((st) => st.syncing));
-    await Promise.all(all.map((st) => this.sync(st, 0, 0)));
+    await Promise.all(all.map((st) => this.sync(st, 0, 0, true)));
     this.client.destroy();
   }
 
@@ -338,8 +340,11 @@ export class ClusterLeases {
     return this.sync(st, Math.max(0, available(st)), Math.max(st.size, amount));
   }
 
-  /** Reports the window's spend, keeps `hold` of the lease beyond what is reserved, and asks `want` more. */
-  private sync(st: LeaseState, hold: number, want: number): Promise<void> {
+  /**
+   * Reports the window's spend, keeps `hold` of the lease beyond what is reserved, and asks `want` more.
+   * `last`: this instance reports no more, so with nothing under way Redis may forget it.
+   */
+  private sync(st: LeaseState, hold: number, want: number, last = false): Promise<void> {
     if (st.syncing !== undefined) return st.syncing;
     const run = async (): Promise<void> => {
       const settled = st.settled;
@@ -350,7 +355,7 @@ export class ClusterLeases {
       const before = st.claim;
       let answer: SyncAnswer;
       try {
-        answer = await this.runScript(st, st.seq, settled, reserved, hold, want);
+        answer = await this.runScript(st, st.seq, settled, reserved, hold, want, last);
       } catch {
         this.failing = true;
         this.counts.failedReports += 1;
@@ -388,6 +393,7 @@ export class ClusterLeases {
     reserved: number,
     hold: number,
     want: number,
+    last: boolean,
   ): Promise<SyncAnswer> {
     const { start, end, limit, sliding } = st.window;
     const length = end - start;
@@ -411,6 +417,7 @@ export class ClusterLeases {
         st.reportedAt > 0 ? "1" : "0",
         String(start),
         String(Number.isFinite(end) ? end : 0),
+        last ? "1" : "0",
       ],
     };
     const reply = await this.command(async () => {

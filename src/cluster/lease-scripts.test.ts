@@ -28,6 +28,7 @@ interface Report {
   readonly want?: number;
   readonly ttl?: number;
   readonly expiry?: "charge" | "reclaim";
+  readonly last?: boolean;
 }
 
 async function sync(id: string, limit: number, r: Report): Promise<SyncAnswer> {
@@ -48,6 +49,7 @@ async function sync(id: string, limit: number, r: Report): Promise<SyncAnswer> {
       "1",
       "0",
       "0",
+      r.last === true ? "1" : "0",
     ],
   });
   return readSyncAnswer(reply);
@@ -114,6 +116,28 @@ describe("the lease script", () => {
     // The dead instance comes back: what it reports beyond what it was charged is counted, nothing twice.
     const back = await sync(reclaimed, 100, { instance: "dead", seq: 3, settled: 35, ...policy });
     expect(back).toMatchObject({ counted: 35, spent: 35, total: 105 });
+  });
+
+  it("a last report with nothing under way leaves only the window's totals", async () => {
+    const id = `s${++budgets}`;
+    await sync(id, 100, { instance: "a", seq: 1, settled: 0, want: 50 });
+    await sync(id, 100, { instance: "b", seq: 1, settled: 0, want: 10 });
+    const gone = await sync(id, 100, { instance: "a", seq: 2, settled: 40, last: true });
+    expect(gone).toMatchObject({ spent: 40, total: 50 });
+    const [hash, leases] = leaseKeys("t:", id, 0, undefined);
+    expect((await client.hKeys(hash)).sort()).toEqual([
+      "c:b",
+      "limit",
+      "q:b",
+      "r:b",
+      "s:b",
+      "spent",
+      "total",
+    ]);
+    expect(await client.zRange(leases, 0, -1)).toEqual(["b"]);
+    // With requests still under way the record stays, for its lease to expire and be charged.
+    await sync(id, 100, { instance: "b", seq: 2, settled: 0, reserved: 5, last: true });
+    expect(await client.hExists(hash, "c:b")).toBe(1);
   });
 });
 

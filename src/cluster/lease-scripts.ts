@@ -16,6 +16,9 @@ import { createHash } from "node:crypto";
 // a report replayed after a timeout, or overtaken by a newer one, changes nothing, so a lost answer never
 // double-charges.
 //
+// An instance that shuts down with nothing under way reports a last time and its fields are deleted (its
+// spend stays in `spent` and `total`); a crashed one's stay until the window's keys expire.
+//
 // A lease past its deadline is swept by whichever report comes next. "charge" (the default) counts the
 // whole unreported part of the claim as spent: a dead instance may have spent any of it at a provider, and
 // nothing may fail open. "reclaim" charges only what was reserved at its last report and frees the rest for
@@ -36,6 +39,7 @@ local settled, reserved, hold, want = tonumber(ARGV[3]), tonumber(ARGV[4]), tonu
 local limit, ttl, expireAt = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local reclaim, warmup = ARGV[10] == 'reclaim', tonumber(ARGV[11])
 local known, winStart, winEnd = ARGV[12] == '1', tonumber(ARGV[13]), tonumber(ARGV[14])
+local last = ARGV[15] == '1'
 local function n(x) return string.format('%d', x) end
 local function num(key, field) return tonumber(redis.call('HGET', key, field) or '0') end
 local t = redis.call('TIME')
@@ -69,7 +73,11 @@ if seq > q then
   if redis.call('EXISTS', lost) == 1 then want = 0 end
   c = math.max(keep, math.min(keep + want, room))
   total = others + c
-  redis.call('HSET', h, 'c:' .. inst, n(c), 's:' .. inst, n(s), 'r:' .. inst, n(reserved), 'q:' .. inst, n(seq))
+  if last and c == s then
+    redis.call('HDEL', h, 'c:' .. inst, 's:' .. inst, 'r:' .. inst, 'q:' .. inst)
+  else
+    redis.call('HSET', h, 'c:' .. inst, n(c), 's:' .. inst, n(s), 'r:' .. inst, n(reserved), 'q:' .. inst, n(seq))
+  end
   if c > s then
     redis.call('ZADD', leases, now + ttl, inst)
   else
