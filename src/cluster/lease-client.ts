@@ -15,8 +15,8 @@ import { leaseKeys, readSyncAnswer, SYNC_SCRIPT, SYNC_SCRIPT_SHA, type SyncAnswe
 //   spent ≤ limit + Σ over admitted requests of max(0, actual − reserved)
 //
 // the estimate error alone: every admitted reservation lies inside a claim Redis counted, and a lease
-// whose holder dies is charged whole. With "reclaim" expiry, add Σ over expired leases of
-// (claim − counted − reserved at its last report): what a dead instance admitted after its last report.
+// whose holder dies is charged whole. With "reclaim" expiry, add Σ over expired leases of what a dead
+// instance admitted after its last report, at most (claim − counted − reserved) at that report.
 // A Redis that loses its data adds the spend of instances that do not report again within `warmupMs`.
 
 export type RedisDownPolicy = "refuse" | "local";
