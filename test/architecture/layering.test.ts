@@ -5,7 +5,8 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 // The top-level folders of src/ are layers: native, formats, observability, governance (the model:
-// entities, windows, prices), config, providers, upstream, routing, cache (the exact cache's keys and
+// entities, windows, prices), config, cluster (budgets and rate limits shared between gateway instances
+// through Redis leases), providers, upstream, routing, cache (the exact cache's keys and
 // stores), hooks, pipeline (with governance's enforcement), store, admin, http, control (lowest first). A
 // folder never imports from a folder that imports it back, directly or through others; a type both sides
 // need lives in the lower one. This builds the folder graph from every non-test source file's relative
