@@ -314,7 +314,8 @@ describe("the Redis cache", () => {
   const gateways: RunningGateway[] = [];
 
   beforeAll(async () => {
-    redis = await startTestRedis();
+    // A server of the test's own, which it may take down.
+    redis = await startTestRedis({ throwaway: true });
     const redisEnv = env({ SWITCHYARD_CACHE: "redis", SWITCHYARD_CACHE_REDIS_URL: redis.url });
     for (const name of ["a", "b"]) {
       const dir = join(appDir, `redis-${name}`);
@@ -363,4 +364,32 @@ describe("the Redis cache", () => {
     expect(paraphrase.headers.get("x-switchyard-cache-type")).toBe("semantic");
     expect(await paraphrase.text()).toBe(text);
   });
+
+  it("serves every request while Redis is down, as misses, and caches again once it is back", async () => {
+    const [a] = gateways as [RunningGateway];
+    const send = (content: string) =>
+      fetch(`${a.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content }] }),
+      });
+    await redis.takeDown();
+    for (let i = 0; i < 5; i++) {
+      const answer = await send("asked while Redis is down");
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get("x-switchyard-cache")).toBe("miss");
+      await answer.text();
+    }
+    await redis.bringUp();
+    const back = await eventually(
+      async () => {
+        const answer = await send("asked once Redis is back");
+        await answer.text();
+        return answer.headers.get("x-switchyard-cache");
+      },
+      (state) => state === "hit",
+      15_000,
+    );
+    expect(back).toBe("hit");
+  }, 30_000);
 });
