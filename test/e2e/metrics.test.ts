@@ -50,7 +50,19 @@ beforeAll(async () => {
           },
         },
       },
-      plugins: [{ enabled: true, name: "telemetry" }],
+      plugins: [
+        { enabled: true, name: "telemetry" },
+        {
+          enabled: true,
+          name: "semantic_cache",
+          config: {
+            provider: "openai",
+            embedding_model: "text-embedding-3-small",
+            ttl: "5m",
+            threshold: 0.9,
+          },
+        },
+      ],
       governance: {
         teams: [{ id: "team-metrics", name: "metrics" }],
         virtual_keys: [
@@ -60,7 +72,11 @@ beforeAll(async () => {
       },
     }),
   );
-  gateway = await startGateway({ args: ["--config", path, "--app-dir", dir, "--lanes", "2"] });
+  // The cache answers only the requests that ask for it, so the traffic below still reaches the providers.
+  gateway = await startGateway({
+    args: ["--config", path, "--app-dir", dir, "--lanes", "2"],
+    env: { SWITCHYARD_CACHE_MODE: "default_off" },
+  });
 
   expect((await chat({ model: "openai/gpt-4o-mini" }, KEY)).status).toBe(200);
   const stream = await chat({ model: "openai/gpt-4o-mini", stream: true }, KEY);
@@ -70,6 +86,19 @@ beforeAll(async () => {
   const fellBack = await chat({ model: "mistral/mistral-small-latest", fallbacks: ["openai/gpt-4o-mini"] });
   expect(fellBack.status).toBe(200);
   expect((await chat({ model: "openai/gpt-4o-mini" }, DISABLED_KEY)).status).toBe(401);
+  // The same question twice, asking for the cache: a miss, then a hit.
+  for (const expected of ["miss", "hit"]) {
+    const cached = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-switchyard-cache": "on" },
+      body: JSON.stringify({
+        model: "openai/gpt-4o-mini",
+        messages: [{ role: "user", content: "cache me" }],
+      }),
+    });
+    expect(cached.headers.get("x-switchyard-cache")).toBe(expected);
+    await cached.text();
+  }
   scrape = await (await fetch(`${gateway.url}/metrics`)).text();
 });
 
@@ -122,8 +151,9 @@ describe("/metrics after traffic", () => {
 
   it("carries Bifrost's names when its telemetry plugin is on", () => {
     const labels = { provider: "openai", model: "gpt-4o-mini" };
-    expect(sample("bifrost_upstream_requests_total", labels)).toBe(4);
-    expect(sample("bifrost_success_requests_total", labels)).toBe(4);
+    // Four requests above and the cache's miss; its hit asked no provider.
+    expect(sample("bifrost_upstream_requests_total", labels)).toBe(5);
+    expect(sample("bifrost_success_requests_total", labels)).toBe(5);
     expect(
       sample("bifrost_error_requests_total", { provider: "mistral", model: "mistral-small-latest" }),
     ).toBe(2);
@@ -131,8 +161,18 @@ describe("/metrics after traffic", () => {
       sample("switchyard_tokens_input_total", labels),
     );
     expect(sample("bifrost_cost_total", labels)).toBe(sample("switchyard_cost_dollars_total", labels));
-    expect(sample("bifrost_upstream_latency_seconds_count", { provider: "openai" })).toBe(4);
+    expect(sample("bifrost_upstream_latency_seconds_count", { provider: "openai" })).toBe(5);
     expect(sample("bifrost_stream_first_token_latency_seconds_count", { provider: "openai" })).toBe(1);
+    expect(sample("bifrost_cache_hits_total")).toBe(1);
+  });
+
+  it("counts the cache's lookups by result, summed over the lanes", () => {
+    expect(sample("switchyard_cache_lookups_total", { result: "exact_hit" })).toBe(1);
+    expect(sample("switchyard_cache_lookups_total", { result: "miss" })).toBe(1);
+    // The requests that did not ask for the cache (it is default_off here) passed it by.
+    expect(sample("switchyard_cache_lookups_total", { result: "bypass" })).toBeGreaterThanOrEqual(4);
+    // The miss found its scope empty (no nearest entry to measure) and the hit was exact.
+    expect(sample("switchyard_cache_similarity_count")).toBe(0);
   });
 });
 
