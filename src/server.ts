@@ -19,9 +19,11 @@ import { Lanes, UI_DIR } from "./control/lanes.js";
 import { checkPlugins, pluginCheckedReloads } from "./control/plugin-check.js";
 import { RequestLogControl } from "./control/request-log.js";
 import { ServedConfigControl } from "./control/served-config.js";
+import { watchStore } from "./control/store-watch.js";
 import { loadStaticSite } from "./http/static-files.js";
 import { loadUws } from "./http/uws.js";
 import { listenReusePort, nativeStatus } from "./native/index.js";
+import { createReadinessBuffer, Readiness } from "./shm/readiness.js";
 import { openStore } from "./store/open.js";
 
 // Entry point: read flags and environment, load the configuration, start the lanes, watch the file,
@@ -172,6 +174,10 @@ const adminContext: AdminContext = {
   ...(requestLog === undefined ? {} : { logs: requestLog }),
 };
 
+// /ready: the control plane pings the store; every lane reads the answer.
+const readinessBuffer = createReadinessBuffer();
+const storeWatch = watchStore(store, new Readiness(readinessBuffer), log);
+
 const startedWith = { config: served.config, governance: governance.snapshot };
 lanes = await Lanes.start({
   count: laneCount,
@@ -185,6 +191,7 @@ lanes = await Lanes.start({
   onAdmin: (request) => handleAdmin(adminContext, request),
   ui,
   log,
+  readiness: readinessBuffer,
   ...(requestLog === undefined
     ? {}
     : {
@@ -275,6 +282,7 @@ async function stop(signal: string): Promise<void> {
   stopping = true;
   log(`${signal}: draining (up to ${drainSeconds} s)`);
   watcher?.close();
+  storeWatch.stop();
   const unfinished = await running.drain(drainSeconds * 1000);
   // The lanes' last spend and records are in: written before the stores close.
   await requestLog?.stop();

@@ -17,6 +17,7 @@ import { pricingFor } from "../src/pipeline/governance/table-pricing.js";
 import { LiveTail } from "../src/pipeline/live-tail.js";
 import { installUpstreamHealth } from "../src/routing/upstream-health.js";
 import { LogRingWriter } from "../src/shm/log-ring.js";
+import { Readiness } from "../src/shm/readiness.js";
 import { closeAllPools } from "../src/upstream/pools.js";
 
 // A lane: one worker thread serving requests end to end on the shared port.
@@ -67,6 +68,7 @@ const gateway = new Gateway(
     backend: data.backend,
     native: nativeStatus.loaded,
     startedAt: data.startedAt,
+    readiness: new Readiness(data.readiness),
   },
   {
     metricsText: () =>
@@ -186,6 +188,7 @@ port.on("message", (message: ToLane) => {
       pendingMetrics.delete(message.id);
       return;
     case "drain":
+      gateway.startDraining();
       stopListening();
       void drain(message.deadlineMs);
       return;

@@ -86,6 +86,8 @@ export function memoryStore(options: MemoryStoreOptions): CacheStore {
       return { ...counts };
     },
 
+    reachable: () => true,
+
     async close() {
       entries.clear();
       bytes = 0;

@@ -147,6 +147,8 @@ export function redisStore(options: RedisStoreOptions): CacheStore {
       return { ...counts };
     },
 
+    reachable: () => client.isReady,
+
     async close() {
       if (closed) return;
       closed = true;

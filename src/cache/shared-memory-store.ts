@@ -83,6 +83,8 @@ export function sharedMemoryStore(cache: SharedCache, options: MemoryStoreOption
       return { ...counts };
     },
 
+    reachable: () => true,
+
     // The entries are every lane's: one lane closing its store leaves them to the others.
     async close() {},
   };

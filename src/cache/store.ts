@@ -49,6 +49,8 @@ export interface CacheStore {
   /** What the store holds now (for the management API: it may walk every entry). */
   size(): Promise<CacheStoreSize>;
   counts(): CacheStoreCounts;
+  /** Whether the store can serve now (Redis connected); an in-process store always can. For /ready. */
+  reachable(): boolean;
   close(): Promise<void>;
 }
 

@@ -37,6 +37,8 @@ export interface LanesOptions {
   readonly log: (line: string) => void;
   /** The request log's rings (src/control/request-log.ts); absent when the log is off. */
   readonly logRings?: SharedArrayBuffer;
+  /** Whether the store answers (src/shm/readiness.ts), kept by the control plane. */
+  readonly readiness: SharedArrayBuffer;
   /** Metrics the control plane keeps itself (the request log's), added to the lanes' on /metrics. */
   readonly controlMetrics?: () => MetricJson[];
   /** Whether anyone watches the live tail in any lane, told when that changes. */
@@ -165,6 +167,7 @@ export class Lanes {
       upstream: this.upstream,
       governance: this.governance,
       ui: this.options.ui ?? NO_SITE,
+      readiness: this.options.readiness,
       ...(this.options.logRings === undefined ? {} : { logRings: this.options.logRings }),
     };
     const worker = new Worker(LANE_ENTRY, { workerData: data });

@@ -24,6 +24,8 @@ export interface LaneData {
   readonly logRings?: SharedArrayBuffer;
   /** The web UI's files, read once by the control plane. */
   readonly ui: StaticSite;
+  /** Whether the store answers (src/shm/readiness.ts), for /ready. */
+  readonly readiness: SharedArrayBuffer;
 }
 
 export type ToLane =

@@ -15,6 +15,7 @@ import { SpanExporter, TraceCounts } from "../observability/tracing/span-exporte
 import { compileRoutingTable } from "../routing/table.js";
 import { upstreamHealth, upstreamMetrics } from "../routing/upstream-health.js";
 import type { LogRingWriter } from "../shm/log-ring.js";
+import type { Readiness } from "../shm/readiness.js";
 import { retainPools } from "../upstream/pools.js";
 import { serveAdmin } from "./admin.js";
 import { LaneCaches } from "./cache/lane-cache.js";
@@ -33,6 +34,8 @@ export interface LaneInfo {
   readonly backend: string;
   readonly native: boolean;
   readonly startedAt: number;
+  /** Whether the store answers, as the control plane last found it (for /ready). */
+  readonly readiness: Readiness;
 }
 
 /** What a lane asks of the control plane. */
@@ -73,6 +76,8 @@ export class Gateway {
   private tracing: SpanExporter | undefined;
   private readonly traceCounts = new TraceCounts();
   private readonly caches = new LaneCaches();
+  /** The lane is draining: /ready says not ready, so a load balancer sends nothing new. */
+  private draining = false;
 
   constructor(
     config: GatewayConfig,
@@ -111,6 +116,11 @@ export class Gateway {
   /** The key the management API and the live tail require now; absent, both are shut. */
   get adminKey(): MasterKey | undefined {
     return this.lane.adminKey;
+  }
+
+  /** A drain has begun. */
+  startDraining(): void {
+    this.draining = true;
   }
 
   /** Closes the cache's store (a Redis connection); the lane's drain awaits it. */
@@ -244,6 +254,9 @@ export class Gateway {
           }),
         );
         return;
+      case "ready":
+        this.serveReady(reply);
+        return;
       case "metrics":
         if (
           lane.table.config.metricsRequireKey === true &&
@@ -253,6 +266,20 @@ export class Gateway {
         this.serveMetrics(reply, errorBody);
         return;
     }
+  }
+
+  /**
+   * For a load balancer: 200 while this lane should be sent requests (not draining, the store answering, the
+   * cache's Redis connected when the cache is there), else 503; either way the checks, by name.
+   */
+  private serveReady(reply: Reply): void {
+    const checks = {
+      draining: this.draining,
+      store: this.info.readiness.store,
+      cache: this.caches.reachable(),
+    };
+    const ready = !checks.draining && checks.store && checks.cache;
+    sendJson(reply, ready ? 200 : 503, JSON.stringify({ status: ready ? "ready" : "not ready", checks }));
   }
 
   /** The web UI's files: no key needed, the API calls the app makes carry it. */

@@ -40,7 +40,7 @@ export interface InferenceRoute {
 
 /** Routes the gateway answers without a model: they take no inference pipeline. */
 export interface LocalRoute {
-  readonly kind: "models" | "health" | "metrics" | "count_tokens";
+  readonly kind: "models" | "health" | "ready" | "metrics" | "count_tokens";
   readonly name: string;
   readonly method: "GET" | "POST";
   /** The wire format its errors are written in. */
@@ -116,6 +116,7 @@ function buildRoutes(): Map<string, Route> {
     format: anthropic,
   });
   routes.set("/health", { kind: "health", name: "health", method: "GET", format: openai });
+  routes.set("/ready", { kind: "ready", name: "ready", method: "GET", format: openai });
   routes.set("/metrics", { kind: "metrics", name: "metrics", method: "GET", format: openai });
   return routes;
 }

@@ -76,6 +76,7 @@ export async function openPostgresStore(url: string, cipher: SecretCipher): Prom
 }
 
 class PostgresStore implements GovernanceStore {
+  #closed = false;
   readonly kind = "postgres";
   readonly #pool: pg.Pool;
   readonly #cipher: SecretCipher;
@@ -98,7 +99,14 @@ class PostgresStore implements GovernanceStore {
     });
   }
 
+  async ping(): Promise<void> {
+    await this.#pool.query("SELECT 1");
+  }
+
+  /** Closing twice is harmless, as SQLite's is. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#pool.end();
   }
 

@@ -159,6 +159,10 @@ class SqliteStore implements GovernanceStore {
     }
   }
 
+  async ping(): Promise<void> {
+    this.#db.prepare("SELECT 1").get();
+  }
+
   async close(): Promise<void> {
     this.#db.close();
   }

@@ -151,6 +151,13 @@ export function defineStoreConformance(name: string, harness: StoreHarness): voi
       opened = undefined;
     });
 
+    it("answers a ping while open, and fails it once closed", async () => {
+      const { store } = await open();
+      await expect(store.ping()).resolves.toBeUndefined();
+      await store.close();
+      await expect(store.ping()).rejects.toThrow();
+    });
+
     it("records each migration once, however often migrate() runs", async () => {
       const { store, rawRows } = await open();
       await store.migrate();

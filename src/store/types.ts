@@ -66,6 +66,8 @@ export interface GovernanceStore {
   readonly kind: string;
   /** Applies the migrations not yet applied, in order, each in a transaction. */
   migrate(): Promise<void>;
+  /** Answers once the database has answered a trivial query; throws when it cannot (for /ready). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 
   listKeys(): Promise<VirtualKey[]>;

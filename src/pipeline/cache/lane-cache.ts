@@ -48,6 +48,11 @@ export class LaneCaches {
     };
   }
 
+  /** Whether the cache's store can serve (its Redis connected); true with no cache or an in-process one. */
+  reachable(): boolean {
+    return this.store?.store.reachable() ?? true;
+  }
+
   metrics(): MetricJson[] {
     const store = this.store?.store;
     return store === undefined ? [] : this.counts.metrics(store.counts(), this.share?.share.counts());
