@@ -154,10 +154,21 @@ const requestLog = logs.enabled
       process.exit(2);
     })
   : undefined;
+/** Keys, teams, customers or providers changed in the store: the lanes get them anew. */
+const reloadFromStore = () => Promise.all([governance.changed(), served.changed()]);
+// Changes other gateways on the same PostgreSQL make through their admin API reach this one too.
+const storeChanges = store.watchChanges(() => {
+  reloadFromStore().catch((error: Error) =>
+    log(`could not reload what another gateway changed: ${error.message}`),
+  );
+});
 const adminContext: AdminContext = {
   store,
   changed: async () => {
-    await Promise.all([governance.changed(), served.changed()]);
+    await reloadFromStore();
+    await store
+      .announceChange()
+      .catch((error: Error) => log(`could not tell other gateways of a change: ${error.message}`));
   },
   flushSpend: () => governance.flush(),
   budgetState: (budgetId) => {
@@ -287,6 +298,7 @@ async function stop(signal: string): Promise<void> {
   // The lanes' last spend and records are in: written before the stores close.
   await requestLog?.stop();
   await governance.close();
+  await storeChanges.stop();
   await store.close();
   log(
     unfinished === 0

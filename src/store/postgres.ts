@@ -3,6 +3,7 @@ import type { BudgetTemplate, Customer, SpendRecord, Team, VirtualKey } from "..
 import type { SecretCipher } from "./cipher.js";
 import { StoreConflictError } from "./errors.js";
 import { MIGRATIONS, SCHEMA_MIGRATIONS_TABLE } from "./migrations.js";
+import { announceChange, watchChanges } from "./pg-changes.js";
 import { inTransaction, migratePostgres, openPool } from "./pg-common.js";
 import {
   checkSpendRecord,
@@ -37,6 +38,7 @@ import type {
   SpendTotal,
   StoredProvider,
   StoredProviderKey,
+  StoreWatcher,
 } from "./types.js";
 
 // The production store: PostgreSQL through a small pool (the main thread's writes are batched, so a few
@@ -72,7 +74,7 @@ const INSERT_SPEND = `INSERT INTO spend_logs (${SPEND_COLUMNS.map(([column]) => 
 /** Connects (and checks the connection) to `url`. Call migrate() before use. */
 export async function openPostgresStore(url: string, cipher: SecretCipher): Promise<GovernanceStore> {
   const pool = await openPool(url);
-  return new PostgresStore(pool, cipher);
+  return new PostgresStore(pool, cipher, url);
 }
 
 class PostgresStore implements GovernanceStore {
@@ -81,9 +83,12 @@ class PostgresStore implements GovernanceStore {
   readonly #pool: pg.Pool;
   readonly #cipher: SecretCipher;
 
-  constructor(pool: pg.Pool, cipher: SecretCipher) {
+  readonly #url: string;
+
+  constructor(pool: pg.Pool, cipher: SecretCipher, url: string) {
     this.#pool = pool;
     this.#cipher = cipher;
+    this.#url = url;
   }
 
   #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -101,6 +106,14 @@ class PostgresStore implements GovernanceStore {
 
   async ping(): Promise<void> {
     await this.#pool.query("SELECT 1");
+  }
+
+  announceChange(): Promise<void> {
+    return announceChange(this.#pool);
+  }
+
+  watchChanges(changed: () => void): StoreWatcher {
+    return watchChanges(this.#url, changed);
   }
 
   /** Closing twice is harmless, as SQLite's is. */

@@ -35,6 +35,7 @@ import type {
   SpendTotal,
   StoredProvider,
   StoredProviderKey,
+  StoreWatcher,
 } from "./types.js";
 
 // The default store: one SQLite file in the app directory (or memory), WAL, synchronous=NORMAL (a power
@@ -161,6 +162,12 @@ class SqliteStore implements GovernanceStore {
 
   async ping(): Promise<void> {
     this.#db.prepare("SELECT 1").get();
+  }
+
+  async announceChange(): Promise<void> {}
+
+  watchChanges(): StoreWatcher {
+    return { stop: async () => {} };
   }
 
   async close(): Promise<void> {

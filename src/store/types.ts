@@ -61,6 +61,10 @@ export interface SpendTotal {
   readonly costMicros: number;
 }
 
+export interface StoreWatcher {
+  stop(): Promise<void>;
+}
+
 export interface GovernanceStore {
   /** "sqlite" or "postgres", for start-up lines. */
   readonly kind: string;
@@ -68,6 +72,16 @@ export interface GovernanceStore {
   migrate(): Promise<void>;
   /** Answers once the database has answered a trivial query; throws when it cannot (for /ready). */
   ping(): Promise<void>;
+  /**
+   * Tells every other gateway on this database that keys, teams, customers or providers changed
+   * (PostgreSQL's NOTIFY); a store only this process uses (SQLite) has no one to tell.
+   */
+  announceChange(): Promise<void>;
+  /**
+   * Calls `changed` when another gateway announced a change, and when a lost watch is back (what it missed
+   * is unknown, so it counts as a change). Answers how to stop watching.
+   */
+  watchChanges(changed: () => void): StoreWatcher;
   close(): Promise<void>;
 
   listKeys(): Promise<VirtualKey[]>;
