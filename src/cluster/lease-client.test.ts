@@ -80,11 +80,6 @@ describe("cluster leases against a real Redis", () => {
     // The budget is used, not stranded in leases: most of it was admitted.
     expect(spent).toBeGreaterThan(limit * 0.5);
     expect(synchronous).toBeGreaterThan(admitted / 2);
-    const refills = gateways.reduce((sum, leases) => sum + leases.counts.refills, 0);
-    console.log(
-      `hammer: limit ${limit}, spent ${spent}, committed ${views[0]?.total}, bound ${limit + overrun} (estimate error ${overrun}), ` +
-        `${admitted} admitted (${synchronous} from the local lease), ${refills} refills`,
-    );
     await Promise.all(gateways.map((leases) => leases.close()));
     // Shut down with nothing under way, the instances leave only the window's totals behind.
     const raw = createClient({ url: redis.url });
