@@ -1,6 +1,12 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { endianness } from "node:os";
-import { createClient, RESP_TYPES } from "redis";
+import { type createClient, RESP_TYPES } from "redis";
+import {
+  boundedCommands,
+  connectRedis,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_MAX_IN_FLIGHT,
+} from "./redis-client.js";
 import type { SemanticIndex } from "./semantic-index.js";
 
 // The semantic index's entries shared between gateway instances through Redis. The search stays in each
@@ -61,11 +67,8 @@ export interface RedisSemanticShare {
 
 export const DEFAULT_SEMANTIC_PREFIX = "switchyard:semantic:";
 const DEFAULT_MAX_ENTRIES_PER_SCOPE = 10_000;
-const DEFAULT_COMMAND_TIMEOUT_MS = 500;
-const DEFAULT_MAX_IN_FLIGHT = 1000;
 const DEFAULT_REFRESH_MS = 1000;
 const DEFAULT_MAX_SCOPES = 10_000;
-const MAX_RECONNECT_DELAY_MS = 5000;
 
 /** The scope's list and hash; the braces keep both in one slot of a Redis Cluster. */
 export function semanticKeys(prefix: string, scope: string): { entries: string; meta: string } {
@@ -117,29 +120,9 @@ export function redisSemanticShare(options: RedisSemanticShareOptions): RedisSem
   const instance = randomBytes(INSTANCE_BYTES);
   const scopes = new Map<string, ScopeState>();
   const counts = { published: 0, synced: 0, malformed: 0, failed: 0 };
-  let inFlight = 0;
   let closed = false;
 
-  /** The command's answer; throws when it fails, misses its deadline or too many are outstanding. */
-  const command = async <T>(send: () => Promise<T>): Promise<T> => {
-    if (inFlight >= maxInFlight) throw new Error("too many Redis commands outstanding");
-    const sent = send();
-    inFlight += 1;
-    // Past its deadline, a command still counts until Redis answers it.
-    const answered = () => {
-      inFlight -= 1;
-    };
-    sent.then(answered, answered);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("Redis command timed out")), timeout);
-    });
-    try {
-      return await Promise.race([sent, deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const command = boundedCommands(timeout, maxInFlight);
 
   /**
    * The scope's state, made the most recent; the least recent is forgotten past maxScopes (a forgotten
@@ -260,19 +243,7 @@ function ownClient(
   onError: (error: Error) => void,
 ): ReturnType<typeof createClient> {
   if (url === undefined) throw new TypeError("a client or a url is needed");
-  const client = createClient({
-    url,
-    // Commands fail at once while disconnected instead of waiting in a queue for a reconnect.
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: timeout * 4,
-      reconnectStrategy: (retries) => Math.min(50 * 2 ** Math.min(retries, 10), MAX_RECONNECT_DELAY_MS),
-    },
-  });
-  // Without a listener an error event would throw; the client reconnects by itself.
-  client.on("error", (error: Error) => onError(error));
-  client.connect().catch((error: Error) => onError(error));
-  return client;
+  return connectRedis(url, timeout, onError);
 }
 
 /** The read script's answer: undefined for no list, else its identity, count and the new records. */

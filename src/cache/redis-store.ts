@@ -1,4 +1,10 @@
-import { createClient, RESP_TYPES } from "redis";
+import { RESP_TYPES } from "redis";
+import {
+  boundedCommands,
+  connectRedis,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_MAX_IN_FLIGHT,
+} from "./redis-client.js";
 import {
   type CacheEntry,
   type CacheStore,
@@ -32,62 +38,21 @@ export interface RedisStoreOptions {
 }
 
 export const DEFAULT_REDIS_PREFIX = "switchyard:cache:";
-const DEFAULT_COMMAND_TIMEOUT_MS = 500;
 const DEFAULT_MAX_ENTRY_BYTES = 16 * 1024 * 1024;
-const DEFAULT_MAX_IN_FLIGHT = 1000;
-const MAX_RECONNECT_DELAY_MS = 5000;
 
 /** A Redis-backed store; it connects in the background and answers misses until connected. */
 export function redisStore(options: RedisStoreOptions): CacheStore {
   const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
   const maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
   const timeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const plain = createClient({
-    url: options.url,
-    // Commands fail at once while disconnected instead of waiting in a queue for a reconnect.
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: timeout * 4,
-      reconnectStrategy: (retries) => Math.min(50 * 2 ** Math.min(retries, 10), MAX_RECONNECT_DELAY_MS),
-    },
-  });
-  // The same connection, answering values as bytes (SCAN's cursor stays a string on `plain`).
-  const client = plain.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
   const onError = options.onError ?? (() => {});
-  // Without a listener an error event would throw; the client reconnects by itself.
-  client.on("error", (error: Error) => onError(error));
-  client.connect().catch((error: Error) => onError(error));
+  // The same connection, answering values as bytes (SCAN's cursor stays a string on `plain`).
+  const plain = connectRedis(options.url, timeout, onError);
+  const client = plain.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
 
   const counts = newCounts();
   let closed = false;
-  const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
-  let inFlight = 0;
-
-  /** The command's answer; throws when it fails, misses its deadline or too many are outstanding. */
-  const command = async <T>(send: () => Promise<T>): Promise<T> => {
-    if (inFlight >= maxInFlight) throw new Error("too many Redis commands outstanding");
-    let sent: Promise<T>;
-    try {
-      sent = send();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    inFlight += 1;
-    // Past its deadline, a command still counts until Redis answers it.
-    const answered = () => {
-      inFlight -= 1;
-    };
-    sent.then(answered, answered);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("Redis command timed out")), timeout);
-    });
-    try {
-      return await Promise.race([sent, deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const command = boundedCommands(timeout, options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
 
   return {
     async get(key) {
