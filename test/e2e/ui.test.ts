@@ -258,6 +258,45 @@ describe("the web UI", () => {
     await shot("config");
   });
 
+  it("keeps its layout with a long model name, at desktop and phone width, and is driven by keyboard", async () => {
+    const longModel = `mock/${"a-very-long-model-name-".repeat(10)}end`;
+    await expect(
+      new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: ADMIN, maxRetries: 0 }).chat.completions.create({
+        model: longModel,
+        messages: [{ role: "user", content: "long name" }],
+      }),
+    ).rejects.toMatchObject({ status: expect.any(Number) });
+
+    for (const viewport of [undefined, PHONE]) {
+      const view = await openPage(browser, viewport);
+      await view.page.goto(`${gateway.url}/#/logs`);
+      await view.page.getByLabel("Admin key").fill(ADMIN);
+      await view.page.getByLabel("Admin key").press("Enter");
+      const row = view.page.locator("tbody tr").filter({ hasText: "a-very-long-model-name" }).first();
+      await row.waitFor({ timeout: 10_000 });
+      const width = viewport?.width ?? 1280;
+      expect(await view.page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(width);
+      // Keyboard only: the row opens with Enter, its detail keeps within the screen, Escape closes it.
+      await row.getByRole("button").focus();
+      await view.page.keyboard.press("Enter");
+      const detail = view.page.getByRole("dialog", { name: "Request detail" });
+      await detail.getByText("long name").waitFor();
+      const box = await detail.boundingBox();
+      expect(box && box.x >= 0 && box.x + box.width <= width).toBe(true);
+      await view.page.keyboard.press("Escape");
+      await detail.waitFor({ state: "hidden" });
+      // The page links are reachable with Tab and followed with Enter.
+      const routing = view.page.getByRole("link", { name: "Routing" });
+      for (let i = 0; i < 60 && !(await routing.evaluate((a) => a === document.activeElement)); i++) {
+        await view.page.keyboard.press("Tab");
+      }
+      await view.page.keyboard.press("Enter");
+      await view.page.getByRole("heading", { level: 1, name: "Routing" }).waitFor();
+      expect(view.problems).toEqual([]);
+      await view.context.close();
+    }
+  });
+
   it("ran without a script error or a Content-Security-Policy refusal", () => {
     expect(watched.problems).toEqual([]);
   });
