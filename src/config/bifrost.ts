@@ -11,6 +11,7 @@ import {
   parseVertexKeyConfig,
 } from "./bifrost-keys.js";
 import { readBifrostCache } from "./cache.js";
+import { readClusterSection } from "./cluster.js";
 import { Collector, childPath, isObject, type Obj, resolveSecret } from "./collect.js";
 import {
   DEFAULT_CLIENT,
@@ -688,8 +689,15 @@ export function parseBifrostConfig(
     (raw, path) => resolveSecret(c, raw, path, env),
   );
   const governance = parseBifrostGovernance(c, json, env, version);
+  const cluster = readClusterSection(
+    c,
+    json.cluster,
+    (raw, path) => (typeof raw === "string" ? resolveSecret(c, raw, path, env) : raw),
+    env,
+  );
 
   const read = new Set([
+    "cluster",
     "providers",
     "client",
     "version",
@@ -717,6 +725,7 @@ export function parseBifrostConfig(
       ...(governance === undefined ? {} : { governance }),
       ...(logs === undefined ? {} : { logs }),
       ...(cache === undefined ? {} : { cache }),
+      ...(cluster === undefined ? {} : { cluster }),
       source,
     }),
     warnings: c.warnings,

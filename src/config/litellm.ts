@@ -9,6 +9,7 @@ import { parseDocument, type ScalarTag, type Tags } from "yaml";
 import { isDurationError, parseDuration, windowMs } from "../governance/duration.js";
 import { LITELLM_PRICE_FIELDS, type ModelPrice, PRICE_FIELDS } from "../governance/prices.js";
 import { readLiteLLMCache } from "./cache.js";
+import { readClusterSection } from "./cluster.js";
 import { Collector, isObject, NOT_SUPPORTED, type Obj } from "./collect.js";
 import {
   DEFAULT_CLIENT,
@@ -1031,6 +1032,7 @@ const TOP_LEVEL_READ = new Set([
   "include",
   "switchyard_plugins",
   "switchyard_cache",
+  "cluster",
 ]);
 
 /**
@@ -1201,6 +1203,16 @@ export function parseLiteLLMConfig(
   const governance = parseLiteLLMGovernance(c, r, litellm, general, env);
   const logs = readLogs(r, litellm, general);
   const cache = readCache(r, root, litellm);
+  const cluster = readClusterSection(
+    c,
+    r.section(root, "cluster"),
+    (raw, path) => {
+      const dot = path.lastIndexOf(".");
+      const key = path.slice(dot + 1);
+      return r.value({ [key]: raw }, key, path.slice(0, dot));
+    },
+    env,
+  );
 
   const { providers, modelGroups } = list.build(Math.round(requestTimeout * 1000));
 
@@ -1266,6 +1278,7 @@ export function parseLiteLLMConfig(
     ...(governance === undefined ? {} : { governance }),
     logs,
     ...(cache === undefined ? {} : { cache }),
+    ...(cluster === undefined ? {} : { cluster }),
     ...(Object.keys(list.prices).length > 0 ? { prices: list.prices } : {}),
     source,
   };

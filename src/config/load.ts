@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { parseBifrostConfig } from "./bifrost.js";
 import { cacheFromEnvironment } from "./cache.js";
+import { clusterFromEnvironment } from "./cluster.js";
 import { configFromEnvironment } from "./env.js";
 import { ConfigError } from "./errors.js";
 import { deepFreeze } from "./freeze.js";
@@ -99,7 +100,16 @@ function withMetricsNames(config: GatewayConfig, env: NodeJS.ProcessEnv): Gatewa
 
 /** What the environment sets whatever the configuration's source: keys, metrics names, traces, the request log. */
 function fromEnvironment(config: GatewayConfig, env: NodeJS.ProcessEnv): GatewayConfig {
-  return withCache(withLogs(withTracing(withMetricsNames(withGatewayKey(config, env), env), env), env), env);
+  return withCluster(
+    withCache(withLogs(withTracing(withMetricsNames(withGatewayKey(config, env), env), env), env), env),
+    env,
+  );
+}
+
+/** Cluster mode's environment variables over the file's section (src/config/cluster.ts). */
+function withCluster(config: GatewayConfig, env: NodeJS.ProcessEnv): GatewayConfig {
+  const cluster = clusterFromEnvironment(config.cluster, env);
+  return cluster === config.cluster || cluster === undefined ? config : deepFreeze({ ...config, cluster });
 }
 
 /** The cache's environment variables over the file's settings (src/config/cache.ts). */

@@ -198,6 +198,8 @@ export interface GatewayConfig {
   readonly logs?: Partial<LogsConfig>;
   /** The answer cache (src/config/cache.ts); absent, nothing is cached. */
   readonly cache?: CacheConfig;
+  /** Cluster mode (src/config/cluster.ts): budgets, limits and health shared through Redis; absent, each instance is alone. */
+  readonly cluster?: ClusterConfig;
   /** Where this configuration came from: a file path, or "environment". */
   readonly source: string;
 }
@@ -328,3 +330,36 @@ export const MODULE_EXTENSIONS = [".js", ".mjs", ".cjs"] as const;
  */
 export const BUILTIN_PLUGIN_NAMES = ["header_allowlist"] as const;
 export type BuiltinPluginName = (typeof BUILTIN_PLUGIN_NAMES)[number];
+
+/** Where the cluster's Redis is: one server, a Sentinel-watched primary, or a Redis Cluster. */
+export type RedisTarget =
+  | { readonly kind: "standalone"; readonly url: string }
+  | {
+      readonly kind: "sentinel";
+      /** The primary's name as the sentinels know it (Sentinel's `master-name`). */
+      readonly masterName: string;
+      readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+      /** Credentials for the primary and replicas (redis:// URL userinfo form is not used with Sentinel). */
+      readonly username?: string;
+      readonly password?: string;
+    }
+  | { readonly kind: "cluster"; readonly nodes: readonly string[] };
+
+/** Many instances behind a load balancer enforcing one set of budgets, limits and circuit states (docs/cluster.md). */
+export interface ClusterConfig {
+  readonly redis: RedisTarget;
+  /** Names this instance in Redis and in logs (a host name); each process adds a random suffix. */
+  readonly instanceName: string;
+  /** Every key the cluster writes starts with it: several clusters may share one Redis. */
+  readonly keyPrefix: string;
+  /** Redis unreachable: refuse what the leases held do not cover ("refuse"), or serve within them ("local"). */
+  readonly onRedisDown: "refuse" | "local";
+  /** A dead instance's lease: charged whole ("charge"), or only what it had reserved ("reclaim"). */
+  readonly leaseExpiry: "charge" | "reclaim";
+  /** How many instances share the limits: a lease is at most limit / (instances × 2). */
+  readonly expectedInstances: number;
+  /** A lease its holder does not renew lapses after this long. */
+  readonly leaseTtlMs: number;
+  /** Circuit states and upstream scores are published to the other instances. */
+  readonly shareHealth: boolean;
+}
