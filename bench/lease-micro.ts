@@ -41,7 +41,7 @@ async function instances(
     { length: count },
     (_, i) =>
       new ClusterLeases({
-        url: redis.url,
+        redis: redis.url,
         prefix: PREFIX,
         name: `gw${i}`,
         expectedInstances: count,

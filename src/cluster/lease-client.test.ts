@@ -25,7 +25,7 @@ async function instances(
 ): Promise<ClusterLeases[]> {
   const made = Array.from(
     { length: count },
-    (_, i) => new ClusterLeases({ url: redis.url, name: `gw${i}`, expectedInstances: count, ...options }),
+    (_, i) => new ClusterLeases({ redis: redis.url, name: `gw${i}`, expectedInstances: count, ...options }),
   );
   open.push(...made);
   await Promise.all(made.map((leases) => leases.ready()));
@@ -148,13 +148,13 @@ describe("cluster leases against a real Redis", () => {
 
   it("with Redis down, `local` serves from leases held and `refuse` refuses; both count it, and spend survives", async () => {
     const local = new ClusterLeases({
-      url: redis.url,
+      redis: redis.url,
       name: "local",
       policy: "local",
       expectedInstances: 2,
       warmupMs: 100,
     });
-    const strict = new ClusterLeases({ url: redis.url, name: "strict", policy: "refuse", warmupMs: 100 });
+    const strict = new ClusterLeases({ redis: redis.url, name: "strict", policy: "refuse", warmupMs: 100 });
     open.push(local, strict);
     await Promise.all([local.ready(), strict.ready()]);
     const id = freshBudget();
@@ -231,7 +231,7 @@ describe("cluster leases against a real Redis", () => {
     await redis.takeDown();
     await redis.bringUp();
     await known.ready();
-    const late = new ClusterLeases({ url: redis.url, name: "late", warmupMs: 400 });
+    const late = new ClusterLeases({ redis: redis.url, name: "late", warmupMs: 400 });
     open.push(late);
     await late.ready();
     // Within a renewal interval the first report after the restart finds the budget gone: its 600 is

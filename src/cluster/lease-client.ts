@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { createClient } from "redis";
+import type { RedisTarget } from "../config/types.js";
 import type { Budget, BudgetWindow } from "../governance/types.js";
 import { windowEnd, windowStart } from "../governance/window.js";
 import { leaseKeys, readSyncAnswer, SYNC_SCRIPT, SYNC_SCRIPT_SHA, type SyncAnswer } from "./lease-scripts.js";
+import { type ClusterRedis, connectClusterRedis } from "./redis-connect.js";
 
 // One gateway instance's share of budgets and rate limits that many instances enforce together. Each
 // instance holds a lease (a slice of a window's limit) granted by Redis, and admits requests from it in
@@ -54,7 +55,8 @@ export function rateLeaseWindow(limit: number, window: BudgetWindow | undefined,
 }
 
 export interface ClusterLeaseOptions {
-  readonly url: string;
+  /** Redis: a URL (one server) or any topology cluster mode supports. */
+  readonly redis: string | RedisTarget;
   /** Names the instance in Redis (a host name); a random suffix makes each process's id its own. */
   readonly name?: string;
   readonly prefix?: string;
@@ -139,10 +141,6 @@ interface LeaseState {
 const available = (st: LeaseState): number =>
   Math.min(st.claim, st.cap) - Math.max(st.settled + st.reserved, st.counted);
 
-type Client = ReturnType<typeof createClient>;
-
-const MAX_RECONNECT_DELAY_MS = 2_000;
-
 export class ClusterLeases {
   readonly instance: string;
   readonly counts: LeaseCounts = {
@@ -154,7 +152,7 @@ export class ClusterLeases {
     refused: 0,
     failedReports: 0,
   };
-  private readonly client: Client;
+  private readonly client: ClusterRedis;
   private readonly prefix: string;
   private readonly policy: RedisDownPolicy;
   private readonly expiry: ExpiryPolicy;
@@ -190,22 +188,13 @@ export class ClusterLeases {
     this.warmup = options.warmupMs ?? this.ttl / 2;
     this.timeout = options.commandTimeoutMs ?? 250;
     const onError = options.onError ?? (() => {});
-    this.client = createClient({
-      url: options.url,
-      // Commands fail at once while disconnected instead of waiting in a queue for a reconnect.
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: this.timeout * 4,
-        reconnectStrategy: (retries) => Math.min(50 * 2 ** Math.min(retries, 10), MAX_RECONNECT_DELAY_MS),
-      },
-    });
-    // Without a listener an error event would throw; the client reconnects by itself.
-    this.client.on("error", (error: Error) => onError(error));
+    const target: RedisTarget =
+      typeof options.redis === "string" ? { kind: "standalone", url: options.redis } : options.redis;
+    this.client = connectClusterRedis(target, { commandTimeoutMs: this.timeout, onError });
     // Loaded on every connection so that reports after a Redis restart need not send the script whole.
-    this.client.on("ready", () => {
+    this.client.onReady(() => {
       this.client.scriptLoad(SYNC_SCRIPT).catch((error: Error) => onError(error));
     });
-    this.client.connect().catch((error: Error) => onError(error));
     this.timer = setInterval(() => this.tick(), options.tickMs ?? Math.max(10, this.ttl / 20));
     this.timer.unref();
   }
@@ -525,7 +514,7 @@ export class ClusterLeases {
     this.epochCheckedAt = now;
     const key = `${this.prefix}epoch`;
     try {
-      await this.command(() => this.client.set(key, randomUUID(), { condition: "NX" }));
+      await this.command(() => this.client.setIfAbsent(key, randomUUID()));
       const epoch = await this.command(() => this.client.get(key));
       if (this.epoch !== null && epoch !== this.epoch) {
         for (const st of this.current.values()) st.reportDue = st.reportedAt > 0;
