@@ -62,6 +62,8 @@ export const ERRORS = {
   /** The request's own deadline (routing timeout, x-switchyard-timeout, body `timeout`) passed. */
   request_timeout: policy(504, "timeout_error"),
   shutting_down: policy(503, "api_error"),
+  /** Cluster mode: the shared budgets and limits cannot be checked (Redis away, on_redis_down: refuse). */
+  cluster_unavailable: policy(503, "api_error"),
   // The provider, as the gateway saw it.
   upstream_unreachable: provider(502, "api_error"),
   upstream_timeout: provider(504, "timeout_error"),

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { type AdminContext, handleAdmin } from "./admin/handler.js";
 import { liveTailMessage } from "./admin/logs.js";
+import { describeRedisTarget } from "./config/cluster.js";
 import {
   describeAuth,
   describeConfig,
@@ -124,6 +125,11 @@ const store = opened.store;
 let lanes: Lanes | undefined;
 // Lanes serve the file's configuration with the providers added through the management API.
 const served = await ServedConfigControl.start(store, loaded.config, (config) => lanes?.publish(config), log);
+// Cluster mode shares budgets and limits through Redis; its client is loaded only then.
+const clusterConfig = loaded.config.cluster;
+const LeaseGovernance =
+  clusterConfig === undefined ? undefined : (await import("./cluster/lease-governance.js")).LeaseGovernance;
+let cluster: InstanceType<NonNullable<typeof LeaseGovernance>> | undefined;
 const governance = await GovernanceControl.start(
   store,
   loaded.config,
@@ -137,6 +143,12 @@ const governance = await GovernanceControl.start(
     ),
     lanes: laneCount,
   },
+  clusterConfig === undefined || LeaseGovernance === undefined
+    ? undefined
+    : (counters) => {
+        cluster = new LeaseGovernance(counters, clusterConfig, log);
+        return cluster;
+      },
 );
 // The request log: lanes' rings drained by the log worker into its own store (logs.db beside the
 // governance database, or the same PostgreSQL database).
@@ -170,7 +182,9 @@ const adminContext: AdminContext = {
       .announceChange()
       .catch((error: Error) => log(`could not tell other gateways of a change: ${error.message}`));
   },
-  flushSpend: () => governance.flush(),
+  flushSpend: async () => {
+    await Promise.all([governance.flush(), cluster?.flush()]);
+  },
   budgetState: (budgetId) => {
     const state = governance.counterState(`budget:${budgetId}`);
     return state === undefined
@@ -200,14 +214,17 @@ lanes = await Lanes.start({
   onSpend: (records) => governance.onSpend(records),
   onLaneExit: (lane) => governance.laneEnded(lane),
   onAdmin: (request) => handleAdmin(adminContext, request),
+  ...(cluster === undefined ? {} : { onLeaseShort: cluster.short.bind(cluster) }),
   ui,
   log,
   readiness: readinessBuffer,
+  ...(requestLog === undefined && cluster === undefined
+    ? {}
+    : { controlMetrics: () => [...(requestLog?.metrics() ?? []), ...(cluster?.metrics() ?? [])] }),
   ...(requestLog === undefined
     ? {}
     : {
         logRings: requestLog.rings,
-        controlMetrics: () => requestLog.metrics(),
         onTailWatched: (watched: boolean) => requestLog.setTail(watched),
       }),
 }).catch((error: Error) => {
@@ -245,6 +262,10 @@ log(
 log(describeAuth(loaded.config));
 log(describePlugins(plugins));
 log(`store: ${opened.description}`);
+if (clusterConfig !== undefined)
+  log(
+    `cluster: on, Redis ${describeRedisTarget(clusterConfig.redis)}, instance ${cluster?.instance ?? clusterConfig.instanceName}; budgets and rate limits leased (on Redis down: ${clusterConfig.onRedisDown}, a dead instance's lease: ${clusterConfig.leaseExpiry})`,
+  );
 log(
   requestLog === undefined
     ? "request log: off"
@@ -298,6 +319,7 @@ async function stop(signal: string): Promise<void> {
   // The lanes' last spend and records are in: written before the stores close.
   await requestLog?.stop();
   await governance.close();
+  await cluster?.close();
   await storeChanges.stop();
   await store.close();
   log(

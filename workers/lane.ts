@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { AdminResponse } from "../src/admin/handler.js";
+import type { LeaseAnswer } from "../src/cluster/lease-client.js";
 import type { GatewayConfig } from "../src/config/types.js";
 import type { FromLane, LaneData, ToLane } from "../src/control/messages.js";
 import type { GovernanceSnapshot } from "../src/governance/snapshot.js";
@@ -11,7 +12,7 @@ import { loadUws, startUwsFront } from "../src/http/uws.js";
 import { nativeStatus } from "../src/native/index.js";
 import { Gateway } from "../src/pipeline/gateway.js";
 import type { SpendSink } from "../src/pipeline/governance/admission.js";
-import { LaneGovernance } from "../src/pipeline/governance/lane-governance.js";
+import { type AskLease, LaneGovernance } from "../src/pipeline/governance/lane-governance.js";
 import { SpendOutbox } from "../src/pipeline/governance/spend-outbox.js";
 import { pricingFor } from "../src/pipeline/governance/table-pricing.js";
 import { LiveTail } from "../src/pipeline/live-tail.js";
@@ -58,8 +59,28 @@ const spendSink: SpendSink = {
     spendOutbox.record(record);
   },
 };
+const pendingLease = new Map<number, (answer: LeaseAnswer) => void>();
+/** A refill is one Redis round trip with a deadline of its own; past this the control plane is wedged. */
+const LEASE_TIMEOUT_MS = 2_000;
+// Cluster mode is chosen at start: a reload does not turn it on or off.
+const askLease: AskLease | undefined =
+  data.config.cluster === undefined
+    ? undefined
+    : (slot, amount) =>
+        new Promise((resolve) => {
+          const id = nextRequest++;
+          const timer = setTimeout(() => {
+            pendingLease.delete(id);
+            resolve("unreachable");
+          }, LEASE_TIMEOUT_MS);
+          pendingLease.set(id, (answer) => {
+            clearTimeout(timer);
+            resolve(answer);
+          });
+          send({ type: "lease-short", id, slot, amount });
+        });
 const laneGovernance = (snapshot: GovernanceSnapshot, current: GatewayConfig): LaneGovernance =>
-  new LaneGovernance(snapshot, data.lane, pricingFor(current), spendSink);
+  new LaneGovernance(snapshot, data.lane, pricingFor(current), spendSink, askLease);
 const gateway = new Gateway(
   data.config,
   {
@@ -182,6 +203,10 @@ port.on("message", (message: ToLane) => {
       return;
     case "tail":
       liveTail.publish(message.json);
+      return;
+    case "lease-answer":
+      pendingLease.get(message.id)?.(message.answer);
+      pendingLease.delete(message.id);
       return;
     case "metrics-text":
       pendingMetrics.get(message.id)?.({ contentType: message.contentType, body: message.body });

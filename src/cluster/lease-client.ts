@@ -33,6 +33,11 @@ export interface LeaseWindow {
   readonly limit: number;
   /** A rate limit: the previous window's use counts by the part of it still inside the sliding window. */
   readonly sliding: boolean;
+  /**
+   * Places held only while requests are under way (a parallel-request limit): a dead instance's lease is
+   * released whole, whatever the expiry policy, since its requests ended with it.
+   */
+  readonly release?: boolean;
 }
 
 export function budgetLeaseWindow(budget: Budget, now: number): LeaseWindow {
@@ -75,7 +80,24 @@ export interface ClusterLeaseOptions {
   readonly commandTimeoutMs?: number;
   readonly tickMs?: number;
   readonly onError?: (error: Error) => void;
+  /**
+   * Where the spend and reservations of a window are counted when not by reserve/settle here (the lanes'
+   * shared counters): read before every report; `freeze` asks that nothing more be admitted from the lease
+   * until the report is answered, atomically with the read.
+   */
+  readonly source?: (id: string, start: number, freeze: boolean) => Accounted | undefined;
+  /** What `allowance` answers for a window may have changed. */
+  readonly onChange?: (id: string, start: number) => void;
 }
+
+/** A window's spend and reservations as counted outside the leases. */
+export interface Accounted {
+  readonly settled: number;
+  readonly reserved: number;
+}
+
+/** What asking for more lease came to. */
+export type LeaseAnswer = "granted" | "exhausted" | "unreachable";
 
 export interface LeaseCounts {
   /** Reports that granted more lease. */
@@ -162,6 +184,8 @@ export class ClusterLeases {
   private readonly idle: number;
   private readonly warmup: number;
   private readonly timeout: number;
+  private readonly source: ClusterLeaseOptions["source"];
+  private readonly onChange: (id: string, start: number) => void;
   /** The window each budget is in now: the hot path's one lookup. */
   private readonly current = new Map<string, LeaseState>();
   /** Windows that ended or were replaced, kept until their spend is reported and their requests settled. */
@@ -188,6 +212,8 @@ export class ClusterLeases {
     this.warmup = options.warmupMs ?? this.ttl / 2;
     this.timeout = options.commandTimeoutMs ?? 250;
     const onError = options.onError ?? (() => {});
+    this.source = options.source;
+    this.onChange = options.onChange ?? (() => {});
     const target: RedisTarget =
       typeof options.redis === "string" ? { kind: "standalone", url: options.redis } : options.redis;
     this.client = connectClusterRedis(target, { commandTimeoutMs: this.timeout, onError });
@@ -243,6 +269,62 @@ export class ClusterLeases {
     return this.reserveAfterRefill(st, amount);
   }
 
+  /**
+   * With an outside `source`: what that count may reach in the window (spend and reservations together),
+   * given the lease held and the Redis-down policy. 0 without a lease, or when nothing may be admitted.
+   */
+  allowance(id: string, start: number): number {
+    const st = this.find(id, start);
+    if (st === undefined || Date.now() >= st.validUntil) return 0;
+    if (!this.reachable && this.policy === "refuse") return 0;
+    return Math.max(0, Math.min(st.claim, st.cap) - Math.max(0, st.counted - st.settled));
+  }
+
+  /** With an outside `source`: the window's count needs room for `amount` more; asks Redis when the lease has not. */
+  async request(id: string, window: LeaseWindow, amount: number): Promise<LeaseAnswer> {
+    let st = this.current.get(id);
+    if (st === undefined || st.window.start !== window.start) st = this.open(id, window);
+    else st.window = window;
+    this.observe(st, false);
+    const now = Date.now();
+    const fits = () => Date.now() < st.validUntil && available(st) >= amount;
+    if (!this.reachable) {
+      if (this.policy === "local" && fits()) return "granted";
+      if (!this.client.isReady) {
+        this.counts.refusedForRedis += 1;
+        return "unreachable";
+      }
+    } else if (fits()) {
+      this.onChange(id, window.start);
+      return "granted";
+    }
+    if (st.exhausted && now - st.reportedAt < this.refillInterval / 10) {
+      this.counts.refused += 1;
+      return "exhausted";
+    }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await this.refill(st, amount);
+      this.observe(st, false);
+      if (!this.reachable) {
+        this.counts.refusedForRedis += 1;
+        return "unreachable";
+      }
+      if (fits()) return "granted";
+      if (st.exhausted) break;
+    }
+    this.counts.refused += 1;
+    return "exhausted";
+  }
+
+  /** Takes the outside count of the window, when there is one. */
+  private observe(st: LeaseState, freeze: boolean): void {
+    const counted = this.source?.(st.id, st.window.start, freeze);
+    if (counted === undefined) return;
+    st.settled = Math.max(st.settled, counted.settled);
+    st.reserved = counted.reserved;
+    if (counted.reserved > 0 || counted.settled > st.reportedSettled) st.lastUsedAt = Date.now();
+  }
+
   /** A request reserved `reserved` in `window` and really used `actual`; charged to that window. */
   settle(id: string, window: LeaseWindow, reserved: number, actual: number): void {
     const st = this.find(id, window.start);
@@ -270,7 +352,7 @@ export class ClusterLeases {
   async flush(): Promise<void> {
     const all = [...this.current.values(), ...this.retiring];
     await Promise.all(all.map((st) => st.syncing));
-    await Promise.all(all.map((st) => this.sync(st, Math.max(0, available(st)), 0)));
+    await Promise.all(all.map((st) => this.sync(st, true, 0)));
   }
 
   /**
@@ -283,7 +365,7 @@ export class ClusterLeases {
     clearInterval(this.timer);
     const all = [...this.current.values(), ...this.retiring];
     await Promise.all(all.map((st) => st.syncing));
-    await Promise.all(all.map((st) => this.sync(st, 0, 0, true)));
+    await Promise.all(all.map((st) => this.sync(st, false, 0, true)));
     this.client.destroy();
   }
 
@@ -326,19 +408,24 @@ export class ClusterLeases {
     if (now - st.grantedAt < this.refillInterval) st.size = Math.min(st.size * 2, maxShare);
     st.size = Math.min(st.size, maxShare);
     this.counts.refills += 1;
-    return this.sync(st, Math.max(0, available(st)), Math.max(st.size, amount));
+    return this.sync(st, true, Math.max(st.size, amount));
   }
 
   /**
-   * Reports the window's spend, keeps `hold` of the lease beyond what is reserved, and asks `want` more.
+   * Reports the window's spend, keeps the lease held beyond what is reserved or returns it (`keep`), and
+   * asks `want` more.
    * `last`: this instance reports no more, so with nothing under way Redis may forget it.
    */
-  private sync(st: LeaseState, hold: number, want: number, last = false): Promise<void> {
+  private sync(st: LeaseState, keep: boolean, want: number, last = false): Promise<void> {
     if (st.syncing !== undefined) return st.syncing;
     const run = async (): Promise<void> => {
+      // Read (and, for a return, frozen) at the moment the report is made: the lanes keep reserving.
+      this.observe(st, !keep);
+      const hold = keep ? Math.max(0, available(st)) : 0;
       const settled = st.settled;
       const reserved = st.reserved;
       st.cap = Math.max(st.counted, settled + reserved + hold);
+      this.onChange(st.id, st.window.start);
       const sentAt = Date.now();
       st.seq += 1;
       const before = st.claim;
@@ -370,6 +457,7 @@ export class ClusterLeases {
     };
     const syncing = run().finally(() => {
       st.syncing = undefined;
+      this.onChange(st.id, st.window.start);
     });
     st.syncing = syncing;
     return syncing;
@@ -401,7 +489,7 @@ export class ClusterLeases {
         String(limit),
         String(this.ttl),
         String(expireAt),
-        this.expiry,
+        st.window.release === true ? "release" : this.expiry,
         String(this.warmup),
         st.reportedAt > 0 ? "1" : "0",
         String(start),
@@ -480,12 +568,14 @@ export class ClusterLeases {
     if (!this.checkingEpoch && now - this.epochCheckedAt >= this.ttl / 3) void this.checkEpoch(now);
     for (const st of this.retiring) {
       if (st.syncing !== undefined) continue;
+      this.observe(st, false);
       const unreported = st.settled !== st.reportedSettled || available(st) > 0 || st.reportDue;
-      if (unreported) void this.sync(st, 0, 0);
+      if (unreported) void this.sync(st, false, 0);
       else if (st.reserved === 0) this.retiring.delete(st);
     }
     for (const st of this.current.values()) {
       if (st.syncing !== undefined) continue;
+      this.observe(st, false);
       if (now >= st.window.end) {
         this.current.delete(st.id);
         this.retiring.add(st);
@@ -495,13 +585,13 @@ export class ClusterLeases {
       if (lease > 0 && now - st.lastUsedAt > this.idle) {
         // Unused for a while: give it back for others, and ask for less next time.
         st.size = Math.max(1, Math.floor(st.size / 2));
-        void this.sync(st, 0, 0);
+        void this.sync(st, false, 0);
       } else if (
         st.reportDue ||
         ((lease > 0 || st.reserved > 0 || st.settled !== st.reportedSettled) &&
           now - st.reportedAt >= this.ttl / 3)
       )
-        void this.sync(st, Math.max(0, lease), 0);
+        void this.sync(st, true, 0);
     }
   }
 

@@ -23,6 +23,7 @@ import { createHash } from "node:crypto";
 // whole unreported part of the claim as spent: a dead instance may have spent any of it at a provider, and
 // nothing may fail open. "reclaim" charges only what was reserved at its last report and frees the rest for
 // the other instances, at the risk of what that instance admitted after its last report (docs/cluster.md).
+// "release" charges nothing: for places held only while requests are under way (parallel-request limits).
 //
 // Rate limits use the same hash per fixed window, with the previous window's total weighing in by the part
 // of it still inside the sliding window (the two-window approximation; its error is in docs/cluster.md).
@@ -37,7 +38,7 @@ local h, leases, prev, lost = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local inst, seq = ARGV[1], tonumber(ARGV[2])
 local settled, reserved, hold, want = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local limit, ttl, expireAt = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local reclaim, warmup = ARGV[10] == 'reclaim', tonumber(ARGV[11])
+local expiry, warmup = ARGV[10], tonumber(ARGV[11])
 local known, winStart, winEnd = ARGV[12] == '1', tonumber(ARGV[13]), tonumber(ARGV[14])
 local last = ARGV[15] == '1'
 local function n(x) return string.format('%d', x) end
@@ -51,7 +52,7 @@ local total, spent = num(h, 'total'), num(h, 'spent')
 for _, e in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do
   local c, s, r = num(h, 'c:' .. e), num(h, 's:' .. e), num(h, 'r:' .. e)
   local charged = c - s
-  if reclaim then charged = math.min(r, c - s) end
+  if expiry == 'reclaim' then charged = math.min(r, c - s) elseif expiry == 'release' then charged = 0 end
   spent = spent + charged
   total = total - (c - s - charged)
   redis.call('HSET', h, 'c:' .. e, n(s + charged), 's:' .. e, n(s + charged), 'r:' .. e, '0')

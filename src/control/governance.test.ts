@@ -97,7 +97,7 @@ describe("GovernanceControl", () => {
     const reopened = await opened(path);
     expect((await reopened.querySpend({})).map((r) => r.costMicros)).toEqual([600]);
     const again = await start(reopened, [], []);
-    expect(again.counterState("budget:b-1")).toEqual({ windowStart: 0, used: 600, reserved: 0 });
+    expect(again.counterState("budget:b-1")).toMatchObject({ windowStart: 0, used: 600, reserved: 0 });
     await again.close();
     await reopened.close();
   });

@@ -21,6 +21,18 @@ export interface CounterSize {
   readonly lanes: number;
 }
 
+/**
+ * Cluster mode (src/cluster/lease-governance.ts): Redis counts every instance's spend, so a counter's use is
+ * not seeded from the store (it would be reported again as this instance's), and what is saved to the store
+ * and shown is the cluster's count of a window, not this instance's part of it.
+ */
+export interface ClusterCounts {
+  /** The cluster's count of a counter's current window, as last read from Redis. */
+  spent(counterId: string): { readonly windowStart: number; readonly spent: number } | undefined;
+  /** A snapshot's counters are the ones shared from now on; called before the lanes get it. */
+  apply(snapshot: GovernanceSnapshot): void;
+}
+
 export class GovernanceControl implements SlotAssigner {
   readonly counters: GovernanceCounters;
   private readonly slots = new Map<string, number>();
@@ -36,6 +48,7 @@ export class GovernanceControl implements SlotAssigner {
   private flushing: Promise<void> = Promise.resolve();
   /** Records dropped since the last flush that could write, by the bound on what is held. */
   private dropped = 0;
+  private cluster: ClusterCounts | undefined;
 
   private constructor(
     readonly store: GovernanceStore,
@@ -56,10 +69,14 @@ export class GovernanceControl implements SlotAssigner {
     publish: (snapshot: GovernanceSnapshot) => Promise<void> | undefined,
     log: (line: string) => void,
     size: CounterSize,
+    /** Cluster mode: the counters are shared (see ClusterCounts); made from the control's counters. */
+    cluster?: (counters: GovernanceCounters) => ClusterCounts,
   ): Promise<GovernanceControl> {
     const control = new GovernanceControl(store, config, size, publish, log);
+    control.cluster = cluster?.(control.counters);
     await control.rebuild(false);
-    const usage = await store.loadBudgetUsage();
+    control.cluster?.apply(control.current);
+    const usage = control.cluster === undefined ? await store.loadBudgetUsage() : [];
     for (const row of usage) {
       const slot = control.slots.get(row.budgetId);
       if (slot === undefined) continue;
@@ -112,7 +129,10 @@ export class GovernanceControl implements SlotAssigner {
       this.slots.delete(id);
       this.freed.push(slot);
     }
-    if (publish) await this.publish(this.current);
+    if (publish) {
+      this.cluster?.apply(this.current);
+      await this.publish(this.current);
+    }
   }
 
   slotFor(counterId: string): number {
@@ -138,10 +158,16 @@ export class GovernanceControl implements SlotAssigner {
     this.counters.reclaimLane(lane);
   }
 
-  /** A counter's live state by its id ("budget:<id>", or a limit's), for the admin API. */
+  /**
+   * A counter's live state by its id ("budget:<id>", or a limit's), for the admin API. In cluster mode its
+   * use is the cluster's (every instance shows the same), its reservations this instance's.
+   */
   counterState(counterId: string): SlotState | undefined {
     const slot = this.slots.get(counterId);
-    return slot === undefined ? undefined : this.counters.read(slot);
+    if (slot === undefined) return undefined;
+    const state = this.counters.read(slot);
+    const shared = this.cluster?.spent(counterId);
+    return shared === undefined ? state : { ...state, windowStart: shared.windowStart, used: shared.spent };
   }
 
   /** Spend a lane reported. */
@@ -172,8 +198,10 @@ export class GovernanceControl implements SlotAssigner {
     const records = this.pendingSpend;
     this.pendingSpend = [];
     const rows: BudgetUsage[] = [];
-    for (const [id, slot] of this.slots) {
-      const state = this.counters.read(slot);
+    for (const [id] of this.slots) {
+      // In cluster mode only the cluster's count is saved, once Redis has been read.
+      if (this.cluster !== undefined && this.cluster.spent(id) === undefined) continue;
+      const state = this.counterState(id) as SlotState;
       const mark = `${state.windowStart}:${state.used}`;
       if (this.saved.get(id) === mark || (state.used === 0 && !this.saved.has(id))) continue;
       rows.push({ budgetId: id, windowStart: state.windowStart, spentMicros: state.used });

@@ -2,6 +2,7 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { AdminRequest, AdminResponse } from "../admin/handler.js";
+import type { LeaseAnswer } from "../cluster/lease-client.js";
 import type { GatewayConfig } from "../config/types.js";
 import type { GovernanceSnapshot } from "../governance/snapshot.js";
 import type { SpendRecord } from "../governance/types.js";
@@ -34,6 +35,8 @@ export interface LanesOptions {
   readonly onLaneExit: (lane: number) => void;
   /** A management API request a lane received. */
   readonly onAdmin: (request: AdminRequest) => Promise<AdminResponse>;
+  /** Cluster mode: a lane is short of a shared counter's lease. */
+  readonly onLeaseShort?: (slot: number, amount: number) => Promise<LeaseAnswer>;
   readonly log: (line: string) => void;
   /** The request log's rings (src/control/request-log.ts); absent when the log is off. */
   readonly logRings?: SharedArrayBuffer;
@@ -210,6 +213,16 @@ export class Lanes {
       }
     } else if (message.type === "spend") {
       this.options.onSpend(message.records);
+    } else if (message.type === "lease-short") {
+      const answer = (value: LeaseAnswer) =>
+        worker.postMessage({ type: "lease-answer", id: message.id, answer: value } satisfies ToLane);
+      const asked = this.options.onLeaseShort?.(message.slot, message.amount);
+      if (asked === undefined) answer("unreachable");
+      else
+        asked.then(answer, (error: Error) => {
+          this.options.log(`cluster: a lease refill failed: ${error.message}`);
+          answer("unreachable");
+        });
     } else if (message.type === "tail-listeners") {
       this.setTailListeners(this.workers.indexOf(worker), message.count);
     } else if (message.type === "admin-request") {

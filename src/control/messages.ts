@@ -1,4 +1,5 @@
 import type { AdminRequest, AdminResponse } from "../admin/handler.js";
+import type { LeaseAnswer } from "../cluster/lease-client.js";
 import type { GatewayConfig } from "../config/types.js";
 import type { GovernanceSnapshot } from "../governance/snapshot.js";
 import type { SpendRecord } from "../governance/types.js";
@@ -37,6 +38,8 @@ export type ToLane =
   | { type: "admin-response"; id: number; response: AdminResponse }
   /** Records just stored, as the live tail's message (JSON), for a lane with someone watching. */
   | { type: "tail"; json: string }
+  /** Cluster mode: what asking for more of a shared counter's lease came to. */
+  | { type: "lease-answer"; id: number; answer: LeaseAnswer }
   | { type: "drain"; deadlineMs: number };
 
 export type FromLane =
@@ -50,7 +53,9 @@ export type FromLane =
   | { type: "applied"; id: number }
   | { type: "drained"; unfinished: number }
   /** How many clients watch this lane's live tail now. */
-  | { type: "tail-listeners"; count: number };
+  | { type: "tail-listeners"; count: number }
+  /** Cluster mode: a shared counter's allowance is short of `amount` (src/cluster/lease-governance.ts). */
+  | { type: "lease-short"; id: number; slot: number; amount: number };
 
 /** What the log worker (workers/log-worker.ts) starts with. */
 export interface LogWorkerData {

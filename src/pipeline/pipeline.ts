@@ -147,27 +147,58 @@ function bodyReceived(
     );
     return;
   }
-  let admission: Admission | undefined;
-  if (key !== null) {
-    const admitted = admit(lane, key, plan, head, scanned);
-    if ("status" in admitted) {
-      refuseInference(
-        lane,
-        route,
-        head,
-        reply,
-        errorBody,
-        admitted,
-        errorClassOf(admitted.code),
-        key,
-        scanned.model,
-        scanned.body,
-        startedAt,
-      );
-      return;
-    }
-    admission = admitted;
+  if (key === null) {
+    admitted(lane, route, head, reply, errorBody, scanned, plan, key, startedAt, undefined);
+    return;
   }
+  const admission = admit(lane, key, plan, head, scanned);
+  if (!(admission instanceof Promise)) {
+    admitted(lane, route, head, reply, errorBody, scanned, plan, key, startedAt, admission);
+    return;
+  }
+  // Cluster mode, short of lease: the control plane asks Redis for more while the request waits.
+  admission
+    .then((outcome) => {
+      if (!reply.aborted) {
+        admitted(lane, route, head, reply, errorBody, scanned, plan, key, startedAt, outcome);
+        return;
+      }
+      // The client left while it waited: what was reserved goes back, nothing reached a provider.
+      if (!("status" in outcome)) outcome.settle(499, "", scanned.model, undefined);
+    })
+    .catch((error: unknown) => internalFailure(reply, lane.metrics, errorBody, error));
+}
+
+/** Step 5 on, once governance has answered: refused, or on to the cache and the plugins. */
+function admitted(
+  lane: Lane,
+  route: InferenceRoute,
+  head: RequestHead,
+  reply: Reply,
+  errorBody: ErrorBody,
+  scanned: Scanned,
+  plan: ModelPlan,
+  key: LaneKey | null,
+  startedAt: number,
+  outcome: Admission | GatewayError | undefined,
+): void {
+  if (outcome !== undefined && "status" in outcome) {
+    refuseInference(
+      lane,
+      route,
+      head,
+      reply,
+      errorBody,
+      outcome,
+      errorClassOf(outcome.code),
+      key,
+      scanned.model,
+      scanned.body,
+      startedAt,
+    );
+    return;
+  }
+  const admission = outcome;
   const hooks = requestHooksFor(lane, route, head, scanned, admission, key, startedAt);
   const request = new InboundRequest(
     lane,
@@ -455,7 +486,7 @@ function admit(
   plan: ModelPlan,
   head: RequestHead,
   scanned: Scanned,
-): Admission | GatewayError {
+): Admission | GatewayError | Promise<Admission | GatewayError> {
   // The estimate covers every model the request may end on: a fallback may be dearer than its model.
   return lane.governance.admit(key, withFallbacks(lane.table, plan, scanned.fallbacks, key), {
     requestId: head.requestId,

@@ -8,10 +8,10 @@ describe("GovernanceCounters", () => {
     expect(counters.reserve(1, 0, 100, 60)).toBe(true);
     expect(counters.reserve(1, 0, 100, 50)).toBe(false);
     counters.settle(1, 0, 60, 20);
-    expect(counters.read(1)).toEqual({ windowStart: 0, used: 20, reserved: 0 });
+    expect(counters.read(1)).toMatchObject({ windowStart: 0, used: 20, reserved: 0 });
     expect(counters.reserve(1, 0, 100, 80)).toBe(true);
     expect(counters.reserve(1, 0, 100, 1)).toBe(false);
-    expect(counters.read(0)).toEqual({ windowStart: 0, used: 0, reserved: 0 });
+    expect(counters.read(0)).toMatchObject({ windowStart: 0, used: 0, reserved: 0 });
   });
 
   it("starts a later window empty and keeps reservations under way across the boundary", () => {
@@ -20,17 +20,23 @@ describe("GovernanceCounters", () => {
     counters.settle(0, 1000, 0, 6);
     expect(counters.reserve(0, 1000, 10, 1)).toBe(false);
     expect(counters.reserve(0, 2000, 10, 5)).toBe(true);
-    expect(counters.read(0)).toEqual({ windowStart: 2000, used: 0, reserved: 9 });
+    expect(counters.read(0)).toEqual({
+      windowStart: 2000,
+      used: 0,
+      reserved: 9,
+      previousStart: 1000,
+      previousUsed: 6,
+    });
     counters.settle(0, 2000, 4, 3);
-    expect(counters.read(0)).toEqual({ windowStart: 2000, used: 3, reserved: 5 });
+    expect(counters.read(0)).toMatchObject({ windowStart: 2000, used: 3, reserved: 5 });
   });
 
   it("seeds a slot from the store and clears it for reuse", () => {
     const counters = new GovernanceCounters(createGovernanceBuffer(2, 4));
     counters.seed(1, 5000, 42);
-    expect(counters.read(1)).toEqual({ windowStart: 5000, used: 42, reserved: 0 });
+    expect(counters.read(1)).toMatchObject({ windowStart: 5000, used: 42, reserved: 0 });
     counters.clear(1);
-    expect(counters.read(1)).toEqual({ windowStart: 0, used: 0, reserved: 0 });
+    expect(counters.read(1)).toMatchObject({ windowStart: 0, used: 0, reserved: 0 });
   });
 
   it("gives back what a lane that ended had reserved, and nothing of the other lanes'", () => {
@@ -42,10 +48,48 @@ describe("GovernanceCounters", () => {
     lane1.settle(1, 0, 20, 20);
     expect(lane1.reserve(1, 0, 100, 21)).toBe(false);
     new GovernanceCounters(buffer).reclaimLane(1);
-    expect(lane0.read(1)).toEqual({ windowStart: 0, used: 20, reserved: 30 });
+    expect(lane0.read(1)).toMatchObject({ windowStart: 0, used: 20, reserved: 30 });
     lane0.settle(1, 0, 30, 10);
-    expect(lane0.read(1)).toEqual({ windowStart: 0, used: 30, reserved: 0 });
+    expect(lane0.read(1)).toMatchObject({ windowStart: 0, used: 30, reserved: 0 });
     expect(() => new GovernanceCounters(buffer, 2)).toThrow(RangeError);
+  });
+
+  it("bounds a shared slot by its allowance for the window, refusing past it as short of lease", () => {
+    const counters = new GovernanceCounters(createGovernanceBuffer(2, 1), 0);
+    const control = new GovernanceCounters(counters.buffer);
+    control.share(1);
+    // No allowance yet: short, not over the limit.
+    expect(counters.reserve(1, 1000, 100, 10)).toBe(false);
+    expect(counters.short).toBe(true);
+    control.allow(1, 1000, 30);
+    expect(counters.reserve(1, 1000, 100, 10)).toBe(true);
+    expect(counters.reserve(1, 1000, 100, 25)).toBe(false);
+    expect(counters.short).toBe(true);
+    // Over the limit itself is a plain refusal, whatever the allowance.
+    control.allow(1, 1000, 1000);
+    expect(counters.reserve(1, 1000, 100, 95)).toBe(false);
+    expect(counters.short).toBe(false);
+    // An allowance belongs to its window: the next one starts with none.
+    expect(counters.reserve(1, 2000, 100, 1)).toBe(false);
+    expect(counters.short).toBe(true);
+    // An unshared slot knows no allowance.
+    expect(counters.reserve(0, 2000, 100, 100)).toBe(true);
+  });
+
+  it("freezes a shared slot's allowance at what is used and reserved, atomically with the read", () => {
+    const counters = new GovernanceCounters(createGovernanceBuffer(1, 1), 0);
+    const control = new GovernanceCounters(counters.buffer);
+    control.share(0);
+    control.allow(0, 1000, 50);
+    expect(counters.reserve(0, 1000, 100, 20)).toBe(true);
+    counters.settle(0, 1000, 20, 15);
+    expect(counters.reserve(0, 1000, 100, 5)).toBe(true);
+    // Another window's report leaves this one's allowance alone.
+    expect(control.account(0, 2000)).toMatchObject({ used: 15, reserved: 5 });
+    expect(counters.reserve(0, 1000, 100, 1)).toBe(true);
+    expect(control.account(0, 1000)).toMatchObject({ windowStart: 1000, used: 15, reserved: 6 });
+    expect(counters.reserve(0, 1000, 100, 1)).toBe(false);
+    expect(counters.short).toBe(true);
   });
 
   it("refuses a buffer that is not its own", () => {

@@ -7,15 +7,27 @@
 // Each slot also keeps what each lane has reserved, so that a lane that dies with requests under way gives
 // their reservations back (reclaimLane) instead of holding them until the process restarts.
 //
+// In cluster mode a slot is also "shared": what this instance may use of its window is what the cluster's
+// leases granted it (src/cluster/lease-governance.ts sets it), and a reservation past that allowance is
+// refused as short of lease (`short`), for the lane to ask for more, rather than over the limit. A slot
+// keeps its previous window's use too, so that the spend of a window that just ended is still reported.
+//
 // Money is integer micro-dollars held in Float64 (exact below 2^53, about nine billion dollars): a
 // BigInt64Array would allocate a BigInt for every read and write on the hot path.
 
 /** Float64 fields of a slot before its per-lane reservations. */
-const FIELDS = 3;
+const FIELDS = 8;
 const WINDOW_START = 0;
 const USED = 1;
 const RESERVED = 2;
-const MAGIC = 0x53594732; // "SYG2"
+const PREVIOUS_START = 3;
+const PREVIOUS_USED = 4;
+/** 1 when the slot is shared with other instances: the allowance below applies. */
+const SHARED = 5;
+/** What of the window starting at ALLOWANCE_WINDOW this instance may have used and reserved together. */
+const ALLOWANCE = 6;
+const ALLOWANCE_WINDOW = 7;
+const MAGIC = 0x53594733; // "SYG3"
 /** Int32s before the locks: magic, capacity and lanes. */
 const HEADER = 4;
 
@@ -23,6 +35,9 @@ export interface SlotState {
   readonly windowStart: number;
   readonly used: number;
   readonly reserved: number;
+  /** The window before `windowStart` as it ended, while the slot remembers it. */
+  readonly previousStart: number;
+  readonly previousUsed: number;
 }
 
 export function createGovernanceBuffer(capacity: number, lanes: number): SharedArrayBuffer {
@@ -43,6 +58,8 @@ export class GovernanceCounters {
   private readonly fields: Float64Array;
   /** Where this lane's reservation sits within a slot; -1 on the control plane, which reserves nothing. */
   private readonly laneField: number;
+  /** The last refusal was a shared slot's allowance, not its limit: more lease may admit the request. */
+  short = false;
 
   constructor(
     readonly buffer: SharedArrayBuffer,
@@ -68,7 +85,17 @@ export class GovernanceCounters {
     const fields = this.fields;
     this.lock(slot);
     this.roll(at, windowStart);
-    const admitted = (fields[at + USED] as number) + (fields[at + RESERVED] as number) + amount <= max;
+    const wanted = (fields[at + USED] as number) + (fields[at + RESERVED] as number) + amount;
+    let admitted = wanted <= max;
+    this.short = false;
+    if (admitted && fields[at + SHARED] === 1) {
+      const allowance =
+        fields[at + ALLOWANCE_WINDOW] === windowStart ? (fields[at + ALLOWANCE] as number) : 0;
+      if (wanted > allowance) {
+        admitted = false;
+        this.short = true;
+      }
+    }
     if (admitted) {
       fields[at + RESERVED] = (fields[at + RESERVED] as number) + amount;
       if (this.laneField >= 0) fields[at + this.laneField] = (fields[at + this.laneField] as number) + amount;
@@ -94,6 +121,15 @@ export class GovernanceCounters {
   }
 
   read(slot: number): SlotState {
+    return this.account(slot);
+  }
+
+  /**
+   * The slot's state for a report to the cluster. When the slot is in the window starting at `freeze`, its
+   * allowance is also lowered to what is used and reserved now, atomically with the read, so that nothing
+   * is admitted past what the report keeps.
+   */
+  account(slot: number, freeze?: number): SlotState {
     const at = slot * this.stride;
     const fields = this.fields;
     this.lock(slot);
@@ -101,7 +137,11 @@ export class GovernanceCounters {
       windowStart: fields[at + WINDOW_START] as number,
       used: fields[at + USED] as number,
       reserved: fields[at + RESERVED] as number,
+      previousStart: fields[at + PREVIOUS_START] as number,
+      previousUsed: fields[at + PREVIOUS_USED] as number,
     };
+    if (state.windowStart === freeze && fields[at + ALLOWANCE_WINDOW] === freeze)
+      fields[at + ALLOWANCE] = Math.min(fields[at + ALLOWANCE] as number, state.used + state.reserved);
     this.unlock(slot);
     return state;
   }
@@ -112,6 +152,29 @@ export class GovernanceCounters {
     this.lock(slot);
     this.fields[at + WINDOW_START] = windowStart;
     this.fields[at + USED] = used;
+    this.unlock(slot);
+  }
+
+  /**
+   * Shares the slot with other instances (cluster mode): from now on what it admits in a window is bounded
+   * by the allowance set for that window, none until one is.
+   */
+  share(slot: number): void {
+    const at = slot * this.stride;
+    this.lock(slot);
+    if (this.fields[at + SHARED] !== 1) {
+      this.fields[at + SHARED] = 1;
+      this.fields[at + ALLOWANCE] = 0;
+    }
+    this.unlock(slot);
+  }
+
+  /** What this instance may have used and reserved together in the window starting at `windowStart`. */
+  allow(slot: number, windowStart: number, allowance: number): void {
+    const at = slot * this.stride;
+    this.lock(slot);
+    this.fields[at + ALLOWANCE_WINDOW] = windowStart;
+    this.fields[at + ALLOWANCE] = allowance;
     this.unlock(slot);
   }
 
@@ -139,9 +202,12 @@ export class GovernanceCounters {
   }
 
   private roll(at: number, windowStart: number): void {
-    if (windowStart > (this.fields[at + WINDOW_START] as number)) {
-      this.fields[at + WINDOW_START] = windowStart;
-      this.fields[at + USED] = 0;
+    const fields = this.fields;
+    if (windowStart > (fields[at + WINDOW_START] as number)) {
+      fields[at + PREVIOUS_START] = fields[at + WINDOW_START] as number;
+      fields[at + PREVIOUS_USED] = fields[at + USED] as number;
+      fields[at + WINDOW_START] = windowStart;
+      fields[at + USED] = 0;
     }
   }
 

@@ -1,4 +1,5 @@
 import { hash } from "node:crypto";
+import type { LeaseAnswer } from "../../cluster/lease-client.js";
 import { type GatewayError, gatewayError } from "../../errors.js";
 import type {
   CounterRef,
@@ -108,6 +109,15 @@ export interface AdmissionRequest {
   readonly body: Buffer;
 }
 
+/**
+ * Cluster mode: asks the control plane for more of a shared counter's lease (src/cluster/lease-governance.ts);
+ * answers whether the lane may try again ("granted"), the cluster's limit is reached, or Redis is away.
+ */
+export type AskLease = (slot: number, amount: number) => Promise<LeaseAnswer>;
+
+/** How many times a request short of lease asks for more before it is refused. */
+const LEASE_ROUNDS = 3;
+
 export class LaneGovernance {
   /** Some virtual key exists, or one is required: the front must read the presented key. */
   readonly enforcing: boolean;
@@ -122,6 +132,8 @@ export class LaneGovernance {
     /** The price table's view; the lane's metrics price every exchange's usage with it too. */
     readonly pricing: Pricing,
     private readonly sink: SpendSink,
+    /** Set in cluster mode. */
+    private readonly askLease?: AskLease,
   ) {
     this.requireVirtualKey = snapshot.requireVirtualKey;
     this.enforcing = snapshot.requireVirtualKey || snapshot.keys.length > 0;
@@ -149,7 +161,38 @@ export class LaneGovernance {
    * prompt is first bounded by its bytes (free); only a refusal on that bound pays for the tokenizer's
    * count and tries once more (estimate.ts).
    */
-  admit(key: LaneKey, plan: ModelPlan, request: AdmissionRequest): Admission | GatewayError {
+  admit(
+    key: LaneKey,
+    plan: ModelPlan,
+    request: AdmissionRequest,
+  ): Admission | GatewayError | Promise<Admission | GatewayError> {
+    const outcome = this.attempt(key, plan, request);
+    if (outcome instanceof Admission) return outcome;
+    if (outcome.short === undefined || this.askLease === undefined) return outcome.error;
+    return this.admitWithLease(key, plan, request, outcome, this.askLease);
+  }
+
+  /** Cluster mode: a counter's allowance was short; more lease is asked for and admission tried again. */
+  private async admitWithLease(
+    key: LaneKey,
+    plan: ModelPlan,
+    request: AdmissionRequest,
+    refused: Refusal,
+    askLease: AskLease,
+  ): Promise<Admission | GatewayError> {
+    let last = refused;
+    for (let round = 0; round < LEASE_ROUNDS && last.short !== undefined; round++) {
+      const answer = await askLease(last.short.slot, last.short.amount);
+      if (answer === "unreachable") return clusterUnreachable();
+      if (answer === "exhausted") return last.error;
+      const outcome = this.attempt(key, plan, request);
+      if (outcome instanceof Admission) return outcome;
+      last = outcome;
+    }
+    return last.error;
+  }
+
+  private attempt(key: LaneKey, plan: ModelPlan, request: AdmissionRequest): Admission | Refusal {
     const data = key.data;
     const modelLimits = data.modelLimits[request.model];
     const needsEstimate =
@@ -173,7 +216,7 @@ export class LaneGovernance {
         refused = this.reserve(data, modelLimits, counted, now, held);
       }
     } else refused = this.reserve(data, modelLimits, undefined, now, held);
-    if (refused !== undefined) return refused.error;
+    if (refused !== undefined) return refused;
     return new Admission(
       this.counters,
       data,
@@ -244,6 +287,7 @@ export class LaneGovernance {
     return {
       error: refusal(kind, ref, now),
       byEstimate: kind === CounterKind.Tokens || kind === CounterKind.Budget,
+      ...(counters.short ? { short: { slot: ref.slot, amount } } : {}),
     };
   }
 
@@ -264,10 +308,22 @@ export class LaneGovernance {
   }
 }
 
-/** Why a reservation failed, and whether a tighter estimate might have fitted. */
+/** Why a reservation failed, and whether a tighter estimate, or more of a cluster lease, might have fitted. */
 interface Refusal {
   readonly error: GatewayError;
   readonly byEstimate: boolean;
+  /** Cluster mode: the counter's limit had room, this instance's lease of it had not. */
+  readonly short?: { readonly slot: number; readonly amount: number };
+}
+
+/** Cluster mode with Redis away and the policy to refuse: nothing shared may be admitted (docs/cluster.md). */
+function clusterUnreachable(): GatewayError {
+  return gatewayError(
+    "cluster_unavailable",
+    "The gateway cannot reach its cluster's shared state to check this key's limits and budgets; try again shortly.",
+    null,
+    [["retry-after", "1"]],
+  );
 }
 
 interface Estimate {
