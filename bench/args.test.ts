@@ -17,6 +17,20 @@ describe("parseArgs", () => {
     expect(args.targetsNamed).toBe(true);
   });
 
+  it("accepts the cluster-mode targets", () => {
+    const args = parseArgs([
+      "--targets",
+      "switchyard-governed,switchyard-cluster,switchyard-lb1,switchyard-lb3",
+    ]);
+    expect([...args.targets]).toEqual([
+      "direct",
+      "switchyard-governed",
+      "switchyard-cluster",
+      "switchyard-lb1",
+      "switchyard-lb3",
+    ]);
+  });
+
   it("takes inline values", () => {
     const args = parseArgs(["--only=overhead,throughput", "--targets=bifrost"]);
     expect([...args.only]).toEqual(["overhead", "throughput"]);

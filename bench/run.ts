@@ -7,8 +7,10 @@
  *   --smoke            every scenario for a second or two at tiny rates (CI), writes results/smoke.json
  *   --only a,b         scenarios: overhead, throughput, inflight, streaming, chaos, flood, hostile, cache
  *   --targets a,b      direct, switchyard, switchyard-hooks, switchyard-governed, switchyard-logged,
- *                      switchyard-watched, portkey, bifrost, litellm, litellm-2w (two workers); direct is
- *                      always measured: it is the baseline
+ *                      switchyard-watched, switchyard-cluster (governed, cluster mode on against a Redis of
+ *                      its own), switchyard-lb1, switchyard-lb3 (one or three cluster instances behind a TCP
+ *                      balancer), portkey, bifrost, litellm, litellm-2w (two workers); direct is always
+ *                      measured: it is the baseline
  * chaos, flood and hostile are proofs: a row whose proof fails is marked failed and the run exits with status 1.
  */
 import { spawnSync } from "node:child_process";
@@ -19,6 +21,7 @@ import { request } from "undici";
 import { PEERS, PROOFS, parseArgs, SCENARIOS, type Scenario, SELF_CONTAINED, TARGETS } from "./args.js";
 import { runCacheBench } from "./cache-bench.js";
 import { runChaos } from "./chaos.js";
+import { startBalancedTarget, startClusterTarget } from "./cluster-targets.js";
 import { runFlood } from "./flood.js";
 import { goalsMarkdown, judgeGoals } from "./goals.js";
 import { runHostile } from "./hostile/soak.js";
@@ -142,22 +145,25 @@ async function measure(
   run: (begin: () => Promise<void>) => Promise<LoadResult>,
 ): Promise<Measured> {
   let before: Scraped | undefined;
-  const rss = new RssWatcher(t.pid);
+  const pids = [t.pid, ...(t.extraPids ?? [])];
+  const targetCpu = (): number => pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
+  // Each process's peak, summed: at least what they held at once (their peaks need not coincide).
+  const rss = pids.map((pid) => new RssWatcher(pid));
   let cpu0 = 0;
   let mock0 = 0;
   let begun = false;
   const begin = async (): Promise<void> => {
     begun = true;
     before = await scrapeGateway(t);
-    rss.start();
-    cpu0 = cpuMicros(t.pid);
+    for (const w of rss) w.start();
+    cpu0 = targetCpu();
     mock0 = cpuMicros(mockPid);
   };
   const result = await run(begin);
   if (!begun) throw new Error("load never called begin()");
-  const cpu1 = cpuMicros(t.pid);
+  const cpu1 = targetCpu();
   const mock1 = cpuMicros(mockPid);
-  const peakKb = rss.stop();
+  const peakKb = rss.reduce((sum, w) => sum + w.stop(), 0);
   const scraped = await scrapeGateway(t);
   const after = scraped.overhead;
   let internalUs: Measured["internalUs"] = null;
@@ -287,6 +293,9 @@ async function main(): Promise<void> {
     "switchyard-governed": (url: string) => startSwitchyard(url, "governed"),
     "switchyard-logged": (url: string) => startSwitchyard(url, "logged"),
     "switchyard-watched": (url: string) => startSwitchyard(url, "watched"),
+    "switchyard-cluster": startClusterTarget,
+    "switchyard-lb1": (url: string) => startBalancedTarget(url, "switchyard-lb1", 1),
+    "switchyard-lb3": (url: string) => startBalancedTarget(url, "switchyard-lb3", 3),
     portkey: startPortkey,
     bifrost: startBifrost,
     litellm: (url: string) => litellm(url, 1),
@@ -300,6 +309,9 @@ async function main(): Promise<void> {
     "switchyard-governed",
     "switchyard-logged",
     "switchyard-watched",
+    "switchyard-cluster",
+    "switchyard-lb1",
+    "switchyard-lb3",
     ...PEERS,
   ] as const) {
     if (!args.targets.has(name)) {
@@ -449,6 +461,13 @@ async function main(): Promise<void> {
       ratios.push({ name: "switchyard-governed ÷ switchyard max RPS", value: governed / sy });
     const logged = throughputByTarget.get("switchyard-logged")?.maxRps;
     if (sy && logged) ratios.push({ name: "switchyard-logged ÷ switchyard max RPS", value: logged / sy });
+    // What cluster mode costs one instance, and what two more instances behind the balancer bring.
+    const cluster = throughputByTarget.get("switchyard-cluster")?.maxRps;
+    if (governed && cluster)
+      ratios.push({ name: "switchyard-cluster ÷ switchyard-governed max RPS", value: cluster / governed });
+    const lb1 = throughputByTarget.get("switchyard-lb1")?.maxRps;
+    const lb3 = throughputByTarget.get("switchyard-lb3")?.maxRps;
+    if (lb1 && lb3) ratios.push({ name: "switchyard-lb3 ÷ switchyard-lb1 max RPS", value: lb3 / lb1 });
   }
 
   if (args.only.has("inflight")) {

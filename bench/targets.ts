@@ -19,6 +19,7 @@ export const paths = {
   switchyardImpl: `${root}dist/src/server.js`,
   switchyard: `${root}dist/server.js`,
   benchPlugin: `${root}dist/bench/plugins/reply-meter.js`,
+  balancer: `${root}dist/bench/lb.js`,
   portkey: `${root}node_modules/@portkey-ai/gateway/build/start-server.js`,
 };
 
@@ -41,6 +42,8 @@ export interface Target {
   model: string;
   /** Process whose CPU and RSS are reported. */
   pid: number;
+  /** Further processes whose CPU and RSS count with pid's (the gateways behind a balancer, their Redis). */
+  extraPids?: readonly number[];
   metricsUrl?: string;
 }
 
@@ -113,9 +116,14 @@ export async function startMock(args: string[] = [], name = "mock"): Promise<{ c
     "1400",
     ...args,
   ]);
-  const url = await new Promise<string>((resolve, reject) => {
+  return { child, url: await printedUrl(child) };
+}
+
+/** The URL a child prints on a line of its own once it listens (the mock, the balancer). */
+export function printedUrl(child: Child): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`mock did not start: ${child.log()}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`${child.name} did not start: ${child.log()}`)), 15_000);
     child.proc.stdout?.on("data", (chunk: Buffer) => {
       out += chunk.toString("utf8");
       const line = /^(http:\/\/\S+)\s*$/m.exec(out);
@@ -124,9 +132,8 @@ export async function startMock(args: string[] = [], name = "mock"): Promise<{ c
         resolve(line[1]);
       }
     });
-    child.proc.once("exit", (code) => reject(new Error(`mock exited (${code}): ${child.log()}`)));
+    child.proc.once("exit", (code) => reject(new Error(`${child.name} exited (${code}): ${child.log()}`)));
   });
-  return { child, url };
 }
 
 export async function configureMock(mockUrl: string, config: Record<string, number>): Promise<void> {
@@ -245,26 +252,70 @@ export const GOVERNED_KEY_FIELDS = {
   budgets: [{ max_budget: 1_000_000, budget_duration: "1d" }],
 } as const;
 
-/** Makes the governed target's virtual key through the management API; answers its secret. */
-async function createVirtualKey(origin: string): Promise<string> {
-  const res = await request(`${origin}/api/keys`, {
+/** POSTs `body` to the management API with the governed target's admin key; answers the reply's text. */
+async function postAdmin(origin: string, path: string, body: unknown, status: number): Promise<string> {
+  const res = await request(`${origin}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${GOVERNED_ADMIN_KEY}` },
-    body: JSON.stringify(GOVERNED_KEY_FIELDS),
+    body: JSON.stringify(body),
     headersTimeout: 10_000,
     bodyTimeout: 10_000,
   });
   const text = await res.body.text();
-  if (res.statusCode !== 201) throw new Error(`creating the virtual key answered ${res.statusCode}: ${text}`);
-  const key = (JSON.parse(text) as { key?: unknown }).key;
+  if (res.statusCode !== status)
+    throw new Error(`creating the virtual key answered ${res.statusCode}: ${text}`);
+  return text;
+}
+
+/** Makes the governed target's virtual key through the management API; answers its secret. */
+async function createVirtualKey(origin: string): Promise<string> {
+  const key = (
+    JSON.parse(await postAdmin(origin, "/api/keys", GOVERNED_KEY_FIELDS, 201)) as { key?: unknown }
+  ).key;
   if (typeof key !== "string" || !key.startsWith("sk-sy-")) throw new Error("no virtual key in the answer");
   return key;
+}
+
+/**
+ * Makes the governed key with a secret of the caller's, through LiteLLM's /key/generate (the one route that
+ * takes a secret), so that instances with stores of their own all know the same key.
+ */
+async function importVirtualKey(origin: string, secret: string): Promise<string> {
+  const { name, limits, budgets } = GOVERNED_KEY_FIELDS;
+  const [budget] = budgets;
+  await postAdmin(
+    origin,
+    "/key/generate",
+    {
+      key: secret,
+      key_alias: name,
+      // A minute's window, as /api/keys gives when it names none.
+      rpm_limit: limits.requests,
+      tpm_limit: limits.tokens,
+      max_parallel_requests: limits.parallel,
+      max_budget: budget.max_budget,
+      budget_duration: budget.budget_duration,
+    },
+    200,
+  );
+  return secret;
+}
+
+/** What the cluster targets (bench/cluster-targets.ts) add to a governed Switchyard. */
+export interface SwitchyardExtras {
+  /** The target's name, in place of the variant's. */
+  readonly name?: TargetName;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly args?: readonly string[];
+  /** The governed key's secret, shared by instances behind one balancer; absent, the gateway makes one. */
+  readonly keySecret?: string;
 }
 
 /** Switchyard in front of the mock, as `variant` says. */
 export async function startSwitchyard(
   mockUrl: string,
   variant: SwitchyardVariant,
+  extras: SwitchyardExtras = {},
 ): Promise<{ child: Child; target: Target }> {
   if (!existsSync(paths.switchyardImpl)) {
     throw new Error(
@@ -295,9 +346,9 @@ export async function startSwitchyard(
         : {}),
     }),
   );
-  const name = VARIANT_TARGET[variant];
-  const env: Record<string, string> = { OPENAI_API_KEY: MOCK_KEY };
-  const args = [paths.switchyard, "--port", String(port), "--config", configPath];
+  const name = extras.name ?? VARIANT_TARGET[variant];
+  const env: Record<string, string> = { OPENAI_API_KEY: MOCK_KEY, ...extras.env };
+  const args = [paths.switchyard, "--port", String(port), "--config", configPath, ...(extras.args ?? [])];
   // The clients send `Authorization: Bearer mock-key` to every target but the governed one.
   if (variant === "hooks" || variant === "watched") env.SWITCHYARD_API_KEY = MOCK_KEY;
   if (variant === "governed") env.SWITCHYARD_API_KEY = GOVERNED_ADMIN_KEY;
@@ -331,7 +382,12 @@ export async function startSwitchyard(
     // (src/server.ts publishes only once its lanes are all up), so wait for the gateway to say it is ready.
     if (variant === "governed")
       await waitFor("switchyard", child, async () => child.log().includes("] ready\n"));
-    const bearer = variant === "governed" ? await createVirtualKey(origin) : MOCK_KEY;
+    const bearer =
+      variant !== "governed"
+        ? MOCK_KEY
+        : extras.keySecret === undefined
+          ? await createVirtualKey(origin)
+          : await importVirtualKey(origin, extras.keySecret);
     if (variant === "watched") watcher = await watchLiveTail(origin, MOCK_KEY);
     const base = {
       name,
