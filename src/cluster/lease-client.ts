@@ -157,6 +157,8 @@ interface LeaseState {
   exhausted: boolean;
   /** Redis lost its data since this window was last reported: report it even if nothing changed. */
   reportDue: boolean;
+  /** With an outside source: what requests waiting for a refill need together, asked for in one. */
+  waiting: number;
   syncing: Promise<void> | undefined;
 }
 
@@ -302,15 +304,21 @@ export class ClusterLeases {
       this.counts.refused += 1;
       return "exhausted";
     }
-    for (let attempt = 0; attempt < 3; attempt++) {
-      await this.refill(st, amount);
-      this.observe(st, false);
-      if (!this.reachable) {
-        this.counts.refusedForRedis += 1;
-        return "unreachable";
+    // Requests short at once are many (a burst): one refill asks for all of them.
+    st.waiting += amount;
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await this.refill(st, Math.max(amount, st.waiting));
+        this.observe(st, false);
+        if (!this.reachable) {
+          this.counts.refusedForRedis += 1;
+          return "unreachable";
+        }
+        if (fits()) return "granted";
+        if (st.exhausted) break;
       }
-      if (fits()) return "granted";
-      if (st.exhausted) break;
+    } finally {
+      st.waiting -= amount;
     }
     this.counts.refused += 1;
     return "exhausted";
@@ -549,6 +557,7 @@ export class ClusterLeases {
       reportedSettled: 0,
       exhausted: false,
       reportDue: false,
+      waiting: 0,
       syncing: undefined,
     };
     this.current.set(id, st);

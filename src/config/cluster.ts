@@ -13,6 +13,7 @@ import type { ClusterConfig, RedisTarget } from "./types.js";
 //   SWITCHYARD_CLUSTER_ON_REDIS_DOWN=refuse|local
 //   SWITCHYARD_CLUSTER_LEASE_EXPIRY=charge|reclaim
 //   SWITCHYARD_CLUSTER_INSTANCES=N                   how many instances share the limits
+//   SWITCHYARD_CLUSTER_LEASE_TTL_SECONDS=N           a lease its holder does not renew lapses after this
 //   SWITCHYARD_CLUSTER_SHARE_HEALTH=true|false
 // The store's database (DATABASE_URL) is the governance store's setting, read with it.
 
@@ -243,6 +244,12 @@ export function clusterFromEnvironment(
   const instances = instancesText === undefined ? undefined : Number(instancesText);
   if (instances !== undefined && (!Number.isInteger(instances) || instances < 1 || instances > MAX_INSTANCES))
     problems.push(`SWITCHYARD_CLUSTER_INSTANCES: must be a whole number from 1 to ${MAX_INSTANCES}`);
+  const ttlText = text("SWITCHYARD_CLUSTER_LEASE_TTL_SECONDS");
+  const ttl = ttlText === undefined ? undefined : Number(ttlText);
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_LEASE_TTL_S))
+    problems.push(
+      `SWITCHYARD_CLUSTER_LEASE_TTL_SECONDS: must be a whole number from 1 to ${MAX_LEASE_TTL_S}`,
+    );
   const health = text("SWITCHYARD_CLUSTER_SHARE_HEALTH")?.toLowerCase();
   if (health !== undefined && health !== "true" && health !== "false")
     problems.push("SWITCHYARD_CLUSTER_SHARE_HEALTH: must be true or false");
@@ -254,6 +261,7 @@ export function clusterFromEnvironment(
     onRedisDown !== undefined ||
     expiry !== undefined ||
     instances !== undefined ||
+    ttl !== undefined ||
     health !== undefined;
   if (target === undefined) {
     if (tuned)
@@ -272,6 +280,7 @@ export function clusterFromEnvironment(
     ...(onRedisDown === "refuse" || onRedisDown === "local" ? { onRedisDown } : {}),
     ...(expiry === "charge" || expiry === "reclaim" ? { leaseExpiry: expiry } : {}),
     ...(instances === undefined ? {} : { expectedInstances: instances }),
+    ...(ttl === undefined ? {} : { leaseTtlMs: ttl * 1000 }),
     ...(health === undefined ? {} : { shareHealth: health === "true" }),
   };
 }

@@ -115,8 +115,12 @@ export interface AdmissionRequest {
  */
 export type AskLease = (slot: number, amount: number) => Promise<LeaseAnswer>;
 
-/** How many times a request short of lease asks for more before it is refused. */
-const LEASE_ROUNDS = 3;
+/**
+ * How many times a request short of lease asks for more before it is refused: once per counter it is short
+ * of (a key may have a budget, request, token and parallel limit at each level), and again when a burst's
+ * other requests took what a refill brought.
+ */
+const LEASE_ROUNDS = 12;
 
 export class LaneGovernance {
   /** Some virtual key exists, or one is required: the front must read the presented key. */
