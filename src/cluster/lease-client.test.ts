@@ -2,6 +2,7 @@ import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../test/helpers/prng.js";
 import { startTestRedis, type TestRedis } from "../../test/helpers/redis.js";
+import { startTestRedisCluster } from "../../test/helpers/redis-topologies.js";
 import { type ClusterLeaseOptions, ClusterLeases, type LeaseWindow } from "./lease-client.js";
 
 // Three ClusterLeases with three connections stand for three gateways sharing one Redis.
@@ -86,6 +87,54 @@ describe("cluster leases against a real Redis", () => {
     await raw.connect();
     expect((await raw.hKeys(`sy:cluster:budget:{${id}}:0`)).sort()).toEqual(["limit", "spent", "total"]);
     raw.destroy();
+  });
+
+  it("three instances share one budget on a Redis Cluster", async () => {
+    const cluster = await startTestRedisCluster();
+    const gateways = Array.from(
+      { length: 3 },
+      (_, i) =>
+        new ClusterLeases({
+          redis: { kind: "cluster", nodes: [...cluster.nodes] },
+          name: `gw${i}`,
+          expectedInstances: 3,
+        }),
+    );
+    try {
+      await Promise.all(gateways.map((leases) => leases.ready()));
+      // Several budgets, so that their keys fall on different primaries, each needing the script.
+      const ids = Array.from({ length: 6 }, freshBudget);
+      const limit = 5_000;
+      const window = whole(limit);
+      const { random } = seededRandom(16);
+      const admitted = new Map(ids.map((id) => [id, 0]));
+      const worker = async (leases: ClusterLeases): Promise<void> => {
+        for (let i = 0; i < 120; i++) {
+          const id = ids[i % ids.length] as string;
+          const amount = 1 + Math.floor(random() * 100);
+          if (!(await leases.reserve(id, window, amount))) continue;
+          admitted.set(id, (admitted.get(id) ?? 0) + amount);
+          leases.settle(id, window, amount, amount);
+        }
+      };
+      await Promise.all([...gateways, ...gateways].map(worker));
+      await Promise.all(gateways.map((leases) => leases.flush()));
+
+      for (const id of ids) {
+        const views = await Promise.all(gateways.map((leases) => leases.view(id, window)));
+        for (const view of views) expect(view).toEqual(views[0]);
+        expect(views[0]?.spent).toBe(admitted.get(id));
+        expect(admitted.get(id)).toBeLessThanOrEqual(limit);
+        expect(views[0]?.total).toBeLessThanOrEqual(limit);
+        // The budget is used, not stranded in leases.
+        expect(admitted.get(id)).toBeGreaterThan(limit * 0.5);
+      }
+      expect(gateways.every((leases) => leases.counts.failedReports === 0)).toBe(true);
+      await Promise.all(gateways.map((leases) => leases.close()));
+    } finally {
+      for (const leases of gateways) leases.abandon();
+      await cluster.stop();
+    }
   });
 
   it("charge: a dead instance's lease is counted as spent once, and the others keep the rest", async () => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,11 +26,39 @@ export async function startTestRedis(options: { throwaway?: boolean } = {}): Pro
   const url = process.env.SWITCHYARD_TEST_REDIS_URL;
   if (url !== undefined && url !== "" && options.throwaway !== true)
     return { url, stop: async () => {}, takeDown: notThrowaway, bringUp: notThrowaway };
+  return startRedisServer();
+}
+
+export interface RedisServerOptions {
+  /** Written to `redis.conf` in the server's directory and passed first (Sentinel needs a file it can rewrite). */
+  readonly config?: string;
+  /** More command-line arguments, such as `--sentinel` or `--cluster-enabled yes`. */
+  readonly args?: readonly string[];
+  /** The line that says the server is ready (Sentinel never says it accepts connections). */
+  readonly readyWhen?: string;
+}
+
+export interface RedisServer extends TestRedis {
+  readonly port: number;
+  readonly dir: string;
+}
+
+/** A throwaway redis-server on a free port in a directory of its own; bringUp() keeps that directory's files. */
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "sy-redis-"));
   const port = await freePort();
-  let server: ChildProcess | undefined = await startServer(dir, port);
+  const args = [
+    ...(options.config === undefined ? [] : [join(dir, "redis.conf")]),
+    ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
+    ...(options.args ?? []),
+  ];
+  if (options.config !== undefined) writeFileSync(join(dir, "redis.conf"), options.config);
+  const start = () => startServer(args, options.readyWhen ?? "Ready to accept connections");
+  let server: ChildProcess | undefined = await start();
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
     async stop() {
       if (server !== undefined) await stopServer(server);
       server = undefined;
@@ -41,7 +69,7 @@ export async function startTestRedis(options: { throwaway?: boolean } = {}): Pro
       server = undefined;
     },
     async bringUp() {
-      server ??= await startServer(dir, port);
+      server ??= await start();
     },
   };
 }
@@ -59,26 +87,14 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** A redis-server on `port`, once it says it accepts connections. */
-function startServer(dir: string, port: number): Promise<ChildProcess> {
-  const args = [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--dir",
-    dir,
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ];
+/** A redis-server started with `args`, once it prints `readyWhen`. */
+function startServer(args: string[], readyWhen: string): Promise<ChildProcess> {
   const server = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     let output = "";
     const onData = (data: Buffer) => {
       output += data.toString();
-      if (output.includes("Ready to accept connections")) {
+      if (output.includes(readyWhen)) {
         server.stdout?.off("data", onData);
         server.stdout?.resume();
         resolve(server);
