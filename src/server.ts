@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { type AdminContext, handleAdmin } from "./admin/handler.js";
 import { liveTailMessage } from "./admin/logs.js";
+import { sharedHealthMetrics } from "./cluster/health-metrics.js";
 import { describeRedisTarget } from "./config/cluster.js";
 import {
   describeAuth,
@@ -24,6 +25,7 @@ import { watchStore } from "./control/store-watch.js";
 import { loadStaticSite } from "./http/static-files.js";
 import { loadUws } from "./http/uws.js";
 import { listenReusePort, nativeStatus } from "./native/index.js";
+import type { MetricJson } from "./observability/metric-json.js";
 import { createReadinessBuffer, Readiness } from "./shm/readiness.js";
 import { openStore } from "./store/open.js";
 
@@ -220,7 +222,13 @@ lanes = await Lanes.start({
   readiness: readinessBuffer,
   ...(requestLog === undefined && cluster === undefined
     ? {}
-    : { controlMetrics: () => [...(requestLog?.metrics() ?? []), ...(cluster?.metrics() ?? [])] }),
+    : {
+        controlMetrics: (): MetricJson[] => [
+          ...(requestLog?.metrics() ?? []),
+          ...(cluster?.metrics() ?? []),
+          ...(sharedHealth === undefined ? [] : sharedHealthMetrics(sharedHealth.counts)),
+        ],
+      }),
   ...(requestLog === undefined
     ? {}
     : {
@@ -231,7 +239,20 @@ lanes = await Lanes.start({
   log(`could not start: ${error.message}`);
   process.exit(1);
 });
-const running = lanes;
+const running: Lanes = lanes;
+// Cluster mode: circuit states reach the other instances through Redis (src/cluster/shared-health.ts).
+const sharedHealth =
+  clusterConfig?.shareHealth === true
+    ? new (await import("./cluster/shared-health.js")).SharedHealth({
+        redis: clusterConfig.redis,
+        prefix: clusterConfig.keyPrefix,
+        instance: cluster?.instance ?? clusterConfig.instanceName,
+        upstream: (): SharedArrayBuffer => running.upstreamState,
+        config: () => served.config,
+        log,
+      })
+    : undefined;
+void sharedHealth?.start();
 // The first lane serves the management API before the others listen: what it changed meanwhile goes out now.
 if (served.config !== startedWith.config) await running.publish(served.config);
 if (governance.snapshot !== startedWith.governance) await running.publishGovernance(governance.snapshot);
@@ -319,6 +340,7 @@ async function stop(signal: string): Promise<void> {
   // The lanes' last spend and records are in: written before the stores close.
   await requestLog?.stop();
   await governance.close();
+  sharedHealth?.stop();
   await cluster?.close();
   await storeChanges.stop();
   await store.close();
