@@ -127,6 +127,9 @@ const store = opened.store;
 let lanes: Lanes | undefined;
 // Lanes serve the file's configuration with the providers added through the management API.
 const served = await ServedConfigControl.start(store, loaded.config, (config) => lanes?.publish(config), log);
+// /ready: the control plane pings the store (and in cluster mode watches Redis); every lane reads the answer.
+const readinessBuffer = createReadinessBuffer();
+const readiness = new Readiness(readinessBuffer);
 // Cluster mode shares budgets and limits through Redis; its client is loaded only then.
 const clusterConfig = loaded.config.cluster;
 const LeaseGovernance =
@@ -148,7 +151,9 @@ const governance = await GovernanceControl.start(
   clusterConfig === undefined || LeaseGovernance === undefined
     ? undefined
     : (counters) => {
-        cluster = new LeaseGovernance(counters, clusterConfig, log);
+        cluster = new LeaseGovernance(counters, clusterConfig, log, (reachable) => {
+          readiness.cluster = reachable;
+        });
         return cluster;
       },
 );
@@ -201,9 +206,7 @@ const adminContext: AdminContext = {
   ...(requestLog === undefined ? {} : { logs: requestLog }),
 };
 
-// /ready: the control plane pings the store; every lane reads the answer.
-const readinessBuffer = createReadinessBuffer();
-const storeWatch = watchStore(store, new Readiness(readinessBuffer), log);
+const storeWatch = watchStore(store, readiness, log);
 
 const startedWith = { config: served.config, governance: governance.snapshot };
 lanes = await Lanes.start({

@@ -56,6 +56,8 @@ export class LeaseGovernance implements ClusterCounts {
     private readonly counters: GovernanceCounters,
     private readonly config: ClusterConfig,
     private readonly log: (line: string) => void,
+    /** Told when Redis stops or starts answering (for /ready). */
+    private readonly onReachable: (reachable: boolean) => void = () => {},
   ) {
     this.leases = new ClusterLeases({
       redis: config.redis,
@@ -239,6 +241,7 @@ export class LeaseGovernance implements ClusterCounts {
     const reachable = this.leases.reachable;
     if (reachable === this.wasReachable) return;
     this.wasReachable = reachable;
+    this.onReachable(reachable);
     this.log(
       reachable
         ? "cluster: Redis answers again; budgets and limits are shared again"

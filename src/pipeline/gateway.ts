@@ -270,15 +270,19 @@ export class Gateway {
 
   /**
    * For a load balancer: 200 while this lane should be sent requests (not draining, the store answering, the
-   * cache's Redis connected when the cache is there), else 503; either way the checks, by name.
+   * cache's Redis connected when the cache is there, the cluster's Redis answering in cluster mode), else
+   * 503; either way the checks, by name.
    */
   private serveReady(reply: Reply): void {
+    const readiness = this.info.readiness;
+    const clustered = this.lane.table.config.cluster !== undefined;
     const checks = {
       draining: this.draining,
-      store: this.info.readiness.store,
+      store: readiness.store,
       cache: this.caches.reachable(),
+      ...(clustered ? { cluster: readiness.cluster } : {}),
     };
-    const ready = !checks.draining && checks.store && checks.cache;
+    const ready = !checks.draining && checks.store && checks.cache && (!clustered || readiness.cluster);
     sendJson(reply, ready ? 200 : 503, JSON.stringify({ status: ready ? "ready" : "not ready", checks }));
   }
 

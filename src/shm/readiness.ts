@@ -1,13 +1,15 @@
-// Whether the gateway's store answers, as the control plane last found it, for every lane's /ready. The
-// control plane pings the store on a timer and writes one flag here; a lane reads it without asking.
+// Whether the gateway's store, and in cluster mode its Redis, answer, as the control plane last found them,
+// for every lane's /ready. The control plane writes one flag each here; a lane reads them without asking.
 
 const STORE = 0;
-const FLAGS = 1;
+const CLUSTER = 1;
+const FLAGS = 2;
 
 export function createReadinessBuffer(): SharedArrayBuffer {
   const buffer = new SharedArrayBuffer(FLAGS * 4);
   // The store answered at start-up, or the gateway would not have started.
   Atomics.store(new Int32Array(buffer), STORE, 1);
+  Atomics.store(new Int32Array(buffer), CLUSTER, 1);
   return buffer;
 }
 
@@ -24,5 +26,14 @@ export class Readiness {
 
   set store(reachable: boolean) {
     Atomics.store(this.flags, STORE, reachable ? 1 : 0);
+  }
+
+  /** Cluster mode: the Redis that shares budgets and limits answers. */
+  get cluster(): boolean {
+    return Atomics.load(this.flags, CLUSTER) === 1;
+  }
+
+  set cluster(reachable: boolean) {
+    Atomics.store(this.flags, CLUSTER, reachable ? 1 : 0);
   }
 }

@@ -213,6 +213,10 @@ describe("three gateways in cluster mode", () => {
         );
       // c serves within the lease it holds (on_redis_down: local).
       expect((await ask(gateways[2] as RunningGateway, key)).status).toBe(200);
+      // The load balancer hears of it: /ready names the cluster's Redis.
+      const ready = await fetch(`${gateways[0]?.url}/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ checks: { cluster: false } });
       const metrics = await fetch(`${gateways[0]?.url}/metrics`).then((r) => r.text());
       expect(metrics).toMatch(/^switchyard_cluster_redis_up 0$/m);
       expect(metrics).toMatch(/^switchyard_cluster_refusals_total\{reason="redis_unreachable"\} [1-9]/m);
@@ -231,6 +235,10 @@ describe("three gateways in cluster mode", () => {
         15_000,
       );
     await gateways[0]?.waitForOutput(/cluster: Redis answers again/);
+    expect(await fetch(`${gateways[0]?.url}/ready`).then((r) => r.json())).toMatchObject({
+      status: "ready",
+      checks: { cluster: true, store: true },
+    });
   }, 60_000);
 
   it("keep serving on two instances when the third is killed mid-load, charging nothing twice", async () => {
