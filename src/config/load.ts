@@ -106,10 +106,28 @@ function fromEnvironment(config: GatewayConfig, env: NodeJS.ProcessEnv): Gateway
   );
 }
 
-/** Cluster mode's environment variables over the file's section (src/config/cluster.ts). */
+/**
+ * Cluster mode's environment variables over the file's section (src/config/cluster.ts). Clustered, an answer
+ * cache kept in memory moves to the cluster's Redis so that every instance shares it, unless
+ * SWITCHYARD_CACHE=memory asks for each instance's own; the cache speaks to one Redis server, so a cluster
+ * on Sentinel or a Redis Cluster keeps it in memory unless SWITCHYARD_CACHE_REDIS_URL names one.
+ */
 function withCluster(config: GatewayConfig, env: NodeJS.ProcessEnv): GatewayConfig {
   const cluster = clusterFromEnvironment(config.cluster, env);
-  return cluster === config.cluster || cluster === undefined ? config : deepFreeze({ ...config, cluster });
+  if (cluster === undefined) return config;
+  const cache = config.cache;
+  const shareCache =
+    cache?.store === "memory" &&
+    cluster.redis.kind === "standalone" &&
+    env.SWITCHYARD_CACHE?.trim().toLowerCase() !== "memory";
+  if (cluster === config.cluster && !shareCache) return config;
+  return deepFreeze({
+    ...config,
+    cluster,
+    ...(shareCache && cluster.redis.kind === "standalone"
+      ? { cache: { ...cache, store: "redis" as const, redisUrl: cluster.redis.url } }
+      : {}),
+  });
 }
 
 /** The cache's environment variables over the file's settings (src/config/cache.ts). */
