@@ -370,3 +370,55 @@ describe("cluster leases against a real Redis", () => {
     await leases.close();
   });
 });
+
+describe("cluster leases counted outside them (the lanes' shared counters)", () => {
+  it("admit by allowance, ask for a burst's demand in one refill, and report the outside count", async () => {
+    const id = freshBudget();
+    const limit = 1000;
+    const window = whole(limit);
+    // Each instance's count as its lanes would keep it.
+    const counts = [
+      { settled: 0, reserved: 0 },
+      { settled: 0, reserved: 0 },
+    ];
+    const made = counts.map(
+      (count, i) =>
+        new ClusterLeases({
+          redis: redis.url,
+          name: `outside${i}`,
+          expectedInstances: 2,
+          source: () => ({ ...count }),
+        }),
+    );
+    open.push(...made);
+    await Promise.all(made.map((leases) => leases.ready()));
+    const [a, b] = made as [ClusterLeases, ClusterLeases];
+    expect(a.allowance(id, 0)).toBe(0);
+    // Twenty requests of 20 short at once: one refill brings room for all of them.
+    const answers = await Promise.all(Array.from({ length: 20 }, () => a.request(id, window, 20)));
+    expect(answers.every((answer) => answer === "granted")).toBe(true);
+    expect(a.counts.refills).toBeLessThanOrEqual(2);
+    expect(a.allowance(id, 0)).toBeGreaterThanOrEqual(400);
+    // The lanes reserve and settle; the next report carries their count.
+    Object.assign(counts[0] as object, { settled: 380, reserved: 0 });
+    await a.flush();
+    expect(await b.view(id, window)).toMatchObject({ spent: 380 });
+    // b gets at most what a's claim leaves of the limit.
+    expect(await b.request(id, window, 700)).toBe("exhausted");
+    expect(await b.request(id, window, 100)).toBe("granted");
+    expect(b.allowance(id, 0) + a.allowance(id, 0)).toBeLessThanOrEqual(limit);
+  });
+
+  it("starts a window Redis does not know from the store's copy, and leaves one it knows alone", async () => {
+    const [a] = await instances(1);
+    const leases = a as ClusterLeases;
+    const id = freshBudget();
+    const window = whole(1000);
+    expect(await leases.seed(id, window, 900)).toBe(true);
+    expect(await leases.seed(id, window, 5)).toBe(false);
+    expect(await leases.view(id, window)).toEqual({ spent: 900, total: 900 });
+    // Only the hundred left can be granted.
+    expect(await leases.reserve(id, window, 150)).toBe(false);
+    expect(await leases.reserve(id, window, 100)).toBe(true);
+  });
+});

@@ -2,7 +2,14 @@ import { randomUUID } from "node:crypto";
 import type { RedisTarget } from "../config/types.js";
 import type { Budget, BudgetWindow } from "../governance/types.js";
 import { windowEnd, windowStart } from "../governance/window.js";
-import { leaseKeys, readSyncAnswer, SYNC_SCRIPT, SYNC_SCRIPT_SHA, type SyncAnswer } from "./lease-scripts.js";
+import {
+  leaseKeys,
+  readSyncAnswer,
+  SEED_SCRIPT,
+  SYNC_SCRIPT,
+  SYNC_SCRIPT_SHA,
+  type SyncAnswer,
+} from "./lease-scripts.js";
 import { type ClusterRedis, connectClusterRedis } from "./redis-connect.js";
 
 // One gateway instance's share of budgets and rate limits that many instances enforce together. Each
@@ -304,7 +311,8 @@ export class ClusterLeases {
       this.counts.refused += 1;
       return "exhausted";
     }
-    // Requests short at once are many (a burst): one refill asks for all of them.
+    // Requests short at once are many (a burst): one refill asks for all of them, and a request goes back
+    // to its lane when the lease has room for every one waiting (or, once the limit is near, for itself).
     st.waiting += amount;
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
@@ -314,7 +322,8 @@ export class ClusterLeases {
           this.counts.refusedForRedis += 1;
           return "unreachable";
         }
-        if (fits()) return "granted";
+        const room = Date.now() < st.validUntil ? available(st) : 0;
+        if (room >= st.waiting || ((st.exhausted || attempt === 2) && room >= amount)) return "granted";
         if (st.exhausted) break;
       }
     } finally {
@@ -339,6 +348,20 @@ export class ClusterLeases {
     if (st === undefined) throw new Error(`no reservation of ${id} in the window at ${window.start}`);
     st.reserved -= reserved;
     st.settled += actual;
+  }
+
+  /** Starts a window Redis does not know at `spent` (what the store saved of it); true when it did. */
+  async seed(id: string, window: LeaseWindow, spent: number): Promise<boolean> {
+    const { start, end, sliding } = window;
+    const [hash] = leaseKeys(this.prefix, id, start, undefined);
+    const expireAt = Number.isFinite(end) ? end + (sliding ? end - start : 0) + this.ttl : 0;
+    const reply = await this.command(() =>
+      this.client.eval(SEED_SCRIPT, {
+        keys: [hash],
+        arguments: [String(Math.round(spent)), String(expireAt)],
+      }),
+    );
+    return Number(reply) === 1;
   }
 
   /** The window as Redis counts it. */

@@ -4,6 +4,7 @@ import type { CounterRef, GovernanceSnapshot, GovernedLimits } from "../governan
 import { windowEnd, windowStart } from "../governance/window.js";
 import { counter, type MetricJson } from "../observability/metric-json.js";
 import type { GovernanceCounters } from "../shm/governance.js";
+import type { BudgetUsage } from "../store/types.js";
 import {
   type Accounted,
   ClusterLeases,
@@ -106,6 +107,21 @@ export class LeaseGovernance implements ClusterCounts {
     this.slotById = new Map([...bySlot].map(([slot, counter]) => [counter.ref.id, slot]));
     for (const slot of bySlot.keys()) this.counters.share(slot);
     this.refresh();
+  }
+
+  async seed(usage: readonly BudgetUsage[]): Promise<void> {
+    const now = Date.now();
+    let seeded = 0;
+    for (const row of usage) {
+      const slot = this.slotById.get(row.budgetId);
+      const counter = slot === undefined ? undefined : this.bySlot.get(slot);
+      if (counter === undefined || row.spentMicros <= 0) continue;
+      const window = leaseWindow(counter, now);
+      if (window.start !== row.windowStart) continue;
+      if (await this.leases.seed(counter.ref.id, window, row.spentMicros)) seeded += 1;
+    }
+    if (seeded > 0)
+      this.log(`cluster: ${seeded} budget windows Redis did not know were started from the store`);
   }
 
   /** A lane's reservation of `amount` in `slot` found no room in the allowance: more lease is asked for. */

@@ -95,6 +95,21 @@ return {c, s, spent, total, now}
 
 export const SYNC_SCRIPT_SHA = createHash("sha1").update(SYNC_SCRIPT).digest("hex");
 
+/**
+ * A window Redis does not know (a fresh or emptied Redis, a deployment turning cluster mode on) starts from
+ * what the store saved of it: counted as a holder "store" that has spent it and holds no lease, so nothing
+ * ever expires it. A window Redis knows is left as it is. Answers 1 when it seeded.
+ */
+export const SEED_SCRIPT = `
+local h = KEYS[1]
+local spent, expireAt = tonumber(ARGV[1]), tonumber(ARGV[2])
+if redis.call('EXISTS', h) == 1 then return 0 end
+local n = string.format('%d', spent)
+redis.call('HSET', h, 'total', n, 'spent', n, 'c:store', n, 's:store', n)
+if expireAt > 0 then redis.call('PEXPIREAT', h, expireAt) end
+return 1
+`;
+
 /** The keys of one budget's window; the `{id}` hash tag keeps them in one Redis Cluster slot. */
 export function leaseKeys(
   prefix: string,

@@ -31,6 +31,8 @@ export interface ClusterCounts {
   spent(counterId: string): { readonly windowStart: number; readonly spent: number } | undefined;
   /** A snapshot's counters are the ones shared from now on; called before the lanes get it. */
   apply(snapshot: GovernanceSnapshot): void;
+  /** What the store saved of each budget's window, for windows Redis does not know (once, at start). */
+  seed(usage: readonly BudgetUsage[]): Promise<void>;
 }
 
 export class GovernanceControl implements SlotAssigner {
@@ -76,15 +78,25 @@ export class GovernanceControl implements SlotAssigner {
     control.cluster = cluster?.(control.counters);
     await control.rebuild(false);
     control.cluster?.apply(control.current);
-    const usage = control.cluster === undefined ? await store.loadBudgetUsage() : [];
-    for (const row of usage) {
-      const slot = control.slots.get(row.budgetId);
-      if (slot === undefined) continue;
-      control.counters.seed(slot, row.windowStart, row.spentMicros);
-      control.saved.set(row.budgetId, `${row.windowStart}:${row.spentMicros}`);
-    }
+    const usage = await store.loadBudgetUsage();
+    // In cluster mode Redis counts the spend: a window it does not know starts from the store's copy.
+    if (control.cluster !== undefined)
+      await control.cluster
+        .seed(usage)
+        .catch((error: Error) => log(`cluster: could not seed Redis from the store: ${error.message}`));
+    else control.seedCounters(usage);
     control.timer = setInterval(() => void control.flush(), FLUSH_INTERVAL_MS).unref();
     return control;
+  }
+
+  /** The counters' last saved state, so a restart does not begin a window's spend again. */
+  private seedCounters(usage: readonly BudgetUsage[]): void {
+    for (const row of usage) {
+      const slot = this.slots.get(row.budgetId);
+      if (slot === undefined) continue;
+      this.counters.seed(slot, row.windowStart, row.spentMicros);
+      this.saved.set(row.budgetId, `${row.windowStart}:${row.spentMicros}`);
+    }
   }
 
   get snapshot(): GovernanceSnapshot {
