@@ -1,5 +1,4 @@
 import type { ClusterConfig } from "../config/types.js";
-import type { ClusterCounts } from "../control/governance.js";
 import type { CounterRef, GovernanceSnapshot, GovernedLimits } from "../governance/snapshot.js";
 import { windowEnd, windowStart } from "../governance/window.js";
 import { counter, type MetricJson } from "../observability/metric-json.js";
@@ -26,6 +25,20 @@ const REFRESH_MS = 100;
 const VIEW_MS = 1_000;
 /** A failing Redis says so at most this often in the log. */
 const ERROR_LOG_MS = 10_000;
+
+/**
+ * Cluster mode (LeaseGovernance, below): Redis counts every instance's spend, so a counter's use is
+ * not seeded from the store (it would be reported again as this instance's), and what is saved to the store
+ * and shown is the cluster's count of a window, not this instance's part of it.
+ */
+export interface ClusterCounts {
+  /** The cluster's count of a counter's current window, as last read from Redis. */
+  spent(counterId: string): { readonly windowStart: number; readonly spent: number } | undefined;
+  /** A snapshot's counters are the ones shared from now on; called before the lanes get it. */
+  apply(snapshot: GovernanceSnapshot): void;
+  /** What the store saved of each budget's window, for windows Redis does not know (once, at start). */
+  seed(usage: readonly BudgetUsage[]): Promise<void>;
+}
 
 type Kind = "budget" | "requests" | "tokens" | "parallel";
 

@@ -1,3 +1,4 @@
+import type { ClusterCounts } from "../cluster/lease-governance.js";
 import type { GatewayConfig } from "../config/types.js";
 import { buildSnapshot, type GovernanceSnapshot, type SlotAssigner } from "../governance/snapshot.js";
 import type { Customer, SpendRecord, Team, VirtualKey } from "../governance/types.js";
@@ -19,20 +20,6 @@ export const MAX_PENDING_SPEND = 1_000_000;
 export interface CounterSize {
   readonly counters: number;
   readonly lanes: number;
-}
-
-/**
- * Cluster mode (src/cluster/lease-governance.ts): Redis counts every instance's spend, so a counter's use is
- * not seeded from the store (it would be reported again as this instance's), and what is saved to the store
- * and shown is the cluster's count of a window, not this instance's part of it.
- */
-export interface ClusterCounts {
-  /** The cluster's count of a counter's current window, as last read from Redis. */
-  spent(counterId: string): { readonly windowStart: number; readonly spent: number } | undefined;
-  /** A snapshot's counters are the ones shared from now on; called before the lanes get it. */
-  apply(snapshot: GovernanceSnapshot): void;
-  /** What the store saved of each budget's window, for windows Redis does not know (once, at start). */
-  seed(usage: readonly BudgetUsage[]): Promise<void>;
 }
 
 export class GovernanceControl implements SlotAssigner {
