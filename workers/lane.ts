@@ -10,6 +10,7 @@ import type { ExchangeHandler, HttpFront } from "../src/http/exchange.js";
 import { startNodeFront } from "../src/http/node.js";
 import { loadUws, startUwsFront } from "../src/http/uws.js";
 import { nativeStatus } from "../src/native/index.js";
+import { loadCacheBackends } from "../src/pipeline/cache/lane-cache.js";
 import { Gateway } from "../src/pipeline/gateway.js";
 import type { SpendSink } from "../src/pipeline/governance/admission.js";
 import { type AskLease, LaneGovernance } from "../src/pipeline/governance/lane-governance.js";
@@ -49,6 +50,7 @@ installUpstreamHealth(upstream, data.config.routing, data.lane);
 // The control plane loaded these plugins once before it started the lanes, so a failure here is rare; it
 // fails the lane's start with the reason.
 let plugins: PluginChain = await loadPluginChain(data.config);
+await loadCacheBackends(data.config);
 const spendOutbox = new SpendOutbox((records) => send({ type: "spend", records }));
 let governanceSnapshot = data.governance;
 let config = data.config;
@@ -232,6 +234,14 @@ async function applyConfig(message: Extract<ToLane, { type: "config" }>): Promis
   } catch (error) {
     console.error(
       `[switchyard] lane ${data.lane} keeps its configuration: the new one's plugins did not load: ${describeError(error)}`,
+    );
+    return;
+  }
+  try {
+    await loadCacheBackends(message.config);
+  } catch (error) {
+    console.error(
+      `[switchyard] lane ${data.lane} keeps its configuration: the cache's Redis store did not load: ${describeError(error)}`,
     );
     return;
   }

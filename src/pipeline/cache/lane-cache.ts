@@ -1,5 +1,5 @@
-import { type RedisSemanticShare, redisSemanticShare } from "../../cache/redis-semantic.js";
-import { redisStore } from "../../cache/redis-store.js";
+import type { RedisSemanticShare, redisSemanticShare } from "../../cache/redis-semantic.js";
+import type { redisStore } from "../../cache/redis-store.js";
 import { createSemanticIndex, type SemanticIndex } from "../../cache/semantic-index.js";
 import { closeSemanticSearch } from "../../cache/semantic-search.js";
 import { createMemoryCacheStore } from "../../cache/shared-memory-store.js";
@@ -26,6 +26,33 @@ export interface LaneCache {
 const REDIS_ERROR_INTERVAL_MS = 60_000;
 /** Semantic entries kept per scope in Redis: also what a first sync of a scope reads (1.6 MB at 384 values). */
 const SHARED_ENTRIES_PER_SCOPE = 1_000;
+
+interface RedisBackends {
+  readonly redisStore: typeof redisStore;
+  readonly redisSemanticShare: typeof redisSemanticShare;
+}
+
+/** Loaded by loadCacheBackends, only in a lane whose configuration keeps answers in Redis. */
+let redisBackends: RedisBackends | undefined;
+
+/**
+ * Loads the Redis store's modules when `config` keeps answers in Redis, before the configuration is served:
+ * a gateway that never names Redis never loads a Redis client.
+ */
+export async function loadCacheBackends(config: GatewayConfig): Promise<void> {
+  if (config.cache?.store !== "redis" || redisBackends !== undefined) return;
+  const [store, semantic] = await Promise.all([
+    import("../../cache/redis-store.js"),
+    import("../../cache/redis-semantic.js"),
+  ]);
+  redisBackends = { redisStore: store.redisStore, redisSemanticShare: semantic.redisSemanticShare };
+}
+
+function redis(): RedisBackends {
+  if (redisBackends === undefined)
+    throw new Error("the cache's Redis store was not loaded (loadCacheBackends)");
+  return redisBackends;
+}
 
 export class LaneCaches {
   private store: { readonly spec: string; readonly store: CacheStore } | undefined;
@@ -71,7 +98,7 @@ export class LaneCaches {
     void this.store?.store.close();
     const store =
       cache.store === "redis" && cache.redisUrl !== undefined
-        ? redisStore({ url: cache.redisUrl, onError: (error) => this.redisFailed(error) })
+        ? redis().redisStore({ url: cache.redisUrl, onError: (error) => this.redisFailed(error) })
         : createMemoryCacheStore({ maxBytes: cache.maxBytes });
     this.store = { spec, store };
     return store;
@@ -81,7 +108,7 @@ export class LaneCaches {
     if (url === undefined) return undefined;
     if (this.share?.url === url) return this.share.share;
     void this.share?.share.close();
-    const share = redisSemanticShare({
+    const share = redis().redisSemanticShare({
       url,
       maxEntriesPerScope: SHARED_ENTRIES_PER_SCOPE,
       onError: (error) => this.redisFailed(error),
