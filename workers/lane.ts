@@ -68,7 +68,7 @@ const LEASE_TIMEOUT_MS = 2_000;
 const askLease: AskLease | undefined =
   data.config.cluster === undefined
     ? undefined
-    : (slot, amount) =>
+    : (needs) =>
         new Promise((resolve) => {
           const id = nextRequest++;
           const timer = setTimeout(() => {
@@ -79,7 +79,12 @@ const askLease: AskLease | undefined =
             clearTimeout(timer);
             resolve(answer);
           });
-          send({ type: "lease-short", id, slot, amount });
+          send({
+            type: "lease-short",
+            id,
+            slots: needs.map((need) => need.slot),
+            amounts: needs.map((need) => need.amount),
+          });
         });
 const laneGovernance = (snapshot: GovernanceSnapshot, current: GatewayConfig): LaneGovernance =>
   new LaneGovernance(snapshot, data.lane, pricingFor(current), spendSink, askLease);

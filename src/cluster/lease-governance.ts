@@ -137,8 +137,20 @@ export class LeaseGovernance implements ClusterCounts {
       this.log(`cluster: ${seeded} budget windows Redis did not know were started from the store`);
   }
 
-  /** A lane's reservation of `amount` in `slot` found no room in the allowance: more lease is asked for. */
-  async short(slot: number, amount: number): Promise<LeaseAnswer> {
+  /**
+   * A lane's request found no room in these counters' allowances for these amounts: more lease is asked
+   * for, for all of them at once. Redis away wins over a limit reached, which wins over room.
+   */
+  async short(slots: readonly number[], amounts: readonly number[]): Promise<LeaseAnswer> {
+    const answers = await Promise.all(slots.map((slot, i) => this.refill(slot, amounts[i] ?? 0)));
+    return answers.includes("unreachable")
+      ? "unreachable"
+      : answers.includes("exhausted")
+        ? "exhausted"
+        : "granted";
+  }
+
+  private async refill(slot: number, amount: number): Promise<LeaseAnswer> {
     const counter = this.bySlot.get(slot);
     // Shared no longer (the snapshot changed meanwhile): the lane's next try meets the new state.
     if (counter === undefined) return "granted";

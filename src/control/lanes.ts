@@ -36,7 +36,7 @@ export interface LanesOptions {
   /** A management API request a lane received. */
   readonly onAdmin: (request: AdminRequest) => Promise<AdminResponse>;
   /** Cluster mode: a lane is short of a shared counter's lease. */
-  readonly onLeaseShort?: (slot: number, amount: number) => Promise<LeaseAnswer>;
+  readonly onLeaseShort?: (slots: readonly number[], amounts: readonly number[]) => Promise<LeaseAnswer>;
   readonly log: (line: string) => void;
   /** The request log's rings (src/control/request-log.ts); absent when the log is off. */
   readonly logRings?: SharedArrayBuffer;
@@ -216,7 +216,7 @@ export class Lanes {
     } else if (message.type === "lease-short") {
       const answer = (value: LeaseAnswer) =>
         worker.postMessage({ type: "lease-answer", id: message.id, answer: value } satisfies ToLane);
-      const asked = this.options.onLeaseShort?.(message.slot, message.amount);
+      const asked = this.options.onLeaseShort?.(message.slots, message.amounts);
       if (asked === undefined) answer("unreachable");
       else
         asked.then(answer, (error: Error) => {

@@ -54,8 +54,8 @@ export type FromLane =
   | { type: "drained"; unfinished: number }
   /** How many clients watch this lane's live tail now. */
   | { type: "tail-listeners"; count: number }
-  /** Cluster mode: a shared counter's allowance is short of `amount` (src/cluster/lease-governance.ts). */
-  | { type: "lease-short"; id: number; slot: number; amount: number };
+  /** Cluster mode: shared counters' allowances are short of these amounts (src/cluster/lease-governance.ts). */
+  | { type: "lease-short"; id: number; slots: number[]; amounts: number[] };
 
 /** What the log worker (workers/log-worker.ts) starts with. */
 export interface LogWorkerData {

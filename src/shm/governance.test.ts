@@ -76,6 +76,21 @@ describe("GovernanceCounters", () => {
     expect(counters.reserve(0, 2000, 100, 100)).toBe(true);
   });
 
+  it("says how much room a shared slot's allowance leaves in a window", () => {
+    const counters = new GovernanceCounters(createGovernanceBuffer(2, 1), 0);
+    const control = new GovernanceCounters(counters.buffer);
+    expect(counters.room(1, 1000)).toBe(Number.POSITIVE_INFINITY);
+    control.share(1);
+    expect(counters.room(1, 1000)).toBe(0);
+    control.allow(1, 1000, 50);
+    expect(counters.reserve(1, 1000, 100, 20)).toBe(true);
+    counters.settle(1, 1000, 20, 5);
+    expect(counters.reserve(1, 1000, 100, 10)).toBe(true);
+    expect(counters.room(1, 1000)).toBe(35);
+    // The next window has no allowance yet; what is reserved still counts against it.
+    expect(counters.room(1, 2000)).toBe(-10);
+  });
+
   it("freezes a shared slot's allowance at what is used and reserved, atomically with the read", () => {
     const counters = new GovernanceCounters(createGovernanceBuffer(1, 1), 0);
     const control = new GovernanceCounters(counters.buffer);

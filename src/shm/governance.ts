@@ -169,6 +169,25 @@ export class GovernanceCounters {
     this.unlock(slot);
   }
 
+  /**
+   * What a reservation in the window starting at `windowStart` could take now before its allowance stops
+   * it; Infinity for a slot that is not shared. The limit itself is not counted.
+   */
+  room(slot: number, windowStart: number): number {
+    const at = slot * this.stride;
+    const fields = this.fields;
+    this.lock(slot);
+    let room = Number.POSITIVE_INFINITY;
+    if (fields[at + SHARED] === 1) {
+      const allowance =
+        fields[at + ALLOWANCE_WINDOW] === windowStart ? (fields[at + ALLOWANCE] as number) : 0;
+      const used = fields[at + WINDOW_START] === windowStart ? (fields[at + USED] as number) : 0;
+      room = allowance - used - (fields[at + RESERVED] as number);
+    }
+    this.unlock(slot);
+    return room;
+  }
+
   /** What this instance may have used and reserved together in the window starting at `windowStart`. */
   allow(slot: number, windowStart: number, allowance: number): void {
     const at = slot * this.stride;

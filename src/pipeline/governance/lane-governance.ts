@@ -109,18 +109,21 @@ export interface AdmissionRequest {
   readonly body: Buffer;
 }
 
-/**
- * Cluster mode: asks the control plane for more of a shared counter's lease (src/cluster/lease-governance.ts);
- * answers whether the lane may try again ("granted"), the cluster's limit is reached, or Redis is away.
- */
-export type AskLease = (slot: number, amount: number) => Promise<LeaseAnswer>;
+/** A shared counter without room in its lease for what a request needs of it. */
+export interface Shortfall {
+  readonly slot: number;
+  readonly amount: number;
+}
 
 /**
- * How many times a request short of lease asks for more before it is refused: once per counter it is short
- * of (a key may have a budget, request, token and parallel limit at each level), and again when a burst's
- * other requests took what a refill brought.
+ * Cluster mode: asks the control plane for more of shared counters' leases, all a request is short of at
+ * once (src/cluster/lease-governance.ts); answers whether the lane may try again ("granted"), a cluster's
+ * limit is reached, or Redis is away.
  */
-const LEASE_ROUNDS = 12;
+export type AskLease = (needs: readonly Shortfall[]) => Promise<LeaseAnswer>;
+
+/** How many times a request short of lease asks for more before it is refused: a burst's other requests may take what a refill brought. */
+const LEASE_ROUNDS = 4;
 
 export class LaneGovernance {
   /** Some virtual key exists, or one is required: the front must read the presented key. */
@@ -186,7 +189,7 @@ export class LaneGovernance {
   ): Promise<Admission | GatewayError> {
     let last = refused;
     for (let round = 0; round < LEASE_ROUNDS && last.short !== undefined; round++) {
-      const answer = await askLease(last.short.slot, last.short.amount);
+      const answer = await askLease(last.short);
       if (answer === "unreachable") return clusterUnreachable();
       if (answer === "exhausted") return last.error;
       const outcome = this.attempt(key, plan, request);
@@ -206,20 +209,21 @@ export class LaneGovernance {
     const now = Date.now();
     const held: Held[] = [];
     let refused: Refusal | undefined;
+    let estimate: Estimate | undefined;
     if (needsEstimate) {
       const outputCap = outputCapOf(request.body);
-      refused = this.reserve(
-        data,
-        modelLimits,
-        this.estimate(plan, request.body.length, outputCap),
-        now,
-        held,
-      );
+      estimate = this.estimate(plan, request.body.length, outputCap);
+      refused = this.reserve(data, modelLimits, estimate, now, held);
       if (refused?.byEstimate === true && request.body.length <= COUNTED_BODY_LIMIT) {
-        const counted = this.estimate(plan, countedPromptTokens(request.body), outputCap);
-        refused = this.reserve(data, modelLimits, counted, now, held);
+        estimate = this.estimate(plan, countedPromptTokens(request.body), outputCap);
+        refused = this.reserve(data, modelLimits, estimate, now, held);
       }
     } else refused = this.reserve(data, modelLimits, undefined, now, held);
+    if (refused?.short !== undefined) {
+      // Every counter the request is short of, so that one ask refills them all.
+      const all = this.shortfalls(data, modelLimits, estimate, now);
+      if (all.length > 0) return { ...refused, short: all };
+    }
     if (refused !== undefined) return refused;
     return new Admission(
       this.counters,
@@ -291,8 +295,34 @@ export class LaneGovernance {
     return {
       error: refusal(kind, ref, now),
       byEstimate: kind === CounterKind.Tokens || kind === CounterKind.Budget,
-      ...(counters.short ? { short: { slot: ref.slot, amount } } : {}),
+      ...(counters.short ? { short: [{ slot: ref.slot, amount }] } : {}),
     };
+  }
+
+  /** Cluster mode: the shared counters of the key whose leases lack room for this request now. */
+  private shortfalls(
+    data: GovernedKey,
+    modelLimits: GovernedLimits | undefined,
+    estimate: Estimate | undefined,
+    now: number,
+  ): Shortfall[] {
+    const found: Shortfall[] = [];
+    const check = (ref: CounterRef | undefined, amount: number): void => {
+      if (
+        ref !== undefined &&
+        this.counters.room(ref.slot, windowStart(ref.window, ref.anchor, now)) < amount
+      )
+        found.push({ slot: ref.slot, amount });
+    };
+    const checkLimits = (limits: GovernedLimits): void => {
+      check(limits.parallel, 1);
+      check(limits.requests, 1);
+      check(limits.tokens, estimate?.tokens ?? 0);
+    };
+    for (const limits of data.limits) checkLimits(limits);
+    if (modelLimits !== undefined) checkLimits(modelLimits);
+    for (const budget of data.budgets) check(budget, estimate?.costMicros ?? 0);
+    return found;
   }
 
   /** The request's most: `prompt` tokens plus its output cap, priced at the dearest candidate. */
@@ -316,8 +346,8 @@ export class LaneGovernance {
 interface Refusal {
   readonly error: GatewayError;
   readonly byEstimate: boolean;
-  /** Cluster mode: the counter's limit had room, this instance's lease of it had not. */
-  readonly short?: { readonly slot: number; readonly amount: number };
+  /** Cluster mode: the counters whose limits had room and this instance's leases of them had not. */
+  readonly short?: readonly Shortfall[];
 }
 
 /** Cluster mode with Redis away and the policy to refuse: nothing shared may be admitted (docs/cluster.md). */
