@@ -44,6 +44,7 @@ import {
 
 const OVERHEAD_METRIC = "switchyard_gateway_overhead_seconds";
 const HEAP_METRIC = "switchyard_heap_allocated_bytes_total";
+const LOG_DROPPED_METRIC = "switchyard_log_records_dropped_total";
 
 const args = parseArgs(process.argv.slice(2));
 const S = args.smoke;
@@ -112,17 +113,25 @@ interface Scraped {
   readonly overhead: Buckets | undefined;
   /** switchyard_heap_allocated_bytes_total, summed over the lanes. */
   readonly heapBytes: number | undefined;
+  /** Request log records dropped (rings full); undefined with the log off. */
+  readonly logDropped: number | undefined;
 }
 
+const NOTHING_SCRAPED: Scraped = { overhead: undefined, heapBytes: undefined, logDropped: undefined };
+
 async function scrapeGateway(t: Target): Promise<Scraped> {
-  if (t.metricsUrl === undefined) return { overhead: undefined, heapBytes: undefined };
+  if (t.metricsUrl === undefined) return NOTHING_SCRAPED;
   try {
     const res = await request(t.metricsUrl, { headersTimeout: 5000, bodyTimeout: 5000 });
     const text = await res.body.text();
-    if (res.statusCode !== 200) return { overhead: undefined, heapBytes: undefined };
-    return { overhead: parseHistogram(text, OVERHEAD_METRIC), heapBytes: parseCounter(text, HEAP_METRIC) };
+    if (res.statusCode !== 200) return NOTHING_SCRAPED;
+    return {
+      overhead: parseHistogram(text, OVERHEAD_METRIC),
+      heapBytes: parseCounter(text, HEAP_METRIC),
+      logDropped: parseCounter(text, LOG_DROPPED_METRIC),
+    };
   } catch {
-    return { overhead: undefined, heapBytes: undefined };
+    return NOTHING_SCRAPED;
   }
 }
 
@@ -133,6 +142,8 @@ interface Measured {
   peakRssMb: number;
   internalUs: { p50: number; p99: number } | null;
   heapBytesPerRequest: number | null;
+  /** Request log records the gateway dropped during the load; null with the log off. */
+  logDropped: number | null;
 }
 
 /**
@@ -184,6 +195,10 @@ async function measure(
       scraped.heapBytes === undefined || before?.heapBytes === undefined
         ? null
         : (scraped.heapBytes - before.heapBytes) / n,
+    logDropped:
+      scraped.logDropped === undefined || before?.logDropped === undefined
+        ? null
+        : scraped.logDropped - before.logDropped,
   };
 }
 
@@ -220,7 +235,9 @@ function toRow(scenario: string, variant: string, t: Target, m: Measured, extra?
   const stalled = r.warmupStalled
     ? "warm-up requests were still outstanding after the drain time: the target could not keep up, nothing was measured"
     : undefined;
-  const note = [extra, stalled, failureNote(r), lagNote].filter((x) => x !== undefined).join("; ");
+  // A log that keeps up only by dropping records would flatter its cost: the drops are told beside it.
+  const dropped = m.logDropped === null ? undefined : `request log records dropped: ${m.logDropped}`;
+  const note = [extra, stalled, failureNote(r), dropped, lagNote].filter((x) => x !== undefined).join("; ");
   return {
     scenario,
     variant,

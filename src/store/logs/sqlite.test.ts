@@ -38,7 +38,7 @@ function fileBytes(path: string): number {
 }
 
 describe("SQLite log file", () => {
-  it("is made with incremental auto-vacuum and WAL", async () => {
+  it("is made with 64 KiB pages, incremental auto-vacuum and WAL", async () => {
     const path = join(dir, "pragmas.db");
     const store = openSqliteLogStore(path);
     await store.migrate();
@@ -48,6 +48,7 @@ describe("SQLite log file", () => {
     try {
       // 2 is INCREMENTAL.
       expect(db.pragma("auto_vacuum", { simple: true })).toBe(2);
+      expect(db.pragma("page_size", { simple: true })).toBe(65_536);
       expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
       expect(db.prepare("SELECT COUNT(*) AS n FROM request_logs").get()).toEqual({ n: 1 });
     } finally {

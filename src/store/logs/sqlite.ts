@@ -55,11 +55,12 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** `path` is a file, or ":memory:". Call migrate() before use. */
 export function openSqliteLogStore(path: string): LogStore {
   const db = new Database(path);
+  // Records carry kilobytes of content: large pages halve what each insert writes (measured: 17 µs a
+  // record with 4 KiB pages, 9 µs with 64 KiB). First: setting auto_vacuum writes the new file's header, after
+  // which its page size is fixed (files made before this order was right have 4 KiB pages, and keep them).
+  db.pragma("page_size = 65536");
   // Only takes on a database without tables; on an existing file it is what the file was made with.
   db.pragma("auto_vacuum = INCREMENTAL");
-  // Records carry kilobytes of content: large pages halve what each insert writes (measured: 17 µs a
-  // record with 4 KiB pages, 9 µs with 64 KiB). Like auto_vacuum, it only takes on a new file.
-  db.pragma("page_size = 65536");
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("cache_size = -32768");
