@@ -2,16 +2,12 @@
 // reservation costs when the local lease covers it (the hot path), the round trip of a refill, and the
 // overspend measured against the bound docs/cluster.md states, with three instances sharing one budget.
 // Usage: npm run build && node dist/bench/lease-micro.js [--smoke]
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createClient } from "redis";
 import { type ClusterLeaseOptions, ClusterLeases, type LeaseWindow } from "../src/cluster/lease-client.js";
 import { leaseKeys } from "../src/cluster/lease-scripts.js";
 import { seededRandom } from "../test/helpers/prng.js";
 import { startTestRedis } from "../test/helpers/redis.js";
-import { formatNs, measure, median, ROUNDS, sink, smoke } from "./micro.js";
+import { formatNs, measure, median, ROUNDS, sink, smoke, writeMicroResult } from "./micro.js";
 
 const PREFIX = "bench:";
 const TRIPS = smoke ? 50 : 2_000;
@@ -241,14 +237,7 @@ for (const [i, s] of SCENARIOS.entries()) {
 await raw.quit();
 await redis.stop();
 
-const result = {
-  benchmark: "lease-micro",
-  date: new Date().toISOString(),
-  smoke,
-  node: process.version,
-  platform: `${process.platform}-${process.arch}`,
-  cpu: cpus()[0]?.model ?? "unknown",
-  cpus: cpus().length,
+const figures = {
   redis: "local redis-server over loopback TCP",
   hotPath: { ...hot, unit: "ns per call (median of rounds)" },
   roundTrips: { ...trips, trips: TRIPS },
@@ -266,8 +255,5 @@ for (const s of scenarios)
   console.log(
     `${s.name}: max overspend ${s.maxOverspend} of ${s.limit} (bound ${s.boundAtMax}), within bound: ${s.withinBound}, least used ${s.minUsed}`,
   );
-const outDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results");
-mkdirSync(outDir, { recursive: true });
-const file = join(outDir, smoke ? "lease-micro.smoke.json" : "lease-micro.json");
-writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+const file = writeMicroResult("lease-micro", figures);
 console.log(`wrote ${file}`);

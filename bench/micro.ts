@@ -1,5 +1,11 @@
-// The timing loop shared by the micro-benchmarks (native-micro, transcode-micro): per case and round,
-// a warm-up, then as many iterations as fit in the round; the median of the rounds is reported.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// What the micro-benchmarks (native, transcode, vector, semantic-search, lease) share: the timing loop (per
+// case and round, a warm-up, then as many iterations as fit in the round; the median of the rounds is
+// reported) and the writing of their figures.
 
 export const smoke = process.argv.includes("--smoke");
 export const ROUNDS = smoke ? 2 : 5;
@@ -41,4 +47,26 @@ export function formatNs(ns: number | null): string {
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
+}
+
+/**
+ * Writes a micro-benchmark's figures to bench/results/<name>.json (<name>.smoke.json for a smoke run), with
+ * when and where they were taken; answers the file's path.
+ */
+export function writeMicroResult(name: string, figures: Record<string, unknown>): string {
+  const result = {
+    benchmark: name,
+    date: new Date().toISOString(),
+    smoke,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpu: cpus()[0]?.model ?? "unknown",
+    cpus: cpus().length,
+    ...figures,
+  };
+  const outDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results");
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, smoke ? `${name}.smoke.json` : `${name}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
 }

@@ -1,10 +1,6 @@
 // Micro-benchmark: the Rust addon against the TypeScript fallbacks, in one process and one run, so
 // the ratios are comparable even on a noisy machine. Usage: node dist/bench/native-micro.js [--smoke]
-import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   fallback,
   type Implementation,
@@ -13,7 +9,7 @@ import {
   nativeStatus,
   scanRequest,
 } from "../src/native/index.js";
-import { formatNs, measure, median, ROUND_MS, ROUNDS, sink, smoke } from "./micro.js";
+import { formatNs, measure, median, ROUND_MS, ROUNDS, sink, writeMicroResult } from "./micro.js";
 
 function chatBody(contentBytes: number): Buffer {
   const sentence =
@@ -131,14 +127,7 @@ const table = [
   ),
 ].join("\n");
 
-const result = {
-  benchmark: "native-micro",
-  date: new Date().toISOString(),
-  smoke,
-  node: process.version,
-  platform: `${process.platform}-${process.arch}`,
-  cpu: cpus()[0]?.model ?? "unknown",
-  cpus: cpus().length,
+const figures = {
   native: nativeStatus,
   rounds: ROUNDS,
   roundMs: ROUND_MS,
@@ -147,10 +136,7 @@ const result = {
   sink: sink(),
 };
 
-const outDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results");
-mkdirSync(outDir, { recursive: true });
-const file = join(outDir, smoke ? "native-micro.smoke.json" : "native-micro.json");
-writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+const file = writeMicroResult("native-micro", figures);
 console.log(table);
 console.log(
   `\nnative: ${nativeStatus.loaded ? "loaded" : `not loaded (${nativeStatus.detail})`}; wrote ${file}`,

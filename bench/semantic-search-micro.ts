@@ -3,15 +3,12 @@
 // the same search through the one-thread piscina pool (workers/vector-search.js). A search goes off-lane
 // from the size where inline costs more than OFF_LANE_BUDGET_NS or the round trip, whichever is larger.
 // Usage: npm run build && node dist/bench/semantic-search-micro.js [--smoke]
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
-import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import type { VectorSearchResult, VectorTask } from "../src/cache/semantic-search.js";
 import { nativeStatus, sharedVectors } from "../src/native/index.js";
 import { seededRandom } from "../test/helpers/prng.js";
-import { formatNs, measure, median, ROUNDS, sink, smoke } from "./micro.js";
+import { formatNs, measure, median, ROUNDS, sink, smoke, writeMicroResult } from "./micro.js";
 import { clusteredVectors, nearCopy } from "./vector-data.js";
 
 const DIMENSION = 384;
@@ -129,14 +126,7 @@ const table = [
   ),
 ].join("\n");
 
-const result = {
-  benchmark: "semantic-search-micro",
-  date: new Date().toISOString(),
-  smoke,
-  node: process.version,
-  platform: `${process.platform}-${process.arch}`,
-  cpu: cpus()[0]?.model ?? "unknown",
-  cpus: cpus().length,
+const figures = {
   native: nativeStatus,
   dimension: DIMENSION,
   data: {
@@ -157,10 +147,7 @@ const result = {
   offLaneMinValues,
   sink: sink(),
 };
-const outDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results");
-mkdirSync(outDir, { recursive: true });
-const file = join(outDir, smoke ? "semantic-search-micro.smoke.json" : "semantic-search-micro.json");
-writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+const file = writeMicroResult("semantic-search-micro", figures);
 console.log(
   `${table}\n\noff-lane from ${offLaneMinValues ?? "—"} values (entries × dimension); wrote ${file}`,
 );

@@ -2,10 +2,6 @@
 // canonical → OpenAI JSON text, provider stream → canonical chunks → OpenAI SSE text, for Anthropic, Gemini
 // and Bedrock, at a small and a large size; plus the Rust addon's Anthropic reply → OpenAI text in the same
 // process. Usage: node dist/bench/transcode-micro.js [--smoke]
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { ChatRequest } from "../src/formats/canonical.js";
 import type { GeminiResponse } from "../src/formats/gemini/wire.js";
 import { openAIFormat } from "../src/formats/openai/format.js";
@@ -23,7 +19,7 @@ import {
   anthropicToOpenAINative,
   anthropicToOpenAITs,
 } from "../src/upstream/native-transcode.js";
-import { formatNs, measure, median, ROUND_MS, ROUNDS, sink, smoke } from "./micro.js";
+import { formatNs, measure, median, ROUND_MS, ROUNDS, sink, writeMicroResult } from "./micro.js";
 
 /** Stream bodies reach the decoder in network reads of about this size. */
 const READ_BYTES = 1400;
@@ -413,14 +409,7 @@ const table = [
   ),
 ].join("\n");
 
-const result = {
-  benchmark: "transcode-micro",
-  date: new Date().toISOString(),
-  smoke,
-  node: process.version,
-  platform: `${process.platform}-${process.arch}`,
-  cpu: cpus()[0]?.model ?? "unknown",
-  cpus: cpus().length,
+const figures = {
   native: { ...nativeStatus, transcoder: anthropicToOpenAIAddon !== undefined },
   rounds: ROUNDS,
   roundMs: ROUND_MS,
@@ -429,10 +418,7 @@ const result = {
   sink: sink(),
 };
 
-const outDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results");
-mkdirSync(outDir, { recursive: true });
-const file = join(outDir, smoke ? "transcode-micro.smoke.json" : "transcode-micro.json");
-writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+const file = writeMicroResult("transcode-micro", figures);
 console.log(table);
 console.log(
   `\nnative transcoder: ${anthropicToOpenAIAddon !== undefined ? "loaded" : `not loaded (${nativeStatus.detail})`}; wrote ${file}`,

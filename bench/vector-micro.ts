@@ -1,10 +1,6 @@
 // Micro-benchmark of the semantic cache's vector index: search time against index size, the addon's brute
 // force against its inverted file against the TypeScript twin, with the inverted file's recall against
 // brute force. Usage: node dist/bench/vector-micro.js [--smoke]
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   createFallbackVectorIndex,
   createNativeVectorIndex,
@@ -15,7 +11,7 @@ import {
   type VectorIndex,
 } from "../src/native/index.js";
 import { seededRandom } from "../test/helpers/prng.js";
-import { formatNs, measure, median, ROUND_MS, ROUNDS, sink, smoke } from "./micro.js";
+import { formatNs, measure, median, ROUND_MS, ROUNDS, sink, smoke, writeMicroResult } from "./micro.js";
 import { clusteredVectors, nearCopy } from "./vector-data.js";
 
 const DIMENSIONS = [384, 1536];
@@ -134,14 +130,7 @@ const crossover = [
   ),
 ].join("\n");
 
-const result = {
-  benchmark: "vector-micro",
-  date: new Date().toISOString(),
-  smoke,
-  node: process.version,
-  platform: `${process.platform}-${process.arch}`,
-  cpu: cpus()[0]?.model ?? "unknown",
-  cpus: cpus().length,
+const figures = {
   native: nativeStatus,
   approximateFrom: VECTOR_APPROXIMATE_FROM ?? null,
   data: {
@@ -158,10 +147,7 @@ const result = {
   sink: sink(),
 };
 
-const outDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results");
-mkdirSync(outDir, { recursive: true });
-const file = join(outDir, smoke ? "vector-micro.smoke.json" : "vector-micro.json");
-writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+const file = writeMicroResult("vector-micro", figures);
 console.log(`${table}\n\n${crossover}`);
 console.log(
   `\nnative: ${nativeStatus.loaded ? "loaded" : `not loaded (${nativeStatus.detail})`}; wrote ${file}`,
