@@ -159,12 +159,19 @@ function bodyReceived(
   // Cluster mode, short of lease: the control plane asks Redis for more while the request waits.
   admission
     .then((outcome) => {
-      if (!reply.aborted) {
+      if (!reply.aborted || "status" in outcome) {
         admitted(lane, route, head, reply, errorBody, scanned, plan, key, startedAt, outcome);
         return;
       }
-      // The client left while it waited: what was reserved goes back, nothing reached a provider.
-      if (!("status" in outcome)) outcome.settle(499, "", scanned.model, undefined);
+      // The client left while it waited: counted and logged like any request it left; what was reserved
+      // goes back, and nothing reached a provider.
+      lane.metrics.recordAnswered(499, "client");
+      requestHooksFor(lane, route, head, scanned, outcome, key, startedAt)?.error(
+        499,
+        null,
+        "client",
+        "The client left while its limits were checked.",
+      );
     })
     .catch((error: unknown) => internalFailure(reply, lane.metrics, errorBody, error));
 }

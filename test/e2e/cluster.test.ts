@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
+import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MockServer, startOpenAIMock } from "../../bench/mock/openai-mock.js";
 import { type AdminCall, adminApi, eventually, micros } from "../helpers/admin-api.js";
@@ -183,6 +184,32 @@ describe("three gateways in cluster mode", () => {
     await new Promise((resolve) => setTimeout(resolve, (LEASE_TTL_S + 1) * 1000));
     expect(await burst()).toEqual([]);
   }, 30_000);
+
+  it("log a client that leaves while its instance asks Redis for a lease, and hold nothing for it", async () => {
+    const { id, key } = await makeKey({ name: "cluster-leaver", budgets: [{ max_budget: 1 }] });
+    const gateway = gateways[0] as RunningGateway;
+    // Redis holds every command for a moment (under the refill's deadline): the refill waits and succeeds,
+    // but the client has given up first.
+    const pauser = createClient({ url: redis.url });
+    await pauser.connect();
+    await pauser.sendCommand(["CLIENT", "PAUSE", "200", "ALL"]);
+    await expect(
+      client(gateway, key).chat.completions.create(
+        { model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "leaving" }], max_tokens: 40 },
+        { signal: AbortSignal.timeout(50) },
+      ),
+    ).rejects.toThrow();
+    await pauser.sendCommand(["CLIENT", "UNPAUSE"]);
+    await pauser.close();
+    const logged = await eventually(
+      () => admins[0]?.("GET", `/api/logs?virtual_key=${id}`) as ReturnType<AdminCall>,
+      (answer) => answer.body.data?.length === 1,
+      10_000,
+    );
+    expect(logged.body.data[0]).toMatchObject({ status: 499, error_class: "client" });
+    const budget = (await admins[0]?.("GET", `/api/keys/${id}`))?.body.budgets[0];
+    expect(micros(budget.reserved)).toBe(0);
+  });
 
   it("refuse on every instance a key revoked on one, within the stated time", async () => {
     const { id, key } = await makeKey({ name: "cluster-revoke" });
