@@ -192,11 +192,11 @@ describe("three gateways in cluster mode", () => {
     // but the client has given up first.
     const pauser = createClient({ url: redis.url });
     await pauser.connect();
-    await pauser.sendCommand(["CLIENT", "PAUSE", "200", "ALL"]);
+    await pauser.sendCommand(["CLIENT", "PAUSE", "120", "ALL"]);
     await expect(
       client(gateway, key).chat.completions.create(
         { model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "leaving" }], max_tokens: 40 },
-        { signal: AbortSignal.timeout(50) },
+        { signal: AbortSignal.timeout(40) },
       ),
     ).rejects.toThrow();
     await pauser.sendCommand(["CLIENT", "UNPAUSE"]);
