@@ -91,7 +91,11 @@ describe("health shared between instances", () => {
     expect(await chat(b, "plain")).toBe(200);
     // The instance that does not share health sends its own failures.
     expect(await chat(control, "broken")).toBe(500);
-    const metrics = await fetch(`${a.url}/metrics`).then((r) => r.text());
-    expect(metrics).toMatch(/^switchyard_cluster_health_published_total [1-9]/m);
+    // A publish is counted once Redis has answered all of its commands, which may be after b heard it.
+    await eventually(
+      () => fetch(`${a.url}/metrics`).then((r) => r.text()),
+      (metrics) => /^switchyard_cluster_health_published_total [1-9]/m.test(metrics),
+      WITHIN_MS,
+    );
   });
 });
