@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { randomUuid, timeOrderedUuid } from "./random-id.js";
+import { randomUuid, uuidText, writeTimeOrderedUuid } from "./random-id.js";
 
 describe("randomUuid", () => {
   it("makes version 4 UUIDs, all different, across refills of its random batch", () => {
@@ -25,7 +25,13 @@ describe("randomUuid", () => {
   });
 });
 
-describe("timeOrderedUuid", () => {
+describe("writeTimeOrderedUuid", () => {
+  const bytes = new Uint8Array(16);
+  const timeOrderedUuid = (now: number): string => {
+    writeTimeOrderedUuid(now, bytes);
+    return uuidText(bytes);
+  };
+
   it("makes version 7 UUIDs that carry the time and sort by it, even when the clock steps back", () => {
     const t = Date.parse("2026-12-04T18:00:00.123Z");
     const first = timeOrderedUuid(t);

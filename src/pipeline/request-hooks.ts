@@ -125,7 +125,7 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     this.cacheRecorder?.whole(status, body, usage, this.attempt);
     if (this.log !== undefined) {
       this.log.reply(body);
-      this.log.end(this.attempt, {
+      this.log.endAfterReply(this.attempt, {
         status,
         errorCode: status >= 400 ? String(status) : "",
         errorClass: status < 400 ? "" : this.attempt === undefined ? "policy" : classOf(status),

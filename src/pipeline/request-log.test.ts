@@ -43,6 +43,25 @@ describe("a lane's request log", () => {
     expect(record?.output).toBe("data: 1234");
   });
 
+  it("writes a whole reply's record after the reply has gone: in a microtask, all that ended in one turn", async () => {
+    const { log, records } = laneLog();
+    const first = new LoggedRequest(log, head(), route, "m", false, ANONYMOUS, Buffer.from("{}"), 0);
+    const second = new LoggedRequest(log, head(), route, "n", false, ANONYMOUS, Buffer.from("{}"), 0);
+    first.reply('{"id":"one"}');
+    first.endAfterReply(undefined, success);
+    second.reply('{"id":"two"}');
+    second.endAfterReply(undefined, success);
+    second.end(undefined, { ...success, status: 499 });
+    // The reply is sent here, synchronously: nothing is in the ring yet.
+    expect(records()).toEqual([]);
+    await Promise.resolve();
+    const written = records();
+    expect(written.map((record) => [record.model, record.status, record.output])).toEqual([
+      ["m", 200, '{"id":"one"}'],
+      ["n", 200, '{"id":"two"}'],
+    ]);
+  });
+
   it("cuts a client's megabyte model name and error message before the ring", () => {
     const { log, records } = laneLog();
     const model = `openai/${"m".repeat(1 << 20)}`;

@@ -1,7 +1,7 @@
 import type { LogsConfig } from "../config/types.js";
 import type { ErrorClass, GatewayError } from "../errors.js";
 import type { RequestHead } from "../http/exchange.js";
-import { timeOrderedUuid } from "../http/random-id.js";
+import { writeTimeOrderedUuid } from "../http/random-id.js";
 import type { ExchangePricing } from "../observability/lane-metrics.js";
 import { RecordEncoder, type RecordInTransit } from "../observability/request-log/codec.js";
 import type { LoggedErrorClass, RequestLogRecord } from "../observability/request-log/record.js";
@@ -71,7 +71,7 @@ export class LaneRequestLog {
   private readonly encoder = new RecordEncoder();
   /** Filled for each record and encoded at once: one object per lane, not one per request. */
   private readonly record: MutableRecord = {
-    id: "",
+    id: new Uint8Array(16),
     requestId: "",
     time: 0,
     route: "",
@@ -104,12 +104,28 @@ export class LaneRequestLog {
     output: null,
   };
 
+  /** Requests whose records wait for their replies to go out; written together in one microtask. */
+  private deferred: LoggedRequest[] = [];
+  private readonly writeDeferred = (): void => {
+    const requests = this.deferred;
+    this.deferred = [];
+    for (const request of requests) request.writeDeferred();
+  };
+
   constructor(
     private readonly ring: LogRingWriter,
     readonly settings: LogsConfig,
     /** Prices the usage (the lane's price table); absent, records carry no cost. */
     private readonly pricing: ExchangePricing | undefined,
   ) {}
+
+  /**
+   * Writes the request's record in a microtask: after the synchronous work that sends its reply, before
+   * the lane reads anything else.
+   */
+  writeSoon(request: LoggedRequest): void {
+    if (this.deferred.push(request) === 1) queueMicrotask(this.writeDeferred);
+  }
 
   /** Whether a request of this party is logged with its content. */
   logsContent(party: RequestParty): boolean {
@@ -147,7 +163,7 @@ export class LaneRequestLog {
     const candidate = attempt?.candidate;
     const provider = candidate?.provider.name ?? "";
     const model = candidate?.model ?? "";
-    record.id = timeOrderedUuid(request.time);
+    writeTimeOrderedUuid(request.time, record.id);
     record.requestId = request.head.requestId;
     record.time = request.time;
     record.route = request.route.name;
@@ -272,6 +288,7 @@ export class LoggedRequest {
   private streamedLength = 0;
   private whole: Uint8Array | string | undefined;
   private written = false;
+  private ending: { attempt: AttemptReport | undefined; end: LoggedEnd; latencyMs: number } | undefined;
   cache: RequestLogRecord["cache"] = "";
   cacheSavedMicros = 0;
 
@@ -322,16 +339,34 @@ export class LoggedRequest {
   end(attempt: AttemptReport | undefined, end: LoggedEnd): void {
     if (this.written) return;
     this.written = true;
-    const now = performance.now();
-    const output = this.streamed === undefined ? this.whole : this.streamed.subarray(0, this.streamedLength);
-    this.log.write(
-      this,
-      attempt,
-      end,
-      now - this.startedAt,
-      this.firstByteAt < 0 ? -1 : this.firstByteAt - this.startedAt,
-      output,
-    );
+    this.log.write(this, attempt, end, performance.now() - this.startedAt, this.ttft(), this.output());
+  }
+
+  /**
+   * The request ended with a whole reply that is about to be sent: its record is written once the
+   * reply's bytes have gone, so that the client never waits for its record. The latency is taken now.
+   */
+  endAfterReply(attempt: AttemptReport | undefined, end: LoggedEnd): void {
+    if (this.written) return;
+    this.written = true;
+    this.ending = { attempt, end, latencyMs: performance.now() - this.startedAt };
+    this.log.writeSoon(this);
+  }
+
+  /** Writes the record endAfterReply() left for later. */
+  writeDeferred(): void {
+    const ending = this.ending;
+    if (ending === undefined) return;
+    this.ending = undefined;
+    this.log.write(this, ending.attempt, ending.end, ending.latencyMs, this.ttft(), this.output());
+  }
+
+  private ttft(): number {
+    return this.firstByteAt < 0 ? -1 : this.firstByteAt - this.startedAt;
+  }
+
+  private output(): Uint8Array | string | undefined {
+    return this.streamed === undefined ? this.whole : this.streamed.subarray(0, this.streamedLength);
   }
 }
 

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { decodeRecord, RecordEncoder, type RecordInTransit } from "./codec.js";
 
+const ID = "0b8f5d1e-6c1a-7d51-9d7e-2f0a8f9b1c33";
+
 const SAMPLE: RecordInTransit = {
-  id: "0b8f5d1e-6c1a-4d51-9d7e-2f0a8f9b1c33",
+  id: Buffer.from(ID.replaceAll("-", ""), "hex"),
   requestId: "req-1",
   time: 1_780_000_000_123,
   route: "openai.chat",
@@ -38,7 +40,7 @@ const SAMPLE: RecordInTransit = {
 describe("request log records in transit", () => {
   it("come out as they went in, the content as text", () => {
     const decoded = decodeRecord(new RecordEncoder().encode(SAMPLE));
-    expect(decoded).toEqual({ ...SAMPLE, input: '{"model":"gpt-4o-mini","messages":[]}' });
+    expect(decoded).toEqual({ ...SAMPLE, id: ID, input: '{"model":"gpt-4o-mini","messages":[]}' });
   });
 
   it("keep content that is not logged as null, and a cut character as U+FFFD", () => {
@@ -49,10 +51,15 @@ describe("request log records in transit", () => {
     expect(decoded).toMatchObject({ input: null, output: "\uFFFD", metadata: null });
   });
 
-  it("reuses one buffer per encoder: an encoding is read before the next is made", () => {
+  it("reuses one buffer per encoder, from its 8-aligned start: an encoding is read before the next is made", () => {
     const encoder = new RecordEncoder();
-    const first = Uint8Array.from(encoder.encode(SAMPLE));
-    encoder.encode({ ...SAMPLE, requestId: "req-2" });
+    const encoded = encoder.encode(SAMPLE);
+    const first = Uint8Array.from(encoded);
+    const second = encoder.encode({ ...SAMPLE, requestId: "req-2" });
+    expect(second.buffer).toBe(encoded.buffer);
+    expect(second.byteOffset).toBe(encoded.byteOffset);
+    // The ring copies a record aligned like this word by word.
+    expect(second.byteOffset % 8).toBe(0);
     expect(decodeRecord(first)).toMatchObject({ requestId: "req-1" });
   });
 
@@ -60,6 +67,8 @@ describe("request log records in transit", () => {
     expect(decodeRecord(new Uint8Array([0xc1]))).toBeInstanceOf(Error);
     expect(decodeRecord(new RecordEncoder().encode({ ...SAMPLE }).subarray(0, 3))).toBeInstanceOf(Error);
     expect(decodeRecord(Uint8Array.of(0x93, 1, 2, 3))).toBeInstanceOf(Error);
+    const shortId = new RecordEncoder().encode({ ...SAMPLE, id: new Uint8Array(15) });
+    expect(decodeRecord(shortId)).toEqual(new Error("a request log record's id is not a UUID"));
   });
 
   it("never lets a field of the wrong type through", () => {

@@ -1,20 +1,26 @@
-import { Packr } from "msgpackr";
+import { Packr, RESET_BUFFER_MODE } from "msgpackr";
+import { uuidText } from "../../http/random-id.js";
 import type { LoggedErrorClass, RequestLogRecord } from "./record.js";
 
 // A request log record as it crosses from a lane to the log worker: a msgpack array in a fixed order (no
-// field names on the wire), the content as raw bytes so the lane never decodes them.
+// field names on the wire), the id and the content as raw bytes: the worker, not the lane, makes their text.
 
 /** The layout's version, first in every record: a worker never misreads a record of another layout. */
-const LAYOUT = 1;
+const LAYOUT = 2;
 const FIELDS = 32;
 
-/** RequestLogRecord with the content still as the bytes the lane saw. */
-export interface RecordInTransit extends Omit<RequestLogRecord, "input" | "output"> {
+/** RequestLogRecord with the id as a UUID's 16 bytes, and the content still as the bytes the lane saw. */
+export interface RecordInTransit extends Omit<RequestLogRecord, "id" | "input" | "output"> {
+  readonly id: Uint8Array;
   readonly input: Uint8Array | string | null;
   readonly output: Uint8Array | string | null;
 }
 
-/** One per lane: it reuses its buffer, so `encode`'s answer is valid until the next call. */
+/**
+ * One per lane: it reuses its buffer, so `encode`'s answer is valid until the next call. Each record is
+ * packed at the start of that buffer (8-aligned, as the ring's records are), rather than after the last
+ * one, which would make a new buffer every few records.
+ */
 export class RecordEncoder {
   private readonly packr = new Packr({ useRecords: false, variableMapSize: true });
   private readonly row: unknown[] = new Array(FIELDS);
@@ -53,7 +59,7 @@ export class RecordEncoder {
     row[29] = record.output;
     row[30] = record.requestId;
     row[31] = record.cacheSavedMicros;
-    return this.packr.pack(row);
+    return this.packr.pack(row, RESET_BUFFER_MODE);
   }
 }
 
@@ -90,10 +96,13 @@ export function decodeRecord(bytes: Uint8Array): RequestLogRecord | Error {
   }
   if (!Array.isArray(row) || row.length !== FIELDS || row[0] !== LAYOUT)
     return new Error("not a request log record of this layout");
+  const id = row[1];
+  if (!(id instanceof Uint8Array) || id.length !== 16)
+    return new Error("a request log record's id is not a UUID");
   const errorClass = text(row[14]);
   const cache = text(row[20]);
   return {
-    id: text(row[1]),
+    id: uuidText(id),
     requestId: text(row[30]),
     time: number(row[2]),
     route: text(row[3]),

@@ -63,38 +63,36 @@ function storableMetadata(metadata: Readonly<Record<string, string>>): string {
 }
 
 /** Refuses a record the tables cannot hold faithfully, naming the field. */
-function checkRecord(record: RequestLogRecord): void {
+function checkIdAndTime(record: RequestLogRecord): void {
   if (typeof record.id !== "string" || record.id === "") throw new TypeError("a log record needs an id");
   if (!Number.isSafeInteger(record.time) || record.time < 0 || record.time >= TIME_LIMIT) {
     throw new RangeError(`log record ${record.id}: time must be an integer ms between 1970 and 9999`);
   }
-  for (const [, field] of FIELD_COLUMNS) {
-    const value = record[field];
-    const fine =
-      typeof value === "string" ||
-      typeof value === "boolean" ||
-      (typeof value === "number" && Number.isFinite(value));
-    if (!fine)
-      throw new TypeError(`log record ${record.id}: ${field} is not a finite number, string or boolean`);
-  }
 }
 
-/** The row's values in ALL_COLUMNS order; `stream` as a boolean (SQLite's caller turns it into 0 or 1). */
-export function rowValues(record: RequestLogRecord): unknown[] {
-  checkRecord(record);
+/**
+ * The row's values in ALL_COLUMNS order, checked as they are taken (one pass: the log worker makes one row
+ * per request). `flag` is how the store keeps `stream`: SQLite as 0 or 1, PostgreSQL as a boolean.
+ */
+export function rowValues(record: RequestLogRecord, flag: (value: boolean) => unknown = Boolean): unknown[] {
+  checkIdAndTime(record);
+  const values: unknown[] = new Array(ALL_COLUMNS.length);
+  let at = 0;
+  for (const [, field] of FIELD_COLUMNS) {
+    const value = record[field];
+    if (typeof value === "string") values[at++] = storable(value);
+    else if (typeof value === "boolean") values[at++] = flag(value);
+    else if (typeof value === "number" && Number.isFinite(value)) values[at++] = value;
+    else throw new TypeError(`log record ${record.id}: ${field} is not a finite number, string or boolean`);
+  }
   const input = record.input === null ? null : storable(record.input);
   const output = record.output === null ? null : storable(record.output);
-  return [
-    ...FIELD_COLUMNS.map(([, field]) => {
-      const value = record[field];
-      return typeof value === "string" ? storable(value) : value;
-    }),
-    record.metadata === null ? null : storableMetadata(record.metadata),
-    input === null ? 0 : Buffer.byteLength(input, "utf8"),
-    output === null ? 0 : Buffer.byteLength(output, "utf8"),
-    input,
-    output,
-  ];
+  values[at++] = record.metadata === null ? null : storableMetadata(record.metadata);
+  values[at++] = input === null ? 0 : Buffer.byteLength(input, "utf8");
+  values[at++] = output === null ? 0 : Buffer.byteLength(output, "utf8");
+  values[at++] = input;
+  values[at] = output;
+  return values;
 }
 
 export type LogRow = Readonly<Record<string, unknown>>;

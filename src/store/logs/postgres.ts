@@ -131,9 +131,9 @@ class PostgresLogStore implements LogStore {
     for (const day of missing) this.#days.add(day);
   }
 
-  async insert(records: readonly RequestLogRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    const rows = records.map(rowValues);
+  async insert(records: Iterable<RequestLogRecord>): Promise<void> {
+    const rows = Array.from(records, (record) => rowValues(record));
+    if (rows.length === 0) return;
     try {
       await this.#insertRows(rows);
     } catch (error) {

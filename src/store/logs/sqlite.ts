@@ -121,17 +121,15 @@ class SqliteLogStore implements LogStore {
     }
   }
 
-  async insert(records: readonly RequestLogRecord[]): Promise<void> {
-    const rows = records.map((record) =>
-      rowValues(record).map((value) => (typeof value === "boolean" ? Number(value) : value)),
-    );
+  async insert(records: Iterable<RequestLogRecord>): Promise<void> {
     const insert = this.#statement(
       // Not INSERT OR IGNORE, which would also skip a row breaking any other constraint, silently.
       `INSERT INTO request_logs (${ALL_COLUMNS.join(", ")}) VALUES (${ALL_COLUMNS.map(() => "?").join(", ")})
        ON CONFLICT (id) DO NOTHING`,
     );
+    // A record that throws rolls the whole batch back.
     this.#db.transaction(() => {
-      for (const row of rows) insert.run(row);
+      for (const record of records) insert.run(rowValues(record, Number));
     })();
   }
 

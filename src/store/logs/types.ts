@@ -92,8 +92,12 @@ export interface PruneResult {
 
 export interface LogStore {
   migrate(): Promise<void>;
-  /** Writes the batch at once (one transaction); a record whose id is already stored is skipped. */
-  insert(records: readonly RequestLogRecord[]): Promise<void>;
+  /**
+   * Writes the batch at once (one transaction, all or none); a record whose id is already stored is skipped.
+   * An iterable is read once, as it is written: the log worker decodes each record as it is taken, so a
+   * batch's records never all live at once.
+   */
+  insert(records: Iterable<RequestLogRecord>): Promise<void>;
   query(query: LogQuery): Promise<LogPage>;
   get(id: string): Promise<RequestLogRecord | undefined>;
   stats(query: StatsQuery): Promise<LogStats>;
