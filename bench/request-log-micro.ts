@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { DEFAULT_LOGS } from "../src/config/logs.js";
 import type { RequestHead } from "../src/http/exchange.js";
 import { decodeRecord } from "../src/observability/request-log/codec.js";
-import type { RequestLogRecord } from "../src/observability/request-log/record.js";
+import type { RecordToStore } from "../src/observability/request-log/record.js";
 import { LaneRequestLog, LoggedRequest, type RequestParty } from "../src/pipeline/request-log.js";
 import { findRoute, type InferenceRoute } from "../src/pipeline/routes.js";
 import type { AttemptReport } from "../src/routing/attempts.js";
@@ -102,7 +102,7 @@ async function workerFigures(): Promise<{ decodeNs: number; storeNs: number; byt
   let storeNs = 0;
   let bytes = 0;
   let records = 0;
-  const decoded = function* (batch: readonly Uint8Array[]): Generator<RequestLogRecord> {
+  const decoded = function* (batch: readonly Uint8Array[]): Generator<RecordToStore> {
     for (const record of batch) {
       const value = decodeRecord(record);
       if (value instanceof Error) throw value;

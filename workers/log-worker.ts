@@ -3,8 +3,9 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { FromLogWorker, LogQuestion, LogWorkerData, ToLogWorker } from "../src/control/messages.js";
 import { lowerThreadPriority } from "../src/native/index.js";
 import { decodeRecord } from "../src/observability/request-log/codec.js";
-import type { RequestLogRecord } from "../src/observability/request-log/record.js";
+import type { RecordToStore } from "../src/observability/request-log/record.js";
 import { LogRingReader, ringCount, waitForRecords } from "../src/shm/log-ring.js";
+import { contentBytes } from "../src/store/logs/columns.js";
 import { LogQueryError } from "../src/store/logs/errors.js";
 import { openLogStore } from "../src/store/logs/open.js";
 import type { LogStore, LogSummary } from "../src/store/logs/types.js";
@@ -26,7 +27,6 @@ const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
 /** The same complaint at most this often. */
 const LOG_EVERY_MS = 60_000;
-const encoder = new TextEncoder();
 
 /** Nice level of this thread: the lanes run first when the machine is busy, and records wait in the rings. */
 const NICE = 10;
@@ -54,12 +54,12 @@ function say(kind: string, line: string): void {
   send({ type: "log", line });
 }
 
-function summaryOf(record: RequestLogRecord): LogSummary {
+function summaryOf(record: RecordToStore): LogSummary {
   const { input, output, ...summary } = record;
   return {
     ...summary,
-    inputBytes: input === null ? 0 : encoder.encode(input).length,
-    outputBytes: output === null ? 0 : encoder.encode(output).length,
+    inputBytes: input === null ? 0 : contentBytes(input),
+    outputBytes: output === null ? 0 : contentBytes(output),
   };
 }
 
@@ -80,8 +80,8 @@ function testCrash(): void {
  */
 function* decodeBatch(
   batch: readonly Uint8Array[],
-  taken: (record: RequestLogRecord) => void,
-): Generator<RequestLogRecord> {
+  taken: (record: RecordToStore) => void,
+): Generator<RecordToStore> {
   for (const bytes of batch) {
     const record = decodeRecord(bytes);
     if (record instanceof Error) {

@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_LOGS } from "../config/logs.js";
 import type { RequestHead } from "../http/exchange.js";
 import { decodeRecord } from "../observability/request-log/codec.js";
-import type { RequestLogRecord } from "../observability/request-log/record.js";
+import type { LoggedContent, RecordToStore, RequestLogRecord } from "../observability/request-log/record.js";
 import { createLogRings, LogRingReader, LogRingWriter } from "../shm/log-ring.js";
+import { contentText } from "../store/logs/columns.js";
 import { LaneRequestLog, LoggedRequest, type RequestParty } from "./request-log.js";
 import { findRoute, type InferenceRoute } from "./routes.js";
 
@@ -20,7 +21,11 @@ function laneLog(settings: Partial<typeof DEFAULT_LOGS> = {}) {
   const log = new LaneRequestLog(new LogRingWriter(rings, 0), { ...DEFAULT_LOGS, ...settings }, undefined);
   const reader = new LogRingReader(rings, 0);
   const records = (): RequestLogRecord[] =>
-    reader.read(100).records.map((bytes) => decodeRecord(bytes) as RequestLogRecord);
+    reader.read(100).records.map((bytes) => {
+      const record = decodeRecord(bytes) as RecordToStore;
+      const text = (content: LoggedContent | null) => (content === null ? null : contentText(content));
+      return { ...record, input: text(record.input), output: text(record.output) };
+    });
   return { log, records };
 }
 

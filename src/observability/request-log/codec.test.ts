@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeRecord, RecordEncoder, type RecordInTransit } from "./codec.js";
+import type { RecordToStore } from "./record.js";
 
 const ID = "0b8f5d1e-6c1a-7d51-9d7e-2f0a8f9b1c33";
 
@@ -38,17 +39,20 @@ const SAMPLE: RecordInTransit = {
 };
 
 describe("request log records in transit", () => {
-  it("come out as they went in, the content as text", () => {
-    const decoded = decodeRecord(new RecordEncoder().encode(SAMPLE));
-    expect(decoded).toEqual({ ...SAMPLE, id: ID, input: '{"model":"gpt-4o-mini","messages":[]}' });
+  it("come out as they went in, the id as text and the content as the bytes the lane saw", () => {
+    const decoded = decodeRecord(new RecordEncoder().encode(SAMPLE)) as RecordToStore;
+    const { input, ...rest } = decoded;
+    expect(rest).toEqual({ ...SAMPLE, id: ID, input: undefined });
+    expect(Buffer.from(input as Uint8Array).toString()).toBe('{"model":"gpt-4o-mini","messages":[]}');
   });
 
-  it("keep content that is not logged as null, and a cut character as U+FFFD", () => {
+  it("keep content that is not logged as null, and a cut character's bytes as they were", () => {
     const euro = new TextEncoder().encode("€");
     const decoded = decodeRecord(
       new RecordEncoder().encode({ ...SAMPLE, input: null, output: euro.subarray(0, 2), metadata: null }),
-    );
-    expect(decoded).toMatchObject({ input: null, output: "\uFFFD", metadata: null });
+    ) as RecordToStore;
+    expect(decoded).toMatchObject({ input: null, metadata: null });
+    expect([...(decoded.output as Uint8Array)]).toEqual([...euro.subarray(0, 2)]);
   });
 
   it("reuses one buffer per encoder, from its 8-aligned start: an encoding is read before the next is made", () => {

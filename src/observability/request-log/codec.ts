@@ -1,6 +1,6 @@
 import { Packr, RESET_BUFFER_MODE } from "msgpackr";
 import { uuidText } from "../../http/random-id.js";
-import type { LoggedErrorClass, RequestLogRecord } from "./record.js";
+import type { LoggedContent, LoggedErrorClass, RecordToStore, RequestLogRecord } from "./record.js";
 
 // A request log record as it crosses from a lane to the log worker: a msgpack array in a fixed order (no
 // field names on the wire), the id and the content as raw bytes: the worker, not the lane, makes their text.
@@ -64,16 +64,12 @@ export class RecordEncoder {
 }
 
 const unpackr = new Packr({ useRecords: false });
-const decoder = new TextDecoder("utf-8", { fatal: false });
 
 const text = (value: unknown): string => (typeof value === "string" ? value : "");
 const number = (value: unknown): number => (typeof value === "number" && Number.isFinite(value) ? value : 0);
 
-function content(value: unknown): string | null {
-  if (typeof value === "string") return value;
-  // A cut may split a character: it becomes U+FFFD rather than failing the record.
-  if (value instanceof Uint8Array) return decoder.decode(value);
-  return null;
+function content(value: unknown): LoggedContent | null {
+  return typeof value === "string" || value instanceof Uint8Array ? value : null;
 }
 
 function metadata(value: unknown): Readonly<Record<string, string>> | null {
@@ -86,8 +82,11 @@ function metadata(value: unknown): Readonly<Record<string, string>> | null {
 const ERROR_CLASSES = new Set<string>(["", "client", "policy", "provider", "gateway"]);
 const CACHE_STATES = new Set<string>(["", "hit", "semantic", "miss"]);
 
-/** The record, or an Error naming why the bytes are not one of this layout. */
-export function decodeRecord(bytes: Uint8Array): RequestLogRecord | Error {
+/**
+ * The record, or an Error naming why the bytes are not one of this layout. Its content is left as bytes
+ * (views of `bytes`, valid as long as they are): the store keeps them or makes their text.
+ */
+export function decodeRecord(bytes: Uint8Array): RecordToStore | Error {
   let row: unknown;
   try {
     row = unpackr.unpack(bytes);

@@ -60,5 +60,17 @@ export interface RequestLogRecord {
   readonly output: string | null;
 }
 
+/** Content as the log worker hands it to a store: the UTF-8 bytes the lane saw, or text. */
+export type LoggedContent = string | Uint8Array;
+
+/**
+ * A record as a store takes it: the content may still be the bytes the lane saw (never decoded, for SQLite,
+ * which keeps them as they are); a store reads its records back as RequestLogRecord, the content as text.
+ */
+export interface RecordToStore extends Omit<RequestLogRecord, "input" | "output"> {
+  readonly input: LoggedContent | null;
+  readonly output: LoggedContent | null;
+}
+
 /** Content is cut at this many bytes per side unless configured. */
 export const DEFAULT_CONTENT_BYTES = 16 * 1024;

@@ -1,4 +1,8 @@
-import type { RequestLogRecord } from "../../observability/request-log/record.js";
+import type {
+  LoggedContent,
+  RecordToStore,
+  RequestLogRecord,
+} from "../../observability/request-log/record.js";
 import type { LogSummary } from "./types.js";
 
 // A record as a row of request_logs, the same columns on both stores: one column per field, the metadata as
@@ -57,41 +61,75 @@ export function storable(text: string): string {
   return text.includes("\u0000") ? text.replaceAll("\u0000", "\uFFFD") : text;
 }
 
+const REPLACEMENT = Buffer.from("\uFFFD");
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+
+/** Content as a store keeps it: text as storable() makes it, bytes with each NUL byte as U+FFFD's. */
+function storableContent(content: LoggedContent): LoggedContent {
+  if (typeof content === "string") return storable(content);
+  if (content.indexOf(0) < 0) return content;
+  const pieces: Uint8Array[] = [];
+  let from = 0;
+  for (let nul = content.indexOf(0); nul >= 0; nul = content.indexOf(0, from)) {
+    pieces.push(content.subarray(from, nul), REPLACEMENT);
+    from = nul + 1;
+  }
+  pieces.push(content.subarray(from));
+  return Buffer.concat(pieces);
+}
+
+/** Content's text: bytes a cut left with half a character, or that were never UTF-8, get U+FFFD there. */
+export function contentText(content: LoggedContent): string {
+  return typeof content === "string" ? content : utf8.decode(content);
+}
+
+/** Content's size in UTF-8 bytes. */
+export const contentBytes = (content: LoggedContent): number =>
+  typeof content === "string" ? Buffer.byteLength(content, "utf8") : content.length;
+
 function storableMetadata(metadata: Readonly<Record<string, string>>): string {
   const entries = Object.entries(metadata).map(([key, value]) => [storable(key), storable(String(value))]);
   return JSON.stringify(Object.fromEntries(entries));
 }
 
 /** Refuses a record the tables cannot hold faithfully, naming the field. */
-function checkIdAndTime(record: RequestLogRecord): void {
+function checkIdAndTime(record: RecordToStore): void {
   if (typeof record.id !== "string" || record.id === "") throw new TypeError("a log record needs an id");
   if (!Number.isSafeInteger(record.time) || record.time < 0 || record.time >= TIME_LIMIT) {
     throw new RangeError(`log record ${record.id}: time must be an integer ms between 1970 and 9999`);
   }
 }
 
+/** How a store keeps what is not plain text or number. */
+export interface RowShape {
+  /** `stream`: SQLite as 0 or 1, PostgreSQL as a boolean. */
+  readonly flag: (value: boolean) => unknown;
+  /** Content bytes kept as bytes (SQLite, where LIKE reads them as text) or made text (PostgreSQL). */
+  readonly contentAsText: boolean;
+}
+
 /**
  * The row's values in ALL_COLUMNS order, checked as they are taken (one pass: the log worker makes one row
- * per request). `flag` is how the store keeps `stream`: SQLite as 0 or 1, PostgreSQL as a boolean.
+ * per request).
  */
-export function rowValues(record: RequestLogRecord, flag: (value: boolean) => unknown = Boolean): unknown[] {
+export function rowValues(record: RecordToStore, shape: RowShape): unknown[] {
   checkIdAndTime(record);
   const values: unknown[] = new Array(ALL_COLUMNS.length);
   let at = 0;
   for (const [, field] of FIELD_COLUMNS) {
     const value = record[field];
     if (typeof value === "string") values[at++] = storable(value);
-    else if (typeof value === "boolean") values[at++] = flag(value);
+    else if (typeof value === "boolean") values[at++] = shape.flag(value);
     else if (typeof value === "number" && Number.isFinite(value)) values[at++] = value;
     else throw new TypeError(`log record ${record.id}: ${field} is not a finite number, string or boolean`);
   }
-  const input = record.input === null ? null : storable(record.input);
-  const output = record.output === null ? null : storable(record.output);
+  const input = record.input === null ? null : storableContent(record.input);
+  const output = record.output === null ? null : storableContent(record.output);
   values[at++] = record.metadata === null ? null : storableMetadata(record.metadata);
-  values[at++] = input === null ? 0 : Buffer.byteLength(input, "utf8");
-  values[at++] = output === null ? 0 : Buffer.byteLength(output, "utf8");
-  values[at++] = input;
-  values[at] = output;
+  values[at++] = input === null ? 0 : contentBytes(input);
+  values[at++] = output === null ? 0 : contentBytes(output);
+  values[at++] = input === null || !shape.contentAsText ? input : contentText(input);
+  values[at] = output === null || !shape.contentAsText ? output : contentText(output);
   return values;
 }
 
@@ -113,7 +151,13 @@ export function summaryFromRow(row: LogRow): LogSummary {
   return summary as unknown as LogSummary;
 }
 
+/** A content column's value: SQLite hands back the bytes it kept as a Buffer, text as text. */
+function textOrNull(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  return value instanceof Uint8Array ? contentText(value) : String(value);
+}
+
 export function recordFromRow(row: LogRow): RequestLogRecord {
   const { inputBytes: _input, outputBytes: _output, ...fields } = summaryFromRow(row);
-  return { ...fields, input: row.input as string | null, output: row.output as string | null };
+  return { ...fields, input: textOrNull(row.input), output: textOrNull(row.output) };
 }

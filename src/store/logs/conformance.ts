@@ -385,6 +385,26 @@ export function defineLogStoreConformance(name: string, harness: LogStoreHarness
       expect(summary?.outputBytes).toBe(Buffer.byteLength("ünïcödé 🙂"));
     });
 
+    it("takes content as a lane's UTF-8 bytes: gives it back as text, finds it, counts its bytes", async () => {
+      const text = "Grüße, 世界 🙂 and a needle";
+      const bytes = new TextEncoder().encode(text);
+      // A cut that split a character, as the lane's content bound can.
+      const cut = new TextEncoder().encode("a€").subarray(0, 3);
+      const store = await open();
+      await store.insert([
+        { ...logRecord("b-1", { time: T0 + 1 }), input: bytes, output: cut },
+        { ...logRecord("b-2", { time: T0 + 2 }), input: new TextEncoder().encode("before\u0000after") },
+      ]);
+      expect(await store.get("b-1")).toMatchObject({ input: text, output: "a\uFFFD" });
+      expect(await store.get("b-2")).toMatchObject({ input: "before\uFFFDafter" });
+      expect(await idsOf(store, { text: "NEEDLE" })).toEqual(["b-1"]);
+      expect(await idsOf(store, { text: "世界 🙂" })).toEqual(["b-1"]);
+      expect(await idsOf(store, { text: "before\u0000after" })).toEqual(["b-2"]);
+      const [summary] = (await store.query({ text: "needle" })).logs;
+      expect(summary?.inputBytes).toBe(bytes.length);
+      expect(summary?.outputBytes).toBe(3);
+    });
+
     it("counts requests, errors, tokens, cost and nearest-rank latency percentiles", async () => {
       const store = await open(statsRecords);
       // All 13 latencies sorted: 1..10, 100, 200, 300. Rank ceil(p × 13): 7, 12, 13.

@@ -1,9 +1,10 @@
 import type pg from "pg";
-import type { RequestLogRecord } from "../../observability/request-log/record.js";
+import type { RecordToStore, RequestLogRecord } from "../../observability/request-log/record.js";
 import { inTransaction, migratePostgres, openPool } from "../pg-common.js";
 import {
   ALL_COLUMNS,
   type LogRow,
+  type RowShape,
   recordFromRow,
   rowValues,
   SUMMARY_COLUMNS,
@@ -49,6 +50,8 @@ const ROWS_PER_INSERT = Math.floor(MAX_PARAMETERS / ALL_COLUMNS.length);
 const PARTITION_NAME = /^request_logs_p(\d{4})(\d{2})(\d{2})$/;
 // "no partition of relation ... found for row": the day was dropped (by this store or another) since cached.
 const CHECK_VIOLATION = "23514";
+/** PostgreSQL keeps `stream` as a boolean, and content as text (it refuses bytes that are not UTF-8). */
+const POSTGRES_ROW: RowShape = { flag: Boolean, contentAsText: true };
 
 const dialect: Dialect = {
   placeholder: (index) => `$${index}`,
@@ -131,8 +134,8 @@ class PostgresLogStore implements LogStore {
     for (const day of missing) this.#days.add(day);
   }
 
-  async insert(records: Iterable<RequestLogRecord>): Promise<void> {
-    const rows = Array.from(records, (record) => rowValues(record));
+  async insert(records: Iterable<RecordToStore>): Promise<void> {
+    const rows = Array.from(records, (record) => rowValues(record, POSTGRES_ROW));
     if (rows.length === 0) return;
     try {
       await this.#insertRows(rows);

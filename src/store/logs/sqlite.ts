@@ -1,8 +1,9 @@
 import Database from "better-sqlite3";
-import type { RequestLogRecord } from "../../observability/request-log/record.js";
+import type { RecordToStore, RequestLogRecord } from "../../observability/request-log/record.js";
 import {
   ALL_COLUMNS,
   type LogRow,
+  type RowShape,
   recordFromRow,
   rowValues,
   SUMMARY_COLUMNS,
@@ -43,12 +44,16 @@ const VACUUM_STEP = 4_096;
 
 const dialect: Dialect = {
   placeholder: () => "?",
-  like: (column, pattern) => `${column} LIKE ${pattern} ESCAPE '\\'`,
+  // Content may be kept as the lane's bytes (a BLOB), which LIKE matches only once cast to text.
+  like: (column, pattern) => `CAST(${column} AS TEXT) LIKE ${pattern} ESCAPE '\\'`,
   metadataLike: (pattern) =>
     `EXISTS (SELECT 1 FROM json_each(request_logs.metadata) WHERE json_each.value LIKE ${pattern} ESCAPE '\\')`,
   // better-sqlite3 binds every number as a REAL: arithmetic that must stay whole casts it.
   integer: (parameter) => `CAST(${parameter} AS INTEGER)`,
 };
+
+/** SQLite keeps `stream` as 0 or 1, and content bytes as they came (a BLOB, which LIKE reads as text). */
+const SQLITE_ROW: RowShape = { flag: Number, contentAsText: false };
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -121,7 +126,7 @@ class SqliteLogStore implements LogStore {
     }
   }
 
-  async insert(records: Iterable<RequestLogRecord>): Promise<void> {
+  async insert(records: Iterable<RecordToStore>): Promise<void> {
     const insert = this.#statement(
       // Not INSERT OR IGNORE, which would also skip a row breaking any other constraint, silently.
       `INSERT INTO request_logs (${ALL_COLUMNS.join(", ")}) VALUES (${ALL_COLUMNS.map(() => "?").join(", ")})
@@ -129,7 +134,7 @@ class SqliteLogStore implements LogStore {
     );
     // A record that throws rolls the whole batch back.
     this.#db.transaction(() => {
-      for (const record of records) insert.run(rowValues(record, Number));
+      for (const record of records) insert.run(...rowValues(record, SQLITE_ROW));
     })();
   }
 

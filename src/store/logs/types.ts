@@ -1,4 +1,4 @@
-import type { RequestLogRecord } from "../../observability/request-log/record.js";
+import type { RecordToStore, RequestLogRecord } from "../../observability/request-log/record.js";
 
 // The request log's store: SQLite (its own file, logs.db, so pruning never touches the governance
 // database) by default, PostgreSQL (time-partitioned) when configured. One log worker thread holds it: it
@@ -97,7 +97,7 @@ export interface LogStore {
    * An iterable is read once, as it is written: the log worker decodes each record as it is taken, so a
    * batch's records never all live at once.
    */
-  insert(records: Iterable<RequestLogRecord>): Promise<void>;
+  insert(records: Iterable<RecordToStore>): Promise<void>;
   query(query: LogQuery): Promise<LogPage>;
   get(id: string): Promise<RequestLogRecord | undefined>;
   stats(query: StatsQuery): Promise<LogStats>;
