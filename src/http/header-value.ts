@@ -1,5 +1,5 @@
+import { randomUuid } from "../random-id.js";
 import type { ResponseHeaders } from "./exchange.js";
-import { randomUuid } from "./random-id.js";
 
 // The one place where response header values are rendered and where request headers that end up in a
 // response (or upstream) are vetted. A CR or LF in a value would let a client write headers, or a whole

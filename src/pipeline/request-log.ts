@@ -1,11 +1,11 @@
 import type { LogsConfig } from "../config/types.js";
 import type { ErrorClass, GatewayError } from "../errors.js";
 import type { RequestHead } from "../http/exchange.js";
-import { writeTimeOrderedUuid } from "../http/random-id.js";
 import type { ExchangePricing } from "../observability/lane-metrics.js";
 import { RecordEncoder, type RecordInTransit } from "../observability/request-log/codec.js";
 import type { LoggedErrorClass, RequestLogRecord } from "../observability/request-log/record.js";
 import type { Usage } from "../observability/usage.js";
+import { writeTimeOrderedUuid } from "../random-id.js";
 import type { AttemptReport } from "../routing/attempts.js";
 import type { LogRingWriter } from "../shm/log-ring.js";
 import type { LaneKey } from "./governance/lane-governance.js";

@@ -1,5 +1,5 @@
 import { Packr, RESET_BUFFER_MODE } from "msgpackr";
-import { uuidText } from "../../http/random-id.js";
+import { uuidText } from "../../random-id.js";
 import type { LoggedContent, LoggedErrorClass, RecordToStore, RequestLogRecord } from "./record.js";
 
 // A request log record as it crosses from a lane to the log worker: a msgpack array in a fixed order (no

@@ -1,8 +1,10 @@
 import { randomFillSync } from "node:crypto";
 
-// A random (version 4) UUID for each request the client sent no id with. Node's randomUUID builds its
-// string from twenty concatenated pieces, about 600 bytes of heap per id; here the text is written into a
-// scratch buffer and read out as one string. The random bytes come from the same source, in batches.
+// The gateway's UUIDs: a random one (version 4) for each request the client sent no id with, and a
+// time-ordered one (version 7) for each request log record. Node's randomUUID builds its string from twenty
+// concatenated pieces, about 600 bytes of heap per id; here the text is written into a scratch buffer and
+// read out as one string. The random bytes come from the same source, in batches. A layer of its own at
+// the top of src/: the front (http), the lanes (pipeline) and the log's codec (observability) all use it.
 
 const BATCH = 128;
 const random = Buffer.alloc(16 * BATCH);
