@@ -91,11 +91,13 @@ describe("health shared between instances", () => {
     expect(await chat(b, "plain")).toBe(200);
     // The instance that does not share health sends its own failures.
     expect(await chat(control, "broken")).toBe(500);
-    // A publish is counted once Redis has answered all of its commands, which may be after b heard it.
+    // A publish is counted once Redis has answered all of its commands, which may be after b heard it; the
+    // count has no stated bound (the time that matters, b's, is checked above), and on a loaded machine the
+    // answers can take over a second to be read.
     await eventually(
       () => fetch(`${a.url}/metrics`).then((r) => r.text()),
       (metrics) => /^switchyard_cluster_health_published_total [1-9]/m.test(metrics),
-      WITHIN_MS,
+      WITHIN_MS * 10,
     );
   });
 });
