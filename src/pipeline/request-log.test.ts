@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DEFAULT_LOGS } from "../config/logs.js";
 import type { RequestHead } from "../http/exchange.js";
 import { decodeRecord } from "../observability/request-log/codec.js";
@@ -65,6 +65,29 @@ describe("a lane's request log", () => {
       ["m", 200, '{"id":"one"}'],
       ["n", 200, '{"id":"two"}'],
     ]);
+  });
+
+  it("still writes the other records of a turn when one cannot be written, and says so", async () => {
+    const rings = createLogRings(1, 64 * 1024);
+    const ring = new LogRingWriter(rings, 0);
+    const push = ring.push.bind(ring);
+    let pushes = 0;
+    ring.push = (record) => {
+      if (pushes++ === 0) throw new Error("ring broken");
+      return push(record);
+    };
+    const log = new LaneRequestLog(ring, DEFAULT_LOGS, undefined);
+    const said = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    for (const model of ["lost", "kept"]) {
+      const request = new LoggedRequest(log, head(), route, model, false, ANONYMOUS, Buffer.from("{}"), 0);
+      request.endAfterReply(undefined, success);
+    }
+    await Promise.resolve();
+    const kept = new LogRingReader(rings, 0).read(10).records.map((bytes) => decodeRecord(bytes));
+    expect(kept.map((record) => (record as RecordToStore).model)).toEqual(["kept"]);
+    expect(said).toHaveBeenCalledOnce();
+    expect(String(said.mock.calls[0]?.[0])).toContain("request req-1");
+    said.mockRestore();
   });
 
   it("cuts a client's megabyte model name and error message before the ring", () => {

@@ -109,7 +109,17 @@ export class LaneRequestLog {
   private readonly writeDeferred = (): void => {
     const requests = this.deferred;
     this.deferred = [];
-    for (const request of requests) request.writeDeferred();
+    for (const request of requests) {
+      // Nothing is left to answer: a record that cannot be written is told, and the others still are.
+      try {
+        request.writeDeferred();
+      } catch (error) {
+        console.error(
+          `switchyard: the request log could not write the record of request ${request.head.requestId}:`,
+          error instanceof Error ? error.stack : error,
+        );
+      }
+    }
   };
 
   constructor(

@@ -104,7 +104,7 @@ function checkIdAndTime(record: RecordToStore): void {
 export interface RowShape {
   /** `stream`: SQLite as 0 or 1, PostgreSQL as a boolean. */
   readonly flag: (value: boolean) => unknown;
-  /** Content bytes kept as bytes (SQLite, where LIKE reads them as text) or made text (PostgreSQL). */
+  /** Content bytes kept as bytes (SQLite, whose searches cast them to text) or made text (PostgreSQL). */
   readonly contentAsText: boolean;
 }
 

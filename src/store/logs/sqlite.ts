@@ -52,7 +52,7 @@ const dialect: Dialect = {
   integer: (parameter) => `CAST(${parameter} AS INTEGER)`,
 };
 
-/** SQLite keeps `stream` as 0 or 1, and content bytes as they came (a BLOB, which LIKE reads as text). */
+/** SQLite keeps `stream` as 0 or 1, and content bytes as they came (a BLOB; searches cast it to text). */
 const SQLITE_ROW: RowShape = { flag: Number, contentAsText: false };
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
