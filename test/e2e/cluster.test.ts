@@ -100,6 +100,20 @@ async function makeKey(body: Record<string, unknown>): Promise<{ id: string; key
       (answer) => answer.status === 200,
       CHANGE_WITHIN_MS,
     );
+  // The store knowing the key is not its lane knowing it: the lane's snapshot follows a moment later (a
+  // request sent in between is refused with 401). /v1/models authenticates the key and charges nothing.
+  for (const gateway of gateways)
+    await eventually(
+      () =>
+        fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${made.key}` } }).then(
+          async (reply) => {
+            await reply.arrayBuffer();
+            return reply.status;
+          },
+        ),
+      (status) => status === 200,
+      CHANGE_WITHIN_MS,
+    );
   return made;
 }
 
