@@ -20,6 +20,7 @@ export const TARGETS = [
   "switchyard-hooks",
   "switchyard-governed",
   "switchyard-logged",
+  "switchyard-logged-meta",
   "switchyard-watched",
   "switchyard-cluster",
   "switchyard-lb1",

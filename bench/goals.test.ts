@@ -82,6 +82,29 @@ describe("the goals against Bifrost", () => {
     expect(goals.find((g) => g.goal.startsWith("added p99 ≤ Bifrost"))?.measured).toBe("3000 µs vs 350 µs");
   });
 
+  it("hold the request log to 0.9× the throughput of the log off, with content and without", () => {
+    const throughput = (target: string, rps: number): Row => ({
+      scenario: "throughput",
+      variant: "max RPS at 100% success",
+      target,
+      status: "ok",
+      rps,
+    });
+    const goals = judgeGoals([
+      ...rows({ p50: 200, p99: 300, rps: 20_000, heap: 3000 }),
+      throughput("switchyard-logged", 17_000),
+      throughput("switchyard-logged-meta", 18_500),
+    ]);
+    expect(metOf(goals, "request log with content")).toBe(false);
+    expect(metOf(goals, "request log without content")).toBe(true);
+    expect(goals.find((g) => g.goal.startsWith("request log with content"))?.measured).toBe(
+      "17000 vs 20000 (0.85×)",
+    );
+    expect(
+      metOf(judgeGoals(rows({ p50: 200, p99: 300, rps: 20_000, heap: 3000 })), "request log"),
+    ).toBeNull();
+  });
+
   it("are n/a without the rows they compare, and the table says so", () => {
     const goals = judgeGoals(rows({ p50: 200, p99: 300, rps: 20_000, heap: 3000 }));
     expect(metOf(goals, "added p50")).toBeNull();

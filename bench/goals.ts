@@ -1,8 +1,9 @@
 import type { Row } from "./report.js";
 
-// The performance goals Switchyard is held to against Bifrost (issue 10), judged on one run's rows: every
-// goal compares figures taken in the same run, never absolutes from another day. A goal whose figures are
-// missing (a scenario not run, Bifrost absent) is "n/a" and says what it needs.
+// The performance goals Switchyard is held to, against Bifrost (issue 10) and against itself with the request
+// log on (issue 12), judged on one run's rows: every goal compares figures taken in the same run, never
+// absolutes from another day. A goal whose figures are missing (a scenario or target not run, Bifrost absent)
+// is "n/a" and says what it needs.
 
 export interface Goal {
   readonly goal: string;
@@ -11,14 +12,26 @@ export interface Goal {
   readonly met: boolean | null;
 }
 
-/** Switchyard's row and Bifrost's for one scenario and variant (variant by prefix: smoke runs differ). */
+/** A target's row for one scenario and variant (variant by prefix: smoke runs differ), if it ran. */
+function rowOf(rows: readonly Row[], scenario: string, variant: string, target: string): Row | undefined {
+  return rows.find(
+    (r) =>
+      r.scenario === scenario && r.variant.startsWith(variant) && r.target === target && r.status === "ok",
+  );
+}
+
+/** Switchyard's row and Bifrost's for one scenario and variant. */
 function pair(rows: readonly Row[], scenario: string, variant: string) {
-  const find = (target: string) =>
-    rows.find(
-      (r) =>
-        r.scenario === scenario && r.variant.startsWith(variant) && r.target === target && r.status === "ok",
-    );
+  const find = (target: string) => rowOf(rows, scenario, variant, target);
   return { own: find("switchyard"), bifrost: find("bifrost"), direct: find("direct") };
+}
+
+/** The request log's goal: a logged target's max RPS at least 0.9× the log-off target's. */
+function logCostGoal(goal: string, logged: number | undefined, off: number | undefined): Goal {
+  return judge(goal, [logged, off], () => {
+    const ratio = (logged ?? 0) / (off ?? 1);
+    return [`${Math.round(logged ?? 0)} vs ${Math.round(off ?? 0)} (${ratio.toFixed(2)}×)`, ratio >= 0.9];
+  });
 }
 
 const us = (n: number) => `${Math.round(n)} µs`;
@@ -40,6 +53,8 @@ export function judgeGoals(rows: readonly Row[]): Goal[] {
   const ownRps = tp.own?.rps;
   const peerRps = tp.bifrost?.rps;
   const directRps = tp.direct?.rps;
+  const loggedRps = rowOf(rows, "throughput", "", "switchyard-logged")?.rps;
+  const loggedMetaRps = rowOf(rows, "throughput", "", "switchyard-logged-meta")?.rps;
   return [
     judge("added p50 ≤ 0.8× Bifrost's (one at a time, 1.4 KB)", [own?.p50, peer?.p50], () => [
       `${us(own?.p50 ?? 0)} vs ${us(peer?.p50 ?? 0)}`,
@@ -87,11 +102,13 @@ export function judgeGoals(rows: readonly Row[]): Goal[] {
         (seq.own?.heapBytesPerRequest ?? 0) <= 4096,
       ],
     ),
+    logCostGoal("request log with content: max RPS ≥ 0.9× the log off", loggedRps, ownRps),
+    logCostGoal("request log without content: max RPS ≥ 0.9× the log off", loggedMetaRps, ownRps),
   ];
 }
 
 export function goalsMarkdown(goals: readonly Goal[]): string {
-  const lines = ["| goal (against Bifrost, same run) | measured | met |", "| --- | --- | --- |"];
+  const lines = ["| goal (same run) | measured | met |", "| --- | --- | --- |"];
   for (const g of goals)
     lines.push(`| ${g.goal} | ${g.measured} | ${g.met === null ? "n/a" : g.met ? "yes" : "no"} |`);
   return lines.join("\n");

@@ -7,7 +7,7 @@
  *   --smoke            every scenario for a second or two at tiny rates (CI), writes results/smoke.json
  *   --only a,b         scenarios: overhead, throughput, inflight, streaming, chaos, flood, hostile, cache
  *   --targets a,b      direct, switchyard, switchyard-hooks, switchyard-governed, switchyard-logged,
- *                      switchyard-watched, switchyard-cluster (governed, cluster mode on against a Redis of
+ *                      switchyard-logged-meta (the log without content), switchyard-watched, switchyard-cluster (governed, cluster mode on against a Redis of
  *                      its own), switchyard-lb1, switchyard-lb3 (one or three cluster instances behind a TCP
  *                      balancer), portkey, bifrost, litellm, litellm-2w (two workers); direct is always
  *                      measured: it is the baseline
@@ -309,6 +309,7 @@ async function main(): Promise<void> {
     "switchyard-hooks": (url: string) => startSwitchyard(url, "hooks"),
     "switchyard-governed": (url: string) => startSwitchyard(url, "governed"),
     "switchyard-logged": (url: string) => startSwitchyard(url, "logged"),
+    "switchyard-logged-meta": (url: string) => startSwitchyard(url, "logged-meta"),
     "switchyard-watched": (url: string) => startSwitchyard(url, "watched"),
     "switchyard-cluster": startClusterTarget,
     "switchyard-lb1": (url: string) => startBalancedTarget(url, "switchyard-lb1", 1),
@@ -325,6 +326,7 @@ async function main(): Promise<void> {
     "switchyard-hooks",
     "switchyard-governed",
     "switchyard-logged",
+    "switchyard-logged-meta",
     "switchyard-watched",
     "switchyard-cluster",
     "switchyard-lb1",
@@ -478,6 +480,9 @@ async function main(): Promise<void> {
       ratios.push({ name: "switchyard-governed ÷ switchyard max RPS", value: governed / sy });
     const logged = throughputByTarget.get("switchyard-logged")?.maxRps;
     if (sy && logged) ratios.push({ name: "switchyard-logged ÷ switchyard max RPS", value: logged / sy });
+    const loggedMeta = throughputByTarget.get("switchyard-logged-meta")?.maxRps;
+    if (sy && loggedMeta)
+      ratios.push({ name: "switchyard-logged-meta ÷ switchyard max RPS", value: loggedMeta / sy });
     // What cluster mode costs one instance, and what two more instances behind the balancer bring.
     const cluster = throughputByTarget.get("switchyard-cluster")?.maxRps;
     if (governed && cluster)

@@ -229,16 +229,18 @@ async function waitUntilHealthy(child: Child, origin: string): Promise<void> {
  * daily budget, all too large to refuse anything, so its rows show what identifying the key, reserving,
  * settling and recording spend cost; `logged` writes every request's record, content included, to the request
  * log in SQLite, as the gateway does by default (the others run with the log off, as the peers do);
+ * `logged-meta` is `logged` with content logging off: every record without its input and output;
  * `watched` is `logged` with the admin key set and a client watching the live tail (/api/logs/live) all
  * along, as the web UI's Logs page does.
  */
-export type SwitchyardVariant = "plain" | "hooks" | "governed" | "logged" | "watched";
+export type SwitchyardVariant = "plain" | "hooks" | "governed" | "logged" | "logged-meta" | "watched";
 
 const VARIANT_TARGET: Record<SwitchyardVariant, TargetName> = {
   plain: "switchyard",
   hooks: "switchyard-hooks",
   governed: "switchyard-governed",
   logged: "switchyard-logged",
+  "logged-meta": "switchyard-logged-meta",
   watched: "switchyard-watched",
 };
 
@@ -338,8 +340,8 @@ export async function startSwitchyard(
         },
       },
       client: {
-        enable_logging: variant === "logged" || variant === "watched",
-        disable_content_logging: false,
+        enable_logging: variant === "logged" || variant === "logged-meta" || variant === "watched",
+        disable_content_logging: variant === "logged-meta",
       },
       ...(variant === "hooks"
         ? { plugins: [{ enabled: true, name: "reply-meter", path: paths.benchPlugin, config: {} }] }
