@@ -54,6 +54,45 @@ export function cpuMicros(root: number): number {
   return (ticks * 1_000_000) / TICKS_PER_SECOND;
 }
 
+/**
+ * CPU microseconds used so far by the process tree's threads, by their nice value: the gateway runs its log
+ * worker at a nice value of its own, which is how its share is told from the lanes'.
+ */
+export function threadCpuMicrosByNice(root: number): Map<number, number> {
+  const byNice = new Map<number, number>();
+  for (const pid of processTree(root)) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+        const nice = Number(fields[16]);
+        const ticks = Number(fields[11]) + Number(fields[12]);
+        byNice.set(nice, (byNice.get(nice) ?? 0) + (ticks * 1_000_000) / TICKS_PER_SECOND);
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+  }
+  return byNice;
+}
+
+/** CPU microseconds the whole machine has spent busy since boot (every CPU; idle and I/O wait left out). */
+export function machineBusyMicros(): number {
+  const fields = (readFileSync("/proc/stat", "utf8").split("\n", 1)[0] as string)
+    .trim()
+    .split(/\s+/)
+    .slice(1);
+  // user, nice, system, irq, softirq: not idle, I/O wait, or steal (the host's, on a virtual machine).
+  const busy = [0, 1, 2, 5, 6].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+  return (busy * 1_000_000) / TICKS_PER_SECOND;
+}
+
 export function rssKb(root: number): number {
   let kb = 0;
   for (const pid of processTree(root)) kb += statusKb(pid, "VmRSS");
