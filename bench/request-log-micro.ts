@@ -12,6 +12,8 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { DEFAULT_LOGS } from "../src/config/logs.js";
 import type { RequestHead } from "../src/http/exchange.js";
+import { scanRequest } from "../src/native/index.js";
+import type { ScanOk } from "../src/native/types.js";
 import { decodeRecord, RecordEncoder } from "../src/observability/request-log/codec.js";
 import type { RecordToStore } from "../src/observability/request-log/record.js";
 import { LaneRequestLog, LoggedRequest, type RequestParty } from "../src/pipeline/request-log.js";
@@ -31,6 +33,9 @@ const EVICT_BYTES = 4 * 1024 * 1024;
 const route = findRoute("/v1/chat/completions") as InferenceRoute;
 const head = { requestId: "0b8f5d1e-6c1a-4d51-9d7e-2f0a8f9b1c33", metadata: [] } as unknown as RequestHead;
 const body = Buffer.from(chatBody("gpt-4o-mini", false));
+const scanned = scanRequest(body);
+if (!scanned.ok) throw new Error(`the bench's body does not scan: ${scanned.error}`);
+const bodyScan: ScanOk = scanned;
 const reply = Buffer.from(
   JSON.stringify({
     id: "chatcmpl-bench",
@@ -66,7 +71,17 @@ function laneCase(content: boolean): Case {
 
 /** One request's record, made and pushed as a lane does it at a reply's end. */
 function writeOne(lane: Case): number {
-  const request = new LoggedRequest(lane.log, head, route, "gpt-4o-mini", false, lane.party, body, 0);
+  const request = new LoggedRequest(
+    lane.log,
+    head,
+    route,
+    "gpt-4o-mini",
+    false,
+    lane.party,
+    body,
+    bodyScan,
+    0,
+  );
   request.reply(reply);
   request.end(attempt, end);
   // The ring is emptied now and then, as the log worker does.

@@ -71,7 +71,8 @@ export declare function scanRequest(body: Uint8Array): ScanResult
 /**
  * Allocation-light form used by the loader: fills `out` (Int32Array, length >= SCAN_SLOTS) with
  * [ok, modelType 0 missing|1 string|2 other, modelStart, modelEnd, stream 0 none|1 true|2 false, errorOffset,
- * gatewayFields 0|1, modelRepeated 0|1] and returns the decoded model (ok) or the error message (not ok).
+ * gatewayFields 0|1, modelRepeated 0|1, metadataStart, metadataEnd] and returns the decoded model (ok) or the
+ * error message (not ok).
  */
 export declare function scanRequestInto(body: Uint8Array, out: Int32Array): string | null
 

@@ -43,7 +43,7 @@ fn type_name(t: ModelType) -> &'static str {
 pub fn scan_request(env: Env, body: &[u8]) -> Result<Object<'_>> {
   let mut obj = Object::new(&env)?;
   match scan::scan(body) {
-    Ok(Scan { model_type, model_start, model_end, stream, gateway_fields, model_repeated, model }) => {
+    Ok(Scan { model_type, model_start, model_end, stream, gateway_fields, model_repeated, model, metadata_start, metadata_end }) => {
       obj.set("ok", true)?;
       obj.set("modelType", type_name(model_type))?;
       match model {
@@ -59,6 +59,8 @@ pub fn scan_request(env: Env, body: &[u8]) -> Result<Object<'_>> {
       }
       obj.set("gatewayFields", gateway_fields)?;
       obj.set("modelRepeated", model_repeated)?;
+      obj.set("metadataStart", metadata_start)?;
+      obj.set("metadataEnd", metadata_end)?;
     }
     Err(e) => {
       obj.set("ok", false)?;
@@ -71,7 +73,8 @@ pub fn scan_request(env: Env, body: &[u8]) -> Result<Object<'_>> {
 
 /// Allocation-light form used by the loader: fills `out` (Int32Array, length >= SCAN_SLOTS) with
 /// [ok, modelType 0 missing|1 string|2 other, modelStart, modelEnd, stream 0 none|1 true|2 false, errorOffset,
-/// gatewayFields 0|1, modelRepeated 0|1] and returns the decoded model (ok) or the error message (not ok).
+/// gatewayFields 0|1, modelRepeated 0|1, metadataStart, metadataEnd] and returns the decoded model (ok) or the
+/// error message (not ok).
 #[napi]
 pub fn scan_request_into(body: &[u8], mut out: Int32ArraySlice) -> Result<Option<Either<String, Utf16String>>> {
   // SAFETY: the call is synchronous on the JS thread, so nothing else touches `out` meanwhile.
@@ -80,7 +83,7 @@ pub fn scan_request_into(body: &[u8], mut out: Int32ArraySlice) -> Result<Option
     return Err(Error::new(Status::InvalidArg, "out must hold at least SCAN_SLOTS slots"));
   }
   match scan::scan(body) {
-    Ok(Scan { model_type, model_start, model_end, stream, gateway_fields, model_repeated, model }) => {
+    Ok(Scan { model_type, model_start, model_end, stream, gateway_fields, model_repeated, model, metadata_start, metadata_end }) => {
       out[0] = 1;
       out[1] = model_type as i32;
       out[2] = model_start;
@@ -89,6 +92,8 @@ pub fn scan_request_into(body: &[u8], mut out: Int32ArraySlice) -> Result<Option
       out[5] = -1;
       out[6] = gateway_fields as i32;
       out[7] = model_repeated as i32;
+      out[8] = metadata_start;
+      out[9] = metadata_end;
       Ok(model.map(|m| model_value(body, m)))
     }
     Err(e) => {
@@ -180,7 +185,7 @@ pub const MAX_DEPTH: u32 = scan::MAX_DEPTH as u32;
 
 /// Slots `scanRequestInto` fills; the loader refuses an addon built with another count.
 #[napi]
-pub const SCAN_SLOTS: u32 = 8;
+pub const SCAN_SLOTS: u32 = 10;
 
 fn invalid(message: String) -> Error {
   Error::new(Status::InvalidArg, message)

@@ -1,6 +1,6 @@
 //! Request-body scanner: validates RFC 8259 JSON without building a tree and
-//! records where the top-level `model` and `stream` members are, and whether the body names a member the
-//! gateway consumes itself (`fallbacks`, `timeout`, `cache`).
+//! records where the top-level `model`, `stream` and `metadata` members are, and whether the body names a
+//! member the gateway consumes itself (`fallbacks`, `timeout`, `cache`).
 //!
 //! The algorithm, error messages and error offsets mirror `src/native/scan.ts`
 //! exactly; the shared vectors in `test/vectors/scan.json` hold both to that.
@@ -38,6 +38,10 @@ pub struct Scan {
   /// More than one top-level `model` member: routing reads the last, a provider may read the first.
   pub model_repeated: bool,
   pub model: Option<Model>,
+  /// The last top-level `metadata` member's value when it is an object: its bytes from `{` to past `}`
+  /// (the request log reads the client's metadata there alone); -1 otherwise.
+  pub metadata_start: i32,
+  pub metadata_end: i32,
 }
 
 #[derive(Debug)]
@@ -50,6 +54,7 @@ pub struct ScanError {
 enum Key {
   Model,
   Stream,
+  Metadata,
   Gateway,
   Other,
 }
@@ -228,6 +233,7 @@ fn classify_key(b: &[u8], s: &StrInfo, start: usize) -> Key {
     return match &tok[1..tok.len() - 1] {
       b"model" => Key::Model,
       b"stream" => Key::Stream,
+      b"metadata" => Key::Metadata,
       b"fallbacks" | b"timeout" | b"cache" => Key::Gateway,
       _ => Key::Other,
     };
@@ -238,6 +244,8 @@ fn classify_key(b: &[u8], s: &StrInfo, start: usize) -> Key {
     Key::Model
   } else if is("stream") {
     Key::Stream
+  } else if is("metadata") {
+    Key::Metadata
   } else if is("fallbacks") || is("timeout") || is("cache") {
     Key::Gateway
   } else {
@@ -300,7 +308,19 @@ pub fn scan(b: &[u8]) -> Result<Scan, ScanError> {
   if len > MAX_BODY {
     return Err(err("Body too large", 0));
   }
-  let mut out = Scan { model_type: ModelType::Missing, model_start: -1, model_end: -1, stream: 0, gateway_fields: false, model_repeated: false, model: None };
+  let mut out = Scan {
+    model_type: ModelType::Missing,
+    model_start: -1,
+    model_end: -1,
+    stream: 0,
+    gateway_fields: false,
+    model_repeated: false,
+    model: None,
+    metadata_start: -1,
+    metadata_end: -1,
+  };
+  // The top-level `metadata` object being scanned: its end is where the depth comes back to 1.
+  let mut metadata_open = false;
   let mut pos = skip_ws(b, 0);
   match b.get(pos) {
     None => return Err(eof(len)),
@@ -339,6 +359,12 @@ pub fn scan(b: &[u8]) -> Result<Scan, ScanError> {
       out.model_end = -1;
       out.model = None;
     }
+    if at_top && key == Key::Metadata {
+      // JSON.parse keeps the last member of a name: so does this.
+      metadata_open = c == b'{';
+      out.metadata_start = if metadata_open { pos as i32 } else { -1 };
+      out.metadata_end = -1;
+    }
     match c {
       b'{' | b'[' => {
         if stack.len() >= MAX_DEPTH {
@@ -351,6 +377,10 @@ pub fn scan(b: &[u8]) -> Result<Scan, ScanError> {
         if b.get(pos) == Some(&close) {
           stack.pop();
           pos += 1;
+          if metadata_open && stack.len() == 1 {
+            metadata_open = false;
+            out.metadata_end = pos as i32;
+          }
         } else if is_obj {
           pos = read_key(b, pos, stack.len() == 1, &mut key)?;
           continue 'value;
@@ -395,6 +425,10 @@ pub fn scan(b: &[u8]) -> Result<Scan, ScanError> {
         Some(b'}') if is_obj => {
           stack.pop();
           pos += 1;
+          if metadata_open && stack.len() == 1 {
+            metadata_open = false;
+            out.metadata_end = pos as i32;
+          }
         }
         Some(b']') if !is_obj => {
           stack.pop();

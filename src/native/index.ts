@@ -159,6 +159,8 @@ function wrap(b: NativeBinding): Implementation {
         stream: st === 1 ? true : st === 2 ? false : undefined,
         gatewayFields: out[6] === 1,
         modelRepeated: out[7] === 1,
+        metadataStart: out[8] as number,
+        metadataEnd: out[9] as number,
       };
     },
     rewriteModel: (body, modelStart, modelEnd, newModel) =>

@@ -44,6 +44,7 @@ function oracle(body: Buffer): {
   hasModel?: boolean;
   stream?: unknown;
   gatewayFields?: boolean;
+  metadata?: unknown;
 } {
   let value: unknown;
   try {
@@ -60,6 +61,7 @@ function oracle(body: Buffer): {
     model: o.model,
     stream: o.stream,
     gatewayFields: Object.hasOwn(o, "fallbacks") || Object.hasOwn(o, "timeout") || Object.hasOwn(o, "cache"),
+    metadata: o.metadata,
   };
 }
 
@@ -78,6 +80,9 @@ function checkAgainstOracle(body: Buffer, r: ScanResult): void {
   }
   expect(r.stream).toBe(typeof o.stream === "boolean" ? o.stream : undefined);
   expect(r.gatewayFields).toBe(o.gatewayFields);
+  if (typeof o.metadata === "object" && o.metadata !== null && !Array.isArray(o.metadata))
+    expect(JSON.parse(body.toString("utf8", r.metadataStart, r.metadataEnd))).toEqual(o.metadata);
+  else expect([r.metadataStart, r.metadataEnd]).toEqual([-1, -1]);
 }
 
 describe("native addon", () => {

@@ -6,7 +6,9 @@ const KEY_MODEL = 1;
 const KEY_STREAM = 2;
 /** `fallbacks`, `timeout` or `cache`: members the gateway consumes itself. */
 const KEY_GATEWAY = 3;
+const KEY_METADATA = 4;
 const TIMEOUT = Buffer.from("timeout");
+const METADATA = Buffer.from("metadata");
 const FALLBACKS = Buffer.from("fallbacks");
 const CACHE = Buffer.from("cache");
 
@@ -193,11 +195,13 @@ function keyKind(b: Buffer, start: number, end: number, escaped: boolean): numbe
         : KEY_OTHER;
     }
     if (n === 7) return sameBytes(b, start + 1, TIMEOUT) ? KEY_GATEWAY : KEY_OTHER;
+    if (n === 8) return sameBytes(b, start + 1, METADATA) ? KEY_METADATA : KEY_OTHER;
     if (n === 9) return sameBytes(b, start + 1, FALLBACKS) ? KEY_GATEWAY : KEY_OTHER;
     return KEY_OTHER;
   }
   const s = decodeString(b, start, end, true);
   if (s === "timeout" || s === "fallbacks" || s === "cache") return KEY_GATEWAY;
+  if (s === "metadata") return KEY_METADATA;
   return s === "model" ? KEY_MODEL : s === "stream" ? KEY_STREAM : KEY_OTHER;
 }
 
@@ -243,7 +247,7 @@ function scanLiteral(b: Uint8Array, pos: number, word: number[]): number {
 // Reused between calls: scanning is synchronous, and depth never exceeds MAX_DEPTH.
 const stack = new Uint8Array(MAX_DEPTH);
 
-/** Validates the whole body as JSON with an object at the top and locates top-level model and stream. */
+/** Validates the whole body as JSON with an object at the top and locates top-level model, stream and metadata. */
 export function scanRequest(b: Buffer): ScanResult {
   try {
     return scanOrThrow(b);
@@ -263,6 +267,10 @@ function scanOrThrow(b: Buffer): ScanResult {
   let stream: boolean | undefined;
   let gatewayFields = false;
   let modelRepeated = false;
+  let metadataStart = -1;
+  let metadataEnd = -1;
+  // The top-level `metadata` object being scanned: its end is where the depth comes back to 1.
+  let metadataOpen = false;
   let pos = skipWs(b, 0);
   if (pos >= len) throw eof(len);
   const first = b[pos] as number;
@@ -306,6 +314,11 @@ function scanOrThrow(b: Buffer): ScanResult {
         modelType = "other";
         modelStart = -1;
         modelEnd = -1;
+      } else if (key === KEY_METADATA) {
+        // JSON.parse keeps the last member of a name: so does this.
+        metadataOpen = c === 0x7b;
+        metadataStart = metadataOpen ? pos : -1;
+        metadataEnd = -1;
       }
     }
     let next = true;
@@ -317,6 +330,10 @@ function scanOrThrow(b: Buffer): ScanResult {
       if (b[pos] === (isObj ? 0x7d : 0x5d)) {
         depth--;
         pos++;
+        if (metadataOpen && depth === 1) {
+          metadataOpen = false;
+          metadataEnd = pos;
+        }
       } else {
         if (isObj) pos = readKey(pos, depth === 1);
         next = false;
@@ -350,6 +367,8 @@ function scanOrThrow(b: Buffer): ScanResult {
           stream,
           gatewayFields,
           modelRepeated,
+          metadataStart,
+          metadataEnd,
         };
       }
       if (pos >= len) throw eof(len);
@@ -362,6 +381,10 @@ function scanOrThrow(b: Buffer): ScanResult {
       } else if ((isObj && d === 0x7d) || (!isObj && d === 0x5d)) {
         depth--;
         pos++;
+        if (metadataOpen && depth === 1) {
+          metadataOpen = false;
+          metadataEnd = pos;
+        }
       } else throw unexpected(b, pos);
     }
   }

@@ -12,6 +12,12 @@ export type ScanOk = {
   gatewayFields: boolean;
   /** More than one top-level `model` member: routing reads the last, a provider may read the first. */
   modelRepeated: boolean;
+  /**
+   * Byte offsets of the last top-level `metadata` member's value when it is an object, from its `{` to past
+   * its `}`, so the client's metadata is parsed alone; -1 otherwise.
+   */
+  metadataStart: number;
+  metadataEnd: number;
 };
 
 export type ScanFail = { ok: false; error: string; offset: number };
@@ -21,7 +27,7 @@ export type ScanResult = ScanOk | ScanFail;
 export type Encoding = "o200k_base" | "cl100k_base";
 
 /** Int32 slots the addon's scanRequestInto fills (see native/src/lib.rs). */
-export const SCAN_SLOTS = 8;
+export const SCAN_SLOTS = 10;
 
 /** Containers nested deeper than this are rejected; the top-level object counts as depth 1. */
 export const MAX_DEPTH = 512;

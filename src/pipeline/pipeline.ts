@@ -58,7 +58,7 @@ export function serveInference(lane: Lane, route: InferenceRoute, head: RequestH
   const errorBody = errorBodyIn(route.format);
   const key = identifyClient(lane, route.name, head);
   if (key !== null && "status" in key) {
-    refuseInference(lane, route, head, reply, errorBody, key, "policy", null, "", undefined, -1);
+    refuseInference(lane, route, head, reply, errorBody, key, "policy", null, "", undefined, undefined, -1);
     return;
   }
   readBody(
@@ -90,10 +90,12 @@ function refuseInference(
   key: LaneKey | null,
   model: string,
   body: Buffer | undefined,
+  /** The body's scan, where it was valid. */
+  scan: ScanOk | undefined,
   startedAt: number,
 ): void {
   refuse(reply, lane.metrics, errorBody, error, errorClass);
-  lane.requestLog?.writeRefusal(head, route, partyOf(key), model, body, error, errorClass, startedAt);
+  lane.requestLog?.writeRefusal(head, route, partyOf(key), model, body, scan, error, errorClass, startedAt);
   if (lane.tracing !== undefined)
     new RequestTrace(lane.tracing, head.traceparent, route.operation, model, key?.data.id ?? "").end(
       error.status,
@@ -126,6 +128,7 @@ function bodyReceived(
       key,
       "",
       received,
+      undefined,
       startedAt,
     );
     return;
@@ -143,6 +146,7 @@ function bodyReceived(
       key,
       scanned.model,
       scanned.body,
+      scanned.scan,
       startedAt,
     );
     return;
@@ -201,6 +205,7 @@ function admitted(
       key,
       scanned.model,
       scanned.body,
+      scanned.scan,
       startedAt,
     );
     return;
@@ -332,7 +337,7 @@ function refuseTooLarge(
     `The request body is larger than the gateway's limit of ${limit} bytes.`,
   );
   if (inference)
-    refuseInference(lane, route, head, reply, errorBody, error, "client", key, "", undefined, -1);
+    refuseInference(lane, route, head, reply, errorBody, error, "client", key, "", undefined, undefined, -1);
   else refuse(reply, lane.metrics, errorBody, error);
 }
 
@@ -681,6 +686,7 @@ function requestHooksFor(
           scanned.stream,
           partyOf(key),
           scanned.body,
+          scanned.scan,
           startedAt,
         ),
   );

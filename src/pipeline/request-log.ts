@@ -1,6 +1,7 @@
 import type { LogsConfig } from "../config/types.js";
 import type { ErrorClass, GatewayError } from "../errors.js";
 import type { RequestHead } from "../http/exchange.js";
+import type { ScanOk } from "../native/types.js";
 import type { ExchangePricing } from "../observability/lane-metrics.js";
 import { RecordEncoder, type RecordInTransit } from "../observability/request-log/codec.js";
 import type { LoggedErrorClass, RequestLogRecord } from "../observability/request-log/record.js";
@@ -18,13 +19,14 @@ import type { InferenceRoute } from "./routes.js";
 const MAX_ERROR_MESSAGE = 1000;
 /** Model names come from clients: a megabyte one must not reach the ring or the store whole. */
 const MAX_MODEL_NAME = 256;
-/** A body's `metadata` is looked for only when its bytes name it; most bodies never pay for a parse. */
-const METADATA_FIELD = Buffer.from('"metadata"');
 const MAX_METADATA_ENTRIES = 16;
 const MAX_METADATA_NAME = 64;
 const MAX_METADATA_VALUE = 256;
-/** Bodies past this are not parsed for their metadata. */
-const MAX_METADATA_BODY = 1024 * 1024;
+/**
+ * A body's `metadata` object past this is not parsed: what is kept of it (16 entries of 64 + 256 characters)
+ * fits many times over, and a lane does not parse a client's megabyte for a record.
+ */
+const MAX_METADATA_OBJECT = 64 * 1024;
 
 /** Who sent a request, as its record names them. */
 export interface RequestParty {
@@ -157,6 +159,8 @@ export class LaneRequestLog {
       readonly stream: boolean;
       readonly party: RequestParty;
       readonly body: Buffer | undefined;
+      /** The body's scan, which says where its top-level `metadata` object is; absent when it has none. */
+      readonly scan: ScanOk | undefined;
       readonly cache: RequestLogRecord["cache"];
       readonly cacheSavedMicros: number;
     },
@@ -205,7 +209,7 @@ export class LaneRequestLog {
         ? 0
         : this.pricing.cost(provider, model, usage);
     record.stream = request.stream;
-    record.metadata = metadataOf(request.head.metadata, request.body);
+    record.metadata = metadataOf(request.head.metadata, request.body, request.scan);
     record.input = content && request.body !== undefined ? this.cut(request.body) : null;
     record.output = content && output !== undefined ? this.cut(output) : null;
     const pushed = this.ring.push(this.encoder.encode(record));
@@ -223,12 +227,24 @@ export class LaneRequestLog {
     party: RequestParty,
     model: string,
     body: Buffer | undefined,
+    scan: ScanOk | undefined,
     error: GatewayError,
     errorClass: ErrorClass,
     startedAt: number,
   ): boolean {
     return this.write(
-      { head, route, time: Date.now(), model, stream: false, party, body, cache: "", cacheSavedMicros: 0 },
+      {
+        head,
+        route,
+        time: Date.now(),
+        model,
+        stream: false,
+        party,
+        body,
+        scan,
+        cache: "",
+        cacheSavedMicros: 0,
+      },
       undefined,
       {
         status: error.status,
@@ -257,6 +273,7 @@ export class LaneRequestLog {
 function metadataOf(
   headerPairs: readonly string[],
   body: Buffer | undefined,
+  scan: ScanOk | undefined,
 ): Readonly<Record<string, string>> | null {
   // Without a prototype: a client's "__proto__" is a name like any other.
   let out: Record<string, string> | null = null;
@@ -264,15 +281,16 @@ function metadataOf(
     out ??= Object.create(null) as Record<string, string>;
     out[headerPairs[i] as string] = headerPairs[i + 1] as string;
   }
-  if (body === undefined || body.length > MAX_METADATA_BODY || body.indexOf(METADATA_FIELD) < 0) return out;
-  let parsed: unknown;
+  // The scan found the object: only its own bytes are parsed.
+  if (body === undefined || scan === undefined || scan.metadataStart < 0) return out;
+  if (scan.metadataEnd - scan.metadataStart > MAX_METADATA_OBJECT) return out;
+  let metadata: object;
   try {
-    parsed = JSON.parse(body.toString("utf8"));
+    metadata = JSON.parse(body.toString("utf8", scan.metadataStart, scan.metadataEnd)) as object;
   } catch {
+    // Only a scan of another body could point at bytes that are not an object: no metadata, and the record.
     return out;
   }
-  const metadata = (parsed as { metadata?: unknown } | null)?.metadata;
-  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) return out;
   let count = out === null ? 0 : Object.keys(out).length;
   for (const [name, value] of Object.entries(metadata)) {
     if (count >= MAX_METADATA_ENTRIES) break;
@@ -310,6 +328,8 @@ export class LoggedRequest {
     readonly stream: boolean,
     readonly party: RequestParty,
     readonly body: Buffer,
+    /** The body's scan: where its top-level `metadata` object is. */
+    readonly scan: ScanOk | undefined,
     /** performance.now() when the body was complete. */
     private readonly startedAt: number,
   ) {
