@@ -68,6 +68,19 @@ export class RequestHooks implements HookRequest, ReplyObserver {
     private readonly log: LoggedRequest | undefined,
   ) {}
 
+  /**
+   * Only the request log can wait for a whole reply's usage: its record is written after the reply has gone.
+   * Read when the reply is about to go, since the cache's recorder is set on a miss.
+   */
+  get usageNow(): boolean {
+    return (
+      this.admission !== undefined ||
+      this.trace !== undefined ||
+      this.cacheRecorder !== undefined ||
+      this.chain.observesReplies
+    );
+  }
+
   /** Made on first use: most requests (a governed one with no plugin) never touch it. */
   get state(): Map<string, unknown> {
     this.stateMap ??= new Map();

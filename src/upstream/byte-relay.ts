@@ -98,10 +98,11 @@ export class ByteRelay extends RelayCore {
 
   protected wholeBody(body: Buffer): void {
     // Accounting after the hand-over, so that the client's bytes do not wait for it, unless the request's
-    // observers (a plugin, governance's settlement) are shown the usage with the reply.
-    if (this.observer !== undefined) readUsage(body, this.account.usage);
+    // observers (a plugin, governance's settlement, a span, the cache) are shown the usage with the reply.
+    const usageNow = this.observer?.usageNow === true;
+    if (usageNow) readUsage(body, this.account.usage);
     this.sendWhole(this.headers, body);
-    if (this.observer === undefined) readUsage(body, this.account.usage);
+    if (!usageNow) readUsage(body, this.account.usage);
     this.finish(this.status, "");
   }
 

@@ -51,6 +51,12 @@ export interface ExchangeReport {
  * replies, so the common path calls nothing.
  */
 export interface ReplyObserver {
+  /**
+   * Whether `response` must be shown the usage as it is called (a plugin, governance's settlement, a span or
+   * the cache reads it then). When not, a gathered reply's usage is read after its bytes have gone: the
+   * object `response` was given is filled before any later turn of the lane's work.
+   */
+  readonly usageNow: boolean;
   /** A whole reply of status < 400, just before it is sent, with the usage the provider reported. */
   response(status: number, body: Uint8Array | string, usage: Usage | undefined): void;
   /** A piece of a streamed reply as it is sent. */
