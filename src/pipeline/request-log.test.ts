@@ -2,7 +2,6 @@ import { describe, expect, it, vi } from "vitest";
 import { DEFAULT_LOGS } from "../config/logs.js";
 import type { RequestHead } from "../http/exchange.js";
 import { scanRequest } from "../native/index.js";
-import type { ScanOk } from "../native/types.js";
 import { decodeRecord } from "../observability/request-log/codec.js";
 import type { LoggedContent, RecordToStore, RequestLogRecord } from "../observability/request-log/record.js";
 import { createLogRings, LogRingReader, LogRingWriter } from "../shm/log-ring.js";
@@ -31,10 +30,25 @@ function laneLog(settings: Partial<typeof DEFAULT_LOGS> = {}) {
   return { log, records };
 }
 
-/** The body's scan, as the pipeline hands it to the log with the body; undefined when it is not JSON. */
-function scanOf(body: Buffer): ScanOk | undefined {
+/** A request's record in the making, its body scanned as the pipeline scans it before the log sees it. */
+function loggedRequest(
+  log: LaneRequestLog,
+  body: Buffer,
+  request: { model?: string; stream?: boolean; party?: RequestParty; metadata?: readonly string[] } = {},
+  startedAt = 0,
+): LoggedRequest {
   const scan = scanRequest(body);
-  return scan.ok ? scan : undefined;
+  return new LoggedRequest(
+    log,
+    head(request.metadata),
+    route,
+    request.model ?? "m",
+    request.stream ?? false,
+    request.party ?? ANONYMOUS,
+    body,
+    scan.ok ? scan : undefined,
+    startedAt,
+  );
 }
 
 const success = { status: 200, errorCode: "", errorClass: "" as const, errorMessage: "", usage: undefined };
@@ -43,17 +57,7 @@ describe("a lane's request log", () => {
   it("records a request's stream: the first byte's time and the relayed bytes, cut at the content bound", () => {
     const { log, records } = laneLog({ maxContentBytes: 10 });
     const body = Buffer.from('{"model":"m","messages":[]}');
-    const request = new LoggedRequest(
-      log,
-      head(),
-      route,
-      "m",
-      true,
-      ANONYMOUS,
-      body,
-      scanOf(body),
-      performance.now(),
-    );
+    const request = loggedRequest(log, body, { stream: true }, performance.now());
     request.chunk("data: 1234\n\n");
     request.chunk(Buffer.from("data: 5678\n\n"));
     request.end(undefined, success);
@@ -68,28 +72,8 @@ describe("a lane's request log", () => {
 
   it("writes a whole reply's record after the reply has gone: in a microtask, all that ended in one turn", async () => {
     const { log, records } = laneLog();
-    const first = new LoggedRequest(
-      log,
-      head(),
-      route,
-      "m",
-      false,
-      ANONYMOUS,
-      Buffer.from("{}"),
-      scanOf(Buffer.from("{}")),
-      0,
-    );
-    const second = new LoggedRequest(
-      log,
-      head(),
-      route,
-      "n",
-      false,
-      ANONYMOUS,
-      Buffer.from("{}"),
-      scanOf(Buffer.from("{}")),
-      0,
-    );
+    const first = loggedRequest(log, Buffer.from("{}"));
+    const second = loggedRequest(log, Buffer.from("{}"), { model: "n" });
     first.reply('{"id":"one"}');
     first.endAfterReply(undefined, success);
     second.reply('{"id":"two"}');
@@ -117,17 +101,7 @@ describe("a lane's request log", () => {
     const log = new LaneRequestLog(ring, DEFAULT_LOGS, undefined);
     const said = vi.spyOn(console, "error").mockImplementation(() => undefined);
     for (const model of ["lost", "kept"]) {
-      const request = new LoggedRequest(
-        log,
-        head(),
-        route,
-        model,
-        false,
-        ANONYMOUS,
-        Buffer.from("{}"),
-        scanOf(Buffer.from("{}")),
-        0,
-      );
+      const request = loggedRequest(log, Buffer.from("{}"), { model });
       request.endAfterReply(undefined, success);
     }
     await Promise.resolve();
@@ -141,17 +115,7 @@ describe("a lane's request log", () => {
   it("cuts a client's megabyte model name and error message before the ring", () => {
     const { log, records } = laneLog();
     const model = `openai/${"m".repeat(1 << 20)}`;
-    new LoggedRequest(
-      log,
-      head(),
-      route,
-      model,
-      false,
-      ANONYMOUS,
-      Buffer.alloc(0),
-      scanOf(Buffer.alloc(0)),
-      0,
-    ).end(undefined, {
+    loggedRequest(log, Buffer.alloc(0), { model }).end(undefined, {
       ...success,
       status: 404,
       errorMessage: `unknown model ${model}`,
@@ -164,15 +128,12 @@ describe("a lane's request log", () => {
   it("keeps no content when the log or the key says so", () => {
     const body = Buffer.from('{"model":"m"}');
     const off = laneLog({ content: false });
-    new LoggedRequest(off.log, head(), route, "m", false, ANONYMOUS, body, scanOf(body), 0).end(
-      undefined,
-      success,
-    );
+    loggedRequest(off.log, body).end(undefined, success);
     expect(off.records()[0]).toMatchObject({ input: null, output: null });
 
     const keyed = laneLog();
     const quiet: RequestParty = { virtualKey: "vk", team: "t", customer: "c", logContent: false };
-    const request = new LoggedRequest(keyed.log, head(), route, "m", false, quiet, body, scanOf(body), 0);
+    const request = loggedRequest(keyed.log, body, { party: quiet });
     request.reply('{"choices":[]}');
     request.end(undefined, success);
     expect(keyed.records()[0]).toMatchObject({
@@ -191,10 +152,7 @@ describe("a lane's request log", () => {
     Object.assign(entries, { user: "from-body", run: "r-1", n: 3, long: "v".repeat(1000) });
     for (let i = 0; i < 40; i++) entries[`k${i}`] = String(i);
     const body = Buffer.from(JSON.stringify({ model: "m", metadata: entries }));
-    new LoggedRequest(log, head(["user", "ann"]), route, "m", false, ANONYMOUS, body, scanOf(body), 0).end(
-      undefined,
-      success,
-    );
+    loggedRequest(log, body, { metadata: ["user", "ann"] }).end(undefined, success);
     const metadata = records()[0]?.metadata ?? {};
     expect(metadata.user).toBe("ann");
     expect(metadata.run).toBe("r-1");
@@ -206,28 +164,8 @@ describe("a lane's request log", () => {
 
   it("reads no metadata from a body that does not name it, and survives one that is not JSON", () => {
     const { log, records } = laneLog();
-    new LoggedRequest(
-      log,
-      head(),
-      route,
-      "m",
-      false,
-      ANONYMOUS,
-      Buffer.from('{"model":"m"}'),
-      scanOf(Buffer.from('{"model":"m"}')),
-      0,
-    ).end(undefined, success);
-    new LoggedRequest(
-      log,
-      head(),
-      route,
-      "m",
-      false,
-      ANONYMOUS,
-      Buffer.from('{"metadata": {'),
-      scanOf(Buffer.from('{"metadata": {')),
-      0,
-    ).end(undefined, success);
+    loggedRequest(log, Buffer.from('{"model":"m"}')).end(undefined, success);
+    loggedRequest(log, Buffer.from('{"metadata": {')).end(undefined, success);
     expect(records().map((record) => record.metadata)).toEqual([null, null]);
   });
 
@@ -238,15 +176,9 @@ describe("a lane's request log", () => {
     const mentions = Buffer.from(
       JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi", metadata: { x: "y" } }] }),
     );
-    new LoggedRequest(log, head(), route, "m", false, ANONYMOUS, mentions, scanOf(mentions), 0).end(
-      undefined,
-      success,
-    );
+    loggedRequest(log, mentions).end(undefined, success);
     const tagged = Buffer.from(`{"messages":[],"metadata":{"run":"r-2"},"model":"m"}`);
-    new LoggedRequest(log, head(), route, "m", false, ANONYMOUS, tagged, scanOf(tagged), 0).end(
-      undefined,
-      success,
-    );
+    loggedRequest(log, tagged).end(undefined, success);
     expect(parse.mock.calls.map(([text]) => text)).toEqual(['{"run":"r-2"}']);
     parse.mockRestore();
     expect(records().map((record) => record.metadata)).toEqual([null, { run: "r-2" }]);
@@ -257,10 +189,7 @@ describe("a lane's request log", () => {
     const huge = Buffer.from(
       JSON.stringify({ model: "m", metadata: { run: "r-3", pad: "p".repeat(64 * 1024) } }),
     );
-    new LoggedRequest(log, head(["user", "ann"]), route, "m", false, ANONYMOUS, huge, scanOf(huge), 0).end(
-      undefined,
-      success,
-    );
+    loggedRequest(log, huge, { metadata: ["user", "ann"] }).end(undefined, success);
     expect(records()[0]?.metadata).toEqual({ user: "ann" });
   });
 
