@@ -26,7 +26,7 @@ import type { Admission } from "./governance/admission.js";
 import type { LaneGovernance, LaneKey } from "./governance/lane-governance.js";
 import { dispatchAttempt, refuse, refusedAttempt } from "./inbound.js";
 import { RequestHooks } from "./request-hooks.js";
-import { type LaneRequestLog, LoggedRequest, partyOf } from "./request-log.js";
+import { type LaneRequestLog, type LoggedBody, LoggedRequest, partyOf } from "./request-log.js";
 import { errorBodyIn, type InferenceRoute } from "./routes.js";
 
 // One inference request, every route and every provider, top to bottom:
@@ -58,7 +58,7 @@ export function serveInference(lane: Lane, route: InferenceRoute, head: RequestH
   const errorBody = errorBodyIn(route.format);
   const key = identifyClient(lane, route.name, head);
   if (key !== null && "status" in key) {
-    refuseInference(lane, route, head, reply, errorBody, key, "policy", null, "", undefined, undefined, -1);
+    refuseInference(lane, route, head, reply, errorBody, key, "policy", null, "", undefined, -1);
     return;
   }
   readBody(
@@ -89,13 +89,11 @@ function refuseInference(
   errorClass: ErrorClass,
   key: LaneKey | null,
   model: string,
-  body: Buffer | undefined,
-  /** The body's scan, where it was valid. */
-  scan: ScanOk | undefined,
+  body: LoggedBody | undefined,
   startedAt: number,
 ): void {
   refuse(reply, lane.metrics, errorBody, error, errorClass);
-  lane.requestLog?.writeRefusal(head, route, partyOf(key), model, body, scan, error, errorClass, startedAt);
+  lane.requestLog?.writeRefusal(head, route, partyOf(key), model, body, error, errorClass, startedAt);
   if (lane.tracing !== undefined)
     new RequestTrace(lane.tracing, head.traceparent, route.operation, model, key?.data.id ?? "").end(
       error.status,
@@ -127,8 +125,7 @@ function bodyReceived(
       errorClassOf(scanned.code),
       key,
       "",
-      received,
-      undefined,
+      { body: received, scan: undefined },
       startedAt,
     );
     return;
@@ -145,8 +142,7 @@ function bodyReceived(
       errorClassOf(plan.code),
       key,
       scanned.model,
-      scanned.body,
-      scanned.scan,
+      scanned,
       startedAt,
     );
     return;
@@ -204,8 +200,7 @@ function admitted(
       errorClassOf(outcome.code),
       key,
       scanned.model,
-      scanned.body,
-      scanned.scan,
+      scanned,
       startedAt,
     );
     return;
@@ -337,7 +332,7 @@ function refuseTooLarge(
     `The request body is larger than the gateway's limit of ${limit} bytes.`,
   );
   if (inference)
-    refuseInference(lane, route, head, reply, errorBody, error, "client", key, "", undefined, undefined, -1);
+    refuseInference(lane, route, head, reply, errorBody, error, "client", key, "", undefined, -1);
   else refuse(reply, lane.metrics, errorBody, error);
 }
 

@@ -58,6 +58,13 @@ export function partyOf(key: LaneKey | null): RequestParty {
   return party;
 }
 
+/** A request body as its record takes it: the bytes, and their scan where they were valid JSON. */
+export interface LoggedBody {
+  readonly body: Buffer;
+  /** Says where the body's top-level `metadata` object is. */
+  readonly scan: ScanOk | undefined;
+}
+
 /** How a request ended. */
 export interface LoggedEnd {
   readonly status: number;
@@ -226,8 +233,7 @@ export class LaneRequestLog {
     route: InferenceRoute,
     party: RequestParty,
     model: string,
-    body: Buffer | undefined,
-    scan: ScanOk | undefined,
+    body: LoggedBody | undefined,
     error: GatewayError,
     errorClass: ErrorClass,
     startedAt: number,
@@ -240,8 +246,8 @@ export class LaneRequestLog {
         model,
         stream: false,
         party,
-        body,
-        scan,
+        body: body?.body,
+        scan: body?.scan,
         cache: "",
         cacheSavedMicros: 0,
       },
