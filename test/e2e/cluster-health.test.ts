@@ -80,13 +80,16 @@ describe("health shared between instances", () => {
     for (let i = 0; i < 5 && status === 500; i++) status = await chat(a, "broken");
     expect(status).toBe(503);
     const openedAt = Date.now();
-    // b never sent the broken deployment a request: its first answer is the open circuit's.
+    // b is watched, not asked: requests to the broken deployment would fail on b and open b's own circuit,
+    // which is not what this proves (and a's poll could then take b's open for the news, publishing nothing).
     await eventually(
-      () => chat(b, "broken"),
-      (answer) => answer === 503,
+      () => fetch(`${b.url}/metrics`).then((r) => r.text()),
+      (metrics) => /^switchyard_circuit_open\{provider="custom",key="broken#0"\} 1$/m.test(metrics),
       WITHIN_MS,
     );
     expect(Date.now() - openedAt).toBeLessThan(WITHIN_MS * 2);
+    // b never sent the broken deployment a request: its first answer is the open circuit's.
+    expect(await chat(b, "broken")).toBe(503);
     // Other deployments of the same provider and key are not touched.
     expect(await chat(b, "plain")).toBe(200);
     // The instance that does not share health sends its own failures.
